@@ -1,0 +1,116 @@
+//! EBS volumes and snapshots.
+
+use super::rds::not_found;
+use super::{aws_error, Created};
+use crate::error::Result;
+use crate::model::{Resource, ResourceKind, TAG_KEY, TAG_POLICY};
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::Client;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug)]
+pub struct Ec2 {
+    client: Client,
+    region: String,
+    account: Option<String>,
+}
+
+impl Ec2 {
+    pub fn new(client: Client, region: impl Into<String>) -> Self {
+        Ec2 { client, region: region.into(), account: None }
+    }
+
+    fn volume(&self, v: &aws_sdk_ec2::types::Volume) -> Option<Resource> {
+        let id = v.volume_id()?.to_string();
+        let tags: BTreeMap<String, String> = v
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+            .collect();
+        Some(Resource {
+            kind: ResourceKind::EbsVolume,
+            arn: format!(
+                "arn:aws:ec2:{}:{}:volume/{id}",
+                self.region,
+                self.account.as_deref().unwrap_or_default()
+            ),
+            id,
+            region: self.region.clone(),
+            tags,
+            aurora_cluster: None,
+            redis: None,
+        })
+    }
+
+    /// Volumes carrying the policy tag (filtered server-side).
+    pub async fn tagged_volumes(&self) -> Result<Vec<Resource>> {
+        self.volumes(Some(Filter::builder().name("tag-key").values(TAG_POLICY).build()), None).await
+    }
+
+    /// One volume by id, whatever its tags.
+    pub async fn volume_by_id(&self, id: &str) -> Result<Resource> {
+        self.volumes(None, Some(id))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| not_found("DescribeVolumes", "InvalidVolume.NotFound", id))
+    }
+
+    async fn volumes(&self, filter: Option<Filter>, id: Option<&str>) -> Result<Vec<Resource>> {
+        let mut out = Vec::new();
+        let mut req = self.client.describe_volumes().set_filters(filter.map(|f| vec![f]));
+        req = match id {
+            Some(id) => req.volume_ids(id),
+            None => req.max_results(500),
+        };
+        let mut pages = req.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeVolumes", e))?;
+            out.extend(page.volumes().iter().filter_map(|v| self.volume(v)));
+        }
+        Ok(out)
+    }
+
+    /// The id of a Rempart snapshot with this key, if one exists (not one
+    /// that failed).
+    pub async fn snapshot_by_key(&self, key: &str) -> Result<Option<String>> {
+        let out = self
+            .client
+            .describe_snapshots()
+            .owner_ids("self")
+            .filters(Filter::builder().name(format!("tag:{TAG_KEY}")).values(key).build())
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeSnapshots", e))?;
+        Ok(out
+            .snapshots()
+            .iter()
+            .filter(|s| s.state().map(|st| st.as_str()) != Some("error"))
+            .find_map(|s| s.snapshot_id().map(str::to_string)))
+    }
+
+    /// `CreateSnapshot` with tags. EBS names its snapshots itself; the caller
+    /// must have checked [`Ec2::snapshot_by_key`] and claimed the key.
+    pub async fn snapshot_volume(&self, volume_id: &str, description: &str, tags: &[(String, String)]) -> Result<Created> {
+        let spec = TagSpecification::builder()
+            .resource_type(ResourceType::Snapshot)
+            .set_tags(Some(tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
+            .build();
+        let out = self
+            .client
+            .create_snapshot()
+            .volume_id(volume_id)
+            .description(description)
+            .tag_specifications(spec)
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateSnapshot", e))?;
+        Ok(Created::New(out.snapshot_id().unwrap_or_default().to_string()))
+    }
+
+    /// Sets the account id used in volume ARNs.
+    pub fn with_account(mut self, account: Option<String>) -> Self {
+        self.account = account;
+        self
+    }
+}

@@ -1,0 +1,167 @@
+//! ElastiCache Redis (and Valkey) replication groups and standalone clusters.
+
+use super::rds::not_found;
+use super::{aws_error, is_code, Created};
+use crate::error::Result;
+use crate::model::{RedisShape, Resource, ResourceKind, TAG_POLICY};
+use aws_sdk_elasticache::types::{CacheCluster, ReplicationGroup, Tag};
+use aws_sdk_elasticache::Client;
+use std::collections::BTreeMap;
+
+const PAGE: i32 = 100;
+
+#[derive(Clone, Debug)]
+pub struct ElastiCache {
+    client: Client,
+    region: String,
+}
+
+fn is_redis(engine: Option<&str>) -> bool {
+    matches!(engine, Some("redis" | "valkey"))
+}
+
+/// The node to snapshot in a cluster-mode-disabled group: a replica when
+/// there is one (the snapshot's fork then does not load the primary).
+fn snapshot_node(g: &ReplicationGroup) -> Option<String> {
+    let members: Vec<_> = g.node_groups().iter().flat_map(|ng| ng.node_group_members()).collect();
+    members
+        .iter()
+        .find(|m| m.current_role() == Some("replica"))
+        .or_else(|| members.first())
+        .and_then(|m| m.cache_cluster_id().map(str::to_string))
+        .or_else(|| g.member_clusters().first().cloned())
+}
+
+impl ElastiCache {
+    pub fn new(client: Client, region: impl Into<String>) -> Self {
+        ElastiCache { client, region: region.into() }
+    }
+
+    async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>> {
+        let out = self
+            .client
+            .list_tags_for_resource()
+            .resource_name(arn)
+            .send()
+            .await
+            .map_err(|e| aws_error("ListTagsForResource", e))?;
+        Ok(out
+            .tag_list()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+            .collect())
+    }
+
+    async fn group(&self, g: &ReplicationGroup) -> Result<Option<Resource>> {
+        let (Some(id), Some(arn)) = (g.replication_group_id(), g.arn()) else { return Ok(None) };
+        // Replication groups of other engines (Memcached has none) are skipped.
+        if g.engine().is_some_and(|e| !is_redis(Some(e))) {
+            return Ok(None);
+        }
+        let shape = if g.cluster_enabled() == Some(true) {
+            RedisShape::ClusteredGroup
+        } else {
+            match snapshot_node(g) {
+                Some(node) => RedisShape::Group { node },
+                None => RedisShape::ClusteredGroup,
+            }
+        };
+        Ok(Some(Resource {
+            kind: ResourceKind::ElasticacheRedis,
+            id: id.to_string(),
+            arn: arn.to_string(),
+            region: self.region.clone(),
+            tags: self.tags(arn).await?,
+            aurora_cluster: None,
+            redis: Some(shape),
+        }))
+    }
+
+    async fn standalone(&self, c: &CacheCluster) -> Result<Option<Resource>> {
+        let (Some(id), Some(arn)) = (c.cache_cluster_id(), c.arn()) else { return Ok(None) };
+        if c.replication_group_id().is_some() || !is_redis(c.engine()) {
+            return Ok(None);
+        }
+        Ok(Some(Resource {
+            kind: ResourceKind::ElasticacheRedis,
+            id: id.to_string(),
+            arn: arn.to_string(),
+            region: self.region.clone(),
+            tags: self.tags(arn).await?,
+            aurora_cluster: None,
+            redis: Some(RedisShape::Standalone),
+        }))
+    }
+
+    /// Redis replication groups and standalone Redis clusters carrying the
+    /// policy tag. ElastiCache's describe calls return no tags, so this makes
+    /// one `ListTagsForResource` call per Redis resource.
+    pub async fn tagged_redis(&self) -> Result<Vec<Resource>> {
+        let mut out = Vec::new();
+        let mut pages = self.client.describe_replication_groups().max_records(PAGE).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeReplicationGroups", e))?;
+            for g in page.replication_groups() {
+                out.extend(self.group(g).await?);
+            }
+        }
+        let mut pages = self
+            .client
+            .describe_cache_clusters()
+            .show_cache_clusters_not_in_replication_groups(true)
+            .max_records(PAGE)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeCacheClusters", e))?;
+            for c in page.cache_clusters() {
+                out.extend(self.standalone(c).await?);
+            }
+        }
+        out.retain(|r| r.tags.contains_key(TAG_POLICY));
+        Ok(out)
+    }
+
+    /// One replication group (or, with `standalone`, cache cluster) by id.
+    pub async fn redis_by_id(&self, id: &str, standalone: bool) -> Result<Resource> {
+        if standalone {
+            let res = self.client.describe_cache_clusters().cache_cluster_id(id).send().await;
+            let out = res.map_err(|e| aws_error("DescribeCacheClusters", e))?;
+            if let Some(c) = out.cache_clusters().first() {
+                if let Some(r) = self.standalone(c).await? {
+                    return Ok(r);
+                }
+            }
+            return Err(not_found("DescribeCacheClusters", "CacheClusterNotFound", id));
+        }
+        let res = self.client.describe_replication_groups().replication_group_id(id).send().await;
+        let out = res.map_err(|e| aws_error("DescribeReplicationGroups", e))?;
+        match out.replication_groups().first() {
+            Some(g) => self.group(g).await?,
+            None => None,
+        }
+        .ok_or_else(|| not_found("DescribeReplicationGroups", "ReplicationGroupNotFoundFault", id))
+    }
+
+    /// `CreateSnapshot` of a group or a node; an existing snapshot of that
+    /// name is `AlreadyThere`.
+    pub async fn snapshot(&self, resource: &Resource, snapshot_name: &str, tags: &[(String, String)]) -> Result<Created> {
+        let mut req = self
+            .client
+            .create_snapshot()
+            .snapshot_name(snapshot_name)
+            .set_tags(Some(tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()));
+        req = match &resource.redis {
+            Some(RedisShape::Group { node }) => req.cache_cluster_id(node),
+            Some(RedisShape::Standalone) => req.cache_cluster_id(&resource.id),
+            Some(RedisShape::ClusteredGroup) | None => req.replication_group_id(&resource.id),
+        };
+        match req.send().await {
+            Ok(_) => Ok(Created::New(snapshot_name.to_string())),
+            Err(e) if is_code(&e, &["SnapshotAlreadyExistsFault", "SnapshotAlreadyExists"]) => {
+                Ok(Created::AlreadyThere(snapshot_name.to_string()))
+            }
+            Err(e) => Err(aws_error("CreateSnapshot", e)),
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! Narrow adapters over the AWS SDK. Each one exposes only the calls Rempart
+//! makes, in domain terms, and turns SDK errors into [`Error::Aws`] with the
+//! AWS error code and whether a retry could help.
+
+pub mod ec2;
+pub mod elasticache;
+pub mod rds;
+pub mod registry;
+pub mod topic;
+
+use crate::error::Error;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// Error codes that mean "not now" rather than "not this".
+const RETRYABLE_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "ServiceUnavailable",
+    "InternalFailure",
+    "InternalError",
+    "InternalServerError",
+    "PriorRequestNotComplete",
+];
+
+/// Converts an SDK error into [`Error::Aws`].
+pub(crate) fn aws_error<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let (code, retryable) = match &err {
+        SdkError::ServiceError(se) => {
+            let code = se.err().code().unwrap_or("Unknown").to_string();
+            let retryable = RETRYABLE_CODES.contains(&code.as_str()) || se.raw().status().is_server_error();
+            (code, retryable)
+        }
+        SdkError::TimeoutError(_) => ("Timeout".to_string(), true),
+        SdkError::DispatchFailure(_) => ("DispatchFailure".to_string(), true),
+        SdkError::ResponseError(_) => ("ResponseError".to_string(), true),
+        _ => ("ConstructionFailure".to_string(), false),
+    };
+    let message = match err.message() {
+        Some(m) if !m.is_empty() => m.to_string(),
+        _ => DisplayErrorContext(&err).to_string(),
+    };
+    Error::Aws { operation, code, message, retryable }
+}
+
+/// Whether an SDK error is the given service error code.
+pub(crate) fn is_code<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>, codes: &[&str]) -> bool {
+    matches!(err, SdkError::ServiceError(se) if se.err().code().is_some_and(|c| codes.contains(&c)))
+}
+
+/// The outcome of asking AWS to create something that has a deterministic name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Created {
+    /// Created now; the AWS identifier (an EBS `snap-…`, or the name).
+    New(String),
+    /// It was already there (a redelivered event); its AWS identifier.
+    AlreadyThere(String),
+}

@@ -1,0 +1,162 @@
+//! RDS DB instances and Aurora DB clusters.
+
+use super::{aws_error, is_code, Created};
+use crate::error::{Error, Result};
+use crate::model::{Resource, ResourceKind, TAG_POLICY};
+use aws_sdk_rds::types::Tag;
+use aws_sdk_rds::Client;
+use std::collections::BTreeMap;
+
+/// RDS accepts at most 100 records per page.
+const PAGE: i32 = 100;
+
+#[derive(Clone, Debug)]
+pub struct Rds {
+    client: Client,
+    region: String,
+}
+
+fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .collect()
+}
+
+fn to_tags(tags: &[(String, String)]) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+impl Rds {
+    pub fn new(client: Client, region: impl Into<String>) -> Self {
+        Rds { client, region: region.into() }
+    }
+
+    fn instance(&self, db: &aws_sdk_rds::types::DbInstance) -> Option<Resource> {
+        Some(Resource {
+            kind: ResourceKind::RdsInstance,
+            id: db.db_instance_identifier()?.to_string(),
+            arn: db.db_instance_arn().unwrap_or_default().to_string(),
+            region: self.region.clone(),
+            tags: tag_map(db.tag_list()),
+            aurora_cluster: db.db_cluster_identifier().map(str::to_string),
+            redis: None,
+        })
+    }
+
+    fn cluster(&self, c: &aws_sdk_rds::types::DbCluster) -> Option<Resource> {
+        Some(Resource {
+            kind: ResourceKind::AuroraCluster,
+            id: c.db_cluster_identifier()?.to_string(),
+            arn: c.db_cluster_arn().unwrap_or_default().to_string(),
+            region: self.region.clone(),
+            tags: tag_map(c.tag_list()),
+            aurora_cluster: None,
+            redis: None,
+        })
+    }
+
+    /// DB instances carrying the policy tag (tags come with the describe
+    /// call: no per-instance tag request).
+    pub async fn tagged_instances(&self) -> Result<Vec<Resource>> {
+        let mut out = Vec::new();
+        let mut pages = self.client.describe_db_instances().max_records(PAGE).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeDBInstances", e))?;
+            out.extend(
+                page.db_instances()
+                    .iter()
+                    .filter_map(|db| self.instance(db))
+                    .filter(|r| r.tags.contains_key(TAG_POLICY)),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Aurora (and Multi-AZ) DB clusters carrying the policy tag.
+    pub async fn tagged_clusters(&self) -> Result<Vec<Resource>> {
+        let mut out = Vec::new();
+        let mut pages = self.client.describe_db_clusters().max_records(PAGE).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeDBClusters", e))?;
+            out.extend(
+                page.db_clusters()
+                    .iter()
+                    .filter_map(|c| self.cluster(c))
+                    .filter(|r| r.tags.contains_key(TAG_POLICY)),
+            );
+        }
+        Ok(out)
+    }
+
+    /// One DB instance by identifier, whatever its tags.
+    pub async fn instance_by_id(&self, id: &str) -> Result<Resource> {
+        let out = self
+            .client
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeDBInstances", e))?;
+        out.db_instances()
+            .first()
+            .and_then(|db| self.instance(db))
+            .ok_or_else(|| not_found("DescribeDBInstances", "DBInstanceNotFound", id))
+    }
+
+    /// One DB cluster by identifier, whatever its tags.
+    pub async fn cluster_by_id(&self, id: &str) -> Result<Resource> {
+        let out = self
+            .client
+            .describe_db_clusters()
+            .db_cluster_identifier(id)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeDBClusters", e))?;
+        out.db_clusters()
+            .first()
+            .and_then(|c| self.cluster(c))
+            .ok_or_else(|| not_found("DescribeDBClusters", "DBClusterNotFoundFault", id))
+    }
+
+    /// `CreateDBSnapshot`; an existing snapshot of that name is `AlreadyThere`.
+    pub async fn snapshot_instance(&self, id: &str, snapshot_id: &str, tags: &[(String, String)]) -> Result<Created> {
+        let res = self
+            .client
+            .create_db_snapshot()
+            .db_instance_identifier(id)
+            .db_snapshot_identifier(snapshot_id)
+            .set_tags(Some(to_tags(tags)))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(Created::New(snapshot_id.to_string())),
+            Err(e) if is_code(&e, &["DBSnapshotAlreadyExists", "DBSnapshotAlreadyExistsFault"]) => {
+                Ok(Created::AlreadyThere(snapshot_id.to_string()))
+            }
+            Err(e) => Err(aws_error("CreateDBSnapshot", e)),
+        }
+    }
+
+    /// `CreateDBClusterSnapshot`; an existing snapshot of that name is `AlreadyThere`.
+    pub async fn snapshot_cluster(&self, id: &str, snapshot_id: &str, tags: &[(String, String)]) -> Result<Created> {
+        let res = self
+            .client
+            .create_db_cluster_snapshot()
+            .db_cluster_identifier(id)
+            .db_cluster_snapshot_identifier(snapshot_id)
+            .set_tags(Some(to_tags(tags)))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(Created::New(snapshot_id.to_string())),
+            Err(e) if is_code(&e, &["DBClusterSnapshotAlreadyExistsFault", "DBClusterSnapshotAlreadyExists"]) => {
+                Ok(Created::AlreadyThere(snapshot_id.to_string()))
+            }
+            Err(e) => Err(aws_error("CreateDBClusterSnapshot", e)),
+        }
+    }
+}
+
+pub(crate) fn not_found(operation: &'static str, code: &str, id: &str) -> Error {
+    Error::Aws { operation, code: code.to_string(), message: format!("{id} not found"), retryable: false }
+}

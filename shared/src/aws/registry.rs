@@ -1,0 +1,181 @@
+//! The registry: a DynamoDB table that records every action Rempart takes.
+//!
+//! Table layout (Terraform creates it; [`Registry::create_table`] does the same
+//! for the local stack): partition key `resource` (S), sort key `sk` (S),
+//! on-demand billing. Items: `time`, `action`, `subject`, `outcome`, `policy`,
+//! `region`, `function`, `details` (JSON text), `cause`, `attempts` (N).
+//! Claims (short leases that keep two concurrent deliveries from creating the
+//! same EBS snapshot) live in the same table under `claim#…` keys and expire
+//! through the `expires_at` TTL attribute.
+
+use super::aws_error;
+use crate::announce::{rfc3339, Outcome, RegistryRecord};
+use crate::error::Result;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue, ScalarAttributeType,
+};
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+/// Environment variable naming the registry table.
+pub const REGISTRY_TABLE_ENV: &str = "REMPART_REGISTRY_TABLE";
+
+#[derive(Clone, Debug)]
+pub struct Registry {
+    client: Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+impl Registry {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Registry { client, table: table.into() }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn item(r: &RegistryRecord) -> HashMap<String, AttributeValue> {
+        let mut item = HashMap::from([
+            ("resource".to_string(), s(&r.resource)),
+            ("sk".to_string(), s(r.sort_key())),
+            ("time".to_string(), s(rfc3339(r.time))),
+            ("action".to_string(), s(&r.action)),
+            ("subject".to_string(), s(&r.subject)),
+            ("outcome".to_string(), s(r.outcome.as_str())),
+            ("region".to_string(), s(&r.region)),
+            ("function".to_string(), s(&r.function)),
+            ("details".to_string(), s(r.details.to_string())),
+        ]);
+        if let Some(p) = &r.policy {
+            item.insert("policy".into(), s(p));
+        }
+        if let Some(c) = &r.cause {
+            item.insert("cause".into(), s(c));
+        }
+        item
+    }
+
+    /// Writes the record unless one with the same key exists. Returns whether
+    /// it was new: only a new record is announced, so a redelivered event
+    /// announces nothing twice.
+    pub async fn record_once(&self, r: &RegistryRecord) -> Result<bool> {
+        let mut item = Self::item(r);
+        item.insert("attempts".into(), AttributeValue::N("1".into()));
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", "resource")
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if super::is_code(&e, &["ConditionalCheckFailedException"]) => Ok(false),
+            Err(e) => Err(aws_error("PutItem", e)),
+        }
+    }
+
+    /// Records one more attempt of a failing action (same key: the count goes
+    /// up, the latest details win). Returns whether it is the first attempt.
+    pub async fn record_attempt(&self, r: &RegistryRecord) -> Result<bool> {
+        debug_assert_eq!(r.outcome, Outcome::Failure);
+        let item = Self::item(r);
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        let mut sets = Vec::new();
+        for (i, (k, v)) in item.into_iter().filter(|(k, _)| k != "resource" && k != "sk").enumerate() {
+            names.insert(format!("#a{i}"), k);
+            values.insert(format!(":v{i}"), v);
+            sets.push(format!("#a{i} = :v{i}"));
+        }
+        values.insert(":one".into(), AttributeValue::N("1".into()));
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("resource", s(&r.resource))
+            .key("sk", s(r.sort_key()))
+            .update_expression(format!("SET {} ADD attempts :one", sets.join(", ")))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::UpdatedOld)
+            .send()
+            .await
+            .map_err(|e| aws_error("UpdateItem", e))?;
+        Ok(out.attributes().is_none_or(|a| !a.contains_key("attempts")))
+    }
+
+    /// Takes a lease on `key` until `until` (wall-clock). Fails (returns
+    /// false) if another holder's lease has not expired.
+    pub async fn claim(&self, key: &str, holder: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool> {
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("resource", s(format!("claim#{key}")))
+            .item("sk", s("claim"))
+            .item("holder", s(holder))
+            .item("expires_at", AttributeValue::N(until.timestamp().to_string()))
+            .condition_expression("attribute_not_exists(#pk) OR expires_at < :now")
+            .expression_attribute_names("#pk", "resource")
+            .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if super::is_code(&e, &["ConditionalCheckFailedException"]) => Ok(false),
+            Err(e) => Err(aws_error("PutItem", e)),
+        }
+    }
+
+    /// Every record of one resource, oldest first.
+    pub async fn history(&self, resource: &str) -> Result<Vec<HashMap<String, AttributeValue>>> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", "resource")
+            .expression_attribute_values(":pk", s(resource))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("Query", e))?;
+            out.extend(page.items().iter().cloned());
+        }
+        Ok(out)
+    }
+
+    /// Creates the table as Terraform does (for the local stack and tests).
+    pub async fn create_table(&self) -> Result<()> {
+        let attr = |n: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(n)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("name and type are set")
+        };
+        let key = |n: &str, t| KeySchemaElement::builder().attribute_name(n).key_type(t).build().expect("set");
+        self.client
+            .create_table()
+            .table_name(&self.table)
+            .attribute_definitions(attr("resource"))
+            .attribute_definitions(attr("sk"))
+            .key_schema(key("resource", KeyType::Hash))
+            .key_schema(key("sk", KeyType::Range))
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateTable", e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,77 @@
+//! The one error enum of the `rempart-shared` crate.
+
+use thiserror::Error;
+
+/// Everything that can go wrong in Rempart's shared code.
+///
+/// Variants are split by *who must act*: the operator (a bad policy, a bad
+/// event, missing configuration) or nobody but time (an AWS call that a retry
+/// may fix). [`Error::is_retryable`] tells a handler whether failing the
+/// invocation (so that Lambda retries it) could help.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// The policy document does not parse, names an unknown field, or holds a
+    /// value that makes no sense. The message names the line when it can.
+    #[error("invalid policy document{}: {message}", origin.as_deref().map(|o| format!(" ({o})")).unwrap_or_default())]
+    Policy {
+        origin: Option<String>,
+        message: String,
+    },
+
+    /// The incoming event is malformed, of an unknown type, or asks for
+    /// something impossible. Nothing was changed.
+    #[error("rejected event: {0}")]
+    Event(String),
+
+    /// A required setting (environment variable, file) is missing or wrong.
+    #[error("configuration error: {0}")]
+    Config(String),
+
+    /// An AWS API call failed.
+    #[error("{operation} failed: {code}: {message}")]
+    Aws {
+        operation: &'static str,
+        code: String,
+        message: String,
+        retryable: bool,
+    },
+
+    /// The run finished, but some of it failed in a way that a retry of the
+    /// same event may fix (throttling, a 5xx, a registry write). Safe to
+    /// retry: every action is idempotent.
+    #[error("{0}")]
+    Retry(String),
+
+    /// Local I/O (reading a policy file, an event file).
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub fn policy(origin: Option<&str>, message: impl Into<String>) -> Self {
+        Error::Policy {
+            origin: origin.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+
+    /// Whether a later attempt of the same call could succeed (throttling,
+    /// a 5xx, a timeout), as opposed to a request that is wrong in itself.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Aws { retryable: true, .. } | Error::Retry(_))
+    }
+
+    /// The AWS error code, when this is an AWS error.
+    pub fn aws_code(&self) -> Option<&str> {
+        match self {
+            Error::Aws { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

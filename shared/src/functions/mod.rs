@@ -1,0 +1,6 @@
+//! Handlers: one per Lambda function. Each turns the event into a domain
+//! input, runs the use case, and reports. A function's `main.rs` only builds
+//! the dependencies and hands events to its handler; the CLI calls the same
+//! handlers to run a function locally.
+
+pub mod snapshot_scheduler;

@@ -1,0 +1,66 @@
+//! snapshot-scheduler: EventBridge "Scheduled Event" and on-demand requests.
+
+use crate::aws::ec2::Ec2;
+use crate::aws::elasticache::ElastiCache;
+use crate::aws::rds::Rds;
+use crate::aws::registry::{Registry, REGISTRY_TABLE_ENV};
+use crate::aws::topic::{Topic, EVENTS_TOPIC_ENV};
+use crate::error::{Error, Result};
+use crate::event::parse_scheduler_event;
+use crate::policy::PolicySource;
+use crate::runtime::{env_var, load_policy, region_of};
+use crate::scheduler::{RunReport, Scheduler};
+use aws_config::SdkConfig;
+use serde_json::Value;
+
+pub use crate::scheduler::FUNCTION as NAME;
+
+/// Everything the handler needs, built once per Lambda container.
+#[derive(Clone, Debug)]
+pub struct Deps {
+    pub scheduler: Scheduler,
+    pub policy: PolicySource,
+    pub ssm: aws_sdk_ssm::Client,
+}
+
+impl Deps {
+    /// From the environment: `REMPART_POLICY`, `REMPART_REGISTRY_TABLE`,
+    /// `REMPART_EVENTS_TOPIC_ARN`, and the AWS configuration.
+    pub fn from_env(cfg: &SdkConfig) -> Result<Deps> {
+        let region = region_of(cfg)?;
+        let account = std::env::var("REMPART_ACCOUNT_ID").ok();
+        Ok(Deps {
+            scheduler: Scheduler {
+                rds: Rds::new(aws_sdk_rds::Client::new(cfg), &region),
+                ec2: Ec2::new(aws_sdk_ec2::Client::new(cfg), &region).with_account(account),
+                elasticache: ElastiCache::new(aws_sdk_elasticache::Client::new(cfg), &region),
+                registry: Registry::new(aws_sdk_dynamodb::Client::new(cfg), env_var(REGISTRY_TABLE_ENV)?),
+                topic: Topic::new(aws_sdk_sns::Client::new(cfg), env_var(EVENTS_TOPIC_ENV)?),
+                region,
+            },
+            policy: PolicySource::from_env()?,
+            ssm: aws_sdk_ssm::Client::new(cfg),
+        })
+    }
+}
+
+/// Handles one event. A malformed or unknown event, or an invalid policy,
+/// is rejected before anything is touched. Failures on single resources are
+/// in the report; the invocation fails only when a retry could help.
+pub async fn handle(deps: &Deps, event: Value) -> Result<RunReport> {
+    let input = parse_scheduler_event(&event)?;
+    let doc = load_policy(&deps.policy, &deps.ssm).await?;
+    let report = deps.scheduler.run(&doc, &input).await;
+    let summary = report.summary();
+    tracing::info!(
+        report = %serde_json::to_string(&report).unwrap_or_default(),
+        "{NAME}: {summary}"
+    );
+    if report.retry_would_help() {
+        return Err(Error::Retry(format!(
+            "{NAME}: {summary}; failures that a retry may fix: {}",
+            serde_json::to_string(&report.failed).unwrap_or_default()
+        )));
+    }
+    Ok(report)
+}

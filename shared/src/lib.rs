@@ -1,0 +1,17 @@
+//! Rempart's shared library: the domain model, the policy document, the
+//! decisions (pure functions), the AWS adapters, and the handlers that the
+//! Lambda functions and the CLI run.
+
+pub mod announce;
+pub mod aws;
+pub mod cron;
+pub mod duration;
+pub mod error;
+pub mod event;
+pub mod functions;
+pub mod model;
+pub mod policy;
+pub mod runtime;
+pub mod scheduler;
+
+pub use error::{Error, Result};

@@ -1,0 +1,66 @@
+//! What every function's `main` needs: tracing, AWS configuration, settings
+//! from the environment, the policy document.
+
+use crate::error::{Error, Result};
+use crate::policy::{PolicyDocument, PolicySource};
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// Logs as JSON on Lambda (CloudWatch Logs Insights reads the fields), as
+/// compact text elsewhere. `RUST_LOG` filters (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let res = if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+        builder.json().flatten_event(true).with_current_span(false).without_time().try_init()
+    } else {
+        builder.compact().try_init()
+    };
+    // A second initialisation (tests, the CLI calling several handlers) is harmless.
+    drop(res);
+}
+
+/// AWS configuration from the standard chain: region, credentials, and
+/// `AWS_ENDPOINT_URL` for a local emulator.
+pub async fn aws_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// The region of a configuration, or a clear error.
+pub fn region_of(cfg: &SdkConfig) -> Result<String> {
+    cfg.region()
+        .map(|r| r.to_string())
+        .ok_or_else(|| Error::Config("no AWS region: set AWS_REGION (Lambda sets it)".into()))
+}
+
+/// A required environment variable.
+pub fn env_var(name: &str) -> Result<String> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(Error::Config(format!("environment variable {name} is not set"))),
+    }
+}
+
+/// Reads and validates the policy document named by `REMPART_POLICY`.
+pub async fn load_policy(source: &PolicySource, ssm: &aws_sdk_ssm::Client) -> Result<PolicyDocument> {
+    let text = match source {
+        PolicySource::File(path) => std::fs::read_to_string(path).map_err(|e| Error::Io {
+            context: format!("reading policy file {}", path.display()),
+            source: e,
+        })?,
+        PolicySource::Ssm(name) => {
+            let out = ssm
+                .get_parameter()
+                .name(name)
+                .with_decryption(true)
+                .send()
+                .await
+                .map_err(|e| crate::aws::aws_error("GetParameter", e))?;
+            out.parameter()
+                .and_then(|p| p.value())
+                .ok_or_else(|| Error::Config(format!("SSM parameter {name} has no value")))?
+                .to_string()
+        }
+    };
+    PolicyDocument::from_toml(&text, &source.describe())
+}

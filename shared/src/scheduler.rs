@@ -1,0 +1,628 @@
+//! The snapshot-scheduler use case: which resources get a snapshot now, with
+//! which name and tags (pure), and carrying it out (through the adapters).
+
+use crate::announce::{rfc3339, Outcome, RegistryRecord, ResourceSummary, Severity};
+use crate::aws::ec2::Ec2;
+use crate::aws::elasticache::ElastiCache;
+use crate::aws::rds::Rds;
+use crate::aws::registry::Registry;
+use crate::aws::topic::Topic;
+use crate::aws::Created;
+use crate::error::{Error, Result};
+use crate::event::{OnDemandRequest, ResourceRef, SchedulerInput};
+use crate::model::*;
+use crate::policy::{tiers_for_run, PolicyDocument};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+pub const FUNCTION: &str = "snapshot-scheduler";
+
+/// A snapshot to take.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Planned {
+    pub resource: Resource,
+    pub policy: String,
+    pub snapshot_id: String,
+    pub tiers: Vec<Tier>,
+    /// The schedules this snapshot serves (`daily`, `weekly-full`), or
+    /// `on-demand`.
+    pub schedules: Vec<String>,
+    pub at: DateTime<Utc>,
+    pub tags: Vec<(String, String)>,
+}
+
+/// What to do with one resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Snapshot(Planned),
+    /// Protected, but none of its policy's schedules fires now.
+    NotDue { resource: Resource, policy: String },
+    /// Tagged for protection but cannot be protected as tagged: reported as
+    /// a failure, because the operator believes it is protected.
+    Refused { resource: Resource, policy: Option<String>, reason: String },
+}
+
+/// Schedules due at `at`, per policy name.
+pub fn due_schedules(doc: &PolicyDocument, at: DateTime<Utc>) -> BTreeMap<String, Vec<String>> {
+    doc.policies
+        .iter()
+        .filter_map(|(name, p)| {
+            let tz = doc.timezone_of(p);
+            let due: Vec<String> =
+                p.schedules.iter().filter(|s| s.cron.matches(at, tz)).map(|s| s.name.clone()).collect();
+            (!due.is_empty()).then(|| (name.to_string(), due))
+        })
+        .collect()
+}
+
+fn minute(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.duration_trunc(TimeDelta::minutes(1)).unwrap_or(at)
+}
+
+/// Checks that `resource` may be snapshotted under `policy`.
+fn check(doc: &PolicyDocument, resource: &Resource, policy: &str) -> std::result::Result<(), String> {
+    let Some(p) = doc.policy(policy) else {
+        let known: Vec<_> = doc.policies.keys().map(|k| k.as_str()).collect();
+        return Err(format!(
+            "tagged {TAG_POLICY}={policy}, but the policy document has no policy `{policy}` (it has: {})",
+            known.join(", ")
+        ));
+    };
+    if !p.kinds.contains(&resource.kind) {
+        return Err(format!(
+            "policy `{policy}` does not cover {} resources (it covers: {})",
+            resource.kind,
+            p.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if let Some(cluster) = &resource.aurora_cluster {
+        return Err(format!(
+            "this DB instance belongs to cluster `{cluster}`: Aurora is snapshotted per cluster; tag the cluster instead"
+        ));
+    }
+    Ok(())
+}
+
+fn base_tags(resource: &Resource, policy: &str, tiers: &[Tier], schedules: &[String], at: DateTime<Utc>, id: &str) -> Vec<(String, String)> {
+    let source = if resource.arn.is_empty() { resource.id.clone() } else { resource.arn.clone() };
+    let mut tags = vec![
+        (TAG_MANAGED.to_string(), "true".to_string()),
+        (TAG_POLICY.to_string(), policy.to_string()),
+        (TAG_TIERS.to_string(), tiers_tag_value(tiers)),
+        (TAG_SOURCE.to_string(), source),
+        (TAG_SOURCE_KIND.to_string(), resource.kind.to_string()),
+        (TAG_SCHEDULED_AT.to_string(), rfc3339(at)),
+        (TAG_SCHEDULE.to_string(), schedules.join("+")),
+        (TAG_KEY.to_string(), id.to_string()),
+    ];
+    if resource.kind == ResourceKind::EbsVolume {
+        tags.push(("Name".to_string(), id.to_string()));
+    }
+    tags
+}
+
+/// Decides, for every tagged resource, whether a scheduled event at `at`
+/// snapshots it, and how. One snapshot per resource serves every schedule of
+/// its policy that fires now and every tier those runs serve.
+pub fn plan_scheduled(doc: &PolicyDocument, resources: Vec<Resource>, at: DateTime<Utc>) -> Vec<Decision> {
+    let at = minute(at);
+    resources
+        .into_iter()
+        .map(|resource| {
+            let policy = resource.policy_tag().unwrap_or_default().to_string();
+            if let Err(reason) = check(doc, &resource, &policy) {
+                return Decision::Refused { resource, policy: Some(policy), reason };
+            }
+            let p = doc.policy(&policy).expect("checked");
+            let tz = doc.timezone_of(p);
+            let due: Vec<_> = p.schedules.iter().filter(|s| s.cron.matches(at, tz)).collect();
+            if due.is_empty() {
+                return Decision::NotDue { resource, policy };
+            }
+            let mut tiers: Vec<Tier> = due.iter().flat_map(|s| tiers_for_run(s, at, tz)).collect();
+            tiers.sort();
+            tiers.dedup();
+            let schedules: Vec<String> = due.iter().map(|s| s.name.clone()).collect();
+            let snapshot_id = snapshot_id(&policy, &resource.id, at, false);
+            let tags = base_tags(&resource, &policy, &tiers, &schedules, at, &snapshot_id);
+            Decision::Snapshot(Planned { resource, policy, snapshot_id, tiers, schedules, at, tags })
+        })
+        .collect()
+}
+
+/// Decides the snapshots of an on-demand request. A resource's own
+/// `rempart:policy` tag wins; the request's `policy` covers untagged ones.
+pub fn plan_on_demand(doc: &PolicyDocument, resources: Vec<Resource>, req: &OnDemandRequest, at: DateTime<Utc>) -> Vec<Decision> {
+    let at = at.duration_trunc(TimeDelta::seconds(1)).unwrap_or(at);
+    resources
+        .into_iter()
+        .map(|resource| {
+            let Some(policy) = resource.policy_tag().map(str::to_string).or_else(|| req.policy.clone()) else {
+                return Decision::Refused {
+                    resource,
+                    policy: None,
+                    reason: format!("resource has no {TAG_POLICY} tag and the request names no `policy`"),
+                };
+            };
+            if let Err(reason) = check(doc, &resource, &policy) {
+                return Decision::Refused { resource, policy: Some(policy), reason };
+            }
+            let tiers = vec![Tier::OnDemand];
+            let schedules = vec![Tier::OnDemand.to_string()];
+            let snapshot_id = snapshot_id(&policy, &resource.id, at, true);
+            let mut tags = base_tags(&resource, &policy, &tiers, &schedules, at, &snapshot_id);
+            tags.push((TAG_REASON.to_string(), tag_value(&req.reason)));
+            tags.push((TAG_REQUESTED_BY.to_string(), tag_value(&req.requested_by)));
+            if let Some(c) = &req.change_ref {
+                tags.push((TAG_CHANGE_REF.to_string(), tag_value(c)));
+            }
+            Decision::Snapshot(Planned { resource, policy, snapshot_id, tiers, schedules, at, tags })
+        })
+        .collect()
+}
+
+/// An AWS error as reported.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ErrorInfo {
+    pub code: String,
+    pub message: String,
+    pub retryable: bool,
+}
+
+impl From<&Error> for ErrorInfo {
+    fn from(e: &Error) -> Self {
+        match e {
+            Error::Aws { operation, code, message, retryable } => ErrorInfo {
+                code: code.clone(),
+                message: format!("{operation}: {message}"),
+                retryable: *retryable,
+            },
+            other => ErrorInfo { code: "Rempart".into(), message: other.to_string(), retryable: false },
+        }
+    }
+}
+
+/// One line of a run's result.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Item {
+    pub kind: String,
+    pub resource: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_id: Option<String>,
+    /// The AWS id where it differs from `snapshot_id` (EBS `snap-…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tiers: Vec<Tier>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+}
+
+/// The result of one invocation: what was created, skipped and failed.
+#[derive(Clone, Debug, Serialize, Default)]
+pub struct RunReport {
+    pub function: String,
+    pub trigger: String,
+    pub time: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// `policy/schedule` pairs that fired.
+    pub due: Vec<String>,
+    pub created: Vec<Item>,
+    pub skipped: Vec<Item>,
+    pub failed: Vec<Item>,
+    /// Protected resources whose policy has no schedule firing now.
+    pub not_due: Vec<String>,
+    /// Registry or topic writes that failed (the snapshot work itself is in
+    /// `created`/`failed`). A retry of the event repairs them.
+    pub bookkeeping_errors: Vec<String>,
+}
+
+impl RunReport {
+    /// Whether failing the invocation (so that Lambda retries it) could help.
+    pub fn retry_would_help(&self) -> bool {
+        !self.bookkeeping_errors.is_empty() || self.failed.iter().any(|f| f.error.as_ref().is_some_and(|e| e.retryable))
+    }
+
+    pub fn summary(&self) -> String {
+        format!(
+            "{} created, {} skipped, {} failed, {} not due{}",
+            self.created.len(),
+            self.skipped.len(),
+            self.failed.len(),
+            self.not_due.len(),
+            if self.bookkeeping_errors.is_empty() {
+                String::new()
+            } else {
+                format!(", {} registry/topic errors", self.bookkeeping_errors.len())
+            }
+        )
+    }
+}
+
+/// The scheduler with its adapters, for one region.
+#[derive(Clone, Debug)]
+pub struct Scheduler {
+    pub region: String,
+    pub rds: Rds,
+    pub ec2: Ec2,
+    pub elasticache: ElastiCache,
+    pub registry: Registry,
+    pub topic: Topic,
+}
+
+/// How long an EBS claim holds (wall-clock): longer than one invocation.
+const CLAIM_LEASE: TimeDelta = TimeDelta::minutes(15);
+
+impl Scheduler {
+    /// Carries out one event. Never stops at the first failure.
+    pub async fn run(&self, doc: &PolicyDocument, input: &SchedulerInput) -> RunReport {
+        let mut report = RunReport {
+            function: FUNCTION.into(),
+            time: Some(input.time()),
+            event_id: input.event_id().map(str::to_string),
+            ..Default::default()
+        };
+        let decisions = match input {
+            SchedulerInput::Scheduled { time, .. } => {
+                report.trigger = "schedule".into();
+                let due = due_schedules(doc, *time);
+                report.due = due.iter().flat_map(|(p, ss)| ss.iter().map(move |s| format!("{p}/{s}"))).collect();
+                if due.is_empty() {
+                    return report;
+                }
+                let resources = self.discover(&mut report).await;
+                plan_scheduled(doc, resources, *time)
+            }
+            SchedulerInput::OnDemand { time, request, .. } => {
+                report.trigger = "on-demand".into();
+                let resources = self.resolve(&request.resources, &mut report).await;
+                plan_on_demand(doc, resources, request, *time)
+            }
+        };
+        for d in decisions {
+            match d {
+                Decision::NotDue { resource, .. } => report.not_due.push(format!("{}/{}", resource.kind, resource.id)),
+                Decision::Refused { resource, policy, reason } => {
+                    self.refused(&resource, policy, reason, input, &mut report).await
+                }
+                Decision::Snapshot(p) => self.snapshot(&p, input, &mut report).await,
+            }
+        }
+        report
+    }
+
+    /// Every tagged resource of every kind in the region. A kind whose listing
+    /// fails is reported, and the others go on.
+    async fn discover(&self, report: &mut RunReport) -> Vec<Resource> {
+        let (a, b, c, d) = tokio::join!(
+            self.rds.tagged_instances(),
+            self.rds.tagged_clusters(),
+            self.ec2.tagged_volumes(),
+            self.elasticache.tagged_redis()
+        );
+        let mut out = Vec::new();
+        for (kind, res) in [
+            (ResourceKind::RdsInstance, a),
+            (ResourceKind::AuroraCluster, b),
+            (ResourceKind::EbsVolume, c),
+            (ResourceKind::ElasticacheRedis, d),
+        ] {
+            match res {
+                Ok(mut r) => out.append(&mut r),
+                Err(e) => report.failed.push(Item {
+                    kind: kind.to_string(),
+                    resource: "*".into(),
+                    policy: None,
+                    snapshot_id: None,
+                    aws_id: None,
+                    tiers: vec![],
+                    reason: Some(format!("could not list {kind} resources in {}", self.region)),
+                    error: Some((&e).into()),
+                }),
+            }
+        }
+        out
+    }
+
+    async fn resolve(&self, refs: &[ResourceRef], report: &mut RunReport) -> Vec<Resource> {
+        let mut out = Vec::new();
+        for r in refs {
+            let res = match r.kind {
+                ResourceKind::RdsInstance => self.rds.instance_by_id(&r.id).await,
+                ResourceKind::AuroraCluster => self.rds.cluster_by_id(&r.id).await,
+                ResourceKind::EbsVolume => self.ec2.volume_by_id(&r.id).await,
+                ResourceKind::ElasticacheRedis => self.elasticache.redis_by_id(&r.id, r.redis_standalone).await,
+            };
+            match res {
+                Ok(resource) => out.push(resource),
+                Err(e) => report.failed.push(Item {
+                    kind: r.kind.to_string(),
+                    resource: r.id.clone(),
+                    policy: None,
+                    snapshot_id: None,
+                    aws_id: None,
+                    tiers: vec![],
+                    reason: Some("resource not found or not readable".into()),
+                    error: Some((&e).into()),
+                }),
+            }
+        }
+        out
+    }
+
+    async fn create(&self, p: &Planned, holder: &str) -> Result<Option<Created>> {
+        let r = &p.resource;
+        let created = match r.kind {
+            ResourceKind::RdsInstance => self.rds.snapshot_instance(&r.id, &p.snapshot_id, &p.tags).await?,
+            ResourceKind::AuroraCluster => self.rds.snapshot_cluster(&r.id, &p.snapshot_id, &p.tags).await?,
+            ResourceKind::ElasticacheRedis => self.elasticache.snapshot(r, &p.snapshot_id, &p.tags).await?,
+            ResourceKind::EbsVolume => {
+                if let Some(existing) = self.ec2.snapshot_by_key(&p.snapshot_id).await? {
+                    return Ok(Some(Created::AlreadyThere(existing)));
+                }
+                let now = Utc::now();
+                if !self.registry.claim(&format!("ebs#{}", p.snapshot_id), holder, now, now + CLAIM_LEASE).await? {
+                    return Ok(None);
+                }
+                let description = format!("Rempart {} snapshot of {} ({})", tiers_tag_value(&p.tiers), r.id, p.policy);
+                self.ec2.snapshot_volume(&r.id, &description, &p.tags).await?
+            }
+        };
+        Ok(Some(created))
+    }
+
+    fn record(&self, resource: &Resource, policy: Option<String>, at: DateTime<Utc>, action: &str, subject: &str, outcome: Outcome, details: serde_json::Value, input: &SchedulerInput) -> RegistryRecord {
+        RegistryRecord {
+            resource: resource.registry_key(),
+            time: at,
+            action: action.into(),
+            subject: subject.into(),
+            outcome,
+            policy,
+            region: self.region.clone(),
+            function: FUNCTION.into(),
+            details,
+            cause: input.event_id().map(str::to_string),
+        }
+    }
+
+    async fn snapshot(&self, p: &Planned, input: &SchedulerInput, report: &mut RunReport) {
+        let r = &p.resource;
+        let item = |aws_id: Option<String>, reason: Option<String>, error: Option<ErrorInfo>| Item {
+            kind: r.kind.to_string(),
+            resource: r.id.clone(),
+            policy: Some(p.policy.clone()),
+            snapshot_id: Some(p.snapshot_id.clone()),
+            aws_id: aws_id.filter(|a| *a != p.snapshot_id),
+            tiers: p.tiers.clone(),
+            reason,
+            error,
+        };
+        let holder = input.event_id().unwrap_or("unknown-event").to_string();
+        let mut details = json!({
+            "snapshot_id": p.snapshot_id,
+            "tiers": p.tiers,
+            "schedules": p.schedules,
+        });
+        if let SchedulerInput::OnDemand { request, .. } = input {
+            details["reason"] = json!(request.reason);
+            details["requested_by"] = json!(request.requested_by);
+            details["change_ref"] = json!(request.change_ref);
+        }
+        match self.create(p, &holder).await {
+            Ok(Some(created)) => {
+                let (aws_id, fresh) = match created {
+                    Created::New(id) => (id, true),
+                    Created::AlreadyThere(id) => (id, false),
+                };
+                details["aws_id"] = json!(aws_id);
+                let rec = self.record(r, Some(p.policy.clone()), p.at, "snapshot.created", &p.snapshot_id, Outcome::Success, details, input);
+                let summary = format!(
+                    "{} snapshot {} of {} {} created ({})",
+                    tiers_tag_value(&p.tiers),
+                    p.snapshot_id,
+                    r.kind,
+                    r.id,
+                    p.policy
+                );
+                self.bookkeep(&rec, Severity::Info, r, summary, true, report).await;
+                if fresh {
+                    report.created.push(item(Some(aws_id), None, None));
+                } else {
+                    report.skipped.push(item(Some(aws_id), Some("already there (event delivered again)".into()), None));
+                }
+            }
+            Ok(None) => report.skipped.push(item(None, Some("another delivery of this event is creating it".into()), None)),
+            Err(e) => {
+                let info = ErrorInfo::from(&e);
+                details["error"] = json!(info);
+                let rec = self.record(r, Some(p.policy.clone()), p.at, "snapshot.failed", &p.snapshot_id, Outcome::Failure, details, input);
+                let summary = format!("snapshot {} of {} {} failed: {}", p.snapshot_id, r.kind, r.id, e);
+                self.bookkeep(&rec, Severity::Warning, r, summary, false, report).await;
+                report.failed.push(item(None, None, Some(info)));
+            }
+        }
+    }
+
+    async fn refused(&self, r: &Resource, policy: Option<String>, reason: String, input: &SchedulerInput, report: &mut RunReport) {
+        let at = minute(input.time());
+        let rec = self.record(r, policy.clone(), at, "snapshot.failed", "misconfiguration", Outcome::Failure, json!({ "reason": reason }), input);
+        let summary = format!("{} {} is not protected: {reason}", r.kind, r.id);
+        self.bookkeep(&rec, Severity::Warning, r, summary, false, report).await;
+        report.failed.push(Item {
+            kind: r.kind.to_string(),
+            resource: r.id.clone(),
+            policy,
+            snapshot_id: None,
+            aws_id: None,
+            tiers: vec![],
+            reason: Some(reason),
+            error: None,
+        });
+    }
+
+    /// Writes the registry record, and announces it if it is new.
+    async fn bookkeep(&self, rec: &RegistryRecord, severity: Severity, r: &Resource, summary: String, once: bool, report: &mut RunReport) {
+        let written = if once { self.registry.record_once(rec).await } else { self.registry.record_attempt(rec).await };
+        match written {
+            Ok(true) => {
+                let a = rec.announcement(severity, Some(ResourceSummary::from(r)), summary);
+                if let Err(e) = self.topic.publish(&a).await {
+                    tracing::error!(error = %e, kind = %a.kind, "announcement failed");
+                    report.bookkeeping_errors.push(format!("announce {} {}: {e}", rec.action, rec.subject));
+                }
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(error = %e, action = %rec.action, "registry write failed");
+                report.bookkeeping_errors.push(format!("registry {} {}: {e}", rec.action, rec.subject));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../examples/rewapp-policy.toml");
+
+    fn doc() -> PolicyDocument {
+        PolicyDocument::from_toml(EXAMPLE, "example").unwrap()
+    }
+
+    fn res(kind: ResourceKind, id: &str, policy: Option<&str>) -> Resource {
+        Resource {
+            kind,
+            id: id.into(),
+            arn: format!("arn:aws:test:eu-west-1:123456789012:x:{id}"),
+            region: "eu-west-1".into(),
+            tags: policy.map(|p| BTreeMap::from([(TAG_POLICY.to_string(), p.to_string())])).unwrap_or_default(),
+            aurora_cluster: None,
+            redis: None,
+        }
+    }
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn estate() -> Vec<Resource> {
+        vec![
+            res(ResourceKind::RdsInstance, "db", Some("rewapp-postgres")),
+            res(ResourceKind::AuroraCluster, "aur", Some("rewapp-postgres")),
+            res(ResourceKind::EbsVolume, "vol-1", Some("rewapp-ebs")),
+            res(ResourceKind::ElasticacheRedis, "redis", Some("rewapp-redis")),
+        ]
+    }
+
+    fn planned(ds: &[Decision]) -> Vec<&Planned> {
+        ds.iter().filter_map(|d| if let Decision::Snapshot(p) = d { Some(p) } else { None }).collect()
+    }
+
+    #[test]
+    fn at_0200_only_postgres_is_due() {
+        let ds = plan_scheduled(&doc(), estate(), t("2025-11-24T02:00:00Z"));
+        let ps = planned(&ds);
+        assert_eq!(ps.iter().map(|p| p.resource.id.as_str()).collect::<Vec<_>>(), ["db", "aur"]);
+        assert_eq!(ps[0].tiers, vec![Tier::Daily]);
+        assert_eq!(ds.iter().filter(|d| matches!(d, Decision::NotDue { .. })).count(), 2);
+    }
+
+    #[test]
+    fn at_0400_ebs_and_redis_are_due_with_their_tags() {
+        let ds = plan_scheduled(&doc(), estate(), t("2025-11-24T04:00:00Z"));
+        let ps = planned(&ds);
+        assert_eq!(ps.len(), 2);
+        let ebs = ps.iter().find(|p| p.resource.kind == ResourceKind::EbsVolume).unwrap();
+        let tags: BTreeMap<_, _> = ebs.tags.iter().cloned().collect();
+        assert_eq!(tags[TAG_MANAGED], "true");
+        assert_eq!(tags[TAG_POLICY], "rewapp-ebs");
+        assert_eq!(tags[TAG_TIERS], "daily");
+        assert_eq!(tags[TAG_SCHEDULED_AT], "2025-11-24T04:00:00Z");
+        assert_eq!(tags[TAG_KEY], ebs.snapshot_id);
+        assert_eq!(tags[TAG_SOURCE_KIND], "ebs-volume");
+    }
+
+    #[test]
+    fn a_late_delivery_within_the_minute_names_the_same_snapshot() {
+        let a = plan_scheduled(&doc(), estate(), t("2025-11-24T02:00:00Z"));
+        let b = plan_scheduled(&doc(), estate(), t("2025-11-24T02:00:41Z"));
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn one_snapshot_serves_all_tiers_of_coinciding_schedules() {
+        let text = EXAMPLE.replace("cron = \"0 3 * * SUN\"", "cron = \"0 2 * * SUN\"");
+        let doc = PolicyDocument::from_toml(&text, "t").unwrap();
+        // Sunday 2025-12-07 02:00: daily and weekly-full both fire; first Sunday of the month.
+        let ds = plan_scheduled(&doc, estate(), t("2025-12-07T02:00:00Z"));
+        let ps = planned(&ds);
+        assert_eq!(ps.len(), 2, "one snapshot per resource, not one per schedule or tier");
+        assert_eq!(ps[0].tiers, vec![Tier::Daily, Tier::Weekly, Tier::Monthly]);
+        assert_eq!(ps[0].schedules, vec!["daily", "weekly-full"]);
+    }
+
+    #[test]
+    fn misconfigured_resources_are_refused_with_a_reason() {
+        let mut aurora_member = res(ResourceKind::RdsInstance, "aur-1", Some("rewapp-postgres"));
+        aurora_member.aurora_cluster = Some("aur".into());
+        let rs = vec![
+            res(ResourceKind::RdsInstance, "db", Some("rewapp-postgre")),
+            res(ResourceKind::EbsVolume, "vol-1", Some("rewapp-postgres")),
+            aurora_member,
+        ];
+        let ds = plan_scheduled(&doc(), rs, t("2025-11-24T02:00:00Z"));
+        let reasons: Vec<_> = ds
+            .iter()
+            .map(|d| match d {
+                Decision::Refused { reason, .. } => reason.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(reasons[0].contains("no policy `rewapp-postgre`"), "{}", reasons[0]);
+        assert!(reasons[1].contains("does not cover ebs-volume"), "{}", reasons[1]);
+        assert!(reasons[2].contains("tag the cluster"), "{}", reasons[2]);
+    }
+
+    #[test]
+    fn on_demand_uses_the_request_policy_only_for_untagged_resources() {
+        let req = OnDemandRequest {
+            resources: vec![],
+            reason: "Migration V42 (schema)".into(),
+            requested_by: "ops@rewapp.fr".into(),
+            change_ref: Some("CHG-1".into()),
+            policy: Some("rewapp-postgres".into()),
+        };
+        let rs = vec![
+            res(ResourceKind::RdsInstance, "db", None),
+            res(ResourceKind::EbsVolume, "vol-1", Some("rewapp-ebs")),
+        ];
+        let ds = plan_on_demand(&doc(), rs, &req, t("2025-11-24T14:25:07.5Z"));
+        let ps = planned(&ds);
+        assert_eq!(ps[0].policy, "rewapp-postgres");
+        assert_eq!(ps[1].policy, "rewapp-ebs");
+        assert_eq!(ps[0].snapshot_id, "rempart-rewapp-postgres-db-20251124-142507-od");
+        let tags: BTreeMap<_, _> = ps[0].tags.iter().cloned().collect();
+        assert_eq!(tags[TAG_TIERS], "on-demand");
+        assert_eq!(tags[TAG_REASON], "Migration V42  schema");
+        assert_eq!(tags[TAG_REQUESTED_BY], "ops@rewapp.fr");
+        let no_policy = OnDemandRequest { policy: None, ..req };
+        let ds = plan_on_demand(&doc(), vec![res(ResourceKind::RdsInstance, "db", None)], &no_policy, t("2025-11-24T14:25:00Z"));
+        assert!(matches!(&ds[0], Decision::Refused { reason, .. } if reason.contains("no rempart:policy tag")));
+    }
+
+    #[test]
+    fn nothing_is_due_at_an_odd_minute() {
+        assert!(due_schedules(&doc(), t("2025-11-24T02:01:00Z")).is_empty());
+        let due = due_schedules(&doc(), t("2025-11-23T03:00:00Z"));
+        assert_eq!(due["rewapp-postgres"], vec!["weekly-full"]);
+    }
+}

@@ -146,6 +146,25 @@ impl Resource {
     }
 }
 
+/// A snapshot Rempart made, as listed back from AWS.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotInfo {
+    pub kind: ResourceKind,
+    /// The AWS identifier: snapshot name, or `snap-…` for EBS.
+    pub id: String,
+    /// The source resource's id.
+    pub source: String,
+    pub status: String,
+    pub created: Option<DateTime<Utc>>,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl SnapshotInfo {
+    pub fn is_managed(&self) -> bool {
+        self.tags.get(TAG_MANAGED).is_some_and(|v| v == "true")
+    }
+}
+
 /// Lower-cases and replaces anything but `[a-z0-9-]` with `-`, collapses
 /// runs of `-` and trims them at the ends: the intersection of what RDS,
 /// ElastiCache and EC2 accept in identifiers and tag values.

@@ -64,3 +64,19 @@ pub async fn load_policy(source: &PolicySource, ssm: &aws_sdk_ssm::Client) -> Re
     };
     PolicyDocument::from_toml(&text, &source.describe())
 }
+
+impl From<Error> for lambda_runtime::Diagnostic {
+    /// The Lambda error type names the category, so that a retry policy or a
+    /// CloudWatch metric filter can tell a rejected event from a retryable run.
+    fn from(e: Error) -> Self {
+        let kind = match &e {
+            Error::Policy { .. } => "Rempart.InvalidPolicy",
+            Error::Event(_) => "Rempart.RejectedEvent",
+            Error::Config(_) => "Rempart.Configuration",
+            Error::Aws { .. } => "Rempart.Aws",
+            Error::Retry(_) => "Rempart.Retry",
+            Error::Io { .. } => "Rempart.Io",
+        };
+        lambda_runtime::Diagnostic { error_type: kind.to_string(), error_message: e.to_string() }
+    }
+}

@@ -1,6 +1,6 @@
 //! snapshot-scheduler Lambda: wires configuration, clients and the handler.
 
-use lambda_runtime::{service_fn, LambdaEvent};
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use rempart_shared::functions::snapshot_scheduler::{handle, Deps};
 use serde_json::Value;
 
@@ -11,8 +11,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = Deps::from_env(&cfg)?;
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let report = handle(deps, event.payload).await?;
-        Ok::<Value, rempart_shared::Error>(serde_json::to_value(report)?)
+        let report = handle(deps, event.payload).await.map_err(Diagnostic::from)?;
+        Ok::<_, Diagnostic>(serde_json::to_value(report).unwrap_or_default())
     }))
     .await
 }

@@ -1,9 +1,9 @@
 //! EBS volumes and snapshots.
 
 use super::rds::not_found;
-use super::{aws_error, Created};
+use super::{aws_error, to_chrono, Created};
 use crate::error::Result;
-use crate::model::{Resource, ResourceKind, TAG_KEY, TAG_POLICY};
+use crate::model::{Resource, ResourceKind, SnapshotInfo, TAG_KEY, TAG_MANAGED, TAG_POLICY};
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use aws_sdk_ec2::Client;
 use std::collections::BTreeMap;
@@ -106,6 +106,36 @@ impl Ec2 {
             .await
             .map_err(|e| aws_error("CreateSnapshot", e))?;
         Ok(Created::New(out.snapshot_id().unwrap_or_default().to_string()))
+    }
+
+    /// EBS snapshots owned by this account and tagged `rempart:managed=true`
+    /// (filtered server-side; tags come with the describe call).
+    pub async fn managed_snapshots(&self) -> Result<Vec<SnapshotInfo>> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .describe_snapshots()
+            .owner_ids("self")
+            .filters(Filter::builder().name(format!("tag:{TAG_MANAGED}")).values("true").build())
+            .max_results(1000)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeSnapshots", e))?;
+            out.extend(page.snapshots().iter().map(|s| SnapshotInfo {
+                kind: ResourceKind::EbsVolume,
+                id: s.snapshot_id().unwrap_or_default().to_string(),
+                source: s.volume_id().unwrap_or_default().to_string(),
+                status: s.state().map(|st| st.as_str().to_string()).unwrap_or_default(),
+                created: to_chrono(s.start_time()),
+                tags: s
+                    .tags()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+                    .collect(),
+            }));
+        }
+        Ok(out)
     }
 
     /// Sets the account id used in volume ARNs.

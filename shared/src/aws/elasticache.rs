@@ -1,9 +1,9 @@
 //! ElastiCache Redis (and Valkey) replication groups and standalone clusters.
 
 use super::rds::not_found;
-use super::{aws_error, is_code, Created};
+use super::{aws_error, is_code, to_chrono, Created};
 use crate::error::Result;
-use crate::model::{RedisShape, Resource, ResourceKind, TAG_POLICY};
+use crate::model::{RedisShape, Resource, ResourceKind, SnapshotInfo, TAG_POLICY};
 use aws_sdk_elasticache::types::{CacheCluster, ReplicationGroup, Tag};
 use aws_sdk_elasticache::Client;
 use std::collections::BTreeMap;
@@ -144,24 +144,76 @@ impl ElastiCache {
     }
 
     /// `CreateSnapshot` of a group or a node; an existing snapshot of that
-    /// name is `AlreadyThere`.
+    /// name is `AlreadyThere`. If the chosen node of a cluster-mode-disabled
+    /// group is gone (a failover replaced it since the listing), the snapshot
+    /// is taken through the replication group instead.
     pub async fn snapshot(&self, resource: &Resource, snapshot_name: &str, tags: &[(String, String)]) -> Result<Created> {
-        let mut req = self
-            .client
-            .create_snapshot()
-            .snapshot_name(snapshot_name)
-            .set_tags(Some(tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()));
-        req = match &resource.redis {
-            Some(RedisShape::Group { node }) => req.cache_cluster_id(node),
-            Some(RedisShape::Standalone) => req.cache_cluster_id(&resource.id),
-            Some(RedisShape::ClusteredGroup) | None => req.replication_group_id(&resource.id),
+        let by_node = match &resource.redis {
+            Some(RedisShape::Group { node }) => Some(node.as_str()),
+            Some(RedisShape::Standalone) => Some(resource.id.as_str()),
+            Some(RedisShape::ClusteredGroup) | None => None,
         };
-        match req.send().await {
+        let group = (resource.redis != Some(RedisShape::Standalone)).then_some(resource.id.as_str());
+        let send = |node: Option<&str>| {
+            let req = self
+                .client
+                .create_snapshot()
+                .snapshot_name(snapshot_name)
+                .set_tags(Some(tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()));
+            match node {
+                Some(n) => req.cache_cluster_id(n),
+                None => req.set_replication_group_id(group.map(str::to_string)),
+            }
+            .send()
+        };
+        let mut res = send(by_node).await;
+        if by_node.is_some() && group.is_some() {
+            if let Err(e) = &res {
+                if is_code(e, &["CacheClusterNotFound", "CacheClusterNotFoundFault"]) {
+                    res = send(None).await;
+                }
+            }
+        }
+        match res {
             Ok(_) => Ok(Created::New(snapshot_name.to_string())),
             Err(e) if is_code(&e, &["SnapshotAlreadyExistsFault", "SnapshotAlreadyExists"]) => {
                 Ok(Created::AlreadyThere(snapshot_name.to_string()))
             }
             Err(e) => Err(aws_error("CreateSnapshot", e)),
         }
+    }
+
+    /// Manual snapshots named `rempart-…` and tagged `rempart:managed=true`.
+    /// ElastiCache's describe call returns no tags: one tag call per
+    /// `rempart-` snapshot.
+    pub async fn managed_snapshots(&self) -> Result<Vec<SnapshotInfo>> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .describe_snapshots()
+            .snapshot_source("manual")
+            .max_records(50)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeSnapshots", e))?;
+            for s in page.snapshots() {
+                let (Some(name), Some(arn)) = (s.snapshot_name(), s.arn()) else { continue };
+                if !name.starts_with("rempart-") {
+                    continue;
+                }
+                let source = s.replication_group_id().or(s.cache_cluster_id()).unwrap_or_default();
+                out.push(SnapshotInfo {
+                    kind: ResourceKind::ElasticacheRedis,
+                    id: name.to_string(),
+                    source: source.to_string(),
+                    status: s.snapshot_status().unwrap_or_default().to_string(),
+                    created: to_chrono(s.node_snapshots().first().and_then(|n| n.snapshot_create_time())),
+                    tags: self.tags(arn).await?,
+                });
+            }
+        }
+        out.retain(SnapshotInfo::is_managed);
+        Ok(out)
     }
 }

@@ -69,3 +69,8 @@ pub enum Created {
     /// It was already there (a redelivered event); its AWS identifier.
     AlreadyThere(String),
 }
+
+/// An SDK timestamp as a chrono one.
+pub(crate) fn to_chrono(t: Option<&aws_smithy_types::DateTime>) -> Option<chrono::DateTime<chrono::Utc>> {
+    t.and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+}

@@ -27,6 +27,11 @@ impl Deps {
     /// From the environment: `REMPART_POLICY`, `REMPART_REGISTRY_TABLE`,
     /// `REMPART_EVENTS_TOPIC_ARN`, and the AWS configuration.
     pub fn from_env(cfg: &SdkConfig) -> Result<Deps> {
+        Deps::new(cfg, &env_var(REGISTRY_TABLE_ENV)?, &env_var(EVENTS_TOPIC_ENV)?, PolicySource::from_env()?)
+    }
+
+    /// From explicit settings (the CLI's demo, tests).
+    pub fn new(cfg: &SdkConfig, table: &str, topic_arn: &str, policy: PolicySource) -> Result<Deps> {
         let region = region_of(cfg)?;
         let account = std::env::var("REMPART_ACCOUNT_ID").ok();
         Ok(Deps {
@@ -34,11 +39,11 @@ impl Deps {
                 rds: Rds::new(aws_sdk_rds::Client::new(cfg), &region),
                 ec2: Ec2::new(aws_sdk_ec2::Client::new(cfg), &region).with_account(account),
                 elasticache: ElastiCache::new(aws_sdk_elasticache::Client::new(cfg), &region),
-                registry: Registry::new(aws_sdk_dynamodb::Client::new(cfg), env_var(REGISTRY_TABLE_ENV)?),
-                topic: Topic::new(aws_sdk_sns::Client::new(cfg), env_var(EVENTS_TOPIC_ENV)?),
+                registry: Registry::new(aws_sdk_dynamodb::Client::new(cfg), table),
+                topic: Topic::new(aws_sdk_sns::Client::new(cfg), topic_arn),
                 region,
             },
-            policy: PolicySource::from_env()?,
+            policy,
             ssm: aws_sdk_ssm::Client::new(cfg),
         })
     }

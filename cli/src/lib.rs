@@ -1,0 +1,9 @@
+//! The `rempart` command's library: running handlers locally, the local
+//! AWS stack (moto), a demo estate, and a local Lambda runtime API. The
+//! integration tests and the benchmark use the same pieces.
+
+pub mod error;
+pub mod lambda_rt;
+pub mod local;
+
+pub use error::CliError;

@@ -1,0 +1,186 @@
+//! The local AWS stack (moto server, through `scripts/local-aws`) and a small
+//! estate shaped like seed 003's.
+
+use crate::error::CliError;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_rds::config::Credentials;
+use rempart_shared::aws::registry::Registry;
+use rempart_shared::aws::topic::Topic;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The primary region of the local estate.
+pub const REGION: &str = "eu-west-1";
+
+/// Where `scripts/local-aws` is: `REMPART_LOCAL_AWS_SCRIPT`, else the
+/// repository this binary was built from.
+pub fn script_path() -> PathBuf {
+    std::env::var_os("REMPART_LOCAL_AWS_SCRIPT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/local-aws")))
+}
+
+/// A moto server on 127.0.0.1, stopped when dropped. Each one starts with
+/// empty state.
+#[derive(Debug)]
+pub struct LocalAws {
+    pub endpoint: String,
+    pub pid: u32,
+    pub log: PathBuf,
+}
+
+impl LocalAws {
+    /// Starts a server (installing moto first if needed). `env` adds MOTO_*
+    /// settings such as `MOTO_RDS_SNAPSHOT_LIMIT`.
+    pub fn start(env: &[(&str, &str)]) -> Result<LocalAws, CliError> {
+        let script = script_path();
+        let out = Command::new(&script)
+            .arg("start")
+            .envs(env.iter().copied())
+            .output()
+            .map_err(CliError::io(format!("running {}", script.display())))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() {
+            return Err(CliError::LocalStack(format!(
+                "{} start failed: {}{}",
+                script.display(),
+                stdout,
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        let field = |name: &str| {
+            stdout
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix(&format!("{name}=")).map(str::to_string))
+                .ok_or_else(|| CliError::LocalStack(format!("unexpected output from local-aws start: {stdout}")))
+        };
+        Ok(LocalAws {
+            endpoint: field("endpoint")?,
+            pid: field("pid")?.parse().map_err(|_| CliError::LocalStack(format!("bad pid in: {stdout}")))?,
+            log: field("log")?.into(),
+        })
+    }
+
+    /// An SDK configuration pointed at this server, as `AWS_ENDPOINT_URL`
+    /// would, in `region`, with dummy credentials.
+    pub async fn sdk_config(&self, region: &str) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "rempart-local"))
+            .load()
+            .await
+    }
+
+    /// Environment for a child process (the Lambda binary, the CLI) to reach
+    /// this server through the standard variables only.
+    pub fn child_env(&self, region: &str) -> Vec<(String, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL".into(), self.endpoint.clone()),
+            ("AWS_REGION".into(), region.into()),
+            ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+        ]
+    }
+}
+
+impl Drop for LocalAws {
+    fn drop(&mut self) {
+        let _ = Command::new(script_path()).arg("stop").arg(self.pid.to_string()).status();
+    }
+}
+
+/// The registry table and events topic, as Terraform creates them.
+pub async fn create_plumbing(cfg: &SdkConfig, table: &str, topic: &str) -> Result<(Registry, Topic), CliError> {
+    let registry = Registry::new(aws_sdk_dynamodb::Client::new(cfg), table);
+    registry.create_table().await?;
+    let topic = Topic::create(aws_sdk_sns::Client::new(cfg), topic).await?;
+    Ok((registry, topic))
+}
+
+/// Names of the demo estate's resources.
+#[derive(Clone, Debug)]
+pub struct Estate {
+    pub db: String,
+    pub aurora: String,
+    pub volume: String,
+    pub redis: String,
+    /// Resources without a `rempart:policy` tag: Rempart must not touch them.
+    pub untagged_db: String,
+    pub untagged_volume: String,
+}
+
+fn setup_err(what: &str) -> impl FnOnce(String) -> CliError + '_ {
+    move |e| CliError::Setup(format!("{what}: {e}"))
+}
+
+/// Creates seed 003's estate in the emulator: a PostgreSQL instance, an
+/// Aurora PostgreSQL cluster, an EBS data volume and a Redis replication
+/// group, tagged with the example policy, plus an untagged instance and volume.
+pub async fn create_estate(cfg: &SdkConfig) -> Result<Estate, CliError> {
+    let rds = aws_sdk_rds::Client::new(cfg);
+    let ec2 = aws_sdk_ec2::Client::new(cfg);
+    let ec = aws_sdk_elasticache::Client::new(cfg);
+    let rtag = |p: &str| aws_sdk_rds::types::Tag::builder().key("rempart:policy").value(p).build();
+    let estate = Estate {
+        db: "rewapp-prod-db".into(),
+        aurora: "rewapp-aurora".into(),
+        volume: String::new(),
+        redis: "rewapp-sessions".into(),
+        untagged_db: "scratch-db".into(),
+        untagged_volume: String::new(),
+    };
+    for (id, tag) in [(&estate.db, Some("rewapp-postgres")), (&estate.untagged_db, None)] {
+        rds.create_db_instance()
+            .db_instance_identifier(id)
+            .engine("postgres")
+            .engine_version("16.4")
+            .db_instance_class("db.t4g.micro")
+            .allocated_storage(20)
+            .master_username("rewapp")
+            .master_user_password("not-a-real-password")
+            .set_tags(tag.map(|t| vec![rtag(t)]))
+            .send()
+            .await
+            .map_err(|e| format!("{e:?}"))
+            .map_err(setup_err("CreateDBInstance"))?;
+    }
+    rds.create_db_cluster()
+        .db_cluster_identifier(&estate.aurora)
+        .engine("aurora-postgresql")
+        .master_username("rewapp")
+        .master_user_password("not-a-real-password")
+        .tags(rtag("rewapp-postgres"))
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"))
+        .map_err(setup_err("CreateDBCluster"))?;
+    let mut volumes = Vec::new();
+    for tag in [Some("rewapp-ebs"), None] {
+        let mut req = ec2.create_volume().availability_zone(format!("{REGION}a")).size(50).encrypted(true);
+        if let Some(t) = tag {
+            req = req.tag_specifications(
+                aws_sdk_ec2::types::TagSpecification::builder()
+                    .resource_type(aws_sdk_ec2::types::ResourceType::Volume)
+                    .tags(aws_sdk_ec2::types::Tag::builder().key("rempart:policy").value(t).build())
+                    .tags(aws_sdk_ec2::types::Tag::builder().key("Name").value("rewapp-data").build())
+                    .build(),
+            );
+        }
+        let out = req.send().await.map_err(|e| format!("{e:?}")).map_err(setup_err("CreateVolume"))?;
+        volumes.push(out.volume_id().unwrap_or_default().to_string());
+    }
+    ec.create_replication_group()
+        .replication_group_id(&estate.redis)
+        .replication_group_description("REWAPP sessions, cache, active QR codes")
+        .engine("redis")
+        .cache_node_type("cache.t4g.micro")
+        .num_cache_clusters(2)
+        .tags(aws_sdk_elasticache::types::Tag::builder().key("rempart:policy").value("rewapp-redis").build())
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"))
+        .map_err(setup_err("CreateReplicationGroup"))?;
+    Ok(Estate { volume: volumes[0].clone(), untagged_volume: volumes[1].clone(), ..estate })
+}

@@ -13,7 +13,8 @@ use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use crate::http::{read_request, response as http};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
@@ -141,49 +142,13 @@ impl RuntimeApi {
 async fn serve(stream: TcpStream, state: Arc<Mutex<State>>, changed: Arc<Notify>) {
     let (r, mut w) = stream.into_split();
     let mut r = BufReader::new(r);
-    loop {
-        let mut request_line = String::new();
-        if r.read_line(&mut request_line).await.unwrap_or(0) == 0 {
-            return;
-        }
-        let mut content_length = 0usize;
-        loop {
-            let mut line = String::new();
-            if r.read_line(&mut line).await.unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    content_length = v.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0u8; content_length];
-        if r.read_exact(&mut body).await.is_err() {
-            return;
-        }
-        let mut parts = request_line.split_whitespace();
-        let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let response = route(method, path, body, &state, &changed).await;
+    while let Some(req) = read_request(&mut r).await {
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        let response = route(&req.method, &req.path, body, &state, &changed).await;
         if w.write_all(response.as_bytes()).await.is_err() {
             return;
         }
     }
-}
-
-fn http(status: &str, headers: &[(&str, String)], body: &str) -> String {
-    let mut s = format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n", body.len());
-    for (k, v) in headers {
-        s.push_str(&format!("{k}: {v}\r\n"));
-    }
-    s.push_str("\r\n");
-    s.push_str(body);
-    s
 }
 
 async fn route(method: &str, path: &str, body: Value, state: &Arc<Mutex<State>>, changed: &Arc<Notify>) -> String {

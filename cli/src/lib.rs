@@ -3,7 +3,9 @@
 //! integration tests and the benchmark use the same pieces.
 
 pub mod error;
+pub mod http;
 pub mod lambda_rt;
 pub mod local;
+pub mod recorder;
 
 pub use error::CliError;

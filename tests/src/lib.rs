@@ -1,1 +1,167 @@
+//! Test harness: a fresh moto server per test, the registry and topic as
+//! Terraform makes them, two recording HTTP subscribers on the topic (all
+//! announcements; warnings and worse, through an SNS filter policy on the
+//! `severity` message attribute), the example policy, and seed 003's estate.
+//!
+//! Assertions read the emulator with plain SDK calls, not through the
+//! adapters under test.
 
+use aws_config::SdkConfig;
+use rempart_cli::local::{create_estate, create_plumbing, Estate, LocalAws, REGION};
+use rempart_cli::recorder::Recorder;
+use rempart_shared::aws::registry::Registry;
+use rempart_shared::aws::topic::Topic;
+use rempart_shared::functions::snapshot_scheduler::Deps;
+use rempart_shared::policy::PolicySource;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+pub const EXAMPLE_POLICY: &str = include_str!("../../examples/rewapp-policy.toml");
+pub const SCHEDULED: &str = include_str!("../../events/snapshot-scheduler/scheduled.json");
+pub const ON_DEMAND: &str = include_str!("../../events/snapshot-scheduler/on-demand.json");
+pub const TABLE: &str = "rempart-registry";
+
+pub struct Harness {
+    pub aws: LocalAws,
+    pub cfg: SdkConfig,
+    pub registry: Registry,
+    pub topic: Topic,
+    pub subscriber: Recorder,
+    pub policy_file: PathBuf,
+    pub deps: Deps,
+    pub estate: Estate,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.policy_file);
+    }
+}
+
+/// A scheduled event at `time` (RFC 3339), shaped like EventBridge's.
+pub fn scheduled_at(time: &str) -> Value {
+    let mut v: Value = serde_json::from_str(SCHEDULED).expect("sample is JSON");
+    v["time"] = Value::String(time.into());
+    v
+}
+
+impl Harness {
+    pub async fn new() -> Harness {
+        Self::with(&[], EXAMPLE_POLICY).await
+    }
+
+    /// With MOTO_* settings for the emulator and a policy document.
+    pub async fn with(moto_env: &[(&str, &str)], policy: &str) -> Harness {
+        let aws = LocalAws::start(moto_env).expect("moto starts");
+        let cfg = aws.sdk_config(REGION).await;
+        let (registry, topic) = create_plumbing(&cfg, TABLE, "rempart-events").await.expect("plumbing");
+        let subscriber = Recorder::start().await.expect("recorder");
+        let sns = aws_sdk_sns::Client::new(&cfg);
+        sns.subscribe()
+            .topic_arn(topic.arn())
+            .protocol("http")
+            .endpoint(subscriber.url("/all"))
+            .send()
+            .await
+            .expect("subscribe all");
+        sns.subscribe()
+            .topic_arn(topic.arn())
+            .protocol("http")
+            .endpoint(subscriber.url("/warnings"))
+            .attributes("FilterPolicy", r#"{"severity": ["warning", "critical"]}"#)
+            .send()
+            .await
+            .expect("subscribe warnings");
+        let policy_file = std::env::temp_dir().join(format!("rempart-test-{}-{}.toml", std::process::id(), aws.pid));
+        std::fs::write(&policy_file, policy).expect("policy file");
+        let deps = Deps::new(&cfg, TABLE, topic.arn(), PolicySource::File(policy_file.clone())).expect("deps");
+        let estate = create_estate(&cfg).await.expect("estate");
+        Harness { aws, cfg, registry, topic, subscriber, policy_file, deps, estate }
+    }
+
+    /// Manual RDS DB and cluster snapshot identifiers.
+    pub async fn rds_snapshots(&self) -> BTreeSet<String> {
+        let rds = aws_sdk_rds::Client::new(&self.cfg);
+        let mut out = BTreeSet::new();
+        let dbs = rds.describe_db_snapshots().snapshot_type("manual").send().await.expect("describe");
+        out.extend(dbs.db_snapshots().iter().filter_map(|s| s.db_snapshot_identifier().map(str::to_string)));
+        let cl = rds.describe_db_cluster_snapshots().snapshot_type("manual").send().await.expect("describe");
+        out.extend(cl.db_cluster_snapshots().iter().filter_map(|s| s.db_cluster_snapshot_identifier().map(str::to_string)));
+        out
+    }
+
+    /// Tags of one manual DB snapshot.
+    pub async fn rds_snapshot_tags(&self, id: &str) -> BTreeMap<String, String> {
+        let rds = aws_sdk_rds::Client::new(&self.cfg);
+        let out = rds.describe_db_snapshots().db_snapshot_identifier(id).send().await.expect("describe");
+        out.db_snapshots()[0]
+            .tag_list()
+            .iter()
+            .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
+            .collect()
+    }
+
+    /// EBS snapshots of this account: volume id and tags of each.
+    pub async fn ebs_snapshots(&self) -> Vec<(String, BTreeMap<String, String>)> {
+        let ec2 = aws_sdk_ec2::Client::new(&self.cfg);
+        let out = ec2.describe_snapshots().owner_ids("self").send().await.expect("describe");
+        out.snapshots()
+            .iter()
+            .map(|s| {
+                let tags = s
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
+                    .collect();
+                (s.volume_id().unwrap_or_default().to_string(), tags)
+            })
+            .collect()
+    }
+
+    /// ElastiCache snapshot names.
+    pub async fn redis_snapshots(&self) -> BTreeSet<String> {
+        let ec = aws_sdk_elasticache::Client::new(&self.cfg);
+        let out = ec.describe_snapshots().send().await.expect("describe");
+        out.snapshots().iter().filter_map(|s| s.snapshot_name().map(str::to_string)).collect()
+    }
+
+    /// Every registry item, as (resource, action, subject, outcome, attempts).
+    pub async fn registry_items(&self) -> BTreeSet<(String, String, String, String, String)> {
+        let ddb = aws_sdk_dynamodb::Client::new(&self.cfg);
+        let out = ddb.scan().table_name(TABLE).send().await.expect("scan");
+        let s = |item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>, k: &str| {
+            item.get(k)
+                .map(|v| v.as_s().cloned().or_else(|_| v.as_n().cloned()).unwrap_or_default())
+                .unwrap_or_default()
+        };
+        out.items()
+            .iter()
+            .filter(|i| !s(i, "resource").starts_with("claim#"))
+            .map(|i| (s(i, "resource"), s(i, "action"), s(i, "subject"), s(i, "outcome"), s(i, "attempts")))
+            .collect()
+    }
+
+    /// Announcements delivered to a subscriber path (`/all`, `/warnings`).
+    pub fn announcements(&self, path: &str) -> Vec<Value> {
+        self.subscriber
+            .received(path)
+            .iter()
+            .map(|r| {
+                let envelope: Value = serde_json::from_slice(&r.body).expect("SNS posts JSON");
+                serde_json::from_str(envelope["Message"].as_str().expect("Message")).expect("announcement JSON")
+            })
+            .collect()
+    }
+
+    /// Everything the tests compare to say "same state".
+    pub async fn state(&self) -> (BTreeSet<String>, usize, BTreeSet<String>, usize, usize) {
+        (
+            self.rds_snapshots().await,
+            self.ebs_snapshots().await.len(),
+            self.redis_snapshots().await,
+            self.registry_items().await.len(),
+            self.subscriber.all().len(),
+        )
+    }
+}

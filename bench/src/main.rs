@@ -1,1 +1,124 @@
-fn main() {}
+//! Benchmark of a built function binary, as Lambda would run it.
+//!
+//! Method (see bench/README.md): a local Lambda runtime API on 127.0.0.1 and
+//! a moto server holding seed 003's estate. For each of N runs the binary is
+//! started fresh; "cold start" is the time from exec to its first
+//! `GET /runtime/invocation/next` (configuration read, SDK clients built).
+//! One scheduled event (02:00: two snapshots, registry, topic) is then
+//! served, and the process's peak resident memory (VmHWM) is read from
+//! /proc before it is stopped. Sizes are of the binary and of its zip.
+//!
+//! Usage: rempart-bench [BINARY] [RUNS] [ZIP]
+
+use rempart_cli::lambda_rt::{Outcome, RuntimeApi};
+use rempart_cli::local::{create_estate, create_plumbing, LocalAws, REGION};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const POLICY: &str = include_str!("../../examples/rewapp-policy.toml");
+const SCHEDULED: &str = include_str!("../../events/snapshot-scheduler/scheduled.json");
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let binary = PathBuf::from(
+        args.get(1)
+            .cloned()
+            .unwrap_or_else(|| "target/lambda/snapshot-scheduler/bootstrap".into()),
+    );
+    let runs: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(20);
+    let zip = PathBuf::from(
+        args.get(3)
+            .cloned()
+            .unwrap_or_else(|| "target/lambda/snapshot-scheduler/bootstrap.zip".into()),
+    );
+    if !binary.exists() {
+        return Err(format!(
+            "{} not found: build it first (cargo lambda build --release --output-format zip)",
+            binary.display()
+        )
+        .into());
+    }
+
+    let aws = LocalAws::start(&[])?;
+    let cfg = aws.sdk_config(REGION).await;
+    let (registry, topic) = create_plumbing(&cfg, "rempart-registry", "rempart-events").await?;
+    create_estate(&cfg).await?;
+    let policy = std::env::temp_dir().join(format!("rempart-bench-{}.toml", std::process::id()));
+    std::fs::write(&policy, POLICY)?;
+    let mut env = aws.child_env(REGION);
+    env.push(("REMPART_POLICY".into(), policy.display().to_string()));
+    env.push(("REMPART_REGISTRY_TABLE".into(), registry.table().into()));
+    env.push(("REMPART_EVENTS_TOPIC_ARN".into(), topic.arn().into()));
+
+    let (mut cold, mut invoke, mut rss) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..runs {
+        let api = RuntimeApi::start().await?;
+        let started = Instant::now();
+        let mut child = api.spawn(&binary, "rempart-snapshot-scheduler", &env)?;
+        while api.first_poll().is_none() {
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err("the function never polled the runtime API".into());
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        let first = api.first_poll().expect("polled");
+        cold.push((first - started).as_secs_f64() * 1000.0);
+        // Every run snapshots anew: a different minute each time.
+        let mut event: serde_json::Value = serde_json::from_str(SCHEDULED)?;
+        event["time"] = format!("2025-11-{:02}T02:00:00Z", 1 + run % 28).into();
+        event["id"] = format!("bench-{run}").into();
+        let t = Instant::now();
+        let id = api.push(event);
+        match api.outcome(&id, Duration::from_secs(60)).await? {
+            Outcome::Response(_) => {}
+            Outcome::Error(e) => return Err(format!("invocation failed: {e}").into()),
+        }
+        invoke.push(t.elapsed().as_secs_f64() * 1000.0);
+        if let Some(kib) = child.id().and_then(peak_rss_kib) {
+            rss.push(kib as f64 / 1024.0);
+        }
+        child.kill().await?;
+    }
+    let _ = std::fs::remove_file(&policy);
+    let size = |p: &PathBuf| {
+        std::fs::metadata(p)
+            .map(|m| format!("{:.2} MiB", m.len() as f64 / 1048576.0))
+            .unwrap_or_else(|_| "n/a".into())
+    };
+    println!("binary           {}", binary.display());
+    println!("runs             {runs}");
+    println!(
+        "cold start       median {:.1} ms (exec to first runtime API poll, SDK clients built)",
+        median(&mut cold)
+    );
+    println!("invocation       median {:.1} ms (02:00 event: discovery of 4 kinds, 2 snapshots, registry, topic; moto on loopback)", median(&mut invoke));
+    println!(
+        "peak RSS         median {:.1} MiB (VmHWM after one invocation)",
+        median(&mut rss)
+    );
+    println!("binary size      {}", size(&binary));
+    println!("zip size         {}", size(&zip));
+    Ok(())
+}

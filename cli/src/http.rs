@@ -14,7 +14,10 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -47,13 +50,25 @@ pub async fn read_request<R: AsyncBufRead + Unpin>(r: &mut R) -> Option<Request>
         .unwrap_or(0usize);
     let mut body = vec![0u8; len];
     r.read_exact(&mut body).await.ok()?;
-    Some(Request { method, path, headers, body })
+    Some(Request {
+        method,
+        path,
+        headers,
+        body,
+    })
 }
 
 /// Formats a response (XML content type for an XML body, else JSON).
 pub fn response(status: &str, headers: &[(&str, String)], body: &str) -> String {
-    let content_type = if body.starts_with('<') { "text/xml" } else { "application/json" };
-    let mut s = format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n", body.len());
+    let content_type = if body.starts_with('<') {
+        "text/xml"
+    } else {
+        "application/json"
+    };
+    let mut s = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         s.push_str(&format!("{k}: {v}\r\n"));
     }

@@ -8,12 +8,12 @@
 //! and by the benchmark (time from exec to the first poll).
 
 use crate::error::CliError;
+use crate::http::{read_request, response as http};
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use crate::http::{read_request, response as http};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
@@ -50,8 +50,13 @@ impl Drop for RuntimeApi {
 
 impl RuntimeApi {
     pub async fn start() -> Result<RuntimeApi, CliError> {
-        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(CliError::io("binding the runtime API"))?;
-        let addr = listener.local_addr().map_err(CliError::io("runtime API address"))?.to_string();
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(CliError::io("binding the runtime API"))?;
+        let addr = listener
+            .local_addr()
+            .map_err(CliError::io("runtime API address"))?
+            .to_string();
         let state = Arc::new(Mutex::new(State::default()));
         let changed = Arc::new(Notify::new());
         let (s, c) = (state.clone(), changed.clone());
@@ -60,7 +65,12 @@ impl RuntimeApi {
                 tokio::spawn(serve(stream, s.clone(), c.clone()));
             }
         });
-        Ok(RuntimeApi { addr, state, changed, task })
+        Ok(RuntimeApi {
+            addr,
+            state,
+            changed,
+            task,
+        })
     }
 
     /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
@@ -102,12 +112,16 @@ impl RuntimeApi {
                     return Ok(o.clone());
                 }
                 if let Some(e) = &st.init_error {
-                    return Err(CliError::LocalStack(format!("function failed to initialise: {e}")));
+                    return Err(CliError::LocalStack(format!(
+                        "function failed to initialise: {e}"
+                    )));
                 }
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() || tokio::time::timeout(left, notified).await.is_err() {
-                return Err(CliError::LocalStack(format!("no answer to request {id} within {timeout:?}")));
+                return Err(CliError::LocalStack(format!(
+                    "no answer to request {id} within {timeout:?}"
+                )));
             }
         }
     }
@@ -119,13 +133,21 @@ impl RuntimeApi {
             ("AWS_LAMBDA_FUNCTION_NAME".into(), function.into()),
             ("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into()),
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), "128".into()),
-            ("AWS_LAMBDA_LOG_GROUP_NAME".into(), format!("/aws/lambda/{function}")),
+            (
+                "AWS_LAMBDA_LOG_GROUP_NAME".into(),
+                format!("/aws/lambda/{function}"),
+            ),
             ("AWS_LAMBDA_LOG_STREAM_NAME".into(), "local".into()),
         ]
     }
 
     /// Starts `binary` as Lambda would, with `env` added.
-    pub fn spawn(&self, binary: &Path, function: &str, env: &[(String, String)]) -> Result<tokio::process::Child, CliError> {
+    pub fn spawn(
+        &self,
+        binary: &Path,
+        function: &str,
+        env: &[(String, String)],
+    ) -> Result<tokio::process::Child, CliError> {
         tokio::process::Command::new(binary)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -151,12 +173,24 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>, changed: Arc<Notify>
     }
 }
 
-async fn route(method: &str, path: &str, body: Value, state: &Arc<Mutex<State>>, changed: &Arc<Notify>) -> String {
+async fn route(
+    method: &str,
+    path: &str,
+    body: Value,
+    state: &Arc<Mutex<State>>,
+    changed: &Arc<Notify>,
+) -> String {
     const PREFIX: &str = "/2018-06-01/runtime/";
-    let Some(rest) = path.strip_prefix(PREFIX) else { return http("404 Not Found", &[], "{}") };
+    let Some(rest) = path.strip_prefix(PREFIX) else {
+        return http("404 Not Found", &[], "{}");
+    };
     match (method, rest) {
         ("GET", "invocation/next") => {
-            state.lock().expect("state lock").first_poll.get_or_insert_with(Instant::now);
+            state
+                .lock()
+                .expect("state lock")
+                .first_poll
+                .get_or_insert_with(Instant::now);
             loop {
                 let notified = changed.notified();
                 if let Some((id, event)) = state.lock().expect("state lock").queue.pop_front() {
@@ -171,7 +205,10 @@ async fn route(method: &str, path: &str, body: Value, state: &Arc<Mutex<State>>,
                             "Lambda-Runtime-Invoked-Function-Arn",
                             "arn:aws:lambda:eu-west-1:123456789012:function:local".to_string(),
                         ),
-                        ("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000".to_string()),
+                        (
+                            "Lambda-Runtime-Trace-Id",
+                            "Root=1-00000000-000000000000000000000000".to_string(),
+                        ),
                     ];
                     return http("200 OK", &headers, &event.to_string());
                 }
@@ -191,7 +228,11 @@ async fn route(method: &str, path: &str, body: Value, state: &Arc<Mutex<State>>,
                 "error" => Outcome::Error(body),
                 _ => return http("404 Not Found", &[], "{}"),
             };
-            state.lock().expect("state lock").outcomes.insert(id.to_string(), outcome);
+            state
+                .lock()
+                .expect("state lock")
+                .outcomes
+                .insert(id.to_string(), outcome);
             changed.notify_waiters();
             http("202 Accepted", &[], "{}")
         }

@@ -17,7 +17,9 @@ pub const REGION: &str = "eu-west-1";
 pub fn script_path() -> PathBuf {
     std::env::var_os("REMPART_LOCAL_AWS_SCRIPT")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/local-aws")))
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/local-aws"))
+        })
 }
 
 /// A moto server on 127.0.0.1, stopped when dropped. Each one starts with
@@ -52,11 +54,17 @@ impl LocalAws {
             stdout
                 .split_whitespace()
                 .find_map(|w| w.strip_prefix(&format!("{name}=")).map(str::to_string))
-                .ok_or_else(|| CliError::LocalStack(format!("unexpected output from local-aws start: {stdout}")))
+                .ok_or_else(|| {
+                    CliError::LocalStack(format!(
+                        "unexpected output from local-aws start: {stdout}"
+                    ))
+                })
         };
         Ok(LocalAws {
             endpoint: field("endpoint")?,
-            pid: field("pid")?.parse().map_err(|_| CliError::LocalStack(format!("bad pid in: {stdout}")))?,
+            pid: field("pid")?
+                .parse()
+                .map_err(|_| CliError::LocalStack(format!("bad pid in: {stdout}")))?,
             log: field("log")?.into(),
         })
     }
@@ -67,7 +75,13 @@ impl LocalAws {
         aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
             .endpoint_url(&self.endpoint)
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "rempart-local"))
+            .credentials_provider(Credentials::new(
+                "testing",
+                "testing",
+                None,
+                None,
+                "rempart-local",
+            ))
             .load()
             .await
     }
@@ -87,12 +101,19 @@ impl LocalAws {
 
 impl Drop for LocalAws {
     fn drop(&mut self) {
-        let _ = Command::new(script_path()).arg("stop").arg(self.pid.to_string()).status();
+        let _ = Command::new(script_path())
+            .arg("stop")
+            .arg(self.pid.to_string())
+            .status();
     }
 }
 
 /// The registry table and events topic, as Terraform creates them.
-pub async fn create_plumbing(cfg: &SdkConfig, table: &str, topic: &str) -> Result<(Registry, Topic), CliError> {
+pub async fn create_plumbing(
+    cfg: &SdkConfig,
+    table: &str,
+    topic: &str,
+) -> Result<(Registry, Topic), CliError> {
     let registry = Registry::new(aws_sdk_dynamodb::Client::new(cfg), table);
     registry.create_table().await?;
     let topic = Topic::create(aws_sdk_sns::Client::new(cfg), topic).await?;
@@ -122,7 +143,12 @@ pub async fn create_estate(cfg: &SdkConfig) -> Result<Estate, CliError> {
     let rds = aws_sdk_rds::Client::new(cfg);
     let ec2 = aws_sdk_ec2::Client::new(cfg);
     let ec = aws_sdk_elasticache::Client::new(cfg);
-    let rtag = |p: &str| aws_sdk_rds::types::Tag::builder().key("rempart:policy").value(p).build();
+    let rtag = |p: &str| {
+        aws_sdk_rds::types::Tag::builder()
+            .key("rempart:policy")
+            .value(p)
+            .build()
+    };
     let estate = Estate {
         db: "rewapp-prod-db".into(),
         aurora: "rewapp-aurora".into(),
@@ -131,7 +157,10 @@ pub async fn create_estate(cfg: &SdkConfig) -> Result<Estate, CliError> {
         untagged_db: "scratch-db".into(),
         untagged_volume: String::new(),
     };
-    for (id, tag) in [(&estate.db, Some("rewapp-postgres")), (&estate.untagged_db, None)] {
+    for (id, tag) in [
+        (&estate.db, Some("rewapp-postgres")),
+        (&estate.untagged_db, None),
+    ] {
         rds.create_db_instance()
             .db_instance_identifier(id)
             .engine("postgres")
@@ -158,17 +187,35 @@ pub async fn create_estate(cfg: &SdkConfig) -> Result<Estate, CliError> {
         .map_err(setup_err("CreateDBCluster"))?;
     let mut volumes = Vec::new();
     for tag in [Some("rewapp-ebs"), None] {
-        let mut req = ec2.create_volume().availability_zone(format!("{REGION}a")).size(50).encrypted(true);
+        let mut req = ec2
+            .create_volume()
+            .availability_zone(format!("{REGION}a"))
+            .size(50)
+            .encrypted(true);
         if let Some(t) = tag {
             req = req.tag_specifications(
                 aws_sdk_ec2::types::TagSpecification::builder()
                     .resource_type(aws_sdk_ec2::types::ResourceType::Volume)
-                    .tags(aws_sdk_ec2::types::Tag::builder().key("rempart:policy").value(t).build())
-                    .tags(aws_sdk_ec2::types::Tag::builder().key("Name").value("rewapp-data").build())
+                    .tags(
+                        aws_sdk_ec2::types::Tag::builder()
+                            .key("rempart:policy")
+                            .value(t)
+                            .build(),
+                    )
+                    .tags(
+                        aws_sdk_ec2::types::Tag::builder()
+                            .key("Name")
+                            .value("rewapp-data")
+                            .build(),
+                    )
                     .build(),
             );
         }
-        let out = req.send().await.map_err(|e| format!("{e:?}")).map_err(setup_err("CreateVolume"))?;
+        let out = req
+            .send()
+            .await
+            .map_err(|e| format!("{e:?}"))
+            .map_err(setup_err("CreateVolume"))?;
         volumes.push(out.volume_id().unwrap_or_default().to_string());
     }
     ec.create_replication_group()
@@ -177,10 +224,19 @@ pub async fn create_estate(cfg: &SdkConfig) -> Result<Estate, CliError> {
         .engine("redis")
         .cache_node_type("cache.t4g.micro")
         .num_cache_clusters(2)
-        .tags(aws_sdk_elasticache::types::Tag::builder().key("rempart:policy").value("rewapp-redis").build())
+        .tags(
+            aws_sdk_elasticache::types::Tag::builder()
+                .key("rempart:policy")
+                .value("rewapp-redis")
+                .build(),
+        )
         .send()
         .await
         .map_err(|e| format!("{e:?}"))
         .map_err(setup_err("CreateReplicationGroup"))?;
-    Ok(Estate { volume: volumes[0].clone(), untagged_volume: volumes[1].clone(), ..estate })
+    Ok(Estate {
+        volume: volumes[0].clone(),
+        untagged_volume: volumes[1].clone(),
+        ..estate
+    })
 }

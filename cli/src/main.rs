@@ -12,7 +12,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "rempart", version, about = "Backup and disaster-recovery automation for AWS, run from your policy")]
+#[command(
+    name = "rempart",
+    version,
+    about = "Backup and disaster-recovery automation for AWS, run from your policy"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -40,10 +44,13 @@ enum Command {
 fn read_event(path: &PathBuf) -> Result<Value, CliError> {
     let text = if path.as_os_str() == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(CliError::io("reading the event from stdin"))?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(CliError::io("reading the event from stdin"))?;
         s
     } else {
-        std::fs::read_to_string(path).map_err(CliError::io(format!("reading {}", path.display())))?
+        std::fs::read_to_string(path)
+            .map_err(CliError::io(format!("reading {}", path.display())))?
     };
     serde_json::from_str(&text)
         .map_err(|e| CliError::Usage(format!("{} is not JSON: {e}", path.display())))
@@ -55,7 +62,8 @@ async fn invoke(function: &str, event: &PathBuf) -> Result<(), CliError> {
     let report = match function {
         snapshot_scheduler::NAME => {
             let deps = snapshot_scheduler::Deps::from_env(&cfg)?;
-            serde_json::to_value(snapshot_scheduler::handle(&deps, event).await?).unwrap_or_default()
+            serde_json::to_value(snapshot_scheduler::handle(&deps, event).await?)
+                .unwrap_or_default()
         }
         other => {
             return Err(CliError::Usage(format!(
@@ -64,7 +72,10 @@ async fn invoke(function: &str, event: &PathBuf) -> Result<(), CliError> {
             )))
         }
     };
-    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    );
     Ok(())
 }
 
@@ -85,40 +96,102 @@ async fn demo() -> Result<(), CliError> {
     println!("  endpoint {} (pid {})", aws.endpoint, aws.pid);
     let cfg = aws.sdk_config(REGION).await;
     let (registry, topic) = create_plumbing(&cfg, "rempart-registry", "rempart-events").await?;
-    let policy_path = std::env::temp_dir().join(format!("rempart-demo-policy-{}.toml", std::process::id()));
-    std::fs::write(&policy_path, EXAMPLE_POLICY).map_err(CliError::io("writing the demo policy"))?;
-    let deps = snapshot_scheduler::Deps::new(&cfg, registry.table(), topic.arn(), PolicySource::File(policy_path.clone()))?;
+    let policy_path =
+        std::env::temp_dir().join(format!("rempart-demo-policy-{}.toml", std::process::id()));
+    std::fs::write(&policy_path, EXAMPLE_POLICY)
+        .map_err(CliError::io("writing the demo policy"))?;
+    let deps = snapshot_scheduler::Deps::new(
+        &cfg,
+        registry.table(),
+        topic.arn(),
+        PolicySource::File(policy_path.clone()),
+    )?;
 
     let estate = create_estate(&cfg).await?;
     println!("\nEstate in {REGION} (policy from examples/rewapp-policy.toml):");
-    println!("  rds-instance      {:<24} rempart:policy=rewapp-postgres", estate.db);
-    println!("  aurora-cluster    {:<24} rempart:policy=rewapp-postgres", estate.aurora);
-    println!("  ebs-volume        {:<24} rempart:policy=rewapp-ebs", estate.volume);
-    println!("  elasticache-redis {:<24} rempart:policy=rewapp-redis", estate.redis);
-    println!("  rds-instance      {:<24} (untagged: never touched)", estate.untagged_db);
-    println!("  ebs-volume        {:<24} (untagged: never touched)", estate.untagged_volume);
+    println!(
+        "  rds-instance      {:<24} rempart:policy=rewapp-postgres",
+        estate.db
+    );
+    println!(
+        "  aurora-cluster    {:<24} rempart:policy=rewapp-postgres",
+        estate.aurora
+    );
+    println!(
+        "  ebs-volume        {:<24} rempart:policy=rewapp-ebs",
+        estate.volume
+    );
+    println!(
+        "  elasticache-redis {:<24} rempart:policy=rewapp-redis",
+        estate.redis
+    );
+    println!(
+        "  rds-instance      {:<24} (untagged: never touched)",
+        estate.untagged_db
+    );
+    println!(
+        "  ebs-volume        {:<24} (untagged: never touched)",
+        estate.untagged_volume
+    );
 
     let mut on_demand = event_at(ON_DEMAND, "2025-11-24T14:25:00Z");
-    on_demand["detail"]["resources"] = serde_json::json!([format!("rds-instance/{}", estate.db), format!("aurora-cluster/{}", estate.aurora)]);
+    on_demand["detail"]["resources"] = serde_json::json!([
+        format!("rds-instance/{}", estate.db),
+        format!("aurora-cluster/{}", estate.aurora)
+    ]);
     let runs = [
-        ("Sun 2025-11-23 03:00 UTC, weekly full backup", event_at(SCHEDULED, "2025-11-23T03:00:00Z")),
-        ("Mon 2025-11-24 02:00 UTC, daily PostgreSQL", event_at(SCHEDULED, "2025-11-24T02:00:00Z")),
-        ("Mon 2025-11-24 02:00 UTC, the same event delivered again", event_at(SCHEDULED, "2025-11-24T02:00:00Z")),
-        ("Mon 2025-11-24 04:00 UTC, daily EBS and Redis", event_at(SCHEDULED, "2025-11-24T04:00:00Z")),
-        ("Mon 2025-11-24 14:25 UTC, on demand before migration V42", on_demand),
-        ("Sun 2025-12-07 03:00 UTC, first weekly of December", event_at(SCHEDULED, "2025-12-07T03:00:00Z")),
+        (
+            "Sun 2025-11-23 03:00 UTC, weekly full backup",
+            event_at(SCHEDULED, "2025-11-23T03:00:00Z"),
+        ),
+        (
+            "Mon 2025-11-24 02:00 UTC, daily PostgreSQL",
+            event_at(SCHEDULED, "2025-11-24T02:00:00Z"),
+        ),
+        (
+            "Mon 2025-11-24 02:00 UTC, the same event delivered again",
+            event_at(SCHEDULED, "2025-11-24T02:00:00Z"),
+        ),
+        (
+            "Mon 2025-11-24 04:00 UTC, daily EBS and Redis",
+            event_at(SCHEDULED, "2025-11-24T04:00:00Z"),
+        ),
+        (
+            "Mon 2025-11-24 14:25 UTC, on demand before migration V42",
+            on_demand,
+        ),
+        (
+            "Sun 2025-12-07 03:00 UTC, first weekly of December",
+            event_at(SCHEDULED, "2025-12-07T03:00:00Z"),
+        ),
     ];
     for (label, event) in runs {
         let report = snapshot_scheduler::handle(&deps, event).await?;
         println!("\n{label}: {}", report.summary());
         for i in &report.created {
-            println!("  created  {:<18} {:<20} {} [{}]", i.kind, i.resource, i.snapshot_id.as_deref().unwrap_or(""), tiers(&i.tiers));
+            println!(
+                "  created  {:<18} {:<20} {} [{}]",
+                i.kind,
+                i.resource,
+                i.snapshot_id.as_deref().unwrap_or(""),
+                tiers(&i.tiers)
+            );
         }
         for i in &report.skipped {
-            println!("  skipped  {:<18} {:<20} {}", i.kind, i.resource, i.reason.as_deref().unwrap_or(""));
+            println!(
+                "  skipped  {:<18} {:<20} {}",
+                i.kind,
+                i.resource,
+                i.reason.as_deref().unwrap_or("")
+            );
         }
         for i in &report.failed {
-            let why = i.error.as_ref().map(|e| format!("{}: {}", e.code, e.message)).or(i.reason.clone()).unwrap_or_default();
+            let why = i
+                .error
+                .as_ref()
+                .map(|e| format!("{}: {}", e.code, e.message))
+                .or(i.reason.clone())
+                .unwrap_or_default();
             println!("  FAILED   {:<18} {:<20} {why}", i.kind, i.resource);
         }
     }
@@ -128,9 +201,14 @@ async fn demo() -> Result<(), CliError> {
     snaps.extend(s.rds.managed_snapshots().await?);
     snaps.extend(s.ec2.managed_snapshots().await?);
     snaps.extend(s.elasticache.managed_snapshots().await?);
-    snaps.sort_by(|a, b| (a.tags.get(TAG_SCHEDULED_AT), &a.id).cmp(&(b.tags.get(TAG_SCHEDULED_AT), &b.id)));
+    snaps.sort_by(|a, b| {
+        (a.tags.get(TAG_SCHEDULED_AT), &a.id).cmp(&(b.tags.get(TAG_SCHEDULED_AT), &b.id))
+    });
     println!("\nRempart snapshots now in {REGION} ({}):", snaps.len());
-    println!("  {:<18} {:<20} {:<24} {:<58} {}", "KIND", "SOURCE", "TIERS", "SNAPSHOT", "SCHEDULED AT");
+    println!(
+        "  {:<18} {:<20} {:<24} {:<58} {}",
+        "KIND", "SOURCE", "TIERS", "SNAPSHOT", "SCHEDULED AT"
+    );
     for sn in &snaps {
         println!(
             "  {:<18} {:<20} {:<24} {:<58} {}",
@@ -138,7 +216,10 @@ async fn demo() -> Result<(), CliError> {
             sn.source,
             sn.tags.get(TAG_TIERS).map(String::as_str).unwrap_or(""),
             sn.id,
-            sn.tags.get(TAG_SCHEDULED_AT).map(String::as_str).unwrap_or("")
+            sn.tags
+                .get(TAG_SCHEDULED_AT)
+                .map(String::as_str)
+                .unwrap_or("")
         );
     }
     for untouched in [&estate.untagged_db, &estate.untagged_volume] {

@@ -33,8 +33,13 @@ impl Recorder {
 
     /// A recorder that answers with `responder`.
     pub async fn with_responder(responder: Responder) -> Result<Recorder, CliError> {
-        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(CliError::io("binding the recorder"))?;
-        let addr = listener.local_addr().map_err(CliError::io("recorder address"))?.to_string();
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(CliError::io("binding the recorder"))?;
+        let addr = listener
+            .local_addr()
+            .map_err(CliError::io("recorder address"))?
+            .to_string();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let reqs = requests.clone();
         let task = tokio::spawn(async move {
@@ -47,14 +52,21 @@ impl Recorder {
                     while let Some(req) = read_request(&mut r).await {
                         let (status, body) = responder(&req);
                         reqs.lock().expect("recorder lock").push(req);
-                        if w.write_all(response(&status, &[], &body).as_bytes()).await.is_err() {
+                        if w.write_all(response(&status, &[], &body).as_bytes())
+                            .await
+                            .is_err()
+                        {
                             return;
                         }
                     }
                 });
             }
         });
-        Ok(Recorder { addr, requests, task })
+        Ok(Recorder {
+            addr,
+            requests,
+            task,
+        })
     }
 
     /// `http://127.0.0.1:<port><path>`
@@ -69,6 +81,12 @@ impl Recorder {
 
     /// Requests received so far on `path`, in order.
     pub fn received(&self, path: &str) -> Vec<Request> {
-        self.requests.lock().expect("recorder lock").iter().filter(|r| r.path == path).cloned().collect()
+        self.requests
+            .lock()
+            .expect("recorder lock")
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
     }
 }

@@ -41,7 +41,11 @@ pub struct ResourceSummary {
 
 impl From<&Resource> for ResourceSummary {
     fn from(r: &Resource) -> Self {
-        ResourceSummary { kind: r.kind.to_string(), id: r.id.clone(), arn: r.arn.clone() }
+        ResourceSummary {
+            kind: r.kind.to_string(),
+            id: r.id.clone(),
+            arn: r.arn.clone(),
+        }
     }
 }
 
@@ -115,7 +119,12 @@ impl RegistryRecord {
     }
 
     /// The announcement that goes with this record.
-    pub fn announcement(&self, severity: Severity, resource: Option<ResourceSummary>, summary: String) -> Announcement {
+    pub fn announcement(
+        &self,
+        severity: Severity,
+        resource: Option<ResourceSummary>,
+        summary: String,
+    ) -> Announcement {
         Announcement {
             schema: SCHEMA.to_string(),
             kind: self.action.clone(),

@@ -18,11 +18,11 @@ use std::str::FromStr;
 #[derive(Clone, PartialEq, Eq)]
 pub struct Cron {
     source: String,
-    minutes: u64,  // bits 0..=59
-    hours: u32,    // bits 0..=23
-    days: u32,     // bits 1..=31
-    months: u16,   // bits 1..=12
-    weekdays: u8,  // bits 0..=6, 0 = Sunday
+    minutes: u64, // bits 0..=59
+    hours: u32,   // bits 0..=23
+    days: u32,    // bits 1..=31
+    months: u16,  // bits 1..=12
+    weekdays: u8, // bits 0..=6, 0 = Sunday
     dom_star: bool,
     dow_star: bool,
 }
@@ -163,7 +163,12 @@ impl Cron {
 
     /// The latest firing strictly before `t`'s minute, looking back at most
     /// `max_days` days. `None` if the schedule did not fire in that window.
-    pub fn previous_before(&self, t: DateTime<Utc>, tz: Tz, max_days: u32) -> Option<DateTime<Utc>> {
+    pub fn previous_before(
+        &self,
+        t: DateTime<Utc>,
+        tz: Tz,
+        max_days: u32,
+    ) -> Option<DateTime<Utc>> {
         let start = t.with_timezone(&tz);
         let start_minute = start.hour() * 60 + start.minute();
         let mut date = start.date_naive();
@@ -285,7 +290,10 @@ mod tests {
     #[test]
     fn previous_is_none_when_nothing_fired_in_window() {
         let c: Cron = "0 0 29 2 *".parse().unwrap();
-        assert_eq!(c.previous_before(t("2025-03-01T00:00:00Z"), Tz::UTC, 300), None);
+        assert_eq!(
+            c.previous_before(t("2025-03-01T00:00:00Z"), Tz::UTC, 300),
+            None
+        );
         assert_eq!(
             c.previous_before(t("2025-03-01T00:00:00Z"), Tz::UTC, 400),
             Some(t("2024-02-29T00:00:00Z"))

@@ -25,7 +25,9 @@ impl ResticDuration {
     /// (restic's `AddDate(-y, -m, -d)` then `Add(-h)`).
     pub fn before(&self, t: DateTime<Utc>) -> DateTime<Utc> {
         let months = self.years.saturating_mul(12).saturating_add(self.months);
-        let t = t.checked_sub_months(Months::new(months)).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let t = t
+            .checked_sub_months(Months::new(months))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
         t - TimeDelta::days(i64::from(self.days)) - TimeDelta::hours(i64::from(self.hours))
     }
 
@@ -65,7 +67,9 @@ impl FromStr for ResticDuration {
             }
         }
         if !num.is_empty() {
-            return Err(format!("duration `{s}`: `{num}` has no unit (y, m, d or h)"));
+            return Err(format!(
+                "duration `{s}`: `{num}` has no unit (y, m, d or h)"
+            ));
         }
         Ok(d)
     }
@@ -76,7 +80,12 @@ impl fmt::Display for ResticDuration {
         if self.is_zero() {
             return f.write_str("0h");
         }
-        for (n, u) in [(self.years, 'y'), (self.months, 'm'), (self.days, 'd'), (self.hours, 'h')] {
+        for (n, u) in [
+            (self.years, 'y'),
+            (self.months, 'm'),
+            (self.days, 'd'),
+            (self.hours, 'h'),
+        ] {
             if n > 0 {
                 write!(f, "{n}{u}")?;
             }
@@ -185,10 +194,24 @@ mod tests {
     #[test]
     fn restic_duration_parses_all_units() {
         let d: ResticDuration = "1y2m3d4h".parse().unwrap();
-        assert_eq!(d, ResticDuration { years: 1, months: 2, days: 3, hours: 4 });
+        assert_eq!(
+            d,
+            ResticDuration {
+                years: 1,
+                months: 2,
+                days: 3,
+                hours: 4
+            }
+        );
         assert_eq!(d.to_string(), "1y2m3d4h");
-        assert!("3w".parse::<ResticDuration>().unwrap_err().contains("unknown unit"));
-        assert!("12".parse::<ResticDuration>().unwrap_err().contains("no unit"));
+        assert!("3w"
+            .parse::<ResticDuration>()
+            .unwrap_err()
+            .contains("unknown unit"));
+        assert!("12"
+            .parse::<ResticDuration>()
+            .unwrap_err()
+            .contains("no unit"));
     }
 
     #[test]
@@ -196,7 +219,10 @@ mod tests {
         let t: DateTime<Utc> = "2025-03-31T12:00:00Z".parse().unwrap();
         let d: ResticDuration = "1m1d2h".parse().unwrap();
         // March 31 - 1 month = Feb 28 (clamped), - 1 day = Feb 27, - 2h.
-        assert_eq!(d.before(t), "2025-02-27T10:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert_eq!(
+            d.before(t),
+            "2025-02-27T10:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
     }
 
     #[test]

@@ -62,7 +62,13 @@ impl Error {
     /// Whether a later attempt of the same call could succeed (throttling,
     /// a 5xx, a timeout), as opposed to a request that is wrong in itself.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Aws { retryable: true, .. } | Error::Retry(_))
+        matches!(
+            self,
+            Error::Aws {
+                retryable: true,
+                ..
+            } | Error::Retry(_)
+        )
     }
 
     /// The AWS error code, when this is an AWS error.

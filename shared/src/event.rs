@@ -40,19 +40,29 @@ impl std::str::FromStr for ResourceRef {
             if id.is_empty() {
                 Err(bad())
             } else {
-                Ok(ResourceRef { kind, id: id.to_string(), redis_standalone })
+                Ok(ResourceRef {
+                    kind,
+                    id: id.to_string(),
+                    redis_standalone,
+                })
             }
         };
         if let Some(rest) = s.strip_prefix("arn:") {
             // arn:partition:service:region:account:resource
             let parts: Vec<&str> = rest.splitn(5, ':').collect();
-            let [_, service, _, _, resource] = parts[..] else { return Err(bad()) };
+            let [_, service, _, _, resource] = parts[..] else {
+                return Err(bad());
+            };
             return match (service, resource.split_once([':', '/'])) {
                 ("rds", Some(("db", id))) => r(ResourceKind::RdsInstance, id, false),
                 ("rds", Some(("cluster", id))) => r(ResourceKind::AuroraCluster, id, false),
                 ("ec2", Some(("volume", id))) => r(ResourceKind::EbsVolume, id, false),
-                ("elasticache", Some(("replicationgroup", id))) => r(ResourceKind::ElasticacheRedis, id, false),
-                ("elasticache", Some(("cluster", id))) => r(ResourceKind::ElasticacheRedis, id, true),
+                ("elasticache", Some(("replicationgroup", id))) => {
+                    r(ResourceKind::ElasticacheRedis, id, false)
+                }
+                ("elasticache", Some(("cluster", id))) => {
+                    r(ResourceKind::ElasticacheRedis, id, true)
+                }
                 _ => Err(bad()),
             };
         }
@@ -100,9 +110,16 @@ pub struct OnDemandRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SchedulerInput {
     /// A schedule rule fired at `time`.
-    Scheduled { time: DateTime<Utc>, event_id: Option<String> },
+    Scheduled {
+        time: DateTime<Utc>,
+        event_id: Option<String>,
+    },
     /// An operator asked for snapshots now.
-    OnDemand { time: DateTime<Utc>, event_id: Option<String>, request: OnDemandRequest },
+    OnDemand {
+        time: DateTime<Utc>,
+        event_id: Option<String>,
+        request: OnDemandRequest,
+    },
 }
 
 impl SchedulerInput {
@@ -114,9 +131,8 @@ impl SchedulerInput {
 
     pub fn event_id(&self) -> Option<&str> {
         match self {
-            SchedulerInput::Scheduled { event_id, .. } | SchedulerInput::OnDemand { event_id, .. } => {
-                event_id.as_deref()
-            }
+            SchedulerInput::Scheduled { event_id, .. }
+            | SchedulerInput::OnDemand { event_id, .. } => event_id.as_deref(),
         }
     }
 }
@@ -136,7 +152,8 @@ pub fn envelope(v: &Value) -> Result<EventBridgeEvent<Value>> {
             )));
         }
     }
-    serde_json::from_value(v.clone()).map_err(|e| Error::Event(format!("malformed EventBridge event: {e}")))
+    serde_json::from_value(v.clone())
+        .map_err(|e| Error::Event(format!("malformed EventBridge event: {e}")))
 }
 
 fn json_kind(v: &Value) -> &'static str {
@@ -175,13 +192,19 @@ pub fn parse_scheduler_event(v: &Value) -> Result<SchedulerInput> {
 /// Validates an on-demand request's detail.
 pub fn on_demand_request(d: OnDemandDetail) -> Result<OnDemandRequest> {
     if d.resources.is_empty() {
-        return Err(Error::Event("on-demand request names no resource (`resources` is empty)".into()));
+        return Err(Error::Event(
+            "on-demand request names no resource (`resources` is empty)".into(),
+        ));
     }
     if d.reason.trim().is_empty() {
-        return Err(Error::Event("on-demand request has no `reason`: say which change it protects".into()));
+        return Err(Error::Event(
+            "on-demand request has no `reason`: say which change it protects".into(),
+        ));
     }
     if d.requested_by.trim().is_empty() {
-        return Err(Error::Event("on-demand request has no `requested_by`: say who asked".into()));
+        return Err(Error::Event(
+            "on-demand request has no `requested_by`: say who asked".into(),
+        ));
     }
     let resources = d
         .resources
@@ -203,20 +226,31 @@ mod tests {
     use serde_json::json;
 
     fn scheduled() -> Value {
-        serde_json::from_str(include_str!("../../events/snapshot-scheduler/scheduled.json")).unwrap()
+        serde_json::from_str(include_str!(
+            "../../events/snapshot-scheduler/scheduled.json"
+        ))
+        .unwrap()
     }
 
     #[test]
     fn the_sample_scheduled_event_parses_with_its_time() {
         let input = parse_scheduler_event(&scheduled()).unwrap();
-        assert_eq!(input.time(), "2025-11-24T02:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert_eq!(
+            input.time(),
+            "2025-11-24T02:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
         assert!(matches!(input, SchedulerInput::Scheduled { .. }));
     }
 
     #[test]
     fn the_sample_on_demand_event_parses() {
-        let v: Value = serde_json::from_str(include_str!("../../events/snapshot-scheduler/on-demand.json")).unwrap();
-        let SchedulerInput::OnDemand { request, .. } = parse_scheduler_event(&v).unwrap() else { panic!() };
+        let v: Value = serde_json::from_str(include_str!(
+            "../../events/snapshot-scheduler/on-demand.json"
+        ))
+        .unwrap();
+        let SchedulerInput::OnDemand { request, .. } = parse_scheduler_event(&v).unwrap() else {
+            panic!()
+        };
         assert_eq!(request.resources[0].kind, ResourceKind::RdsInstance);
         assert_eq!(request.resources[0].id, "rewapp-prod-db");
         assert!(!request.reason.is_empty());
@@ -227,36 +261,66 @@ mod tests {
         let mut v = scheduled();
         v["detail-type"] = json!("EC2 Instance State-change Notification");
         let err = parse_scheduler_event(&v).unwrap_err().to_string();
-        assert!(err.contains("EC2 Instance State-change Notification"), "{err}");
+        assert!(
+            err.contains("EC2 Instance State-change Notification"),
+            "{err}"
+        );
         assert!(err.contains(SCHEDULED_EVENT), "{err}");
     }
 
     #[test]
     fn malformed_events_are_rejected_clearly() {
-        assert!(parse_scheduler_event(&json!([1, 2])).unwrap_err().to_string().contains("an array"));
-        assert!(parse_scheduler_event(&json!({"source": "aws.events"})).unwrap_err().to_string().contains("detail-type"));
+        assert!(parse_scheduler_event(&json!([1, 2]))
+            .unwrap_err()
+            .to_string()
+            .contains("an array"));
+        assert!(parse_scheduler_event(&json!({"source": "aws.events"}))
+            .unwrap_err()
+            .to_string()
+            .contains("detail-type"));
         let mut v = scheduled();
         v.as_object_mut().unwrap().remove("time");
-        assert!(parse_scheduler_event(&v).unwrap_err().to_string().contains("no `time`"));
+        assert!(parse_scheduler_event(&v)
+            .unwrap_err()
+            .to_string()
+            .contains("no `time`"));
         v["time"] = json!("yesterday");
-        assert!(parse_scheduler_event(&v).unwrap_err().to_string().contains("malformed"));
+        assert!(parse_scheduler_event(&v)
+            .unwrap_err()
+            .to_string()
+            .contains("malformed"));
     }
 
     #[test]
     fn on_demand_requires_reason_requester_and_known_resources() {
-        let base = |detail: Value| {
-            json!({"source": REMPART_SOURCE, "detail-type": ON_DEMAND_SNAPSHOT, "time": "2025-11-24T10:00:00Z", "detail": detail})
-        };
+        let base = |detail: Value| json!({"source": REMPART_SOURCE, "detail-type": ON_DEMAND_SNAPSHOT, "time": "2025-11-24T10:00:00Z", "detail": detail});
         let ok = json!({"resources": ["vol-1"], "reason": "r", "requested_by": "a"});
         assert!(parse_scheduler_event(&base(ok)).is_ok());
         for (detail, needle) in [
-            (json!({"resources": [], "reason": "r", "requested_by": "a"}), "names no resource"),
-            (json!({"resources": ["vol-1"], "reason": " ", "requested_by": "a"}), "reason"),
-            (json!({"resources": ["vol-1"], "reason": "r"}), "requested_by"),
-            (json!({"resources": ["db1"], "reason": "r", "requested_by": "a"}), "`db1` names no resource"),
-            (json!({"resources": ["vol-1"], "reason": "r", "requested_by": "a", "urgent": true}), "unknown field `urgent`"),
+            (
+                json!({"resources": [], "reason": "r", "requested_by": "a"}),
+                "names no resource",
+            ),
+            (
+                json!({"resources": ["vol-1"], "reason": " ", "requested_by": "a"}),
+                "reason",
+            ),
+            (
+                json!({"resources": ["vol-1"], "reason": "r"}),
+                "requested_by",
+            ),
+            (
+                json!({"resources": ["db1"], "reason": "r", "requested_by": "a"}),
+                "`db1` names no resource",
+            ),
+            (
+                json!({"resources": ["vol-1"], "reason": "r", "requested_by": "a", "urgent": true}),
+                "unknown field `urgent`",
+            ),
         ] {
-            let err = parse_scheduler_event(&base(detail)).unwrap_err().to_string();
+            let err = parse_scheduler_event(&base(detail))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(needle), "{needle}: {err}");
         }
     }
@@ -264,17 +328,51 @@ mod tests {
     #[test]
     fn resource_refs_from_arns_ids_and_kind_paths() {
         let cases = [
-            ("arn:aws:rds:eu-west-1:123456789012:db:prod-db", ResourceKind::RdsInstance, "prod-db", false),
-            ("arn:aws:rds:eu-west-1:123456789012:cluster:aur", ResourceKind::AuroraCluster, "aur", false),
-            ("arn:aws:ec2:eu-west-1:123456789012:volume/vol-0abc", ResourceKind::EbsVolume, "vol-0abc", false),
+            (
+                "arn:aws:rds:eu-west-1:123456789012:db:prod-db",
+                ResourceKind::RdsInstance,
+                "prod-db",
+                false,
+            ),
+            (
+                "arn:aws:rds:eu-west-1:123456789012:cluster:aur",
+                ResourceKind::AuroraCluster,
+                "aur",
+                false,
+            ),
+            (
+                "arn:aws:ec2:eu-west-1:123456789012:volume/vol-0abc",
+                ResourceKind::EbsVolume,
+                "vol-0abc",
+                false,
+            ),
             ("vol-0abc", ResourceKind::EbsVolume, "vol-0abc", false),
-            ("arn:aws:elasticache:eu-west-1:123456789012:replicationgroup:rg", ResourceKind::ElasticacheRedis, "rg", false),
-            ("arn:aws:elasticache:eu-west-1:123456789012:cluster:c1", ResourceKind::ElasticacheRedis, "c1", true),
-            ("aurora-cluster/aur", ResourceKind::AuroraCluster, "aur", false),
+            (
+                "arn:aws:elasticache:eu-west-1:123456789012:replicationgroup:rg",
+                ResourceKind::ElasticacheRedis,
+                "rg",
+                false,
+            ),
+            (
+                "arn:aws:elasticache:eu-west-1:123456789012:cluster:c1",
+                ResourceKind::ElasticacheRedis,
+                "c1",
+                true,
+            ),
+            (
+                "aurora-cluster/aur",
+                ResourceKind::AuroraCluster,
+                "aur",
+                false,
+            ),
         ];
         for (s, kind, id, standalone) in cases {
             let r: ResourceRef = s.parse().unwrap();
-            assert_eq!((r.kind, r.id.as_str(), r.redis_standalone), (kind, id, standalone), "{s}");
+            assert_eq!(
+                (r.kind, r.id.as_str(), r.redis_standalone),
+                (kind, id, standalone),
+                "{s}"
+            );
         }
         assert!("arn:aws:s3:::bucket".parse::<ResourceRef>().is_err());
         assert!("rds-instance/".parse::<ResourceRef>().is_err());

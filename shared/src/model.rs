@@ -79,7 +79,13 @@ pub enum Tier {
 }
 
 impl Tier {
-    pub const SCHEDULED: [Tier; 5] = [Tier::Hourly, Tier::Daily, Tier::Weekly, Tier::Monthly, Tier::Yearly];
+    pub const SCHEDULED: [Tier; 5] = [
+        Tier::Hourly,
+        Tier::Daily,
+        Tier::Weekly,
+        Tier::Monthly,
+        Tier::Yearly,
+    ];
 
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -233,7 +239,8 @@ mod tests {
     fn valid_rds_identifier(s: &str) -> bool {
         s.len() <= 255
             && s.starts_with(|c: char| c.is_ascii_lowercase())
-            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !s.contains("--")
             && !s.ends_with('-')
     }
@@ -243,9 +250,15 @@ mod tests {
         let at: DateTime<Utc> = "2025-11-24T02:00:00Z".parse().unwrap();
         let id = snapshot_id("rewapp-postgres", "rewapp-prod-db", at, false);
         assert_eq!(id, "rempart-rewapp-postgres-rewapp-prod-db-20251124-0200");
-        assert_eq!(id, snapshot_id("rewapp-postgres", "rewapp-prod-db", at, false));
+        assert_eq!(
+            id,
+            snapshot_id("rewapp-postgres", "rewapp-prod-db", at, false)
+        );
         let od = snapshot_id("rewapp-postgres", "rewapp-prod-db", at, true);
-        assert_eq!(od, "rempart-rewapp-postgres-rewapp-prod-db-20251124-020000-od");
+        assert_eq!(
+            od,
+            "rempart-rewapp-postgres-rewapp-prod-db-20251124-020000-od"
+        );
     }
 
     proptest! {
@@ -268,7 +281,10 @@ mod tests {
 
     #[test]
     fn tag_value_strips_forbidden_characters() {
-        assert_eq!(tag_value("Migration V42, schema (users)!"), "Migration V42  schema  users");
+        assert_eq!(
+            tag_value("Migration V42, schema (users)!"),
+            "Migration V42  schema  users"
+        );
         assert_eq!(tag_value("alice@rewapp.fr"), "alice@rewapp.fr");
     }
 }

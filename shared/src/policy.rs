@@ -183,7 +183,8 @@ impl FromStr for PolicyName {
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         let ok = (1..=32).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_lowercase())
-            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !s.contains("--")
             && !s.ends_with('-');
         if ok {
@@ -219,12 +220,20 @@ impl FromStr for Region {
         // <area>-<direction>-<n>, optionally with a partition part (us-gov-west-1).
         let parts: Vec<&str> = s.split('-').collect();
         let ok = parts.len() >= 3
-            && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-            && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            })
+            && parts
+                .last()
+                .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
         if ok {
             Ok(Region(s.to_string()))
         } else {
-            Err(format!("`{s}` is not an AWS region name (e.g. eu-central-1)"))
+            Err(format!(
+                "`{s}` is not an AWS region name (e.g. eu-central-1)"
+            ))
         }
     }
 }
@@ -260,15 +269,18 @@ impl PolicyDocument {
     /// Parses and validates a document. `origin` (a file path, an SSM
     /// parameter) is named in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<PolicyDocument> {
-        let doc: PolicyDocument =
-            toml::from_str(text).map_err(|e| Error::policy(Some(origin), e.to_string().trim_end()))?;
+        let doc: PolicyDocument = toml::from_str(text)
+            .map_err(|e| Error::policy(Some(origin), e.to_string().trim_end()))?;
         doc.validate().map_err(|m| Error::policy(Some(origin), m))?;
         Ok(doc)
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
         if self.version != 1 {
-            return Err(format!("version = {} is not supported; this Rempart reads version = 1", self.version));
+            return Err(format!(
+                "version = {} is not supported; this Rempart reads version = 1",
+                self.version
+            ));
         }
         if self.policies.is_empty() {
             return Err("no policy declared: add a [policies.<name>] table".into());
@@ -292,7 +304,10 @@ impl PolicyDocument {
                     ));
                 }
                 if s.tiers.is_empty() {
-                    return Err(format!("{}: list at least one tier", at(&format!("schedules[{i}].tiers"))));
+                    return Err(format!(
+                        "{}: list at least one tier",
+                        at(&format!("schedules[{i}].tiers"))
+                    ));
                 }
                 if s.tiers.contains(&Tier::OnDemand) {
                     return Err(format!(
@@ -313,10 +328,18 @@ impl PolicyDocument {
             let mut regions = BTreeSet::new();
             for (i, d) in p.dr.iter().enumerate() {
                 if !regions.insert(&d.region) {
-                    return Err(format!("{}: region {} is listed twice", at(&format!("dr[{i}]")), d.region));
+                    return Err(format!(
+                        "{}: region {} is listed twice",
+                        at(&format!("dr[{i}]")),
+                        d.region
+                    ));
                 }
                 if d.kms_key.trim().is_empty() {
-                    return Err(format!("{}: name the KMS key of {}", at(&format!("dr[{i}].kms_key")), d.region));
+                    return Err(format!(
+                        "{}: name the KMS key of {}",
+                        at(&format!("dr[{i}].kms_key")),
+                        d.region
+                    ));
                 }
             }
         }
@@ -324,7 +347,10 @@ impl PolicyDocument {
     }
 
     pub fn policy(&self, name: &str) -> Option<&Policy> {
-        self.policies.iter().find(|(n, _)| n.as_str() == name).map(|(_, p)| p)
+        self.policies
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(_, p)| p)
     }
 
     /// The time zone in force for a policy.
@@ -392,7 +418,11 @@ impl PolicySource {
         }
         Ok(match v.strip_prefix("ssm:") {
             Some(name) if !name.is_empty() => PolicySource::Ssm(name.to_string()),
-            Some(_) => return Err(Error::Config(format!("{POLICY_ENV}=ssm: names no parameter"))),
+            Some(_) => {
+                return Err(Error::Config(format!(
+                    "{POLICY_ENV}=ssm: names no parameter"
+                )))
+            }
             None => PolicySource::File(v.strip_prefix("file:").unwrap_or(v).into()),
         })
     }
@@ -419,7 +449,10 @@ mod tests {
     fn the_shipped_seed_003_example_parses() {
         let doc = PolicyDocument::from_toml(EXAMPLE, "example").unwrap();
         let pg = doc.policy("rewapp-postgres").unwrap();
-        assert_eq!(pg.kinds, vec![ResourceKind::RdsInstance, ResourceKind::AuroraCluster]);
+        assert_eq!(
+            pg.kinds,
+            vec![ResourceKind::RdsInstance, ResourceKind::AuroraCluster]
+        );
         assert_eq!(pg.retention.keep_daily, Some(KeepCount(7)));
         assert_eq!(pg.retention.keep_weekly, Some(KeepCount(4)));
         assert_eq!(pg.retention.keep_monthly, Some(KeepCount(12)));
@@ -432,7 +465,9 @@ mod tests {
     }
 
     fn err_of(text: &str) -> String {
-        PolicyDocument::from_toml(text, "test.toml").unwrap_err().to_string()
+        PolicyDocument::from_toml(text, "test.toml")
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -451,8 +486,16 @@ mod tests {
             ("cron = \"0 2 * * *\"", "cron = \"0 25 * * *\"", "hour"),
             ("rpo = \"26h\"", "rpo = \"26m\"", "min"),
             ("keep_weekly = 4", "keep_weekly = -2", "-1 for unlimited"),
-            ("kinds = [\"ebs-volume\"]", "kinds = [\"ebs-volumes\"]", "unknown variant"),
-            ("region = \"eu-central-1\"", "region = \"frankfurt\"", "not an AWS region"),
+            (
+                "kinds = [\"ebs-volume\"]",
+                "kinds = [\"ebs-volumes\"]",
+                "unknown variant",
+            ),
+            (
+                "region = \"eu-central-1\"",
+                "region = \"frankfurt\"",
+                "not an AWS region",
+            ),
         ];
         for (from, to, needle) in cases {
             assert!(EXAMPLE.contains(from), "example lacks {from}");
@@ -467,7 +510,8 @@ mod tests {
     #[test]
     fn cross_field_rules_name_the_policy_and_field() {
         let base = "version = 1\n[policies.p]\nkinds = [\"ebs-volume\"]\nrpo = \"1d\"\n";
-        assert!(err_of(&format!("{base}[policies.p.retention]\n")).contains("policies.p.retention: keeps nothing"));
+        assert!(err_of(&format!("{base}[policies.p.retention]\n"))
+            .contains("policies.p.retention: keeps nothing"));
         assert!(err_of("version = 2\n[policies]\n").contains("version = 2"));
         let no_kinds = "version = 1\n[policies.p]\nkinds = []\nrpo = \"1d\"\n[policies.p.retention]\nkeep_last = 1\n";
         assert!(err_of(no_kinds).contains("policies.p.kinds"));
@@ -477,9 +521,16 @@ mod tests {
 
     #[test]
     fn tiers_of_a_daily_schedule_follow_the_calendar() {
-        let s = Schedule { name: "d".into(), cron: "0 2 * * *".parse().unwrap(), tiers: all_scheduled_tiers() };
+        let s = Schedule {
+            name: "d".into(),
+            cron: "0 2 * * *".parse().unwrap(),
+            tiers: all_scheduled_tiers(),
+        };
         // Wednesday 2025-11-12: just daily (the previous run was the same ISO week).
-        assert_eq!(tiers_for_run(&s, t("2025-11-12T02:00:00Z"), Tz::UTC), vec![Tier::Hourly, Tier::Daily]);
+        assert_eq!(
+            tiers_for_run(&s, t("2025-11-12T02:00:00Z"), Tz::UTC),
+            vec![Tier::Hourly, Tier::Daily]
+        );
         // Monday 2025-11-10: first run of the ISO week.
         assert_eq!(
             tiers_for_run(&s, t("2025-11-10T02:00:00Z"), Tz::UTC),
@@ -496,26 +547,48 @@ mod tests {
     fn tiers_of_seed_003_weekly_full_backup() {
         let doc = PolicyDocument::from_toml(EXAMPLE, "example").unwrap();
         let pg = doc.policy("rewapp-postgres").unwrap();
-        let weekly = pg.schedules.iter().find(|s| s.name == "weekly-full").unwrap();
+        let weekly = pg
+            .schedules
+            .iter()
+            .find(|s| s.name == "weekly-full")
+            .unwrap();
         let daily = pg.schedules.iter().find(|s| s.name == "daily").unwrap();
         // First Sunday of December 2025: weekly + monthly.
-        assert_eq!(tiers_for_run(weekly, t("2025-12-07T03:00:00Z"), Tz::UTC), vec![Tier::Weekly, Tier::Monthly]);
+        assert_eq!(
+            tiers_for_run(weekly, t("2025-12-07T03:00:00Z"), Tz::UTC),
+            vec![Tier::Weekly, Tier::Monthly]
+        );
         // Second Sunday: weekly only.
-        assert_eq!(tiers_for_run(weekly, t("2025-12-14T03:00:00Z"), Tz::UTC), vec![Tier::Weekly]);
+        assert_eq!(
+            tiers_for_run(weekly, t("2025-12-14T03:00:00Z"), Tz::UTC),
+            vec![Tier::Weekly]
+        );
         // First Sunday of 2026 (Jan 4): weekly, monthly, yearly.
         assert_eq!(
             tiers_for_run(weekly, t("2026-01-04T03:00:00Z"), Tz::UTC),
             vec![Tier::Weekly, Tier::Monthly, Tier::Yearly]
         );
         // The daily 02:00 run serves only the daily tier, even on Sundays.
-        assert_eq!(tiers_for_run(daily, t("2025-12-07T02:00:00Z"), Tz::UTC), vec![Tier::Daily]);
+        assert_eq!(
+            tiers_for_run(daily, t("2025-12-07T02:00:00Z"), Tz::UTC),
+            vec![Tier::Daily]
+        );
     }
 
     #[test]
     fn policy_source_reads_files_and_ssm() {
-        assert_eq!(PolicySource::parse("ssm:/rempart/policy").unwrap(), PolicySource::Ssm("/rempart/policy".into()));
-        assert_eq!(PolicySource::parse("/etc/p.toml").unwrap(), PolicySource::File("/etc/p.toml".into()));
-        assert_eq!(PolicySource::parse("file:p.toml").unwrap(), PolicySource::File("p.toml".into()));
+        assert_eq!(
+            PolicySource::parse("ssm:/rempart/policy").unwrap(),
+            PolicySource::Ssm("/rempart/policy".into())
+        );
+        assert_eq!(
+            PolicySource::parse("/etc/p.toml").unwrap(),
+            PolicySource::File("/etc/p.toml".into())
+        );
+        assert_eq!(
+            PolicySource::parse("file:p.toml").unwrap(),
+            PolicySource::File("p.toml".into())
+        );
         assert!(PolicySource::parse("ssm:").is_err());
         assert!(PolicySource::parse("  ").is_err());
     }

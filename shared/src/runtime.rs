@@ -10,9 +10,16 @@ use aws_config::{BehaviorVersion, SdkConfig};
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let res = if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
-        builder.json().flatten_event(true).with_current_span(false).without_time().try_init()
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .without_time()
+            .try_init()
     } else {
         builder.compact().try_init()
     };
@@ -37,12 +44,17 @@ pub fn region_of(cfg: &SdkConfig) -> Result<String> {
 pub fn env_var(name: &str) -> Result<String> {
     match std::env::var(name) {
         Ok(v) if !v.trim().is_empty() => Ok(v),
-        _ => Err(Error::Config(format!("environment variable {name} is not set"))),
+        _ => Err(Error::Config(format!(
+            "environment variable {name} is not set"
+        ))),
     }
 }
 
 /// Reads and validates the policy document named by `REMPART_POLICY`.
-pub async fn load_policy(source: &PolicySource, ssm: &aws_sdk_ssm::Client) -> Result<PolicyDocument> {
+pub async fn load_policy(
+    source: &PolicySource,
+    ssm: &aws_sdk_ssm::Client,
+) -> Result<PolicyDocument> {
     let text = match source {
         PolicySource::File(path) => std::fs::read_to_string(path).map_err(|e| Error::Io {
             context: format!("reading policy file {}", path.display()),
@@ -77,6 +89,9 @@ impl From<Error> for lambda_runtime::Diagnostic {
             Error::Retry(_) => "Rempart.Retry",
             Error::Io { .. } => "Rempart.Io",
         };
-        lambda_runtime::Diagnostic { error_type: kind.to_string(), error_message: e.to_string() }
+        lambda_runtime::Diagnostic {
+            error_type: kind.to_string(),
+            error_message: e.to_string(),
+        }
     }
 }

@@ -38,10 +38,17 @@ pub struct Planned {
 pub enum Decision {
     Snapshot(Planned),
     /// Protected, but none of its policy's schedules fires now.
-    NotDue { resource: Resource, policy: String },
+    NotDue {
+        resource: Resource,
+        policy: String,
+    },
     /// Tagged for protection but cannot be protected as tagged: reported as
     /// a failure, because the operator believes it is protected.
-    Refused { resource: Resource, policy: Option<String>, reason: String },
+    Refused {
+        resource: Resource,
+        policy: Option<String>,
+        reason: String,
+    },
 }
 
 /// Schedules due at `at`, per policy name.
@@ -50,8 +57,12 @@ pub fn due_schedules(doc: &PolicyDocument, at: DateTime<Utc>) -> BTreeMap<String
         .iter()
         .filter_map(|(name, p)| {
             let tz = doc.timezone_of(p);
-            let due: Vec<String> =
-                p.schedules.iter().filter(|s| s.cron.matches(at, tz)).map(|s| s.name.clone()).collect();
+            let due: Vec<String> = p
+                .schedules
+                .iter()
+                .filter(|s| s.cron.matches(at, tz))
+                .map(|s| s.name.clone())
+                .collect();
             (!due.is_empty()).then(|| (name.to_string(), due))
         })
         .collect()
@@ -62,7 +73,11 @@ fn minute(at: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// Checks that `resource` may be snapshotted under `policy`.
-fn check(doc: &PolicyDocument, resource: &Resource, policy: &str) -> std::result::Result<(), String> {
+fn check(
+    doc: &PolicyDocument,
+    resource: &Resource,
+    policy: &str,
+) -> std::result::Result<(), String> {
     let Some(p) = doc.policy(policy) else {
         let known: Vec<_> = doc.policies.keys().map(|k| k.as_str()).collect();
         return Err(format!(
@@ -74,7 +89,11 @@ fn check(doc: &PolicyDocument, resource: &Resource, policy: &str) -> std::result
         return Err(format!(
             "policy `{policy}` does not cover {} resources (it covers: {})",
             resource.kind,
-            p.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+            p.kinds
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     if let Some(cluster) = &resource.aurora_cluster {
@@ -85,8 +104,19 @@ fn check(doc: &PolicyDocument, resource: &Resource, policy: &str) -> std::result
     Ok(())
 }
 
-fn base_tags(resource: &Resource, policy: &str, tiers: &[Tier], schedules: &[String], at: DateTime<Utc>, id: &str) -> Vec<(String, String)> {
-    let source = if resource.arn.is_empty() { resource.id.clone() } else { resource.arn.clone() };
+fn base_tags(
+    resource: &Resource,
+    policy: &str,
+    tiers: &[Tier],
+    schedules: &[String],
+    at: DateTime<Utc>,
+    id: &str,
+) -> Vec<(String, String)> {
+    let source = if resource.arn.is_empty() {
+        resource.id.clone()
+    } else {
+        resource.arn.clone()
+    };
     let mut tags = vec![
         (TAG_MANAGED.to_string(), "true".to_string()),
         (TAG_POLICY.to_string(), policy.to_string()),
@@ -106,18 +136,30 @@ fn base_tags(resource: &Resource, policy: &str, tiers: &[Tier], schedules: &[Str
 /// Decides, for every tagged resource, whether a scheduled event at `at`
 /// snapshots it, and how. One snapshot per resource serves every schedule of
 /// its policy that fires now and every tier those runs serve.
-pub fn plan_scheduled(doc: &PolicyDocument, resources: Vec<Resource>, at: DateTime<Utc>) -> Vec<Decision> {
+pub fn plan_scheduled(
+    doc: &PolicyDocument,
+    resources: Vec<Resource>,
+    at: DateTime<Utc>,
+) -> Vec<Decision> {
     let at = minute(at);
     resources
         .into_iter()
         .map(|resource| {
             let policy = resource.policy_tag().unwrap_or_default().to_string();
             if let Err(reason) = check(doc, &resource, &policy) {
-                return Decision::Refused { resource, policy: Some(policy), reason };
+                return Decision::Refused {
+                    resource,
+                    policy: Some(policy),
+                    reason,
+                };
             }
             let p = doc.policy(&policy).expect("checked");
             let tz = doc.timezone_of(p);
-            let due: Vec<_> = p.schedules.iter().filter(|s| s.cron.matches(at, tz)).collect();
+            let due: Vec<_> = p
+                .schedules
+                .iter()
+                .filter(|s| s.cron.matches(at, tz))
+                .collect();
             if due.is_empty() {
                 return Decision::NotDue { resource, policy };
             }
@@ -127,27 +169,50 @@ pub fn plan_scheduled(doc: &PolicyDocument, resources: Vec<Resource>, at: DateTi
             let schedules: Vec<String> = due.iter().map(|s| s.name.clone()).collect();
             let snapshot_id = snapshot_id(&policy, &resource.id, at, false);
             let tags = base_tags(&resource, &policy, &tiers, &schedules, at, &snapshot_id);
-            Decision::Snapshot(Planned { resource, policy, snapshot_id, tiers, schedules, at, tags })
+            Decision::Snapshot(Planned {
+                resource,
+                policy,
+                snapshot_id,
+                tiers,
+                schedules,
+                at,
+                tags,
+            })
         })
         .collect()
 }
 
 /// Decides the snapshots of an on-demand request. A resource's own
 /// `rempart:policy` tag wins; the request's `policy` covers untagged ones.
-pub fn plan_on_demand(doc: &PolicyDocument, resources: Vec<Resource>, req: &OnDemandRequest, at: DateTime<Utc>) -> Vec<Decision> {
+pub fn plan_on_demand(
+    doc: &PolicyDocument,
+    resources: Vec<Resource>,
+    req: &OnDemandRequest,
+    at: DateTime<Utc>,
+) -> Vec<Decision> {
     let at = at.duration_trunc(TimeDelta::seconds(1)).unwrap_or(at);
     resources
         .into_iter()
         .map(|resource| {
-            let Some(policy) = resource.policy_tag().map(str::to_string).or_else(|| req.policy.clone()) else {
+            let Some(policy) = resource
+                .policy_tag()
+                .map(str::to_string)
+                .or_else(|| req.policy.clone())
+            else {
                 return Decision::Refused {
                     resource,
                     policy: None,
-                    reason: format!("resource has no {TAG_POLICY} tag and the request names no `policy`"),
+                    reason: format!(
+                        "resource has no {TAG_POLICY} tag and the request names no `policy`"
+                    ),
                 };
             };
             if let Err(reason) = check(doc, &resource, &policy) {
-                return Decision::Refused { resource, policy: Some(policy), reason };
+                return Decision::Refused {
+                    resource,
+                    policy: Some(policy),
+                    reason,
+                };
             }
             let tiers = vec![Tier::OnDemand];
             let schedules = vec![Tier::OnDemand.to_string()];
@@ -158,7 +223,15 @@ pub fn plan_on_demand(doc: &PolicyDocument, resources: Vec<Resource>, req: &OnDe
             if let Some(c) = &req.change_ref {
                 tags.push((TAG_CHANGE_REF.to_string(), tag_value(c)));
             }
-            Decision::Snapshot(Planned { resource, policy, snapshot_id, tiers, schedules, at, tags })
+            Decision::Snapshot(Planned {
+                resource,
+                policy,
+                snapshot_id,
+                tiers,
+                schedules,
+                at,
+                tags,
+            })
         })
         .collect()
 }
@@ -174,12 +247,21 @@ pub struct ErrorInfo {
 impl From<&Error> for ErrorInfo {
     fn from(e: &Error) -> Self {
         match e {
-            Error::Aws { operation, code, message, retryable } => ErrorInfo {
+            Error::Aws {
+                operation,
+                code,
+                message,
+                retryable,
+            } => ErrorInfo {
                 code: code.clone(),
                 message: format!("{operation}: {message}"),
                 retryable: *retryable,
             },
-            other => ErrorInfo { code: "Rempart".into(), message: other.to_string(), retryable: false },
+            other => ErrorInfo {
+                code: "Rempart".into(),
+                message: other.to_string(),
+                retryable: false,
+            },
         }
     }
 }
@@ -227,7 +309,11 @@ pub struct RunReport {
 impl RunReport {
     /// Whether failing the invocation (so that Lambda retries it) could help.
     pub fn retry_would_help(&self) -> bool {
-        !self.bookkeeping_errors.is_empty() || self.failed.iter().any(|f| f.error.as_ref().is_some_and(|e| e.retryable))
+        !self.bookkeeping_errors.is_empty()
+            || self
+                .failed
+                .iter()
+                .any(|f| f.error.as_ref().is_some_and(|e| e.retryable))
     }
 
     pub fn summary(&self) -> String {
@@ -273,7 +359,10 @@ impl Scheduler {
             SchedulerInput::Scheduled { time, .. } => {
                 report.trigger = "schedule".into();
                 let due = due_schedules(doc, *time);
-                report.due = due.iter().flat_map(|(p, ss)| ss.iter().map(move |s| format!("{p}/{s}"))).collect();
+                report.due = due
+                    .iter()
+                    .flat_map(|(p, ss)| ss.iter().map(move |s| format!("{p}/{s}")))
+                    .collect();
                 if due.is_empty() {
                     return report;
                 }
@@ -288,9 +377,16 @@ impl Scheduler {
         };
         for d in decisions {
             match d {
-                Decision::NotDue { resource, .. } => report.not_due.push(format!("{}/{}", resource.kind, resource.id)),
-                Decision::Refused { resource, policy, reason } => {
-                    self.refused(&resource, policy, reason, input, &mut report).await
+                Decision::NotDue { resource, .. } => report
+                    .not_due
+                    .push(format!("{}/{}", resource.kind, resource.id)),
+                Decision::Refused {
+                    resource,
+                    policy,
+                    reason,
+                } => {
+                    self.refused(&resource, policy, reason, input, &mut report)
+                        .await
                 }
                 Decision::Snapshot(p) => self.snapshot(&p, input, &mut report).await,
             }
@@ -323,7 +419,10 @@ impl Scheduler {
                     snapshot_id: None,
                     aws_id: None,
                     tiers: vec![],
-                    reason: Some(format!("could not list {kind} resources in {}", self.region)),
+                    reason: Some(format!(
+                        "could not list {kind} resources in {}",
+                        self.region
+                    )),
                     error: Some((&e).into()),
                 }),
             }
@@ -338,7 +437,11 @@ impl Scheduler {
                 ResourceKind::RdsInstance => self.rds.instance_by_id(&r.id).await,
                 ResourceKind::AuroraCluster => self.rds.cluster_by_id(&r.id).await,
                 ResourceKind::EbsVolume => self.ec2.volume_by_id(&r.id).await,
-                ResourceKind::ElasticacheRedis => self.elasticache.redis_by_id(&r.id, r.redis_standalone).await,
+                ResourceKind::ElasticacheRedis => {
+                    self.elasticache
+                        .redis_by_id(&r.id, r.redis_standalone)
+                        .await
+                }
             };
             match res {
                 Ok(resource) => out.push(resource),
@@ -360,25 +463,63 @@ impl Scheduler {
     async fn create(&self, p: &Planned, holder: &str) -> Result<Option<Created>> {
         let r = &p.resource;
         let created = match r.kind {
-            ResourceKind::RdsInstance => self.rds.snapshot_instance(&r.id, &p.snapshot_id, &p.tags).await?,
-            ResourceKind::AuroraCluster => self.rds.snapshot_cluster(&r.id, &p.snapshot_id, &p.tags).await?,
-            ResourceKind::ElasticacheRedis => self.elasticache.snapshot(r, &p.snapshot_id, &p.tags).await?,
+            ResourceKind::RdsInstance => {
+                self.rds
+                    .snapshot_instance(&r.id, &p.snapshot_id, &p.tags)
+                    .await?
+            }
+            ResourceKind::AuroraCluster => {
+                self.rds
+                    .snapshot_cluster(&r.id, &p.snapshot_id, &p.tags)
+                    .await?
+            }
+            ResourceKind::ElasticacheRedis => {
+                self.elasticache
+                    .snapshot(r, &p.snapshot_id, &p.tags)
+                    .await?
+            }
             ResourceKind::EbsVolume => {
                 if let Some(existing) = self.ec2.snapshot_by_key(&p.snapshot_id).await? {
                     return Ok(Some(Created::AlreadyThere(existing)));
                 }
                 let now = Utc::now();
-                if !self.registry.claim(&format!("ebs#{}", p.snapshot_id), holder, now, now + CLAIM_LEASE).await? {
+                if !self
+                    .registry
+                    .claim(
+                        &format!("ebs#{}", p.snapshot_id),
+                        holder,
+                        now,
+                        now + CLAIM_LEASE,
+                    )
+                    .await?
+                {
                     return Ok(None);
                 }
-                let description = format!("Rempart {} snapshot of {} ({})", tiers_tag_value(&p.tiers), r.id, p.policy);
-                self.ec2.snapshot_volume(&r.id, &description, &p.tags).await?
+                let description = format!(
+                    "Rempart {} snapshot of {} ({})",
+                    tiers_tag_value(&p.tiers),
+                    r.id,
+                    p.policy
+                );
+                self.ec2
+                    .snapshot_volume(&r.id, &description, &p.tags)
+                    .await?
             }
         };
         Ok(Some(created))
     }
 
-    fn record(&self, resource: &Resource, policy: Option<String>, at: DateTime<Utc>, action: &str, subject: &str, outcome: Outcome, details: serde_json::Value, input: &SchedulerInput) -> RegistryRecord {
+    fn record(
+        &self,
+        resource: &Resource,
+        policy: Option<String>,
+        at: DateTime<Utc>,
+        action: &str,
+        subject: &str,
+        outcome: Outcome,
+        details: serde_json::Value,
+        input: &SchedulerInput,
+    ) -> RegistryRecord {
         RegistryRecord {
             resource: resource.registry_key(),
             time: at,
@@ -395,16 +536,17 @@ impl Scheduler {
 
     async fn snapshot(&self, p: &Planned, input: &SchedulerInput, report: &mut RunReport) {
         let r = &p.resource;
-        let item = |aws_id: Option<String>, reason: Option<String>, error: Option<ErrorInfo>| Item {
-            kind: r.kind.to_string(),
-            resource: r.id.clone(),
-            policy: Some(p.policy.clone()),
-            snapshot_id: Some(p.snapshot_id.clone()),
-            aws_id: aws_id.filter(|a| *a != p.snapshot_id),
-            tiers: p.tiers.clone(),
-            reason,
-            error,
-        };
+        let item =
+            |aws_id: Option<String>, reason: Option<String>, error: Option<ErrorInfo>| Item {
+                kind: r.kind.to_string(),
+                resource: r.id.clone(),
+                policy: Some(p.policy.clone()),
+                snapshot_id: Some(p.snapshot_id.clone()),
+                aws_id: aws_id.filter(|a| *a != p.snapshot_id),
+                tiers: p.tiers.clone(),
+                reason,
+                error,
+            };
         let holder = input.event_id().unwrap_or("unknown-event").to_string();
         let mut details = json!({
             "snapshot_id": p.snapshot_id,
@@ -423,7 +565,16 @@ impl Scheduler {
                     Created::AlreadyThere(id) => (id, false),
                 };
                 details["aws_id"] = json!(aws_id);
-                let rec = self.record(r, Some(p.policy.clone()), p.at, "snapshot.created", &p.snapshot_id, Outcome::Success, details, input);
+                let rec = self.record(
+                    r,
+                    Some(p.policy.clone()),
+                    p.at,
+                    "snapshot.created",
+                    &p.snapshot_id,
+                    Outcome::Success,
+                    details,
+                    input,
+                );
                 let summary = format!(
                     "{} snapshot {} of {} {} created ({})",
                     tiers_tag_value(&p.tiers),
@@ -432,30 +583,69 @@ impl Scheduler {
                     r.id,
                     p.policy
                 );
-                self.bookkeep(&rec, Severity::Info, r, summary, true, report).await;
+                self.bookkeep(&rec, Severity::Info, r, summary, true, report)
+                    .await;
                 if fresh {
                     report.created.push(item(Some(aws_id), None, None));
                 } else {
-                    report.skipped.push(item(Some(aws_id), Some("already there (event delivered again)".into()), None));
+                    report.skipped.push(item(
+                        Some(aws_id),
+                        Some("already there (event delivered again)".into()),
+                        None,
+                    ));
                 }
             }
-            Ok(None) => report.skipped.push(item(None, Some("another delivery of this event is creating it".into()), None)),
+            Ok(None) => report.skipped.push(item(
+                None,
+                Some("another delivery of this event is creating it".into()),
+                None,
+            )),
             Err(e) => {
                 let info = ErrorInfo::from(&e);
                 details["error"] = json!(info);
-                let rec = self.record(r, Some(p.policy.clone()), p.at, "snapshot.failed", &p.snapshot_id, Outcome::Failure, details, input);
-                let summary = format!("snapshot {} of {} {} failed: {}", p.snapshot_id, r.kind, r.id, e);
-                self.bookkeep(&rec, Severity::Warning, r, summary, false, report).await;
+                let rec = self.record(
+                    r,
+                    Some(p.policy.clone()),
+                    p.at,
+                    "snapshot.failed",
+                    &p.snapshot_id,
+                    Outcome::Failure,
+                    details,
+                    input,
+                );
+                let summary = format!(
+                    "snapshot {} of {} {} failed: {}",
+                    p.snapshot_id, r.kind, r.id, e
+                );
+                self.bookkeep(&rec, Severity::Warning, r, summary, false, report)
+                    .await;
                 report.failed.push(item(None, None, Some(info)));
             }
         }
     }
 
-    async fn refused(&self, r: &Resource, policy: Option<String>, reason: String, input: &SchedulerInput, report: &mut RunReport) {
+    async fn refused(
+        &self,
+        r: &Resource,
+        policy: Option<String>,
+        reason: String,
+        input: &SchedulerInput,
+        report: &mut RunReport,
+    ) {
         let at = minute(input.time());
-        let rec = self.record(r, policy.clone(), at, "snapshot.failed", "misconfiguration", Outcome::Failure, json!({ "reason": reason }), input);
+        let rec = self.record(
+            r,
+            policy.clone(),
+            at,
+            "snapshot.failed",
+            "misconfiguration",
+            Outcome::Failure,
+            json!({ "reason": reason }),
+            input,
+        );
         let summary = format!("{} {} is not protected: {reason}", r.kind, r.id);
-        self.bookkeep(&rec, Severity::Warning, r, summary, false, report).await;
+        self.bookkeep(&rec, Severity::Warning, r, summary, false, report)
+            .await;
         report.failed.push(Item {
             kind: r.kind.to_string(),
             resource: r.id.clone(),
@@ -469,20 +659,36 @@ impl Scheduler {
     }
 
     /// Writes the registry record, and announces it if it is new.
-    async fn bookkeep(&self, rec: &RegistryRecord, severity: Severity, r: &Resource, summary: String, once: bool, report: &mut RunReport) {
-        let written = if once { self.registry.record_once(rec).await } else { self.registry.record_attempt(rec).await };
+    async fn bookkeep(
+        &self,
+        rec: &RegistryRecord,
+        severity: Severity,
+        r: &Resource,
+        summary: String,
+        once: bool,
+        report: &mut RunReport,
+    ) {
+        let written = if once {
+            self.registry.record_once(rec).await
+        } else {
+            self.registry.record_attempt(rec).await
+        };
         match written {
             Ok(true) => {
                 let a = rec.announcement(severity, Some(ResourceSummary::from(r)), summary);
                 if let Err(e) = self.topic.publish(&a).await {
                     tracing::error!(error = %e, kind = %a.kind, "announcement failed");
-                    report.bookkeeping_errors.push(format!("announce {} {}: {e}", rec.action, rec.subject));
+                    report
+                        .bookkeeping_errors
+                        .push(format!("announce {} {}: {e}", rec.action, rec.subject));
                 }
             }
             Ok(false) => {}
             Err(e) => {
                 tracing::error!(error = %e, action = %rec.action, "registry write failed");
-                report.bookkeeping_errors.push(format!("registry {} {}: {e}", rec.action, rec.subject));
+                report
+                    .bookkeeping_errors
+                    .push(format!("registry {} {}: {e}", rec.action, rec.subject));
             }
         }
     }
@@ -504,7 +710,9 @@ mod tests {
             id: id.into(),
             arn: format!("arn:aws:test:eu-west-1:123456789012:x:{id}"),
             region: "eu-west-1".into(),
-            tags: policy.map(|p| BTreeMap::from([(TAG_POLICY.to_string(), p.to_string())])).unwrap_or_default(),
+            tags: policy
+                .map(|p| BTreeMap::from([(TAG_POLICY.to_string(), p.to_string())]))
+                .unwrap_or_default(),
             aurora_cluster: None,
             redis: None,
         }
@@ -519,21 +727,43 @@ mod tests {
             res(ResourceKind::RdsInstance, "db", Some("rewapp-postgres")),
             res(ResourceKind::AuroraCluster, "aur", Some("rewapp-postgres")),
             res(ResourceKind::EbsVolume, "vol-1", Some("rewapp-ebs")),
-            res(ResourceKind::ElasticacheRedis, "redis", Some("rewapp-redis")),
+            res(
+                ResourceKind::ElasticacheRedis,
+                "redis",
+                Some("rewapp-redis"),
+            ),
         ]
     }
 
     fn planned(ds: &[Decision]) -> Vec<&Planned> {
-        ds.iter().filter_map(|d| if let Decision::Snapshot(p) = d { Some(p) } else { None }).collect()
+        ds.iter()
+            .filter_map(|d| {
+                if let Decision::Snapshot(p) = d {
+                    Some(p)
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 
     #[test]
     fn at_0200_only_postgres_is_due() {
         let ds = plan_scheduled(&doc(), estate(), t("2025-11-24T02:00:00Z"));
         let ps = planned(&ds);
-        assert_eq!(ps.iter().map(|p| p.resource.id.as_str()).collect::<Vec<_>>(), ["db", "aur"]);
+        assert_eq!(
+            ps.iter()
+                .map(|p| p.resource.id.as_str())
+                .collect::<Vec<_>>(),
+            ["db", "aur"]
+        );
         assert_eq!(ps[0].tiers, vec![Tier::Daily]);
-        assert_eq!(ds.iter().filter(|d| matches!(d, Decision::NotDue { .. })).count(), 2);
+        assert_eq!(
+            ds.iter()
+                .filter(|d| matches!(d, Decision::NotDue { .. }))
+                .count(),
+            2
+        );
     }
 
     #[test]
@@ -541,7 +771,10 @@ mod tests {
         let ds = plan_scheduled(&doc(), estate(), t("2025-11-24T04:00:00Z"));
         let ps = planned(&ds);
         assert_eq!(ps.len(), 2);
-        let ebs = ps.iter().find(|p| p.resource.kind == ResourceKind::EbsVolume).unwrap();
+        let ebs = ps
+            .iter()
+            .find(|p| p.resource.kind == ResourceKind::EbsVolume)
+            .unwrap();
         let tags: BTreeMap<_, _> = ebs.tags.iter().cloned().collect();
         assert_eq!(tags[TAG_MANAGED], "true");
         assert_eq!(tags[TAG_POLICY], "rewapp-ebs");
@@ -565,7 +798,11 @@ mod tests {
         // Sunday 2025-12-07 02:00: daily and weekly-full both fire; first Sunday of the month.
         let ds = plan_scheduled(&doc, estate(), t("2025-12-07T02:00:00Z"));
         let ps = planned(&ds);
-        assert_eq!(ps.len(), 2, "one snapshot per resource, not one per schedule or tier");
+        assert_eq!(
+            ps.len(),
+            2,
+            "one snapshot per resource, not one per schedule or tier"
+        );
         assert_eq!(ps[0].tiers, vec![Tier::Daily, Tier::Weekly, Tier::Monthly]);
         assert_eq!(ps[0].schedules, vec!["daily", "weekly-full"]);
     }
@@ -587,8 +824,16 @@ mod tests {
                 other => panic!("{other:?}"),
             })
             .collect();
-        assert!(reasons[0].contains("no policy `rewapp-postgre`"), "{}", reasons[0]);
-        assert!(reasons[1].contains("does not cover ebs-volume"), "{}", reasons[1]);
+        assert!(
+            reasons[0].contains("no policy `rewapp-postgre`"),
+            "{}",
+            reasons[0]
+        );
+        assert!(
+            reasons[1].contains("does not cover ebs-volume"),
+            "{}",
+            reasons[1]
+        );
         assert!(reasons[2].contains("tag the cluster"), "{}", reasons[2]);
     }
 
@@ -609,14 +854,27 @@ mod tests {
         let ps = planned(&ds);
         assert_eq!(ps[0].policy, "rewapp-postgres");
         assert_eq!(ps[1].policy, "rewapp-ebs");
-        assert_eq!(ps[0].snapshot_id, "rempart-rewapp-postgres-db-20251124-142507-od");
+        assert_eq!(
+            ps[0].snapshot_id,
+            "rempart-rewapp-postgres-db-20251124-142507-od"
+        );
         let tags: BTreeMap<_, _> = ps[0].tags.iter().cloned().collect();
         assert_eq!(tags[TAG_TIERS], "on-demand");
         assert_eq!(tags[TAG_REASON], "Migration V42  schema");
         assert_eq!(tags[TAG_REQUESTED_BY], "ops@rewapp.fr");
-        let no_policy = OnDemandRequest { policy: None, ..req };
-        let ds = plan_on_demand(&doc(), vec![res(ResourceKind::RdsInstance, "db", None)], &no_policy, t("2025-11-24T14:25:00Z"));
-        assert!(matches!(&ds[0], Decision::Refused { reason, .. } if reason.contains("no rempart:policy tag")));
+        let no_policy = OnDemandRequest {
+            policy: None,
+            ..req
+        };
+        let ds = plan_on_demand(
+            &doc(),
+            vec![res(ResourceKind::RdsInstance, "db", None)],
+            &no_policy,
+            t("2025-11-24T14:25:00Z"),
+        );
+        assert!(
+            matches!(&ds[0], Decision::Refused { reason, .. } if reason.contains("no rempart:policy tag"))
+        );
     }
 
     #[test]

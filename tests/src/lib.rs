@@ -55,7 +55,9 @@ impl Harness {
     pub async fn with(moto_env: &[(&str, &str)], policy: &str) -> Harness {
         let aws = LocalAws::start(moto_env).expect("moto starts");
         let cfg = aws.sdk_config(REGION).await;
-        let (registry, topic) = create_plumbing(&cfg, TABLE, "rempart-events").await.expect("plumbing");
+        let (registry, topic) = create_plumbing(&cfg, TABLE, "rempart-events")
+            .await
+            .expect("plumbing");
         let subscriber = Recorder::start().await.expect("recorder");
         let sns = aws_sdk_sns::Client::new(&cfg);
         sns.subscribe()
@@ -73,46 +75,103 @@ impl Harness {
             .send()
             .await
             .expect("subscribe warnings");
-        let policy_file = std::env::temp_dir().join(format!("rempart-test-{}-{}.toml", std::process::id(), aws.pid));
+        let policy_file = std::env::temp_dir().join(format!(
+            "rempart-test-{}-{}.toml",
+            std::process::id(),
+            aws.pid
+        ));
         std::fs::write(&policy_file, policy).expect("policy file");
-        let deps = Deps::new(&cfg, TABLE, topic.arn(), PolicySource::File(policy_file.clone())).expect("deps");
+        let deps = Deps::new(
+            &cfg,
+            TABLE,
+            topic.arn(),
+            PolicySource::File(policy_file.clone()),
+        )
+        .expect("deps");
         let estate = create_estate(&cfg).await.expect("estate");
-        Harness { aws, cfg, registry, topic, subscriber, policy_file, deps, estate }
+        Harness {
+            aws,
+            cfg,
+            registry,
+            topic,
+            subscriber,
+            policy_file,
+            deps,
+            estate,
+        }
     }
 
     /// Manual RDS DB and cluster snapshot identifiers.
     pub async fn rds_snapshots(&self) -> BTreeSet<String> {
         let rds = aws_sdk_rds::Client::new(&self.cfg);
         let mut out = BTreeSet::new();
-        let dbs = rds.describe_db_snapshots().snapshot_type("manual").send().await.expect("describe");
-        out.extend(dbs.db_snapshots().iter().filter_map(|s| s.db_snapshot_identifier().map(str::to_string)));
-        let cl = rds.describe_db_cluster_snapshots().snapshot_type("manual").send().await.expect("describe");
-        out.extend(cl.db_cluster_snapshots().iter().filter_map(|s| s.db_cluster_snapshot_identifier().map(str::to_string)));
+        let dbs = rds
+            .describe_db_snapshots()
+            .snapshot_type("manual")
+            .send()
+            .await
+            .expect("describe");
+        out.extend(
+            dbs.db_snapshots()
+                .iter()
+                .filter_map(|s| s.db_snapshot_identifier().map(str::to_string)),
+        );
+        let cl = rds
+            .describe_db_cluster_snapshots()
+            .snapshot_type("manual")
+            .send()
+            .await
+            .expect("describe");
+        out.extend(
+            cl.db_cluster_snapshots()
+                .iter()
+                .filter_map(|s| s.db_cluster_snapshot_identifier().map(str::to_string)),
+        );
         out
     }
 
     /// Tags of one manual DB snapshot.
     pub async fn rds_snapshot_tags(&self, id: &str) -> BTreeMap<String, String> {
         let rds = aws_sdk_rds::Client::new(&self.cfg);
-        let out = rds.describe_db_snapshots().db_snapshot_identifier(id).send().await.expect("describe");
+        let out = rds
+            .describe_db_snapshots()
+            .db_snapshot_identifier(id)
+            .send()
+            .await
+            .expect("describe");
         out.db_snapshots()[0]
             .tag_list()
             .iter()
-            .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
             .collect()
     }
 
     /// EBS snapshots of this account: volume id and tags of each.
     pub async fn ebs_snapshots(&self) -> Vec<(String, BTreeMap<String, String>)> {
         let ec2 = aws_sdk_ec2::Client::new(&self.cfg);
-        let out = ec2.describe_snapshots().owner_ids("self").send().await.expect("describe");
+        let out = ec2
+            .describe_snapshots()
+            .owner_ids("self")
+            .send()
+            .await
+            .expect("describe");
         out.snapshots()
             .iter()
             .map(|s| {
                 let tags = s
                     .tags()
                     .iter()
-                    .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
+                    .map(|t| {
+                        (
+                            t.key().unwrap_or_default().to_string(),
+                            t.value().unwrap_or_default().to_string(),
+                        )
+                    })
                     .collect();
                 (s.volume_id().unwrap_or_default().to_string(), tags)
             })
@@ -123,22 +182,40 @@ impl Harness {
     pub async fn redis_snapshots(&self) -> BTreeSet<String> {
         let ec = aws_sdk_elasticache::Client::new(&self.cfg);
         let out = ec.describe_snapshots().send().await.expect("describe");
-        out.snapshots().iter().filter_map(|s| s.snapshot_name().map(str::to_string)).collect()
+        out.snapshots()
+            .iter()
+            .filter_map(|s| s.snapshot_name().map(str::to_string))
+            .collect()
     }
 
     /// Every registry item, as (resource, action, subject, outcome, attempts).
     pub async fn registry_items(&self) -> BTreeSet<(String, String, String, String, String)> {
         let ddb = aws_sdk_dynamodb::Client::new(&self.cfg);
         let out = ddb.scan().table_name(TABLE).send().await.expect("scan");
-        let s = |item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>, k: &str| {
-            item.get(k)
-                .map(|v| v.as_s().cloned().or_else(|_| v.as_n().cloned()).unwrap_or_default())
-                .unwrap_or_default()
-        };
+        let s =
+            |item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+             k: &str| {
+                item.get(k)
+                    .map(|v| {
+                        v.as_s()
+                            .cloned()
+                            .or_else(|_| v.as_n().cloned())
+                            .unwrap_or_default()
+                    })
+                    .unwrap_or_default()
+            };
         out.items()
             .iter()
             .filter(|i| !s(i, "resource").starts_with("claim#"))
-            .map(|i| (s(i, "resource"), s(i, "action"), s(i, "subject"), s(i, "outcome"), s(i, "attempts")))
+            .map(|i| {
+                (
+                    s(i, "resource"),
+                    s(i, "action"),
+                    s(i, "subject"),
+                    s(i, "outcome"),
+                    s(i, "attempts"),
+                )
+            })
             .collect()
     }
 
@@ -149,7 +226,8 @@ impl Harness {
             .iter()
             .map(|r| {
                 let envelope: Value = serde_json::from_slice(&r.body).expect("SNS posts JSON");
-                serde_json::from_str(envelope["Message"].as_str().expect("Message")).expect("announcement JSON")
+                serde_json::from_str(envelope["Message"].as_str().expect("Message"))
+                    .expect("announcement JSON")
             })
             .collect()
     }

@@ -16,20 +16,33 @@ const REDIS_0400: &str = "rempart-rewapp-redis-rewapp-sessions-20251124-0400";
 #[tokio::test]
 async fn every_tagged_resource_gets_exactly_one_snapshot_per_scheduled_time() {
     let h = Harness::new().await;
-    let r2 = handle(&h.deps, scheduled_at("2025-11-24T02:00:00Z")).await.expect("02:00 run");
+    let r2 = handle(&h.deps, scheduled_at("2025-11-24T02:00:00Z"))
+        .await
+        .expect("02:00 run");
     assert_eq!(r2.created.len(), 2, "{r2:?}");
     assert!(r2.failed.is_empty(), "{r2:?}");
-    let r4 = handle(&h.deps, scheduled_at("2025-11-24T04:00:00Z")).await.expect("04:00 run");
+    let r4 = handle(&h.deps, scheduled_at("2025-11-24T04:00:00Z"))
+        .await
+        .expect("04:00 run");
     assert_eq!(r4.created.len(), 2, "{r4:?}");
 
     let rds = h.rds_snapshots().await;
-    assert_eq!(rds, [AURORA_0200, PROD_DB_0200].iter().map(|s| s.to_string()).collect());
+    assert_eq!(
+        rds,
+        [AURORA_0200, PROD_DB_0200]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    );
     let tags = h.rds_snapshot_tags(PROD_DB_0200).await;
     assert_eq!(tags["rempart:managed"], "true");
     assert_eq!(tags["rempart:policy"], "rewapp-postgres");
     assert_eq!(tags["rempart:tiers"], "daily");
     assert_eq!(tags["rempart:scheduled-at"], "2025-11-24T02:00:00Z");
-    assert!(tags["rempart:source"].ends_with(":db:rewapp-prod-db"), "{tags:?}");
+    assert!(
+        tags["rempart:source"].ends_with(":db:rewapp-prod-db"),
+        "{tags:?}"
+    );
 
     let ebs = h.ebs_snapshots().await;
     assert_eq!(ebs.len(), 1, "{ebs:?}");
@@ -40,7 +53,9 @@ async fn every_tagged_resource_gets_exactly_one_snapshot_per_scheduled_time() {
 
     let items = h.registry_items().await;
     assert_eq!(items.len(), 4, "{items:?}");
-    assert!(items.iter().all(|(_, action, _, outcome, _)| action == "snapshot.created" && outcome == "success"));
+    assert!(items
+        .iter()
+        .all(|(_, action, _, outcome, _)| action == "snapshot.created" && outcome == "success"));
     let all = h.announcements("/all");
     assert_eq!(all.len(), 4, "{all:?}");
     for a in &all {
@@ -48,7 +63,10 @@ async fn every_tagged_resource_gets_exactly_one_snapshot_per_scheduled_time() {
         assert_eq!(a["kind"], "snapshot.created");
         assert_eq!(a["severity"], "info");
     }
-    assert!(h.announcements("/warnings").is_empty(), "info is filtered out by the severity attribute");
+    assert!(
+        h.announcements("/warnings").is_empty(),
+        "info is filtered out by the severity attribute"
+    );
 }
 
 /// Proves: the same events delivered three times leave the emulator, the
@@ -56,7 +74,10 @@ async fn every_tagged_resource_gets_exactly_one_snapshot_per_scheduled_time() {
 #[tokio::test]
 async fn the_same_event_three_times_leaves_the_same_state() {
     let h = Harness::new().await;
-    let events = [scheduled_at("2025-11-24T02:00:00Z"), scheduled_at("2025-11-24T04:00:00Z")];
+    let events = [
+        scheduled_at("2025-11-24T02:00:00Z"),
+        scheduled_at("2025-11-24T04:00:00Z"),
+    ];
     for e in &events {
         handle(&h.deps, e.clone()).await.expect("first delivery");
     }
@@ -81,10 +102,15 @@ async fn a_failing_resource_is_reported_while_the_others_succeed() {
     // moto counts the automated snapshots made at instance creation (two
     // instances in the estate) against this quota.
     let h = Harness::with(&[("MOTO_RDS_SNAPSHOT_LIMIT", "2")], EXAMPLE_POLICY).await;
-    let r = handle(&h.deps, scheduled_at("2025-11-24T02:00:00Z")).await.expect("not retryable");
+    let r = handle(&h.deps, scheduled_at("2025-11-24T02:00:00Z"))
+        .await
+        .expect("not retryable");
     assert_eq!(r.failed.len(), 1, "{r:?}");
     let f = &r.failed[0];
-    assert_eq!((f.kind.as_str(), f.resource.as_str()), ("rds-instance", "rewapp-prod-db"));
+    assert_eq!(
+        (f.kind.as_str(), f.resource.as_str()),
+        ("rds-instance", "rewapp-prod-db")
+    );
     let err = f.error.as_ref().expect("AWS error");
     assert_eq!(err.code, "SnapshotQuotaExceeded");
     assert!(!err.retryable);
@@ -103,12 +129,20 @@ async fn a_failing_resource_is_reported_while_the_others_succeed() {
     let warnings = h.announcements("/warnings");
     assert_eq!(warnings.len(), 1);
     assert_eq!(warnings[0]["kind"], "snapshot.failed");
-    assert_eq!(warnings[0]["details"]["error"]["code"], "SnapshotQuotaExceeded");
+    assert_eq!(
+        warnings[0]["details"]["error"]["code"],
+        "SnapshotQuotaExceeded"
+    );
 
     // A redelivery counts a second attempt on the same record, announced once.
-    handle(&h.deps, scheduled_at("2025-11-24T02:00:00Z")).await.expect("redelivery");
+    handle(&h.deps, scheduled_at("2025-11-24T02:00:00Z"))
+        .await
+        .expect("redelivery");
     let items = h.registry_items().await;
-    assert!(items.iter().any(|i| i.1 == "snapshot.failed" && i.4 == "2"), "{items:?}");
+    assert!(
+        items.iter().any(|i| i.1 == "snapshot.failed" && i.4 == "2"),
+        "{items:?}"
+    );
     assert_eq!(h.announcements("/warnings").len(), 1);
 }
 
@@ -119,13 +153,20 @@ async fn a_failing_resource_is_reported_while_the_others_succeed() {
 async fn on_demand_request_snapshots_named_resources_and_reports_a_missing_one() {
     let h = Harness::new().await;
     let mut ev: Value = serde_json::from_str(ON_DEMAND).unwrap();
-    ev["detail"]["resources"] = json!(["rds-instance/rewapp-prod-db", "rds-instance/ghost-db", h.estate.volume]);
+    ev["detail"]["resources"] = json!([
+        "rds-instance/rewapp-prod-db",
+        "rds-instance/ghost-db",
+        h.estate.volume
+    ]);
     let r = handle(&h.deps, ev).await.expect("on-demand run");
     assert_eq!(r.trigger, "on-demand");
     assert_eq!(r.created.len(), 2, "{r:?}");
     assert_eq!(r.failed.len(), 1, "{r:?}");
     assert_eq!(r.failed[0].resource, "ghost-db");
-    assert_eq!(r.failed[0].error.as_ref().unwrap().code, "DBInstanceNotFound");
+    assert_eq!(
+        r.failed[0].error.as_ref().unwrap().code,
+        "DBInstanceNotFound"
+    );
 
     let id = "rempart-rewapp-postgres-rewapp-prod-db-20251124-142500-od";
     assert!(h.rds_snapshots().await.contains(id));
@@ -134,8 +175,14 @@ async fn on_demand_request_snapshots_named_resources_and_reports_a_missing_one()
     assert_eq!(tags["rempart:requested-by"], "ops@rewapp.fr");
     assert_eq!(tags["rempart:change-ref"], "CHG-2025-118");
     let all = h.announcements("/all");
-    let created = all.iter().find(|a| a["details"]["snapshot_id"] == id).expect("announced");
-    assert_eq!(created["details"]["reason"], "Migration V42: add merchant_id index on transactions");
+    let created = all
+        .iter()
+        .find(|a| a["details"]["snapshot_id"] == id)
+        .expect("announced");
+    assert_eq!(
+        created["details"]["reason"],
+        "Migration V42: add merchant_id index on transactions"
+    );
 }
 
 /// Proves: a malformed event, an unknown detail-type and a policy with a
@@ -146,18 +193,36 @@ async fn bad_input_is_rejected_clearly_and_changes_nothing() {
     let h = Harness::new().await;
     let before = h.state().await;
 
-    let malformed: Value = serde_json::from_str(include_str!("../../events/snapshot-scheduler/malformed.json")).unwrap();
+    let malformed: Value = serde_json::from_str(include_str!(
+        "../../events/snapshot-scheduler/malformed.json"
+    ))
+    .unwrap();
     let err = handle(&h.deps, malformed).await.unwrap_err().to_string();
     assert!(err.contains("no `time`"), "{err}");
 
-    let unknown: Value =
-        serde_json::from_str(include_str!("../../events/snapshot-scheduler/unknown-detail-type.json")).unwrap();
+    let unknown: Value = serde_json::from_str(include_str!(
+        "../../events/snapshot-scheduler/unknown-detail-type.json"
+    ))
+    .unwrap();
     let err = handle(&h.deps, unknown).await.unwrap_err().to_string();
-    assert!(err.contains("EC2 Instance State-change Notification"), "{err}");
+    assert!(
+        err.contains("EC2 Instance State-change Notification"),
+        "{err}"
+    );
 
-    std::fs::write(&h.policy_file, EXAMPLE_POLICY.replacen("keep_daily = 7", "keep_dayly = 7", 1)).unwrap();
-    let err = handle(&h.deps, scheduled_at("2025-11-24T02:00:00Z")).await.unwrap_err().to_string();
-    assert!(err.contains("unknown field `keep_dayly`") && err.contains("line "), "{err}");
+    std::fs::write(
+        &h.policy_file,
+        EXAMPLE_POLICY.replacen("keep_daily = 7", "keep_dayly = 7", 1),
+    )
+    .unwrap();
+    let err = handle(&h.deps, scheduled_at("2025-11-24T02:00:00Z"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("unknown field `keep_dayly`") && err.contains("line "),
+        "{err}"
+    );
 
     assert_eq!(h.state().await, before);
     assert!(h.registry_items().await.is_empty());
@@ -177,13 +242,34 @@ async fn a_resource_tagged_with_an_unknown_policy_is_reported() {
         .allocated_storage(20)
         .master_username("u")
         .master_user_password("not-a-real-password")
-        .tags(aws_sdk_rds::types::Tag::builder().key("rempart:policy").value("billing-postgres").build())
+        .tags(
+            aws_sdk_rds::types::Tag::builder()
+                .key("rempart:policy")
+                .value("billing-postgres")
+                .build(),
+        )
         .send()
         .await
         .unwrap();
-    let r = handle(&h.deps, scheduled_at("2025-11-24T02:00:00Z")).await.expect("run");
-    let f = r.failed.iter().find(|f| f.resource == "billing-db").expect("reported");
-    assert!(f.reason.as_deref().unwrap().contains("no policy `billing-postgres`"), "{f:?}");
-    assert!(!h.rds_snapshots().await.iter().any(|s| s.contains("billing")));
+    let r = handle(&h.deps, scheduled_at("2025-11-24T02:00:00Z"))
+        .await
+        .expect("run");
+    let f = r
+        .failed
+        .iter()
+        .find(|f| f.resource == "billing-db")
+        .expect("reported");
+    assert!(
+        f.reason
+            .as_deref()
+            .unwrap()
+            .contains("no policy `billing-postgres`"),
+        "{f:?}"
+    );
+    assert!(!h
+        .rds_snapshots()
+        .await
+        .iter()
+        .any(|s| s.contains("billing")));
     assert_eq!(h.announcements("/warnings").len(), 1);
 }

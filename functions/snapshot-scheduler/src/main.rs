@@ -11,7 +11,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = Deps::from_env(&cfg)?;
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let report = handle(deps, event.payload).await.map_err(Diagnostic::from)?;
+        let report = handle(deps, event.payload)
+            .await
+            .map_err(Diagnostic::from)?;
         Ok::<_, Diagnostic>(serde_json::to_value(report).unwrap_or_default())
     }))
     .await

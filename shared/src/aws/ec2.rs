@@ -17,7 +17,11 @@ pub struct Ec2 {
 
 impl Ec2 {
     pub fn new(client: Client, region: impl Into<String>) -> Self {
-        Ec2 { client, region: region.into(), account: None }
+        Ec2 {
+            client,
+            region: region.into(),
+            account: None,
+        }
     }
 
     fn volume(&self, v: &aws_sdk_ec2::types::Volume) -> Option<Resource> {
@@ -25,7 +29,12 @@ impl Ec2 {
         let tags: BTreeMap<String, String> = v
             .tags()
             .iter()
-            .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                ))
+            })
             .collect();
         Some(Resource {
             kind: ResourceKind::EbsVolume,
@@ -44,7 +53,11 @@ impl Ec2 {
 
     /// Volumes carrying the policy tag (filtered server-side).
     pub async fn tagged_volumes(&self) -> Result<Vec<Resource>> {
-        self.volumes(Some(Filter::builder().name("tag-key").values(TAG_POLICY).build()), None).await
+        self.volumes(
+            Some(Filter::builder().name("tag-key").values(TAG_POLICY).build()),
+            None,
+        )
+        .await
     }
 
     /// One volume by id, whatever its tags.
@@ -58,7 +71,10 @@ impl Ec2 {
 
     async fn volumes(&self, filter: Option<Filter>, id: Option<&str>) -> Result<Vec<Resource>> {
         let mut out = Vec::new();
-        let mut req = self.client.describe_volumes().set_filters(filter.map(|f| vec![f]));
+        let mut req = self
+            .client
+            .describe_volumes()
+            .set_filters(filter.map(|f| vec![f]));
         req = match id {
             Some(id) => req.volume_ids(id),
             None => req.max_results(500),
@@ -78,7 +94,12 @@ impl Ec2 {
             .client
             .describe_snapshots()
             .owner_ids("self")
-            .filters(Filter::builder().name(format!("tag:{TAG_KEY}")).values(key).build())
+            .filters(
+                Filter::builder()
+                    .name(format!("tag:{TAG_KEY}"))
+                    .values(key)
+                    .build(),
+            )
             .send()
             .await
             .map_err(|e| aws_error("DescribeSnapshots", e))?;
@@ -91,10 +112,19 @@ impl Ec2 {
 
     /// `CreateSnapshot` with tags. EBS names its snapshots itself; the caller
     /// must have checked [`Ec2::snapshot_by_key`] and claimed the key.
-    pub async fn snapshot_volume(&self, volume_id: &str, description: &str, tags: &[(String, String)]) -> Result<Created> {
+    pub async fn snapshot_volume(
+        &self,
+        volume_id: &str,
+        description: &str,
+        tags: &[(String, String)],
+    ) -> Result<Created> {
         let spec = TagSpecification::builder()
             .resource_type(ResourceType::Snapshot)
-            .set_tags(Some(tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
+            .set_tags(Some(
+                tags.iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect(),
+            ))
             .build();
         let out = self
             .client
@@ -105,7 +135,9 @@ impl Ec2 {
             .send()
             .await
             .map_err(|e| aws_error("CreateSnapshot", e))?;
-        Ok(Created::New(out.snapshot_id().unwrap_or_default().to_string()))
+        Ok(Created::New(
+            out.snapshot_id().unwrap_or_default().to_string(),
+        ))
     }
 
     /// EBS snapshots owned by this account and tagged `rempart:managed=true`
@@ -116,23 +148,38 @@ impl Ec2 {
             .client
             .describe_snapshots()
             .owner_ids("self")
-            .filters(Filter::builder().name(format!("tag:{TAG_MANAGED}")).values("true").build())
+            .filters(
+                Filter::builder()
+                    .name(format!("tag:{TAG_MANAGED}"))
+                    .values("true")
+                    .build(),
+            )
             .max_results(1000)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| aws_error("DescribeSnapshots", e))?;
-            out.extend(page.snapshots().iter().map(|s| SnapshotInfo {
-                kind: ResourceKind::EbsVolume,
-                id: s.snapshot_id().unwrap_or_default().to_string(),
-                source: s.volume_id().unwrap_or_default().to_string(),
-                status: s.state().map(|st| st.as_str().to_string()).unwrap_or_default(),
-                created: to_chrono(s.start_time()),
-                tags: s
-                    .tags()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
-                    .collect(),
+            out.extend(page.snapshots().iter().map(|s| {
+                SnapshotInfo {
+                    kind: ResourceKind::EbsVolume,
+                    id: s.snapshot_id().unwrap_or_default().to_string(),
+                    source: s.volume_id().unwrap_or_default().to_string(),
+                    status: s
+                        .state()
+                        .map(|st| st.as_str().to_string())
+                        .unwrap_or_default(),
+                    created: to_chrono(s.start_time()),
+                    tags: s
+                        .tags()
+                        .iter()
+                        .filter_map(|t| {
+                            Some((
+                                t.key()?.to_string(),
+                                t.value().unwrap_or_default().to_string(),
+                            ))
+                        })
+                        .collect(),
+                }
             }));
         }
         Ok(out)

@@ -23,7 +23,11 @@ fn is_redis(engine: Option<&str>) -> bool {
 /// The node to snapshot in a cluster-mode-disabled group: a replica when
 /// there is one (the snapshot's fork then does not load the primary).
 fn snapshot_node(g: &ReplicationGroup) -> Option<String> {
-    let members: Vec<_> = g.node_groups().iter().flat_map(|ng| ng.node_group_members()).collect();
+    let members: Vec<_> = g
+        .node_groups()
+        .iter()
+        .flat_map(|ng| ng.node_group_members())
+        .collect();
     members
         .iter()
         .find(|m| m.current_role() == Some("replica"))
@@ -34,7 +38,10 @@ fn snapshot_node(g: &ReplicationGroup) -> Option<String> {
 
 impl ElastiCache {
     pub fn new(client: Client, region: impl Into<String>) -> Self {
-        ElastiCache { client, region: region.into() }
+        ElastiCache {
+            client,
+            region: region.into(),
+        }
     }
 
     async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>> {
@@ -48,12 +55,19 @@ impl ElastiCache {
         Ok(out
             .tag_list()
             .iter()
-            .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                ))
+            })
             .collect())
     }
 
     async fn group(&self, g: &ReplicationGroup) -> Result<Option<Resource>> {
-        let (Some(id), Some(arn)) = (g.replication_group_id(), g.arn()) else { return Ok(None) };
+        let (Some(id), Some(arn)) = (g.replication_group_id(), g.arn()) else {
+            return Ok(None);
+        };
         // Replication groups of other engines (Memcached has none) are skipped.
         if g.engine().is_some_and(|e| !is_redis(Some(e))) {
             return Ok(None);
@@ -78,7 +92,9 @@ impl ElastiCache {
     }
 
     async fn standalone(&self, c: &CacheCluster) -> Result<Option<Resource>> {
-        let (Some(id), Some(arn)) = (c.cache_cluster_id(), c.arn()) else { return Ok(None) };
+        let (Some(id), Some(arn)) = (c.cache_cluster_id(), c.arn()) else {
+            return Ok(None);
+        };
         if c.replication_group_id().is_some() || !is_redis(c.engine()) {
             return Ok(None);
         }
@@ -98,7 +114,12 @@ impl ElastiCache {
     /// one `ListTagsForResource` call per Redis resource.
     pub async fn tagged_redis(&self) -> Result<Vec<Resource>> {
         let mut out = Vec::new();
-        let mut pages = self.client.describe_replication_groups().max_records(PAGE).into_paginator().send();
+        let mut pages = self
+            .client
+            .describe_replication_groups()
+            .max_records(PAGE)
+            .into_paginator()
+            .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| aws_error("DescribeReplicationGroups", e))?;
             for g in page.replication_groups() {
@@ -125,41 +146,71 @@ impl ElastiCache {
     /// One replication group (or, with `standalone`, cache cluster) by id.
     pub async fn redis_by_id(&self, id: &str, standalone: bool) -> Result<Resource> {
         if standalone {
-            let res = self.client.describe_cache_clusters().cache_cluster_id(id).send().await;
+            let res = self
+                .client
+                .describe_cache_clusters()
+                .cache_cluster_id(id)
+                .send()
+                .await;
             let out = res.map_err(|e| aws_error("DescribeCacheClusters", e))?;
             if let Some(c) = out.cache_clusters().first() {
                 if let Some(r) = self.standalone(c).await? {
                     return Ok(r);
                 }
             }
-            return Err(not_found("DescribeCacheClusters", "CacheClusterNotFound", id));
+            return Err(not_found(
+                "DescribeCacheClusters",
+                "CacheClusterNotFound",
+                id,
+            ));
         }
-        let res = self.client.describe_replication_groups().replication_group_id(id).send().await;
+        let res = self
+            .client
+            .describe_replication_groups()
+            .replication_group_id(id)
+            .send()
+            .await;
         let out = res.map_err(|e| aws_error("DescribeReplicationGroups", e))?;
         match out.replication_groups().first() {
             Some(g) => self.group(g).await?,
             None => None,
         }
-        .ok_or_else(|| not_found("DescribeReplicationGroups", "ReplicationGroupNotFoundFault", id))
+        .ok_or_else(|| {
+            not_found(
+                "DescribeReplicationGroups",
+                "ReplicationGroupNotFoundFault",
+                id,
+            )
+        })
     }
 
     /// `CreateSnapshot` of a group or a node; an existing snapshot of that
     /// name is `AlreadyThere`. If the chosen node of a cluster-mode-disabled
     /// group is gone (a failover replaced it since the listing), the snapshot
     /// is taken through the replication group instead.
-    pub async fn snapshot(&self, resource: &Resource, snapshot_name: &str, tags: &[(String, String)]) -> Result<Created> {
+    pub async fn snapshot(
+        &self,
+        resource: &Resource,
+        snapshot_name: &str,
+        tags: &[(String, String)],
+    ) -> Result<Created> {
         let by_node = match &resource.redis {
             Some(RedisShape::Group { node }) => Some(node.as_str()),
             Some(RedisShape::Standalone) => Some(resource.id.as_str()),
             Some(RedisShape::ClusteredGroup) | None => None,
         };
-        let group = (resource.redis != Some(RedisShape::Standalone)).then_some(resource.id.as_str());
+        let group =
+            (resource.redis != Some(RedisShape::Standalone)).then_some(resource.id.as_str());
         let send = |node: Option<&str>| {
             let req = self
                 .client
                 .create_snapshot()
                 .snapshot_name(snapshot_name)
-                .set_tags(Some(tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()));
+                .set_tags(Some(
+                    tags.iter()
+                        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                        .collect(),
+                ));
             match node {
                 Some(n) => req.cache_cluster_id(n),
                 None => req.set_replication_group_id(group.map(str::to_string)),
@@ -198,17 +249,26 @@ impl ElastiCache {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| aws_error("DescribeSnapshots", e))?;
             for s in page.snapshots() {
-                let (Some(name), Some(arn)) = (s.snapshot_name(), s.arn()) else { continue };
+                let (Some(name), Some(arn)) = (s.snapshot_name(), s.arn()) else {
+                    continue;
+                };
                 if !name.starts_with("rempart-") {
                     continue;
                 }
-                let source = s.replication_group_id().or(s.cache_cluster_id()).unwrap_or_default();
+                let source = s
+                    .replication_group_id()
+                    .or(s.cache_cluster_id())
+                    .unwrap_or_default();
                 out.push(SnapshotInfo {
                     kind: ResourceKind::ElasticacheRedis,
                     id: name.to_string(),
                     source: source.to_string(),
                     status: s.snapshot_status().unwrap_or_default().to_string(),
-                    created: to_chrono(s.node_snapshots().first().and_then(|n| n.snapshot_create_time())),
+                    created: to_chrono(
+                        s.node_snapshots()
+                            .first()
+                            .and_then(|n| n.snapshot_create_time()),
+                    ),
                     tags: self.tags(arn).await?,
                 });
             }

@@ -41,7 +41,8 @@ where
     let (code, retryable) = match &err {
         SdkError::ServiceError(se) => {
             let code = se.err().code().unwrap_or("Unknown").to_string();
-            let retryable = RETRYABLE_CODES.contains(&code.as_str()) || se.raw().status().is_server_error();
+            let retryable =
+                RETRYABLE_CODES.contains(&code.as_str()) || se.raw().status().is_server_error();
             (code, retryable)
         }
         SdkError::TimeoutError(_) => ("Timeout".to_string(), true),
@@ -53,11 +54,19 @@ where
         Some(m) if !m.is_empty() => m.to_string(),
         _ => DisplayErrorContext(&err).to_string(),
     };
-    Error::Aws { operation, code, message, retryable }
+    Error::Aws {
+        operation,
+        code,
+        message,
+        retryable,
+    }
 }
 
 /// Whether an SDK error is the given service error code.
-pub(crate) fn is_code<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>, codes: &[&str]) -> bool {
+pub(crate) fn is_code<E: ProvideErrorMetadata>(
+    err: &SdkError<E, HttpResponse>,
+    codes: &[&str],
+) -> bool {
     matches!(err, SdkError::ServiceError(se) if se.err().code().is_some_and(|c| codes.contains(&c)))
 }
 
@@ -71,6 +80,8 @@ pub enum Created {
 }
 
 /// An SDK timestamp as a chrono one.
-pub(crate) fn to_chrono(t: Option<&aws_smithy_types::DateTime>) -> Option<chrono::DateTime<chrono::Utc>> {
+pub(crate) fn to_chrono(
+    t: Option<&aws_smithy_types::DateTime>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
     t.and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
 }

@@ -18,17 +18,27 @@ pub struct Rds {
 
 fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
         .collect()
 }
 
 fn to_tags(tags: &[(String, String)]) -> Vec<Tag> {
-    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
 }
 
 impl Rds {
     pub fn new(client: Client, region: impl Into<String>) -> Self {
-        Rds { client, region: region.into() }
+        Rds {
+            client,
+            region: region.into(),
+        }
     }
 
     fn instance(&self, db: &aws_sdk_rds::types::DbInstance) -> Option<Resource> {
@@ -59,7 +69,12 @@ impl Rds {
     /// call: no per-instance tag request).
     pub async fn tagged_instances(&self) -> Result<Vec<Resource>> {
         let mut out = Vec::new();
-        let mut pages = self.client.describe_db_instances().max_records(PAGE).into_paginator().send();
+        let mut pages = self
+            .client
+            .describe_db_instances()
+            .max_records(PAGE)
+            .into_paginator()
+            .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| aws_error("DescribeDBInstances", e))?;
             out.extend(
@@ -75,7 +90,12 @@ impl Rds {
     /// Aurora (and Multi-AZ) DB clusters carrying the policy tag.
     pub async fn tagged_clusters(&self) -> Result<Vec<Resource>> {
         let mut out = Vec::new();
-        let mut pages = self.client.describe_db_clusters().max_records(PAGE).into_paginator().send();
+        let mut pages = self
+            .client
+            .describe_db_clusters()
+            .max_records(PAGE)
+            .into_paginator()
+            .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| aws_error("DescribeDBClusters", e))?;
             out.extend(
@@ -119,7 +139,12 @@ impl Rds {
     }
 
     /// `CreateDBSnapshot`; an existing snapshot of that name is `AlreadyThere`.
-    pub async fn snapshot_instance(&self, id: &str, snapshot_id: &str, tags: &[(String, String)]) -> Result<Created> {
+    pub async fn snapshot_instance(
+        &self,
+        id: &str,
+        snapshot_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<Created> {
         let res = self
             .client
             .create_db_snapshot()
@@ -130,7 +155,12 @@ impl Rds {
             .await;
         match res {
             Ok(_) => Ok(Created::New(snapshot_id.to_string())),
-            Err(e) if is_code(&e, &["DBSnapshotAlreadyExists", "DBSnapshotAlreadyExistsFault"]) => {
+            Err(e)
+                if is_code(
+                    &e,
+                    &["DBSnapshotAlreadyExists", "DBSnapshotAlreadyExistsFault"],
+                ) =>
+            {
                 Ok(Created::AlreadyThere(snapshot_id.to_string()))
             }
             Err(e) => Err(aws_error("CreateDBSnapshot", e)),
@@ -138,7 +168,12 @@ impl Rds {
     }
 
     /// `CreateDBClusterSnapshot`; an existing snapshot of that name is `AlreadyThere`.
-    pub async fn snapshot_cluster(&self, id: &str, snapshot_id: &str, tags: &[(String, String)]) -> Result<Created> {
+    pub async fn snapshot_cluster(
+        &self,
+        id: &str,
+        snapshot_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<Created> {
         let res = self
             .client
             .create_db_cluster_snapshot()
@@ -149,7 +184,15 @@ impl Rds {
             .await;
         match res {
             Ok(_) => Ok(Created::New(snapshot_id.to_string())),
-            Err(e) if is_code(&e, &["DBClusterSnapshotAlreadyExistsFault", "DBClusterSnapshotAlreadyExists"]) => {
+            Err(e)
+                if is_code(
+                    &e,
+                    &[
+                        "DBClusterSnapshotAlreadyExistsFault",
+                        "DBClusterSnapshotAlreadyExists",
+                    ],
+                ) =>
+            {
                 Ok(Created::AlreadyThere(snapshot_id.to_string()))
             }
             Err(e) => Err(aws_error("CreateDBClusterSnapshot", e)),
@@ -189,13 +232,18 @@ impl Rds {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| aws_error("DescribeDBClusterSnapshots", e))?;
-            out.extend(page.db_cluster_snapshots().iter().map(|s| SnapshotInfo {
-                kind: ResourceKind::AuroraCluster,
-                id: s.db_cluster_snapshot_identifier().unwrap_or_default().to_string(),
-                source: s.db_cluster_identifier().unwrap_or_default().to_string(),
-                status: s.status().unwrap_or_default().to_string(),
-                created: to_chrono(s.snapshot_create_time()),
-                tags: tag_map(s.tag_list()),
+            out.extend(page.db_cluster_snapshots().iter().map(|s| {
+                SnapshotInfo {
+                    kind: ResourceKind::AuroraCluster,
+                    id: s
+                        .db_cluster_snapshot_identifier()
+                        .unwrap_or_default()
+                        .to_string(),
+                    source: s.db_cluster_identifier().unwrap_or_default().to_string(),
+                    status: s.status().unwrap_or_default().to_string(),
+                    created: to_chrono(s.snapshot_create_time()),
+                    tags: tag_map(s.tag_list()),
+                }
             }));
         }
         out.retain(SnapshotInfo::is_managed);
@@ -204,5 +252,10 @@ impl Rds {
 }
 
 pub(crate) fn not_found(operation: &'static str, code: &str, id: &str) -> Error {
-    Error::Aws { operation, code: code.to_string(), message: format!("{id} not found"), retryable: false }
+    Error::Aws {
+        operation,
+        code: code.to_string(),
+        message: format!("{id} not found"),
+        retryable: false,
+    }
 }

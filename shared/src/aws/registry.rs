@@ -12,7 +12,8 @@ use super::aws_error;
 use crate::announce::{rfc3339, Outcome, RegistryRecord};
 use crate::error::Result;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue, ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
+    ScalarAttributeType,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
@@ -33,7 +34,10 @@ fn s(v: impl Into<String>) -> AttributeValue {
 
 impl Registry {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Registry { client, table: table.into() }
+        Registry {
+            client,
+            table: table.into(),
+        }
     }
 
     pub fn table(&self) -> &str {
@@ -91,7 +95,11 @@ impl Registry {
         let mut names = HashMap::new();
         let mut values = HashMap::new();
         let mut sets = Vec::new();
-        for (i, (k, v)) in item.into_iter().filter(|(k, _)| k != "resource" && k != "sk").enumerate() {
+        for (i, (k, v)) in item
+            .into_iter()
+            .filter(|(k, _)| k != "resource" && k != "sk")
+            .enumerate()
+        {
             names.insert(format!("#a{i}"), k);
             values.insert(format!(":v{i}"), v);
             sets.push(format!("#a{i} = :v{i}"));
@@ -115,7 +123,13 @@ impl Registry {
 
     /// Takes a lease on `key` until `until` (wall-clock). Fails (returns
     /// false) if another holder's lease has not expired.
-    pub async fn claim(&self, key: &str, holder: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool> {
+    pub async fn claim(
+        &self,
+        key: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool> {
         let res = self
             .client
             .put_item()
@@ -123,7 +137,10 @@ impl Registry {
             .item("resource", s(format!("claim#{key}")))
             .item("sk", s("claim"))
             .item("holder", s(holder))
-            .item("expires_at", AttributeValue::N(until.timestamp().to_string()))
+            .item(
+                "expires_at",
+                AttributeValue::N(until.timestamp().to_string()),
+            )
             .condition_expression("attribute_not_exists(#pk) OR expires_at < :now")
             .expression_attribute_names("#pk", "resource")
             .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
@@ -164,7 +181,13 @@ impl Registry {
                 .build()
                 .expect("name and type are set")
         };
-        let key = |n: &str, t| KeySchemaElement::builder().attribute_name(n).key_type(t).build().expect("set");
+        let key = |n: &str, t| {
+            KeySchemaElement::builder()
+                .attribute_name(n)
+                .key_type(t)
+                .build()
+                .expect("set")
+        };
         self.client
             .create_table()
             .table_name(&self.table)

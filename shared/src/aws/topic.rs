@@ -25,7 +25,10 @@ fn attr(v: &str) -> MessageAttributeValue {
 
 impl Topic {
     pub fn new(client: Client, arn: impl Into<String>) -> Self {
-        Topic { client, arn: arn.into() }
+        Topic {
+            client,
+            arn: arn.into(),
+        }
     }
 
     pub fn arn(&self) -> &str {

@@ -27,11 +27,21 @@ impl Deps {
     /// From the environment: `REMPART_POLICY`, `REMPART_REGISTRY_TABLE`,
     /// `REMPART_EVENTS_TOPIC_ARN`, and the AWS configuration.
     pub fn from_env(cfg: &SdkConfig) -> Result<Deps> {
-        Deps::new(cfg, &env_var(REGISTRY_TABLE_ENV)?, &env_var(EVENTS_TOPIC_ENV)?, PolicySource::from_env()?)
+        Deps::new(
+            cfg,
+            &env_var(REGISTRY_TABLE_ENV)?,
+            &env_var(EVENTS_TOPIC_ENV)?,
+            PolicySource::from_env()?,
+        )
     }
 
     /// From explicit settings (the CLI's demo, tests).
-    pub fn new(cfg: &SdkConfig, table: &str, topic_arn: &str, policy: PolicySource) -> Result<Deps> {
+    pub fn new(
+        cfg: &SdkConfig,
+        table: &str,
+        topic_arn: &str,
+        policy: PolicySource,
+    ) -> Result<Deps> {
         let region = region_of(cfg)?;
         let account = std::env::var("REMPART_ACCOUNT_ID").ok();
         Ok(Deps {

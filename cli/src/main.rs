@@ -35,6 +35,15 @@ enum Command {
         #[arg(long)]
         event: PathBuf,
     },
+    /// Create the registry table and the events topic in a local emulator
+    /// (AWS_ENDPOINT_URL must be set; in AWS, Terraform creates them), and
+    /// print the variables that `invoke` then needs.
+    LocalInit {
+        #[arg(long, default_value = "rempart-registry")]
+        table: String,
+        #[arg(long, default_value = "rempart-events")]
+        topic: String,
+    },
     /// Start a local AWS emulator, create a small estate shaped like the
     /// example policy's (seed 003), run the scheduler over a few scheduled
     /// times and an on-demand request, and print what exists.
@@ -75,6 +84,22 @@ async fn invoke(function: &str, event: &PathBuf) -> Result<(), CliError> {
     println!(
         "{}",
         serde_json::to_string_pretty(&report).unwrap_or_default()
+    );
+    Ok(())
+}
+
+async fn local_init(table: &str, topic: &str) -> Result<(), CliError> {
+    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+        return Err(CliError::Usage(
+            "local-init only creates resources in an emulator: set AWS_ENDPOINT_URL first (eval \"$(scripts/local-aws env)\")".into(),
+        ));
+    }
+    let cfg = rempart_shared::runtime::aws_config().await;
+    let (registry, topic) = create_plumbing(&cfg, table, topic).await?;
+    println!(
+        "export REMPART_REGISTRY_TABLE={} REMPART_EVENTS_TOPIC_ARN={}",
+        registry.table(),
+        topic.arn()
     );
     Ok(())
 }
@@ -206,8 +231,8 @@ async fn demo() -> Result<(), CliError> {
     });
     println!("\nRempart snapshots now in {REGION} ({}):", snaps.len());
     println!(
-        "  {:<18} {:<20} {:<24} {:<58} {}",
-        "KIND", "SOURCE", "TIERS", "SNAPSHOT", "SCHEDULED AT"
+        "  {:<18} {:<20} {:<24} {:<58} SCHEDULED AT",
+        "KIND", "SOURCE", "TIERS", "SNAPSHOT"
     );
     for sn in &snaps {
         println!(
@@ -251,6 +276,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match &cli.command {
         Command::Invoke { function, event } => invoke(function, event).await,
+        Command::LocalInit { table, topic } => local_init(table, topic).await,
         Command::Demo => demo().await,
     };
     match res {

@@ -7,7 +7,8 @@
 //!   periods): `90s`, `30min`, `26h`, `7d`, `1h30min`. `m` is refused there
 //!   because restic reads it as months; write `min`.
 
-use chrono::{DateTime, Months, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
 use std::fmt;
 use std::str::FromStr;
 
@@ -21,14 +22,42 @@ pub struct ResticDuration {
 }
 
 impl ResticDuration {
-    /// `t` minus this duration, subtracting years, months, days, then hours
-    /// (restic's `AddDate(-y, -m, -d)` then `Add(-h)`).
-    pub fn before(&self, t: DateTime<Utc>) -> DateTime<Utc> {
-        let months = self.years.saturating_mul(12).saturating_add(self.months);
-        let t = t
-            .checked_sub_months(Months::new(months))
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
-        t - TimeDelta::days(i64::from(self.days)) - TimeDelta::hours(i64::from(self.hours))
+    /// `t` minus this duration, exactly as restic computes it: Go's
+    /// `t.AddDate(-years, -months, -days).Add(-hours)` in time zone `tz`.
+    /// Go does not clamp a day past the end of a month, it carries it over:
+    /// March 31st minus one month is "February 31st", that is March 3rd
+    /// (March 2nd in a leap year).
+    pub fn before(&self, t: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+        let local = t.with_timezone(&tz);
+        let months = i64::from(local.year()) * 12 + i64::from(local.month0())
+            - i64::from(self.years) * 12
+            - i64::from(self.months);
+        let (year, month0) = (months.div_euclid(12), months.rem_euclid(12));
+        let first = i32::try_from(year)
+            .ok()
+            .and_then(|y| NaiveDate::from_ymd_opt(y, month0 as u32 + 1, 1));
+        let Some(first) = first else {
+            return DateTime::<Utc>::MIN_UTC;
+        };
+        let offset_days = i64::from(local.day()) - 1 - i64::from(self.days);
+        let Some(date) = first.checked_add_signed(TimeDelta::days(offset_days)) else {
+            return DateTime::<Utc>::MIN_UTC;
+        };
+        let naive = date.and_time(local.time());
+        // Go keeps the wall clock and re-reads the offset; a skipped local
+        // time (DST gap) moves forward, as Go's Date does.
+        let shifted = match tz.from_local_datetime(&naive) {
+            chrono::LocalResult::Single(d) => d,
+            chrono::LocalResult::Ambiguous(a, _) => a,
+            chrono::LocalResult::None => match tz
+                .from_local_datetime(&(naive + TimeDelta::hours(1)))
+                .earliest()
+            {
+                Some(d) => d,
+                None => return DateTime::<Utc>::MIN_UTC,
+            },
+        };
+        shifted.with_timezone(&Utc) - TimeDelta::hours(i64::from(self.hours))
     }
 
     pub fn is_zero(&self) -> bool {
@@ -214,14 +243,53 @@ mod tests {
             .contains("no unit"));
     }
 
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
     #[test]
-    fn restic_duration_subtracts_calendar_months() {
-        let t: DateTime<Utc> = "2025-03-31T12:00:00Z".parse().unwrap();
-        let d: ResticDuration = "1m1d2h".parse().unwrap();
-        // March 31 - 1 month = Feb 28 (clamped), - 1 day = Feb 27, - 2h.
+    fn restic_duration_carries_month_overflow_like_go() {
+        let d: ResticDuration = "1m".parse().unwrap();
+        // Go: 2023-03-31 AddDate(0,-1,0) = "2023-02-31" = 2023-03-03.
         assert_eq!(
-            d.before(t),
-            "2025-02-27T10:00:00Z".parse::<DateTime<Utc>>().unwrap()
+            d.before(t("2023-03-31T12:00:00Z"), Tz::UTC),
+            t("2023-03-03T12:00:00Z")
+        );
+        // Leap year: "2024-02-31" = 2024-03-02.
+        assert_eq!(
+            d.before(t("2024-03-31T12:00:00Z"), Tz::UTC),
+            t("2024-03-02T12:00:00Z")
+        );
+        let d: ResticDuration = "1m1d2h".parse().unwrap();
+        // "2025-02-30" = 2025-03-02, then minus 2 hours.
+        assert_eq!(
+            d.before(t("2025-03-31T12:00:00Z"), Tz::UTC),
+            t("2025-03-02T10:00:00Z")
+        );
+        let d: ResticDuration = "1y".parse().unwrap();
+        // Go: 2024-02-29 minus a year = "2023-02-29" = 2023-03-01.
+        assert_eq!(
+            d.before(t("2024-02-29T00:00:00Z"), Tz::UTC),
+            t("2023-03-01T00:00:00Z")
+        );
+        let d: ResticDuration = "14m".parse().unwrap();
+        assert_eq!(
+            d.before(t("2025-01-15T00:00:00Z"), Tz::UTC),
+            t("2023-11-15T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn restic_duration_days_cross_month_and_year_boundaries() {
+        let d: ResticDuration = "7d".parse().unwrap();
+        assert_eq!(
+            d.before(t("2025-01-03T05:00:00Z"), Tz::UTC),
+            t("2024-12-27T05:00:00Z")
+        );
+        let d: ResticDuration = "24h".parse().unwrap();
+        assert_eq!(
+            d.before(t("2025-01-01T00:30:00Z"), Tz::UTC),
+            t("2024-12-31T00:30:00Z")
         );
     }
 

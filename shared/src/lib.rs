@@ -11,6 +11,7 @@ pub mod event;
 pub mod functions;
 pub mod model;
 pub mod policy;
+pub mod retention;
 pub mod runtime;
 pub mod scheduler;
 

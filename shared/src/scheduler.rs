@@ -483,14 +483,10 @@ impl Scheduler {
                     return Ok(Some(Created::AlreadyThere(existing)));
                 }
                 let now = Utc::now();
+                let claim = format!("ebs#{}", p.snapshot_id);
                 if !self
                     .registry
-                    .claim(
-                        &format!("ebs#{}", p.snapshot_id),
-                        holder,
-                        now,
-                        now + CLAIM_LEASE,
-                    )
+                    .claim(&claim, holder, now, now + CLAIM_LEASE)
                     .await?
                 {
                     return Ok(None);
@@ -501,35 +497,40 @@ impl Scheduler {
                     r.id,
                     p.policy
                 );
-                self.ec2
-                    .snapshot_volume(&r.id, &description, &p.tags)
-                    .await?
+                match self.ec2.snapshot_volume(&r.id, &description, &p.tags).await {
+                    Ok(created) => created,
+                    Err(e) => {
+                        // Let a retry of the event try again at once.
+                        if let Err(release) = self.registry.release(&claim, holder).await {
+                            tracing::warn!(error = %release, "could not release the EBS claim");
+                        }
+                        return Err(e);
+                    }
+                }
             }
         };
         Ok(Some(created))
     }
 
+    /// A registry record of this run about `resource`, with the action's
+    /// own fields left for the caller to fill.
     fn record(
         &self,
         resource: &Resource,
-        policy: Option<String>,
-        at: DateTime<Utc>,
-        action: &str,
-        subject: &str,
-        outcome: Outcome,
-        details: serde_json::Value,
         input: &SchedulerInput,
+        at: DateTime<Utc>,
+        policy: Option<String>,
     ) -> RegistryRecord {
         RegistryRecord {
             resource: resource.registry_key(),
             time: at,
-            action: action.into(),
-            subject: subject.into(),
-            outcome,
+            action: String::new(),
+            subject: String::new(),
+            outcome: Outcome::Success,
             policy,
             region: self.region.clone(),
             function: FUNCTION.into(),
-            details,
+            details: serde_json::Value::Null,
             cause: input.event_id().map(str::to_string),
         }
     }
@@ -565,16 +566,13 @@ impl Scheduler {
                     Created::AlreadyThere(id) => (id, false),
                 };
                 details["aws_id"] = json!(aws_id);
-                let rec = self.record(
-                    r,
-                    Some(p.policy.clone()),
-                    p.at,
-                    "snapshot.created",
-                    &p.snapshot_id,
-                    Outcome::Success,
+                let rec = RegistryRecord {
+                    action: "snapshot.created".into(),
+                    subject: p.snapshot_id.clone(),
+                    outcome: Outcome::Success,
                     details,
-                    input,
-                );
+                    ..self.record(r, input, p.at, Some(p.policy.clone()))
+                };
                 let summary = format!(
                     "{} snapshot {} of {} {} created ({})",
                     tiers_tag_value(&p.tiers),
@@ -603,16 +601,13 @@ impl Scheduler {
             Err(e) => {
                 let info = ErrorInfo::from(&e);
                 details["error"] = json!(info);
-                let rec = self.record(
-                    r,
-                    Some(p.policy.clone()),
-                    p.at,
-                    "snapshot.failed",
-                    &p.snapshot_id,
-                    Outcome::Failure,
+                let rec = RegistryRecord {
+                    action: "snapshot.failed".into(),
+                    subject: p.snapshot_id.clone(),
+                    outcome: Outcome::Failure,
                     details,
-                    input,
-                );
+                    ..self.record(r, input, p.at, Some(p.policy.clone()))
+                };
                 let summary = format!(
                     "snapshot {} of {} {} failed: {}",
                     p.snapshot_id, r.kind, r.id, e
@@ -633,16 +628,13 @@ impl Scheduler {
         report: &mut RunReport,
     ) {
         let at = minute(input.time());
-        let rec = self.record(
-            r,
-            policy.clone(),
-            at,
-            "snapshot.failed",
-            "misconfiguration",
-            Outcome::Failure,
-            json!({ "reason": reason }),
-            input,
-        );
+        let rec = RegistryRecord {
+            action: "snapshot.failed".into(),
+            subject: "misconfiguration".into(),
+            outcome: Outcome::Failure,
+            details: json!({ "reason": reason }),
+            ..self.record(r, input, at, policy.clone())
+        };
         let summary = format!("{} {} is not protected: {reason}", r.kind, r.id);
         self.bookkeep(&rec, Severity::Warning, r, summary, false, report)
             .await;

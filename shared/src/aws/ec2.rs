@@ -8,6 +8,17 @@ use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use aws_sdk_ec2::Client;
 use std::collections::BTreeMap;
 
+fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
+}
+
 #[derive(Clone, Debug)]
 pub struct Ec2 {
     client: Client,
@@ -26,16 +37,7 @@ impl Ec2 {
 
     fn volume(&self, v: &aws_sdk_ec2::types::Volume) -> Option<Resource> {
         let id = v.volume_id()?.to_string();
-        let tags: BTreeMap<String, String> = v
-            .tags()
-            .iter()
-            .filter_map(|t| {
-                Some((
-                    t.key()?.to_string(),
-                    t.value().unwrap_or_default().to_string(),
-                ))
-            })
-            .collect();
+        let tags = tag_map(v.tags());
         Some(Resource {
             kind: ResourceKind::EbsVolume,
             arn: format!(
@@ -169,16 +171,7 @@ impl Ec2 {
                         .map(|st| st.as_str().to_string())
                         .unwrap_or_default(),
                     created: to_chrono(s.start_time()),
-                    tags: s
-                        .tags()
-                        .iter()
-                        .filter_map(|t| {
-                            Some((
-                                t.key()?.to_string(),
-                                t.value().unwrap_or_default().to_string(),
-                            ))
-                        })
-                        .collect(),
+                    tags: tag_map(s.tags()),
                 }
             }));
         }

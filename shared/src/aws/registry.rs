@@ -153,6 +153,26 @@ impl Registry {
         }
     }
 
+    /// Releases a lease taken by [`Registry::claim`] (after a failure, so that
+    /// a retry of the event does not wait for the lease to expire).
+    pub async fn release(&self, key: &str, holder: &str) -> Result<()> {
+        let res = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("resource", s(format!("claim#{key}")))
+            .key("sk", s("claim"))
+            .condition_expression("holder = :h")
+            .expression_attribute_values(":h", s(holder))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if super::is_code(&e, &["ConditionalCheckFailedException"]) => Ok(()),
+            Err(e) => Err(aws_error("DeleteItem", e)),
+        }
+    }
+
     /// Every record of one resource, oldest first.
     pub async fn history(&self, resource: &str) -> Result<Vec<HashMap<String, AttributeValue>>> {
         let mut out = Vec::new();

@@ -9,6 +9,7 @@
 //! /proc before it is stopped. Sizes are of the binary and of its zip.
 //!
 //! Usage: rempart-bench [BINARY] [RUNS] [ZIP]
+//!        rempart-bench retention-engine [SNAPSHOTS] [RUNS]
 
 use rempart_cli::lambda_rt::{Outcome, RuntimeApi};
 use rempart_cli::local::{create_estate, create_plumbing, LocalAws, REGION};
@@ -39,9 +40,62 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
+/// The retention engine alone: one resource with `n` snapshots (one every
+/// 30 seconds, so hours, days, weeks, months and years all hold many), the
+/// seed 003 policy (keep-within 24h, 7 daily, 4 weekly, 12 monthly, 5
+/// yearly, a keep-tag), in UTC and in Europe/Paris. Median of `runs` runs on
+/// one thread.
+fn retention_engine(n: usize, runs: usize) -> Result<(), Box<dyn std::error::Error>> {
+    use rempart_shared::policy::PolicyDocument;
+    use rempart_shared::retention::{plan, Place, Snap};
+    let doc = PolicyDocument::from_toml(POLICY, "examples/rewapp-policy.toml")?;
+    let policy = doc
+        .policy("rewapp-postgres")
+        .ok_or("no rewapp-postgres policy")?;
+    let start = chrono::DateTime::<chrono::Utc>::from_timestamp(1_600_000_000, 0).ok_or("time")?;
+    let snaps: Vec<Snap> = (0..n)
+        .map(|i| Snap {
+            id: format!("s{i}"),
+            time: start + chrono::TimeDelta::seconds(30 * i as i64),
+            tags: if i % 1000 == 0 {
+                vec!["rempart:legal-hold=x".into()]
+            } else {
+                vec![]
+            },
+            dr_copy_pending: false,
+        })
+        .collect();
+    for tz in [chrono_tz::Tz::UTC, "Europe/Paris".parse::<chrono_tz::Tz>()?] {
+        let mut times = Vec::new();
+        let mut kept = 0;
+        for _ in 0..runs {
+            let t = Instant::now();
+            let v = plan(&snaps, &policy.retention, tz, Place::Primary);
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            kept = v
+                .iter()
+                .filter(|v| v.action == rempart_shared::retention::Action::Keep)
+                .count();
+        }
+        println!(
+            "retention engine  {n} snapshots, {tz}: median {:.0} ms over {runs} runs ({kept} kept)",
+            median(&mut times)
+        );
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("retention-engine") {
+        let n = args
+            .get(2)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1_000_000);
+        let runs = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(5);
+        return retention_engine(n, runs);
+    }
     let binary = PathBuf::from(
         args.get(1)
             .cloned()

@@ -7,5 +7,6 @@ pub mod http;
 pub mod lambda_rt;
 pub mod local;
 pub mod recorder;
+pub mod retention;
 
 pub use error::CliError;

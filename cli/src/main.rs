@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use rempart_cli::local::{create_estate, create_plumbing, LocalAws, REGION};
 use rempart_cli::CliError;
-use rempart_shared::functions::snapshot_scheduler;
+use rempart_shared::functions::{retention_enforcer, snapshot_scheduler};
 use rempart_shared::model::{SnapshotInfo, TAG_SCHEDULED_AT, TAG_TIERS};
 use rempart_shared::policy::PolicySource;
 use serde_json::Value;
@@ -44,10 +44,32 @@ enum Command {
         #[arg(long, default_value = "rempart-events")]
         topic: String,
     },
+    /// Retention: see what the policy keeps and removes, and why.
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// Start a local AWS emulator, create a small estate shaped like the
     /// example policy's (seed 003), run the scheduler over a few scheduled
     /// times and an on-demand request, and print what exists.
     Demo,
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Apply a retention policy (restic `forget` semantics plus Rempart's
+    /// floors) to a list of snapshots and print keep/remove with reasons.
+    /// Nothing is deleted.
+    Plan(Box<rempart_cli::retention::PlanArgs>),
+    /// Clear every deletion mark (`rempart:delete-after`) that the
+    /// retention-enforcer set, in the policy's regions (REMPART_POLICY) or
+    /// the regions given: marked snapshots then start a new grace period.
+    Undo {
+        /// Region to clear (repeatable). Default: the primary region of the
+        /// AWS configuration and every DR region of the policy.
+        #[arg(long)]
+        region: Vec<String>,
+    },
 }
 
 fn read_event(path: &PathBuf) -> Result<Value, CliError> {
@@ -74,10 +96,16 @@ async fn invoke(function: &str, event: &PathBuf) -> Result<(), CliError> {
             serde_json::to_value(snapshot_scheduler::handle(&deps, event).await?)
                 .unwrap_or_default()
         }
+        retention_enforcer::NAME => {
+            let deps = retention_enforcer::Deps::from_env(&cfg)?;
+            serde_json::to_value(retention_enforcer::handle(&deps, event).await?)
+                .unwrap_or_default()
+        }
         other => {
             return Err(CliError::Usage(format!(
-                "unknown function `{other}`; known: {}",
-                snapshot_scheduler::NAME
+                "unknown function `{other}`; known: {}, {}",
+                snapshot_scheduler::NAME,
+                retention_enforcer::NAME
             )))
         }
     };
@@ -85,6 +113,32 @@ async fn invoke(function: &str, event: &PathBuf) -> Result<(), CliError> {
         "{}",
         serde_json::to_string_pretty(&report).unwrap_or_default()
     );
+    Ok(())
+}
+
+async fn undo(regions: &[String]) -> Result<(), CliError> {
+    let cfg = rempart_shared::runtime::aws_config().await;
+    let regions = if regions.is_empty() {
+        let source = PolicySource::from_env()?;
+        let doc =
+            rempart_shared::runtime::load_policy(&source, &aws_sdk_ssm::Client::new(&cfg)).await?;
+        rempart_shared::enforcer::regions_of(&doc, &rempart_shared::runtime::region_of(&cfg)?)
+    } else {
+        regions.to_vec()
+    };
+    let adapters: Vec<_> = regions
+        .iter()
+        .map(|r| rempart_shared::aws::snapshots::Snapshots::for_region(&cfg, r))
+        .collect();
+    let cleared = rempart_shared::enforcer::undo(&adapters).await?;
+    println!(
+        "cleared {} deletion mark(s) in {}",
+        cleared.len(),
+        regions.join(", ")
+    );
+    for c in cleared {
+        println!("  {c}");
+    }
     Ok(())
 }
 
@@ -277,6 +331,12 @@ async fn main() -> ExitCode {
     let res = match &cli.command {
         Command::Invoke { function, event } => invoke(function, event).await,
         Command::LocalInit { table, topic } => local_init(table, topic).await,
+        Command::Retention {
+            command: RetentionCommand::Plan(args),
+        } => rempart_cli::retention::run_plan(args).map(|out| print!("{out}")),
+        Command::Retention {
+            command: RetentionCommand::Undo { region },
+        } => undo(region).await,
         Command::Demo => demo().await,
     };
     match res {

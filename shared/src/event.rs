@@ -167,15 +167,20 @@ fn json_kind(v: &Value) -> &'static str {
     }
 }
 
-/// Turns the snapshot-scheduler's event into its input.
-pub fn parse_scheduler_event(v: &Value) -> Result<SchedulerInput> {
-    let ev = envelope(v)?;
-    let time = ev.time.ok_or_else(|| {
+/// The event's `time`: Rempart's "now".
+pub fn event_time(ev: &EventBridgeEvent<Value>) -> Result<DateTime<Utc>> {
+    ev.time.ok_or_else(|| {
         Error::Event(format!(
             "`{}` event has no `time`: Rempart takes \"now\" from the event, never from the clock",
             ev.detail_type
         ))
-    })?;
+    })
+}
+
+/// Turns the snapshot-scheduler's event into its input.
+pub fn parse_scheduler_event(v: &Value) -> Result<SchedulerInput> {
+    let ev = envelope(v)?;
+    let time = event_time(&ev)?;
     match (ev.source.as_str(), ev.detail_type.as_str()) {
         ("aws.events" | "aws.scheduler", SCHEDULED_EVENT) => Ok(SchedulerInput::Scheduled { time, event_id: ev.id }),
         (REMPART_SOURCE, ON_DEMAND_SNAPSHOT) => {

@@ -6,6 +6,7 @@ pub mod announce;
 pub mod aws;
 pub mod cron;
 pub mod duration;
+pub mod enforcer;
 pub mod error;
 pub mod event;
 pub mod functions;

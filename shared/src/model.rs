@@ -158,6 +158,10 @@ pub struct SnapshotInfo {
     pub kind: ResourceKind,
     /// The AWS identifier: snapshot name, or `snap-…` for EBS.
     pub id: String,
+    /// The ARN (tagging calls of RDS and ElastiCache take it).
+    pub arn: String,
+    /// The region it lives in.
+    pub region: String,
     /// The source resource's id.
     pub source: String,
     pub status: String,
@@ -168,6 +172,16 @@ pub struct SnapshotInfo {
 impl SnapshotInfo {
     pub fn is_managed(&self) -> bool {
         self.tags.get(TAG_MANAGED).is_some_and(|v| v == "true")
+    }
+
+    /// When it was taken in event time (`rempart:scheduled-at`), else the
+    /// creation time AWS reports.
+    pub fn taken_at(&self) -> Option<DateTime<Utc>> {
+        self.tags
+            .get(TAG_SCHEDULED_AT)
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+            .or(self.created)
     }
 }
 

@@ -77,6 +77,29 @@ pub async fn load_policy(
     PolicyDocument::from_toml(&text, &source.describe())
 }
 
+/// Serves Lambda events with `handler` until the runtime stops: what every
+/// function's `main` does once its dependencies are built.
+pub async fn serve<'a, D, R, F, Fut>(
+    deps: &'a D,
+    handler: F,
+) -> std::result::Result<(), lambda_runtime::Error>
+where
+    F: Fn(&'a D, serde_json::Value) -> Fut,
+    Fut: std::future::Future<Output = Result<R>>,
+    R: serde::Serialize,
+{
+    let handler = &handler;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+            let out = handler(deps, event.payload)
+                .await
+                .map_err(lambda_runtime::Diagnostic::from)?;
+            Ok::<_, lambda_runtime::Diagnostic>(serde_json::to_value(out).unwrap_or_default())
+        },
+    ))
+    .await
+}
+
 impl From<Error> for lambda_runtime::Diagnostic {
     /// The Lambda error type names the category, so that a retry policy or a
     /// CloudWatch metric filter can tell a rejected event from a retryable run.

@@ -153,6 +153,13 @@ impl Harness {
 
     /// EBS snapshots of this account: volume id and tags of each.
     pub async fn ebs_snapshots(&self) -> Vec<(String, BTreeMap<String, String>)> {
+        self.ebs_snapshots_by_id().await.into_values().collect()
+    }
+
+    /// EBS snapshots of this account by snapshot id: (volume id, tags).
+    pub async fn ebs_snapshots_by_id(
+        &self,
+    ) -> BTreeMap<String, (String, BTreeMap<String, String>)> {
         let ec2 = aws_sdk_ec2::Client::new(&self.cfg);
         let out = ec2
             .describe_snapshots()
@@ -173,7 +180,8 @@ impl Harness {
                         )
                     })
                     .collect();
-                (s.volume_id().unwrap_or_default().to_string(), tags)
+                let id = s.snapshot_id().unwrap_or_default().to_string();
+                (id, (s.volume_id().unwrap_or_default().to_string(), tags))
             })
             .collect()
     }

@@ -27,6 +27,11 @@ pub struct Ec2 {
 }
 
 impl Ec2 {
+    /// The underlying client (for the snapshot facade in this module's parent).
+    pub(crate) fn client(&self) -> &aws_sdk_ec2::Client {
+        &self.client
+    }
+
     pub fn new(client: Client, region: impl Into<String>) -> Self {
         Ec2 {
             client,
@@ -165,6 +170,13 @@ impl Ec2 {
                 SnapshotInfo {
                     kind: ResourceKind::EbsVolume,
                     id: s.snapshot_id().unwrap_or_default().to_string(),
+                    arn: format!(
+                        "arn:aws:ec2:{}:{}:snapshot/{}",
+                        self.region,
+                        s.owner_id().unwrap_or_default(),
+                        s.snapshot_id().unwrap_or_default()
+                    ),
+                    region: self.region.clone(),
                     source: s.volume_id().unwrap_or_default().to_string(),
                     status: s
                         .state()

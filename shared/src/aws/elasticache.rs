@@ -37,6 +37,11 @@ fn snapshot_node(g: &ReplicationGroup) -> Option<String> {
 }
 
 impl ElastiCache {
+    /// The underlying client (for the snapshot facade in this module's parent).
+    pub(crate) fn client(&self) -> &aws_sdk_elasticache::Client {
+        &self.client
+    }
+
     pub fn new(client: Client, region: impl Into<String>) -> Self {
         ElastiCache {
             client,
@@ -262,6 +267,8 @@ impl ElastiCache {
                 out.push(SnapshotInfo {
                     kind: ResourceKind::ElasticacheRedis,
                     id: name.to_string(),
+                    arn: arn.to_string(),
+                    region: self.region.clone(),
                     source: source.to_string(),
                     status: s.snapshot_status().unwrap_or_default().to_string(),
                     created: to_chrono(

@@ -34,6 +34,11 @@ fn to_tags(tags: &[(String, String)]) -> Vec<Tag> {
 }
 
 impl Rds {
+    /// The underlying client (for the snapshot facade in this module's parent).
+    pub(crate) fn client(&self) -> &aws_sdk_rds::Client {
+        &self.client
+    }
+
     pub fn new(client: Client, region: impl Into<String>) -> Self {
         Rds {
             client,
@@ -217,6 +222,8 @@ impl Rds {
             out.extend(page.db_snapshots().iter().map(|s| SnapshotInfo {
                 kind: ResourceKind::RdsInstance,
                 id: s.db_snapshot_identifier().unwrap_or_default().to_string(),
+                arn: s.db_snapshot_arn().unwrap_or_default().to_string(),
+                region: self.region.clone(),
                 source: s.db_instance_identifier().unwrap_or_default().to_string(),
                 status: s.status().unwrap_or_default().to_string(),
                 created: to_chrono(s.snapshot_create_time()),
@@ -239,6 +246,8 @@ impl Rds {
                         .db_cluster_snapshot_identifier()
                         .unwrap_or_default()
                         .to_string(),
+                    arn: s.db_cluster_snapshot_arn().unwrap_or_default().to_string(),
+                    region: self.region.clone(),
                     source: s.db_cluster_identifier().unwrap_or_default().to_string(),
                     status: s.status().unwrap_or_default().to_string(),
                     created: to_chrono(s.snapshot_create_time()),

@@ -3,4 +3,5 @@
 //! the dependencies and hands events to its handler; the CLI calls the same
 //! handlers to run a function locally.
 
+pub mod retention_enforcer;
 pub mod snapshot_scheduler;

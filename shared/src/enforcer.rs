@@ -1,0 +1,579 @@
+//! The retention-enforcer use case: in every region a policy covers, group
+//! Rempart's snapshots by source resource, apply the retention engine, and
+//! delete in two phases (mark with the time a snapshot becomes deletable,
+//! delete on a later run if it is still to be removed).
+
+use crate::announce::Announcement;
+use crate::announce::{rfc3339, Outcome, RegistryRecord, Severity, SCHEMA};
+use crate::aws::registry::Registry;
+use crate::aws::snapshots::Snapshots;
+use crate::aws::topic::Topic;
+use crate::error::{Error, Result};
+use crate::model::{ResourceKind, SnapshotInfo, TAG_POLICY};
+use crate::policy::PolicyDocument;
+use crate::retention::{plan, Action, Place, Snap, Verdict};
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub const FUNCTION: &str = "retention-enforcer";
+/// Set on a snapshot to remove: the time (RFC 3339) from which a later run
+/// may delete it.
+pub const TAG_DELETE_AFTER: &str = "rempart:delete-after";
+/// Set by the replicator on a DR copy: the ARN of the snapshot it copies.
+pub const TAG_COPY_OF: &str = "rempart:copy-of";
+/// Grace period when the policy gives none.
+pub const DEFAULT_GRACE: TimeDelta = TimeDelta::hours(24);
+
+/// What happens to one snapshot in this run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "step")]
+pub enum Step {
+    /// Kept, and no mark to clear.
+    Keep,
+    /// To remove, not yet marked: mark it deletable after `delete_after`.
+    Mark { delete_after: DateTime<Utc> },
+    /// Marked, grace period not over.
+    Wait { delete_after: DateTime<Utc> },
+    /// Marked, grace period over, still to remove: delete.
+    Delete,
+    /// Marked earlier but now kept (policy changed, a floor): clear the mark.
+    Unmark,
+}
+
+/// The two-phase rule, given the engine's verdict and the snapshot's mark.
+pub fn step(
+    action: Action,
+    mark: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    grace: TimeDelta,
+) -> Step {
+    match (action, mark) {
+        (Action::Keep, None) => Step::Keep,
+        (Action::Keep, Some(_)) => Step::Unmark,
+        (Action::Remove, None) => Step::Mark {
+            delete_after: now + grace,
+        },
+        (Action::Remove, Some(t)) if t <= now => Step::Delete,
+        (Action::Remove, Some(t)) => Step::Wait { delete_after: t },
+    }
+}
+
+fn mark_of(s: &SnapshotInfo) -> Option<DateTime<Utc>> {
+    s.tags
+        .get(TAG_DELETE_AFTER)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// One snapshot's decision.
+#[derive(Clone, Debug, Serialize)]
+pub struct SnapshotDecision {
+    #[serde(skip)]
+    pub snapshot: SnapshotInfo,
+    pub id: String,
+    pub time: DateTime<Utc>,
+    pub reasons: Vec<String>,
+    #[serde(flatten)]
+    pub step: Step,
+}
+
+/// The snapshots of one source resource in one region.
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupPlan {
+    pub region: String,
+    pub kind: ResourceKind,
+    pub source: String,
+    pub policy: String,
+    pub place: &'static str,
+    pub decisions: Vec<SnapshotDecision>,
+}
+
+/// A group left alone, and why.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Untouched {
+    pub region: String,
+    pub kind: ResourceKind,
+    pub source: String,
+    pub reason: String,
+}
+
+/// Decides every group (pure). `copies_available` holds the source ARNs of
+/// DR copies that are available; a primary snapshot of a policy with DR
+/// regions and no available copy is kept (floor).
+pub fn decide(
+    doc: &PolicyDocument,
+    snaps: Vec<SnapshotInfo>,
+    copies_available: &BTreeSet<String>,
+    now: DateTime<Utc>,
+) -> (Vec<GroupPlan>, Vec<Untouched>) {
+    let mut groups: BTreeMap<(String, ResourceKind, String, bool), Vec<SnapshotInfo>> =
+        BTreeMap::new();
+    for s in snaps.into_iter().filter(SnapshotInfo::is_managed) {
+        let is_copy = s.tags.contains_key(TAG_COPY_OF);
+        groups
+            .entry((s.region.clone(), s.kind, s.source.clone(), is_copy))
+            .or_default()
+            .push(s);
+    }
+    let (mut plans, mut untouched) = (Vec::new(), Vec::new());
+    for ((region, kind, source, is_copy), members) in groups {
+        let policies: BTreeSet<&str> = members
+            .iter()
+            .filter_map(|s| s.tags.get(TAG_POLICY))
+            .map(String::as_str)
+            .collect();
+        let leave = |reason: String| Untouched {
+            region: region.clone(),
+            kind,
+            source: source.clone(),
+            reason,
+        };
+        let [policy_name] = policies.iter().copied().collect::<Vec<_>>()[..] else {
+            untouched.push(leave(format!(
+                "its snapshots name {} policies ({}): nothing is deleted until they agree",
+                policies.len(),
+                policies.iter().copied().collect::<Vec<_>>().join(", ")
+            )));
+            continue;
+        };
+        let Some(policy) = doc.policy(policy_name) else {
+            untouched.push(leave(format!(
+                "policy `{policy_name}` is not in the policy document: nothing is deleted"
+            )));
+            continue;
+        };
+        let tz = doc.timezone_of(policy);
+        let place = if is_copy {
+            Place::DrCopy
+        } else {
+            Place::Primary
+        };
+        let engine_input: Vec<Snap> = members
+            .iter()
+            .map(|s| Snap {
+                id: s.id.clone(),
+                time: s.taken_at().unwrap_or(now),
+                tags: s
+                    .tags
+                    .iter()
+                    .map(|(k, v)| {
+                        if v.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{k}={v}")
+                        }
+                    })
+                    .collect(),
+                dr_copy_pending: !is_copy
+                    && !policy.dr.is_empty()
+                    && !copies_available.contains(&s.arn),
+            })
+            .collect();
+        let grace = policy
+            .retention
+            .grace_period
+            .map(|g| g.0)
+            .unwrap_or(DEFAULT_GRACE);
+        let verdicts: Vec<Verdict> = plan(&engine_input, &policy.retention, tz, place);
+        let decisions = verdicts
+            .into_iter()
+            .filter_map(|v| {
+                let s = members.iter().find(|s| s.id == v.id)?.clone();
+                let st = step(v.action, mark_of(&s), now, grace);
+                Some(SnapshotDecision {
+                    id: v.id,
+                    time: v.time,
+                    reasons: v.reasons,
+                    step: st,
+                    snapshot: s,
+                })
+            })
+            .collect();
+        plans.push(GroupPlan {
+            region,
+            kind,
+            source,
+            policy: policy_name.to_string(),
+            place: if is_copy { "dr-copy" } else { "primary" },
+            decisions,
+        });
+    }
+    (plans, untouched)
+}
+
+/// Counts for one group in the digest.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct GroupCounts {
+    pub region: String,
+    pub kind: String,
+    pub source: String,
+    pub policy: String,
+    pub kept: usize,
+    /// Kept only because of a floor (restic's rules would remove them).
+    pub kept_by_floor: usize,
+    pub marked: usize,
+    pub waiting: usize,
+    pub deleted: usize,
+    pub unmarked: usize,
+    pub failed: usize,
+}
+
+/// A snapshot whose step failed.
+#[derive(Clone, Debug, Serialize)]
+pub struct Failure {
+    pub region: String,
+    pub snapshot: String,
+    pub step: String,
+    pub error: String,
+    pub retryable: bool,
+}
+
+/// The result of one run.
+#[derive(Clone, Debug, Serialize, Default)]
+pub struct EnforcerReport {
+    pub function: String,
+    pub time: Option<DateTime<Utc>>,
+    pub dry_run: bool,
+    pub regions: Vec<String>,
+    pub groups: Vec<GroupCounts>,
+    pub untouched: Vec<Untouched>,
+    pub failed: Vec<Failure>,
+    /// Per group, every snapshot's decision (with `--json` / the Lambda result).
+    pub decisions: Vec<GroupPlan>,
+    pub bookkeeping_errors: Vec<String>,
+}
+
+impl EnforcerReport {
+    pub fn retry_would_help(&self) -> bool {
+        !self.bookkeeping_errors.is_empty() || self.failed.iter().any(|f| f.retryable)
+    }
+
+    pub fn totals(&self) -> GroupCounts {
+        let mut t = GroupCounts::default();
+        for g in &self.groups {
+            t.kept += g.kept;
+            t.kept_by_floor += g.kept_by_floor;
+            t.marked += g.marked;
+            t.waiting += g.waiting;
+            t.deleted += g.deleted;
+            t.unmarked += g.unmarked;
+            t.failed += g.failed;
+        }
+        t
+    }
+
+    pub fn summary(&self) -> String {
+        let t = self.totals();
+        format!(
+            "{}{} groups in {}: {} kept ({} by a floor), {} marked, {} waiting, {} deleted, {} unmarked, {} failed, {} left alone",
+            if self.dry_run { "dry run: " } else { "" },
+            self.groups.len(),
+            self.regions.join(", "),
+            t.kept,
+            t.kept_by_floor,
+            t.marked,
+            t.waiting,
+            t.deleted,
+            t.unmarked,
+            t.failed,
+            self.untouched.len()
+        )
+    }
+}
+
+/// The enforcer with its adapters: one [`Snapshots`] per region.
+#[derive(Clone, Debug)]
+pub struct Enforcer {
+    pub primary: String,
+    pub regions: Vec<Snapshots>,
+    pub registry: Registry,
+    pub topic: Topic,
+    /// Pause after each mutating call in a region (12 requests/s: 84 ms).
+    pub pace: std::time::Duration,
+}
+
+/// The RDS API budget Rempart stays within: 12 mutating requests a second.
+pub const DEFAULT_PACE: std::time::Duration = std::time::Duration::from_millis(84);
+
+/// The regions a policy document covers: the primary and every DR region.
+pub fn regions_of(doc: &PolicyDocument, primary: &str) -> Vec<String> {
+    let mut r = vec![primary.to_string()];
+    for p in doc.policies.values() {
+        for d in &p.dr {
+            if !r.contains(&d.region.0) {
+                r.push(d.region.0.clone());
+            }
+        }
+    }
+    r
+}
+
+impl Enforcer {
+    /// One run at `now` (event time). `dry_run` decides and reports only.
+    pub async fn run(
+        &self,
+        doc: &PolicyDocument,
+        now: DateTime<Utc>,
+        dry_run: bool,
+        cause: Option<&str>,
+    ) -> EnforcerReport {
+        let mut report = EnforcerReport {
+            function: FUNCTION.into(),
+            time: Some(now),
+            dry_run,
+            regions: self.regions.iter().map(|r| r.region.clone()).collect(),
+            ..Default::default()
+        };
+        let mut all = Vec::new();
+        for r in &self.regions {
+            match r.list_managed().await {
+                Ok(mut s) => all.append(&mut s),
+                Err(e) => report.failed.push(Failure {
+                    region: r.region.clone(),
+                    snapshot: "*".into(),
+                    step: "list".into(),
+                    retryable: e.is_retryable(),
+                    error: e.to_string(),
+                }),
+            }
+        }
+        let copies: BTreeSet<String> = all
+            .iter()
+            .filter(|s| matches!(s.status.as_str(), "available" | "completed"))
+            .filter_map(|s| s.tags.get(TAG_COPY_OF).cloned())
+            .collect();
+        let (plans, untouched) = decide(doc, all, &copies, now);
+        report.untouched = untouched;
+        for g in &plans {
+            let counts = self.apply(g, now, dry_run, cause, &mut report).await;
+            report.groups.push(counts);
+        }
+        report.decisions = plans;
+        if !dry_run {
+            self.digest(&report, now, cause).await;
+        }
+        report
+    }
+
+    async fn apply(
+        &self,
+        g: &GroupPlan,
+        now: DateTime<Utc>,
+        dry_run: bool,
+        cause: Option<&str>,
+        report: &mut EnforcerReport,
+    ) -> GroupCounts {
+        let mut c = GroupCounts {
+            region: g.region.clone(),
+            kind: g.kind.to_string(),
+            source: g.source.clone(),
+            policy: g.policy.clone(),
+            ..Default::default()
+        };
+        let Some(adapters) = self.regions.iter().find(|r| r.region == g.region) else {
+            return c;
+        };
+        for d in &g.decisions {
+            let by_floor =
+                d.reasons.iter().all(|r| r.starts_with("floor:")) && !d.reasons.is_empty();
+            let res: Result<()> = match &d.step {
+                Step::Keep => {
+                    c.kept += 1;
+                    c.kept_by_floor += usize::from(by_floor);
+                    continue;
+                }
+                Step::Wait { .. } => {
+                    c.waiting += 1;
+                    continue;
+                }
+                _ if dry_run => {
+                    match d.step {
+                        Step::Mark { .. } => c.marked += 1,
+                        Step::Delete => c.deleted += 1,
+                        _ => c.unmarked += 1,
+                    }
+                    continue;
+                }
+                Step::Mark { delete_after } => {
+                    adapters
+                        .tag(&d.snapshot, TAG_DELETE_AFTER, &rfc3339(*delete_after))
+                        .await
+                }
+                Step::Unmark => adapters.untag(&d.snapshot, TAG_DELETE_AFTER).await,
+                Step::Delete => adapters.delete(&d.snapshot).await,
+            };
+            if !self.pace.is_zero() {
+                tokio::time::sleep(self.pace).await;
+            }
+            match res {
+                Ok(()) => match d.step {
+                    Step::Mark { .. } => c.marked += 1,
+                    Step::Unmark => {
+                        c.unmarked += 1;
+                        c.kept += 1;
+                    }
+                    Step::Delete => {
+                        c.deleted += 1;
+                        self.record_deletion(g, d, now, cause, report).await;
+                    }
+                    _ => {}
+                },
+                Err(e) => {
+                    c.failed += 1;
+                    report.failed.push(Failure {
+                        region: g.region.clone(),
+                        snapshot: d.id.clone(),
+                        step: format!("{:?}", d.step)
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or("")
+                            .to_lowercase(),
+                        retryable: e.is_retryable(),
+                        error: e.to_string(),
+                    });
+                }
+            }
+        }
+        if !dry_run {
+            let rec = RegistryRecord {
+                resource: format!("{}#{}#{}", g.kind, g.region, g.source),
+                time: now,
+                action: "retention.applied".into(),
+                subject: g.place.into(),
+                outcome: if c.failed == 0 {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                },
+                policy: Some(g.policy.clone()),
+                region: g.region.clone(),
+                function: FUNCTION.into(),
+                details: json!({ "counts": c, "decisions": g.decisions }),
+                cause: cause.map(str::to_string),
+            };
+            if let Err(e) = self.registry.record_once(&rec).await {
+                report
+                    .bookkeeping_errors
+                    .push(format!("registry retention.applied {}: {e}", g.source));
+            }
+        }
+        c
+    }
+
+    async fn record_deletion(
+        &self,
+        g: &GroupPlan,
+        d: &SnapshotDecision,
+        now: DateTime<Utc>,
+        cause: Option<&str>,
+        report: &mut EnforcerReport,
+    ) {
+        let rec = RegistryRecord {
+            resource: format!("{}#{}#{}", g.kind, g.region, g.source),
+            time: now,
+            action: "snapshot.deleted".into(),
+            subject: d.id.clone(),
+            outcome: Outcome::Success,
+            policy: Some(g.policy.clone()),
+            region: g.region.clone(),
+            function: FUNCTION.into(),
+            details: json!({ "taken_at": rfc3339(d.time), "marked_until": d.snapshot.tags.get(TAG_DELETE_AFTER) }),
+            cause: cause.map(str::to_string),
+        };
+        if let Err(e) = self.registry.record_once(&rec).await {
+            report
+                .bookkeeping_errors
+                .push(format!("registry snapshot.deleted {}: {e}", d.id));
+        }
+    }
+
+    /// One announcement for the whole run.
+    async fn digest(&self, report: &EnforcerReport, now: DateTime<Utc>, cause: Option<&str>) {
+        let t = report.totals();
+        let severity = if report.failed.is_empty() && report.untouched.is_empty() {
+            Severity::Info
+        } else {
+            Severity::Warning
+        };
+        let a = Announcement {
+            schema: SCHEMA.into(),
+            kind: "retention.digest".into(),
+            severity,
+            time: now,
+            function: FUNCTION.into(),
+            region: self.primary.clone(),
+            resource: None,
+            policy: None,
+            summary: report.summary(),
+            details: json!({
+                "totals": t,
+                "groups": report.groups,
+                "untouched": report.untouched,
+                "failed": report.failed,
+            }),
+            cause: cause.map(str::to_string),
+        };
+        if let Err(e) = self.topic.publish(&a).await {
+            tracing::error!(error = %e, "retention digest not announced");
+        }
+    }
+}
+
+/// Clears every deletion mark in the given regions (`rempart retention
+/// undo`). Returns the snapshots unmarked.
+pub async fn undo(regions: &[Snapshots]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for r in regions {
+        for s in r.list_managed().await? {
+            if s.tags.contains_key(TAG_DELETE_AFTER) {
+                match r.untag(&s, TAG_DELETE_AFTER).await {
+                    Ok(()) => out.push(format!("{} {} {}", r.region, s.kind, s.id)),
+                    Err(e) => errors.push(format!("{} {}: {e}", r.region, s.id)),
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::Retry(format!(
+            "unmarked {}; failed: {}",
+            out.join(", "),
+            errors.join("; ")
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn two_phase_steps() {
+        let now = t("2025-11-24T05:00:00Z");
+        let g = TimeDelta::hours(24);
+        assert_eq!(step(Action::Keep, None, now, g), Step::Keep);
+        assert_eq!(step(Action::Keep, Some(now), now, g), Step::Unmark);
+        assert_eq!(
+            step(Action::Remove, None, now, g),
+            Step::Mark {
+                delete_after: t("2025-11-25T05:00:00Z")
+            }
+        );
+        let later = t("2025-11-25T05:00:00Z");
+        assert_eq!(
+            step(Action::Remove, Some(later), now, g),
+            Step::Wait {
+                delete_after: later
+            }
+        );
+        assert_eq!(step(Action::Remove, Some(later), later, g), Step::Delete);
+    }
+}

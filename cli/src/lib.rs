@@ -8,5 +8,6 @@ pub mod lambda_rt;
 pub mod local;
 pub mod recorder;
 pub mod retention;
+pub mod simulate;
 
 pub use error::CliError;

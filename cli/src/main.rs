@@ -49,6 +49,11 @@ enum Command {
         #[command(subcommand)]
         command: RetentionCommand,
     },
+    /// Replay N days of the policy's schedules through the real scheduler and
+    /// retention-enforcer against a local emulator (event times advance, the
+    /// clock does not); print per day the snapshots per tier and region, and
+    /// at the end which survive and why, checked against restic's rules.
+    Simulate(rempart_cli::simulate::SimArgs),
     /// Start a local AWS emulator, create a small estate shaped like the
     /// example policy's (seed 003), run the scheduler over a few scheduled
     /// times and an on-demand request, and print what exists.
@@ -140,6 +145,17 @@ async fn undo(regions: &[String]) -> Result<(), CliError> {
         println!("  {c}");
     }
     Ok(())
+}
+
+async fn simulate(args: &rempart_cli::simulate::SimArgs) -> Result<(), CliError> {
+    let outcome = rempart_cli::simulate::simulate(args, &mut std::io::stdout()).await?;
+    if outcome.matches() {
+        Ok(())
+    } else {
+        Err(CliError::Usage(
+            "the survivors differ from restic's prediction (see above)".into(),
+        ))
+    }
 }
 
 async fn local_init(table: &str, topic: &str) -> Result<(), CliError> {
@@ -317,6 +333,19 @@ async fn demo() -> Result<(), CliError> {
     }
     let _ = std::fs::remove_file(&policy_path);
     println!("\nStopping the local AWS stack.");
+    drop(aws);
+
+    println!("\nNow 40 days of the same policy, scheduler and retention-enforcer together, in a fresh emulator");
+    println!("(DR regions ignored: the replicator is not part of the simulation yet):\n");
+    let args = rempart_cli::simulate::SimArgs {
+        days: 40,
+        policy_file: None,
+        start: "2025-01-01T00:00:00Z".parse().expect("constant"),
+        enforce_cron: "30 5 * * *".parse().expect("constant"),
+        without_dr: true,
+        quiet: false,
+    };
+    rempart_cli::simulate::simulate(&args, &mut std::io::stdout()).await?;
     Ok(())
 }
 
@@ -337,6 +366,7 @@ async fn main() -> ExitCode {
         Command::Retention {
             command: RetentionCommand::Undo { region },
         } => undo(region).await,
+        Command::Simulate(args) => simulate(args).await,
         Command::Demo => demo().await,
     };
     match res {

@@ -6,8 +6,10 @@
 use crate::announce::Announcement;
 use crate::announce::{rfc3339, Outcome, RegistryRecord, Severity, SCHEMA};
 use crate::aws::registry::Registry;
+use crate::aws::s3::Buckets;
 use crate::aws::snapshots::Snapshots;
 use crate::aws::topic::Topic;
+use crate::buckets::{drift, BucketRule, Drift};
 use crate::error::{Error, Result};
 use crate::model::{ResourceKind, SnapshotInfo, TAG_POLICY};
 use crate::policy::PolicyDocument;
@@ -242,12 +244,31 @@ pub struct EnforcerReport {
     pub failed: Vec<Failure>,
     /// Per group, every snapshot's decision (with `--json` / the Lambda result).
     pub decisions: Vec<GroupPlan>,
+    /// S3 backup buckets: drift found and corrected.
+    pub buckets: Vec<BucketOutcome>,
     pub bookkeeping_errors: Vec<String>,
+}
+
+/// One backup bucket's check.
+#[derive(Clone, Debug, Serialize)]
+pub struct BucketOutcome {
+    pub bucket: String,
+    pub region: String,
+    pub drift: Drift,
+    /// The drift was corrected in this run (false in a dry run).
+    pub corrected: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Whether the error may go away on a retry (throttling, 5xx).
+    #[serde(skip)]
+    pub retryable: bool,
 }
 
 impl EnforcerReport {
     pub fn retry_would_help(&self) -> bool {
-        !self.bookkeeping_errors.is_empty() || self.failed.iter().any(|f| f.retryable)
+        !self.bookkeeping_errors.is_empty()
+            || self.failed.iter().any(|f| f.retryable)
+            || self.buckets.iter().any(|b| b.retryable)
     }
 
     pub fn totals(&self) -> GroupCounts {
@@ -266,8 +287,10 @@ impl EnforcerReport {
 
     pub fn summary(&self) -> String {
         let t = self.totals();
+        let corrected = self.buckets.iter().filter(|b| b.corrected).count();
+        let drifting = self.buckets.iter().filter(|b| !b.drift.is_none()).count();
         format!(
-            "{}{} groups in {}: {} kept ({} by a floor), {} marked, {} waiting, {} deleted, {} unmarked, {} failed, {} left alone",
+            "{}{} groups in {}: {} kept ({} by a floor), {} marked, {} waiting, {} deleted, {} unmarked, {} failed, {} left alone; {} bucket(s) drifted, {} corrected",
             if self.dry_run { "dry run: " } else { "" },
             self.groups.len(),
             self.regions.join(", "),
@@ -278,7 +301,9 @@ impl EnforcerReport {
             t.deleted,
             t.unmarked,
             t.failed,
-            self.untouched.len()
+            self.untouched.len(),
+            drifting,
+            corrected
         )
     }
 }
@@ -290,6 +315,8 @@ pub struct Enforcer {
     pub regions: Vec<Snapshots>,
     pub registry: Registry,
     pub topic: Topic,
+    /// The policy's backup buckets, each with the S3 adapter of its region.
+    pub buckets: Vec<(BucketRule, Buckets)>,
     /// Pause after each mutating call in a region (12 requests/s: 84 ms).
     pub pace: std::time::Duration,
 }
@@ -351,6 +378,12 @@ impl Enforcer {
             report.groups.push(counts);
         }
         report.decisions = plans;
+        for (rule, s3) in &self.buckets {
+            let outcome = self
+                .bucket(rule, s3, now, dry_run, cause, &mut report)
+                .await;
+            report.buckets.push(outcome);
+        }
         if !dry_run {
             self.digest(&report, now, cause).await;
         }
@@ -462,6 +495,76 @@ impl Enforcer {
         c
     }
 
+    async fn bucket(
+        &self,
+        rule: &BucketRule,
+        s3: &Buckets,
+        now: DateTime<Utc>,
+        dry_run: bool,
+        cause: Option<&str>,
+        report: &mut EnforcerReport,
+    ) -> BucketOutcome {
+        let region = rule
+            .region
+            .as_ref()
+            .map(|r| r.0.clone())
+            .unwrap_or_else(|| self.primary.clone());
+        let mut out = BucketOutcome {
+            bucket: rule.name.clone(),
+            region,
+            drift: Drift::default(),
+            corrected: false,
+            error: None,
+            retryable: false,
+        };
+        let state = match s3.state(&rule.name).await {
+            Ok(s) => s,
+            Err(e) => {
+                out.retryable = e.is_retryable();
+                out.error = Some(e.to_string());
+                return out;
+            }
+        };
+        out.drift = drift(rule, &state);
+        if dry_run || out.drift.is_none() {
+            return out;
+        }
+        let mut res = Ok(());
+        if out.drift.enable_versioning {
+            res = s3.enable_versioning(&rule.name).await;
+        }
+        if res.is_ok() && out.drift.lifecycle.is_some() {
+            res = s3.put_lifecycle(&rule.name, &rule.lifecycle).await;
+        }
+        match res {
+            Ok(()) => {
+                out.corrected = true;
+                let rec = RegistryRecord {
+                    resource: format!("s3-bucket#{}#{}", out.region, rule.name),
+                    time: now,
+                    action: "bucket.corrected".into(),
+                    subject: rfc3339(now),
+                    outcome: Outcome::Success,
+                    policy: None,
+                    region: out.region.clone(),
+                    function: FUNCTION.into(),
+                    details: json!({ "drift": out.drift, "before": state }),
+                    cause: cause.map(str::to_string),
+                };
+                if let Err(e) = self.registry.record_once(&rec).await {
+                    report
+                        .bookkeeping_errors
+                        .push(format!("registry bucket.corrected {}: {e}", rule.name));
+                }
+            }
+            Err(e) => {
+                out.retryable = e.is_retryable();
+                out.error = Some(e.to_string());
+            }
+        }
+        out
+    }
+
     async fn record_deletion(
         &self,
         g: &GroupPlan,
@@ -492,7 +595,13 @@ impl Enforcer {
     /// One announcement for the whole run.
     async fn digest(&self, report: &EnforcerReport, now: DateTime<Utc>, cause: Option<&str>) {
         let t = report.totals();
-        let severity = if report.failed.is_empty() && report.untouched.is_empty() {
+        let severity = if report.failed.is_empty()
+            && report.untouched.is_empty()
+            && report
+                .buckets
+                .iter()
+                .all(|b| b.drift.is_none() && b.error.is_none())
+        {
             Severity::Info
         } else {
             Severity::Warning
@@ -512,6 +621,7 @@ impl Enforcer {
                 "groups": report.groups,
                 "untouched": report.untouched,
                 "failed": report.failed,
+                "buckets": report.buckets.iter().filter(|b| !b.drift.is_none() || b.error.is_some()).collect::<Vec<_>>(),
             }),
             cause: cause.map(str::to_string),
         };

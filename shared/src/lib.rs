@@ -4,6 +4,7 @@
 
 pub mod announce;
 pub mod aws;
+pub mod buckets;
 pub mod cron;
 pub mod duration;
 pub mod enforcer;

@@ -30,6 +30,9 @@ pub struct PolicyDocument {
     #[serde(default)]
     pub timezone: TimeZone,
     pub policies: BTreeMap<PolicyName, Policy>,
+    /// S3 backup buckets whose versioning and lifecycle Rempart enforces.
+    #[serde(default)]
+    pub buckets: Vec<crate::buckets::BucketRule>,
 }
 
 /// A named policy: what to protect, when, for how long, and where to copy it.
@@ -284,6 +287,19 @@ impl PolicyDocument {
         }
         if self.policies.is_empty() {
             return Err("no policy declared: add a [policies.<name>] table".into());
+        }
+        let mut names = BTreeSet::new();
+        for b in &self.buckets {
+            if !names.insert(b.name.as_str()) {
+                return Err(format!("buckets: `{}` is listed twice", b.name));
+            }
+            if !b.versioning {
+                return Err(format!(
+                    "buckets `{}`: versioning = false is refused: a backup bucket keeps its versions",
+                    b.name
+                ));
+            }
+            b.lifecycle.validate(&b.name)?;
         }
         for (name, p) in &self.policies {
             let at = |field: &str| format!("policies.{name}.{field}");

@@ -183,3 +183,49 @@ async fn a_pending_ebs_snapshot_counts_as_already_there() {
     );
     assert!(sent.contains("tag%3Arempart%3Akey"), "{sent}");
 }
+
+/// Proves: a bucket whose versioning was never set (AWS answers an empty
+/// `VersioningConfiguration`) and that has no lifecycle configuration
+/// (`NoSuchLifecycleConfiguration`) reads as "versioning off, no rule", so
+/// the enforcer sees the drift. moto answers the first with a malformed
+/// document, hence this replay.
+#[tokio::test]
+async fn a_bucket_never_versioned_reads_as_versioning_off() {
+    let server = Recorder::with_responder(Arc::new(|r: &Request| {
+        if r.path.contains("versioning") {
+            ("200 OK".into(), "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>".into())
+        } else {
+            (
+                "404 Not Found".into(),
+                "<Error><Code>NoSuchLifecycleConfiguration</Code><Message>The lifecycle configuration does not exist</Message>\
+                 <BucketName>b</BucketName></Error>"
+                    .into(),
+            )
+        }
+    }))
+    .await
+    .unwrap();
+    let cfg = config(&server, 1).await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&cfg)
+            .force_path_style(true)
+            .build(),
+    );
+    let state = rempart_shared::aws::s3::Buckets::new(s3)
+        .state("b")
+        .await
+        .expect("state");
+    assert_eq!(state.versioning, None);
+    assert!(state.rules.is_empty());
+    let rule = rempart_shared::buckets::BucketRule {
+        name: "b".into(),
+        region: None,
+        versioning: true,
+        lifecycle: rempart_shared::buckets::Lifecycle {
+            transition_days: Some(30),
+            ..Default::default()
+        },
+    };
+    let d = rempart_shared::buckets::drift(&rule, &state);
+    assert!(d.enable_versioning && d.lifecycle.is_some());
+}

@@ -6,6 +6,7 @@ pub mod ec2;
 pub mod elasticache;
 pub mod rds;
 pub mod registry;
+pub mod s3;
 pub mod snapshots;
 pub mod topic;
 

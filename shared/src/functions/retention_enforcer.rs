@@ -115,6 +115,26 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<EnforcerReport> {
             .collect(),
         registry: deps.registry.clone(),
         topic: deps.topic.clone(),
+        buckets: doc
+            .buckets
+            .iter()
+            .map(|b| {
+                let region = b
+                    .region
+                    .as_ref()
+                    .map(|r| r.0.as_str())
+                    .unwrap_or(&deps.primary);
+                let cfg = deps
+                    .cfg
+                    .to_builder()
+                    .region(aws_config::Region::new(region.to_string()))
+                    .build();
+                (
+                    b.clone(),
+                    crate::aws::s3::Buckets::new(aws_sdk_s3::Client::new(&cfg)),
+                )
+            })
+            .collect(),
         pace: deps.pace,
     };
     let report = enforcer

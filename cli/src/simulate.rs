@@ -1,0 +1,431 @@
+//! `rempart simulate`: replays N days of a policy's schedules through the
+//! real snapshot-scheduler and retention-enforcer handlers against the local
+//! emulator. Event times advance; the clock does not.
+
+use crate::error::CliError;
+use crate::local::{create_estate, create_plumbing, LocalAws, REGION};
+use chrono::{DateTime, TimeDelta, Timelike, Utc};
+use clap::Args;
+use rempart_shared::cron::Cron;
+use rempart_shared::enforcer::{Step, TAG_DELETE_AFTER};
+use rempart_shared::functions::{retention_enforcer, snapshot_scheduler};
+use rempart_shared::model::{ResourceKind, SnapshotInfo, TAG_TIERS};
+use rempart_shared::policy::{PolicyDocument, PolicySource};
+use rempart_shared::retention::{plan, Action, Place, Snap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// AWS's default quota of manual RDS snapshots per region.
+pub const RDS_MANUAL_QUOTA: usize = 100;
+
+#[derive(Args, Debug, Clone)]
+pub struct SimArgs {
+    /// Days to replay.
+    #[arg(long, default_value_t = 400)]
+    pub days: u32,
+    /// Policy document (default: the seed 003 example).
+    #[arg(long, value_name = "FILE")]
+    pub policy_file: Option<PathBuf>,
+    /// First instant replayed (RFC 3339).
+    #[arg(long, default_value = "2025-01-01T00:00:00Z")]
+    pub start: DateTime<Utc>,
+    /// When the retention-enforcer runs (cron, UTC).
+    #[arg(long, default_value = "30 5 * * *")]
+    pub enforce_cron: Cron,
+    /// Ignore the policy's DR regions (no replicator takes part in the
+    /// simulation, so with them every primary snapshot is held by the
+    /// "DR copy not yet available" floor).
+    #[arg(long)]
+    pub without_dr: bool,
+    /// Print only the summary, not one line a day.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// (region, kind, source resource): one retention group.
+pub type GroupKey = (String, String, String);
+
+/// A snapshot seen during the simulation: its group, when it was taken, its policy.
+type Taken = (GroupKey, DateTime<Utc>, String);
+
+/// What a simulation ends with.
+#[derive(Debug, Default)]
+pub struct SimOutcome {
+    /// Surviving snapshot ids per (region, kind, source).
+    pub survivors: BTreeMap<GroupKey, BTreeSet<String>>,
+    /// What restic's rules (plus the floors) keep of everything ever taken.
+    pub predicted: BTreeMap<GroupKey, BTreeSet<String>>,
+    /// The most manual RDS snapshots (instances + clusters) seen in a region.
+    pub max_rds_manual: usize,
+    pub scheduler_runs: usize,
+    pub enforcer_runs: usize,
+}
+
+impl SimOutcome {
+    pub fn matches(&self) -> bool {
+        self.survivors == self.predicted
+    }
+}
+
+const EXAMPLE_POLICY: &str = include_str!("../../examples/rewapp-policy.toml");
+const SCHEDULED: &str = include_str!("../../events/snapshot-scheduler/scheduled.json");
+
+fn scheduled(t: DateTime<Utc>) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(SCHEDULED).expect("shipped sample is JSON");
+    v["time"] = t.to_rfc3339().into();
+    v["id"] = format!("sim-{}", t.timestamp()).into();
+    v
+}
+
+fn tier_counts(snaps: &[SnapshotInfo]) -> BTreeMap<String, usize> {
+    let mut c = BTreeMap::new();
+    for s in snaps {
+        for t in s
+            .tags
+            .get(TAG_TIERS)
+            .map(String::as_str)
+            .unwrap_or("")
+            .split('+')
+            .filter(|t| !t.is_empty())
+        {
+            *c.entry(t.to_string()).or_insert(0) += 1;
+        }
+    }
+    c
+}
+
+fn group_key(s: &SnapshotInfo) -> GroupKey {
+    (s.region.clone(), s.kind.to_string(), s.source.clone())
+}
+
+/// Runs the simulation, writing its report to `out`.
+pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome, CliError> {
+    let text = match &args.policy_file {
+        Some(p) => {
+            std::fs::read_to_string(p).map_err(CliError::io(format!("reading {}", p.display())))?
+        }
+        None => EXAMPLE_POLICY.to_string(),
+    };
+    let mut doc = PolicyDocument::from_toml(&text, "simulated policy")?;
+    let mut text = text;
+    if args.without_dr {
+        for p in doc.policies.values_mut() {
+            p.dr.clear();
+        }
+        text = strip_dr(&text);
+        PolicyDocument::from_toml(&text, "simulated policy without DR")?;
+    }
+    // The buckets are not part of the simulated estate.
+    doc.buckets.clear();
+    let text = strip_buckets(&text);
+
+    let aws = LocalAws::start(&[("MOTO_RDS_SNAPSHOT_LIMIT", "100000")])?;
+    let cfg = aws.sdk_config(REGION).await;
+    let (registry, topic) = create_plumbing(&cfg, "rempart-registry", "rempart-events").await?;
+    let estate = create_estate(&cfg).await?;
+    let policy_path = std::env::temp_dir().join(format!(
+        "rempart-sim-{}-{}.toml",
+        std::process::id(),
+        aws.pid
+    ));
+    std::fs::write(&policy_path, &text).map_err(CliError::io("writing the simulated policy"))?;
+    let sched = snapshot_scheduler::Deps::new(
+        &cfg,
+        registry.table(),
+        topic.arn(),
+        PolicySource::File(policy_path.clone()),
+    )?;
+    let mut enf = retention_enforcer::Deps::new(
+        &cfg,
+        registry.table(),
+        topic.arn(),
+        PolicySource::File(policy_path.clone()),
+    )?;
+    enf.pace = std::time::Duration::ZERO;
+    let regions: Vec<_> = rempart_shared::enforcer::regions_of(&doc, REGION)
+        .iter()
+        .map(|r| rempart_shared::aws::snapshots::Snapshots::for_region(&cfg, r))
+        .collect();
+
+    let w = |out: &mut dyn Write, s: String| {
+        writeln!(out, "{s}").map_err(CliError::io("writing the report"))
+    };
+    w(
+        out,
+        format!(
+            "Simulating {} days from {} (estate: {}, {}, {}, {}; enforcer at `{}` UTC{})",
+            args.days,
+            args.start.format("%Y-%m-%d"),
+            estate.db,
+            estate.aurora,
+            estate.volume,
+            estate.redis,
+            args.enforce_cron,
+            if args.without_dr {
+                "; DR regions ignored"
+            } else {
+                ""
+            }
+        ),
+    )?;
+
+    let crons: Vec<(Cron, chrono_tz::Tz)> = doc
+        .policies
+        .values()
+        .flat_map(|p| {
+            p.schedules
+                .iter()
+                .map(|s| (s.cron.clone(), doc.timezone_of(p)))
+        })
+        .collect();
+    let mut outcome = SimOutcome::default();
+    // Every snapshot ever taken: id -> (group, time).
+    let mut taken: BTreeMap<String, Taken> = BTreeMap::new();
+    let end = args.start + TimeDelta::days(i64::from(args.days));
+    let mut t = args.start;
+    let mut last_enforce = args.start;
+    while t < end {
+        if crons.iter().any(|(c, tz)| c.matches(t, *tz)) {
+            let r = snapshot_scheduler::handle(&sched, scheduled(t)).await?;
+            outcome.scheduler_runs += 1;
+            if let Some(f) = r.failed.first() {
+                return Err(CliError::Usage(format!(
+                    "simulated scheduler run at {t} failed: {f:?}"
+                )));
+            }
+        }
+        if args.enforce_cron.matches(t, chrono_tz::Tz::UTC) {
+            retention_enforcer::handle(&enf, scheduled(t)).await?;
+            outcome.enforcer_runs += 1;
+            last_enforce = t;
+            let mut line = format!("{}", t.format("%Y-%m-%d"));
+            let mut rds_manual = 0;
+            for r in &regions {
+                let snaps = r.list_managed().await?;
+                for s in &snaps {
+                    taken.entry(s.id.clone()).or_insert((
+                        group_key(s),
+                        s.taken_at().unwrap_or(t),
+                        policy_of(s),
+                    ));
+                }
+                let n_rds = snaps
+                    .iter()
+                    .filter(|s| {
+                        matches!(
+                            s.kind,
+                            ResourceKind::RdsInstance | ResourceKind::AuroraCluster
+                        )
+                    })
+                    .count();
+                rds_manual = rds_manual.max(n_rds);
+                let counts = tier_counts(&snaps);
+                let marked = snaps
+                    .iter()
+                    .filter(|s| s.tags.contains_key(TAG_DELETE_AFTER))
+                    .count();
+                line.push_str(&format!(
+                    "  {}: {} snapshots ({}), {} marked, RDS manual {}/{}",
+                    r.region,
+                    snaps.len(),
+                    counts
+                        .iter()
+                        .map(|(k, v)| format!("{k} {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    marked,
+                    n_rds,
+                    RDS_MANUAL_QUOTA
+                ));
+            }
+            outcome.max_rds_manual = outcome.max_rds_manual.max(rds_manual);
+            if !args.quiet {
+                w(out, line)?;
+            }
+        }
+        t = next_minute(t);
+    }
+    // Snapshots taken after the last enforcer run are not in `taken` yet.
+    let mut finals = Vec::new();
+    for r in &regions {
+        finals.extend(r.list_managed().await?);
+    }
+    for s in &finals {
+        taken.entry(s.id.clone()).or_insert((
+            group_key(s),
+            s.taken_at().unwrap_or(end),
+            policy_of(s),
+        ));
+    }
+    // One more run once every grace period is over, with no new snapshot:
+    // what is still marked is then deleted.
+    let max_grace = doc
+        .policies
+        .values()
+        .filter_map(|p| p.retention.grace_period.map(|g| g.0))
+        .max()
+        .unwrap_or(rempart_shared::enforcer::DEFAULT_GRACE);
+    let settle = last_enforce.max(end) + max_grace + TimeDelta::minutes(1);
+    let report = retention_enforcer::handle(&enf, scheduled(settle)).await?;
+    outcome.enforcer_runs += 1;
+
+    let mut finals = Vec::new();
+    for r in &regions {
+        finals.extend(r.list_managed().await?);
+    }
+    for s in &finals {
+        outcome
+            .survivors
+            .entry(group_key(s))
+            .or_default()
+            .insert(s.id.clone());
+    }
+    // restic's prediction over everything ever taken, one shot.
+    let mut groups: BTreeMap<GroupKey, Vec<(String, DateTime<Utc>, String)>> = BTreeMap::new();
+    for (id, (g, time, policy)) in &taken {
+        groups
+            .entry(g.clone())
+            .or_default()
+            .push((id.clone(), *time, policy.clone()));
+    }
+    for (g, members) in groups {
+        let Some(policy) = doc.policy(&members[0].2) else {
+            continue;
+        };
+        let snaps: Vec<Snap> = members
+            .iter()
+            .map(|(id, time, _)| Snap {
+                id: id.clone(),
+                time: *time,
+                tags: vec![],
+                dr_copy_pending: !policy.dr.is_empty(),
+            })
+            .collect();
+        let kept: BTreeSet<String> = plan(
+            &snaps,
+            &policy.retention,
+            doc.timezone_of(policy),
+            Place::Primary,
+        )
+        .into_iter()
+        .filter(|v| v.action == Action::Keep)
+        .map(|v| v.id)
+        .collect();
+        outcome.predicted.insert(g, kept);
+    }
+
+    w(out, format!(
+        "\nAfter {} days ({} scheduler runs, {} enforcer runs, the last at {} once grace periods were over):",
+        args.days, outcome.scheduler_runs, outcome.enforcer_runs, settle.format("%Y-%m-%d %H:%M")
+    ))?;
+    for g in &report.decisions {
+        let kept: Vec<_> = g
+            .decisions
+            .iter()
+            .filter(|d| d.step == Step::Keep)
+            .collect();
+        w(
+            out,
+            format!(
+                "  {} {} {} ({}): {} kept",
+                g.region,
+                g.kind,
+                g.source,
+                g.policy,
+                kept.len()
+            ),
+        )?;
+        for d in kept {
+            w(
+                out,
+                format!(
+                    "    {}  {}  {}",
+                    d.time.format("%Y-%m-%d %H:%M"),
+                    d.id,
+                    d.reasons.join(", ")
+                ),
+            )?;
+        }
+    }
+    w(
+        out,
+        format!(
+            "\nMost manual RDS snapshots in a region: {} (AWS quota {}){}",
+            outcome.max_rds_manual,
+            RDS_MANUAL_QUOTA,
+            if outcome.max_rds_manual > RDS_MANUAL_QUOTA * 8 / 10 {
+                "  WARNING: above 80% of the quota"
+            } else {
+                ""
+            }
+        ),
+    )?;
+    if outcome.matches() {
+        w(
+            out,
+            "Survivors match restic's rules applied once to every snapshot taken: yes".into(),
+        )?;
+    } else {
+        w(
+            out,
+            "Survivors match restic's rules applied once to every snapshot taken: NO".into(),
+        )?;
+        for (g, want) in &outcome.predicted {
+            let have = outcome.survivors.get(g).cloned().unwrap_or_default();
+            if &have != want {
+                w(
+                    out,
+                    format!(
+                        "  {g:?}: extra {:?}, missing {:?}",
+                        have.difference(want).collect::<Vec<_>>(),
+                        want.difference(&have).collect::<Vec<_>>()
+                    ),
+                )?;
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&policy_path);
+    Ok(outcome)
+}
+
+fn policy_of(s: &SnapshotInfo) -> String {
+    s.tags
+        .get(rempart_shared::model::TAG_POLICY)
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn next_minute(t: DateTime<Utc>) -> DateTime<Utc> {
+    t + TimeDelta::seconds(60 - i64::from(t.second()))
+}
+
+/// The policy text without its `[[policies.*.dr]]` tables.
+fn strip_dr(text: &str) -> String {
+    strip_tables(text, |header| {
+        header.starts_with("[[policies.") && header.ends_with(".dr]]")
+    })
+}
+
+/// The policy text without its `[[buckets]]` tables.
+fn strip_buckets(text: &str) -> String {
+    strip_tables(text, |header| {
+        header == "[[buckets]]" || header == "[buckets.lifecycle]"
+    })
+}
+
+fn strip_tables(text: &str, drop: impl Fn(&str) -> bool) -> String {
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            skipping = drop(trimmed);
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}

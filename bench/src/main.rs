@@ -10,6 +10,7 @@
 //!
 //! Usage: rempart-bench [BINARY] [RUNS] [ZIP]
 //!        rempart-bench retention-engine [SNAPSHOTS] [RUNS]
+//!        rempart-bench retention-sweep [SNAPSHOTS]
 
 use rempart_cli::lambda_rt::{Outcome, RuntimeApi};
 use rempart_cli::local::{create_estate, create_plumbing, LocalAws, REGION};
@@ -88,6 +89,9 @@ fn retention_engine(n: usize, runs: usize) -> Result<(), Box<dyn std::error::Err
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("retention-sweep") {
+        return retention_sweep(args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5000)).await;
+    }
     if args.get(1).map(String::as_str) == Some("retention-engine") {
         let n = args
             .get(2)
@@ -174,5 +178,85 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("binary size      {}", size(&binary));
     println!("zip size         {}", size(&zip));
+    Ok(())
+}
+
+/// A retention sweep over `n` Rempart snapshots in the emulator (half RDS,
+/// half EBS, one a day for each of two resources' worth of history), seen
+/// through a counting proxy: API calls by operation for the marking run and
+/// for the deleting run a grace period later.
+pub async fn retention_sweep(n: usize) -> Result<(), Box<dyn std::error::Error>> {
+    use rempart_cli::local::sdk_config_for;
+    use rempart_cli::proxy::CountingProxy;
+    use rempart_shared::functions::retention_enforcer;
+    use rempart_shared::policy::PolicySource;
+
+    let aws = LocalAws::start(&[("MOTO_RDS_SNAPSHOT_LIMIT", "1000000")])?;
+    let cfg = aws.sdk_config(REGION).await;
+    let (registry, topic) = create_plumbing(&cfg, "rempart-registry", "rempart-events").await?;
+    let estate = create_estate(&cfg).await?;
+    let policy = "version = 1\n[policies.rewapp-postgres]\nkinds = [\"rds-instance\"]\nrpo = \"26h\"\n\
+                  [policies.rewapp-postgres.retention]\nkeep_daily = 7\nkeep_weekly = 4\nkeep_monthly = 12\nkeep_yearly = 5\n\
+                  [policies.rewapp-ebs]\nkinds = [\"ebs-volume\"]\nrpo = \"26h\"\n[policies.rewapp-ebs.retention]\nkeep_daily = 14\n";
+    let path = std::env::temp_dir().join(format!("rempart-sweep-{}.toml", std::process::id()));
+    std::fs::write(&path, policy)?;
+    let start = chrono::DateTime::<chrono::Utc>::from_timestamp(1_600_000_000, 0).ok_or("time")?;
+    let rds = rempart_cli::local::rds_client(&cfg);
+    let ec2 = rempart_cli::local::ec2_client(&cfg);
+    let t0 = Instant::now();
+    for i in 0..n {
+        let at = start + chrono::TimeDelta::hours(6 * i as i64);
+        let stamp = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        if i % 2 == 0 {
+            rempart_cli::local::put_rds_snapshot(
+                &rds,
+                &estate.db,
+                &format!("rempart-sweep-{i}"),
+                "rewapp-postgres",
+                &stamp,
+            )
+            .await?;
+        } else {
+            rempart_cli::local::put_ebs_snapshot(&ec2, &estate.volume, "rewapp-ebs", &stamp)
+                .await?;
+        }
+    }
+    println!(
+        "created {n} snapshots in {:.0} s (not counted)",
+        t0.elapsed().as_secs_f64()
+    );
+    let proxy = CountingProxy::start(&aws.endpoint).await?;
+    let pcfg = sdk_config_for(&proxy.url(), REGION).await;
+    let mut deps = retention_enforcer::Deps::new(
+        &pcfg,
+        registry.table(),
+        topic.arn(),
+        PolicySource::File(path.clone()),
+    )?;
+    deps.pace = Duration::ZERO;
+    let end = start + chrono::TimeDelta::hours(6 * n as i64);
+    for (label, at) in [
+        ("marking run", end),
+        (
+            "deleting run (after the grace period)",
+            end + chrono::TimeDelta::hours(25),
+        ),
+    ] {
+        let mut event: serde_json::Value = serde_json::from_str(SCHEDULED)?;
+        event["time"] = at.to_rfc3339().into();
+        let t = Instant::now();
+        let r = retention_enforcer::handle(&deps, event).await?;
+        let counts = proxy.take();
+        let total: usize = counts.values().sum();
+        println!(
+            "{label}: {} in {:.1} s, {total} API calls",
+            r.summary(),
+            t.elapsed().as_secs_f64()
+        );
+        for (op, c) in counts {
+            println!("  {op:<36} {c}");
+        }
+    }
+    let _ = std::fs::remove_file(&path);
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod error;
 pub mod http;
 pub mod lambda_rt;
 pub mod local;
+pub mod proxy;
 pub mod recorder;
 pub mod retention;
 pub mod simulate;

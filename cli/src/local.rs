@@ -72,18 +72,7 @@ impl LocalAws {
     /// An SDK configuration pointed at this server, as `AWS_ENDPOINT_URL`
     /// would, in `region`, with dummy credentials.
     pub async fn sdk_config(&self, region: &str) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(region.to_string()))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(Credentials::new(
-                "testing",
-                "testing",
-                None,
-                None,
-                "rempart-local",
-            ))
-            .load()
-            .await
+        sdk_config_for(&self.endpoint, region).await
     }
 
     /// Environment for a child process (the Lambda binary, the CLI) to reach
@@ -97,6 +86,23 @@ impl LocalAws {
             ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
         ]
     }
+}
+
+/// An SDK configuration for a local endpoint (the emulator, or a proxy in
+/// front of it), in `region`, with dummy credentials.
+pub async fn sdk_config_for(endpoint: &str, region: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "rempart-local",
+        ))
+        .load()
+        .await
 }
 
 impl Drop for LocalAws {
@@ -239,4 +245,58 @@ pub async fn create_estate(cfg: &SdkConfig) -> Result<Estate, CliError> {
         untagged_volume: volumes[1].clone(),
         ..estate
     })
+}
+
+/// Clients for setting up benchmark and test estates.
+pub fn rds_client(cfg: &SdkConfig) -> aws_sdk_rds::Client {
+    aws_sdk_rds::Client::new(cfg)
+}
+
+pub fn ec2_client(cfg: &SdkConfig) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::new(cfg)
+}
+
+/// Puts a snapshot of `db` tagged as Rempart's (for benchmarks).
+pub async fn put_rds_snapshot(
+    rds: &aws_sdk_rds::Client,
+    db: &str,
+    id: &str,
+    policy: &str,
+    at: &str,
+) -> Result<(), CliError> {
+    let tag = |k: &str, v: &str| aws_sdk_rds::types::Tag::builder().key(k).value(v).build();
+    rds.create_db_snapshot()
+        .db_instance_identifier(db)
+        .db_snapshot_identifier(id)
+        .tags(tag("rempart:managed", "true"))
+        .tags(tag("rempart:policy", policy))
+        .tags(tag("rempart:scheduled-at", at))
+        .send()
+        .await
+        .map_err(|e| CliError::Setup(format!("CreateDBSnapshot: {e:?}")))?;
+    Ok(())
+}
+
+/// Puts a snapshot of `volume` tagged as Rempart's (for benchmarks).
+pub async fn put_ebs_snapshot(
+    ec2: &aws_sdk_ec2::Client,
+    volume: &str,
+    policy: &str,
+    at: &str,
+) -> Result<(), CliError> {
+    let tag = |k: &str, v: &str| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build();
+    ec2.create_snapshot()
+        .volume_id(volume)
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::Snapshot)
+                .tags(tag("rempart:managed", "true"))
+                .tags(tag("rempart:policy", policy))
+                .tags(tag("rempart:scheduled-at", at))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| CliError::Setup(format!("CreateSnapshot: {e:?}")))?;
+    Ok(())
 }

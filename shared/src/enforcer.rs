@@ -308,6 +308,29 @@ impl EnforcerReport {
     }
 }
 
+/// DynamoDB items are at most 400 KB: the decisions stored with a group's
+/// record are cut to stay well under it (the counts are always complete).
+const MAX_DECISIONS_BYTES: usize = 256 * 1024;
+
+/// The details of a `retention.applied` record: counts, and every decision
+/// with its reasons, changes first, cut at [`MAX_DECISIONS_BYTES`].
+fn applied_details(c: &GroupCounts, decisions: &[SnapshotDecision]) -> serde_json::Value {
+    let mut ordered: Vec<&SnapshotDecision> =
+        decisions.iter().filter(|d| d.step != Step::Keep).collect();
+    ordered.extend(decisions.iter().filter(|d| d.step == Step::Keep));
+    let (mut kept, mut size) = (Vec::new(), 0);
+    for d in ordered {
+        let v = serde_json::to_value(d).unwrap_or_default();
+        size += v.to_string().len();
+        if size > MAX_DECISIONS_BYTES {
+            break;
+        }
+        kept.push(v);
+    }
+    let truncated = kept.len() < decisions.len();
+    json!({ "counts": c, "decisions": kept, "decisions_truncated": truncated })
+}
+
 /// The enforcer with its adapters: one [`Snapshots`] per region.
 #[derive(Clone, Debug)]
 pub struct Enforcer {
@@ -408,6 +431,7 @@ impl Enforcer {
         let Some(adapters) = self.regions.iter().find(|r| r.region == g.region) else {
             return c;
         };
+        let mut deletions = Vec::new();
         for d in &g.decisions {
             let by_floor =
                 d.reasons.iter().all(|r| r.starts_with("floor:")) && !d.reasons.is_empty();
@@ -449,7 +473,7 @@ impl Enforcer {
                     }
                     Step::Delete => {
                         c.deleted += 1;
-                        self.record_deletion(g, d, now, cause, report).await;
+                        deletions.push(Self::deletion_record(g, d, now, cause));
                     }
                     _ => {}
                 },
@@ -469,6 +493,12 @@ impl Enforcer {
                 }
             }
         }
+        if let Err(e) = self.registry.record_many(&deletions).await {
+            report.bookkeeping_errors.push(format!(
+                "registry snapshot.deleted ({} records): {e}",
+                deletions.len()
+            ));
+        }
         if !dry_run {
             let rec = RegistryRecord {
                 resource: format!("{}#{}#{}", g.kind, g.region, g.source),
@@ -483,7 +513,7 @@ impl Enforcer {
                 policy: Some(g.policy.clone()),
                 region: g.region.clone(),
                 function: FUNCTION.into(),
-                details: json!({ "counts": c, "decisions": g.decisions }),
+                details: applied_details(&c, &g.decisions),
                 cause: cause.map(str::to_string),
             };
             if let Err(e) = self.registry.record_once(&rec).await {
@@ -565,15 +595,13 @@ impl Enforcer {
         out
     }
 
-    async fn record_deletion(
-        &self,
+    fn deletion_record(
         g: &GroupPlan,
         d: &SnapshotDecision,
         now: DateTime<Utc>,
         cause: Option<&str>,
-        report: &mut EnforcerReport,
-    ) {
-        let rec = RegistryRecord {
+    ) -> RegistryRecord {
+        RegistryRecord {
             resource: format!("{}#{}#{}", g.kind, g.region, g.source),
             time: now,
             action: "snapshot.deleted".into(),
@@ -584,11 +612,6 @@ impl Enforcer {
             function: FUNCTION.into(),
             details: json!({ "taken_at": rfc3339(d.time), "marked_until": d.snapshot.tags.get(TAG_DELETE_AFTER) }),
             cause: cause.map(str::to_string),
-        };
-        if let Err(e) = self.registry.record_once(&rec).await {
-            report
-                .bookkeeping_errors
-                .push(format!("registry snapshot.deleted {}: {e}", d.id));
         }
     }
 
@@ -663,6 +686,46 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_huge_group_record_stays_under_the_dynamodb_item_limit() {
+        let snap = |i: usize| SnapshotInfo {
+            kind: ResourceKind::EbsVolume,
+            id: format!("snap-{i:017}"),
+            arn: String::new(),
+            region: "eu-west-1".into(),
+            source: "vol-1".into(),
+            status: "completed".into(),
+            created: None,
+            tags: BTreeMap::new(),
+        };
+        let decisions: Vec<SnapshotDecision> = (0..5000)
+            .map(|i| SnapshotDecision {
+                snapshot: snap(i),
+                id: format!("snap-{i:017}"),
+                time: t("2025-11-24T05:00:00Z"),
+                reasons: if i < 10 {
+                    vec!["daily snapshot".into()]
+                } else {
+                    vec![]
+                },
+                step: if i < 10 {
+                    Step::Keep
+                } else {
+                    Step::Mark {
+                        delete_after: t("2025-11-25T05:00:00Z"),
+                    }
+                },
+            })
+            .collect();
+        let v = applied_details(&GroupCounts::default(), &decisions);
+        assert!(v.to_string().len() < 300 * 1024, "{}", v.to_string().len());
+        assert_eq!(v["decisions_truncated"], true);
+        assert_eq!(v["decisions"][0]["step"], "mark", "changes come first");
+        let small = applied_details(&GroupCounts::default(), &decisions[..20]);
+        assert_eq!(small["decisions_truncated"], false);
+        assert_eq!(small["decisions"].as_array().map(Vec::len), Some(20));
     }
 
     #[test]

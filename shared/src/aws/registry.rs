@@ -87,6 +87,59 @@ impl Registry {
         }
     }
 
+    /// Writes many records, 25 per `BatchWriteItem` call, retrying what
+    /// DynamoDB leaves unprocessed. For records whose key is deterministic
+    /// and that are not announced one by one (a rewrite changes nothing).
+    pub async fn record_many(&self, records: &[RegistryRecord]) -> Result<()> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in records.chunks(25) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|r| {
+                    let mut item = Self::item(r);
+                    item.insert("attempts".into(), AttributeValue::N("1".into()));
+                    let put = PutRequest::builder()
+                        .set_item(Some(item))
+                        .build()
+                        .expect("item is set");
+                    WriteRequest::builder().put_request(put).build()
+                })
+                .collect();
+            for attempt in 0..5 {
+                if requests.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("BatchWriteItem", e))?;
+                requests = out
+                    .unprocessed_items()
+                    .and_then(|u| u.get(&self.table))
+                    .cloned()
+                    .unwrap_or_default();
+            }
+            if !requests.is_empty() {
+                return Err(crate::error::Error::Aws {
+                    operation: "BatchWriteItem",
+                    code: "UnprocessedItems".into(),
+                    message: format!(
+                        "{} records left unprocessed after 5 attempts",
+                        requests.len()
+                    ),
+                    retryable: true,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Records one more attempt of a failing action (same key: the count goes
     /// up, the latest details win). Returns whether it is the first attempt.
     pub async fn record_attempt(&self, r: &RegistryRecord) -> Result<bool> {

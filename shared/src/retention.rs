@@ -586,6 +586,40 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        /// Enforcing after every new snapshot (as the enforcer does, run
+        /// after run) ends with exactly what one application of the rules to
+        /// the whole history keeps: what `rempart simulate` checks against.
+        #[test]
+        fn enforcing_as_snapshots_arrive_equals_enforcing_once(snaps in arb_history(), p in arb_policy()) {
+            let mut history = snaps.clone();
+            history.sort_by(|a, b| a.time.cmp(&b.time).then(a.id.cmp(&b.id)));
+            // Distinct times, so that "newest" does not depend on input order.
+            history.dedup_by(|a, b| a.time == b.time);
+            let mut alive: Vec<Snap> = Vec::new();
+            for s in &history {
+                alive.push(s.clone());
+                let keep: std::collections::HashSet<String> = plan(&alive, &p, Tz::UTC, Place::Primary)
+                    .into_iter()
+                    .filter(|v| v.action == Action::Keep)
+                    .map(|v| v.id)
+                    .collect();
+                alive.retain(|s| keep.contains(&s.id));
+            }
+            let mut once: Vec<String> = plan(&history, &p, Tz::UTC, Place::Primary)
+                .into_iter()
+                .filter(|v| v.action == Action::Keep)
+                .map(|v| v.id)
+                .collect();
+            let mut seq: Vec<String> = alive.into_iter().map(|s| s.id).collect();
+            once.sort();
+            seq.sort();
+            prop_assert_eq!(seq, once);
+        }
+    }
+
+    proptest! {
         #![proptest_config(ProptestConfig::with_cases(100_000))]
 
         /// Over 100,000 generated histories and policies: the floors hold

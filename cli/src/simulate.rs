@@ -96,7 +96,7 @@ fn tier_counts(snaps: &[SnapshotInfo]) -> BTreeMap<String, usize> {
 }
 
 fn group_key(s: &SnapshotInfo) -> GroupKey {
-    (s.region.clone(), s.kind.to_string(), s.source.clone())
+    (s.region.clone(), s.kind.to_string(), s.source_id())
 }
 
 /// Runs the simulation, writing its report to `out`.

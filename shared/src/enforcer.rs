@@ -115,7 +115,7 @@ pub fn decide(
     for s in snaps.into_iter().filter(SnapshotInfo::is_managed) {
         let is_copy = s.tags.contains_key(TAG_COPY_OF);
         groups
-            .entry((s.region.clone(), s.kind, s.source.clone(), is_copy))
+            .entry((s.region.clone(), s.kind, s.source_id(), is_copy))
             .or_default()
             .push(s);
     }

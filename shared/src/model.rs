@@ -174,6 +174,19 @@ impl SnapshotInfo {
         self.tags.get(TAG_MANAGED).is_some_and(|v| v == "true")
     }
 
+    /// The id of the resource it protects: from the `rempart:source` tag
+    /// (the resource ARN, carried over to DR copies), else what the describe
+    /// call says. EBS copies report a placeholder volume id (`vol-ffffffff`)
+    /// in AWS, so the tag is the only reliable source for them.
+    pub fn source_id(&self) -> String {
+        match self.tags.get(TAG_SOURCE) {
+            Some(arn) if !arn.is_empty() => {
+                arn.rsplit([':', '/']).next().unwrap_or(arn).to_string()
+            }
+            _ => self.source.clone(),
+        }
+    }
+
     /// When it was taken in event time (`rempart:scheduled-at`), else the
     /// creation time AWS reports.
     pub fn taken_at(&self) -> Option<DateTime<Utc>> {
@@ -291,6 +304,31 @@ mod tests {
             let (ta, tb) = (DateTime::<Utc>::from_timestamp(a * 60, 0).unwrap(), DateTime::<Utc>::from_timestamp(b * 60, 0).unwrap());
             prop_assert_eq!(a == b, snapshot_id("p", "db", ta, false) == snapshot_id("p", "db", tb, false));
         }
+    }
+
+    #[test]
+    fn the_source_comes_from_the_tag_when_there_is_one() {
+        let mut s = SnapshotInfo {
+            kind: ResourceKind::EbsVolume,
+            id: "snap-1".into(),
+            arn: String::new(),
+            region: "eu-central-1".into(),
+            source: "vol-ffffffff".into(),
+            status: "completed".into(),
+            created: None,
+            tags: BTreeMap::new(),
+        };
+        assert_eq!(s.source_id(), "vol-ffffffff");
+        s.tags.insert(
+            TAG_SOURCE.into(),
+            "arn:aws:ec2:eu-west-1:123456789012:volume/vol-0abc".into(),
+        );
+        assert_eq!(s.source_id(), "vol-0abc");
+        s.tags.insert(
+            TAG_SOURCE.into(),
+            "arn:aws:rds:eu-west-1:123456789012:db:rewapp-prod-db".into(),
+        );
+        assert_eq!(s.source_id(), "rewapp-prod-db");
     }
 
     #[test]

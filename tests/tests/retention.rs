@@ -268,10 +268,13 @@ async fn newest_and_dr_copy_floors_hold() {
     let dr_cfg = h.aws.sdk_config("eu-central-1").await;
     let dr = aws_sdk_ec2::Client::new(&dr_cfg);
     let source_arn = format!("arn:aws:ec2:eu-west-1:123456789012:snapshot/{day1}");
+    // Copies carry the source's tags; EBS gives a copy a placeholder volume id.
+    let source_volume = format!("arn:aws:ec2:eu-west-1::volume/{}", h.estate.volume);
     let tags = [
         ("rempart:managed", "true"),
         ("rempart:policy", "rewapp-ebs"),
         ("rempart:copy-of", source_arn.as_str()),
+        ("rempart:source", source_volume.as_str()),
         ("rempart:scheduled-at", "2025-11-01T04:00:00Z"),
     ];
     let spec = aws_sdk_ec2::types::TagSpecification::builder()

@@ -44,6 +44,13 @@ enum Command {
         #[arg(long, default_value = "rempart-events")]
         topic: String,
     },
+    /// Print the EventBridge rule expressions of the policy's schedules (for
+    /// Terraform's `snapshot_schedules`).
+    Schedules {
+        /// Policy document.
+        #[arg(long, default_value = "examples/rewapp-policy.toml")]
+        policy_file: PathBuf,
+    },
     /// Retention: see what the policy keeps and removes, and why.
     Retention {
         #[command(subcommand)]
@@ -143,6 +150,26 @@ async fn undo(regions: &[String]) -> Result<(), CliError> {
     );
     for c in cleared {
         println!("  {c}");
+    }
+    Ok(())
+}
+
+fn schedules(path: &PathBuf) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(CliError::io(format!("reading {}", path.display())))?;
+    let doc =
+        rempart_shared::policy::PolicyDocument::from_toml(&text, &path.display().to_string())?;
+    for (name, p) in &doc.policies {
+        let tz = doc.timezone_of(p);
+        for s in &p.schedules {
+            let expr = s.cron.to_eventbridge().map_err(CliError::Usage)?;
+            let note = if tz == chrono_tz::Tz::UTC {
+                String::new()
+            } else {
+                format!("  (policy time zone {tz}: use EventBridge Scheduler with that time zone, rules run in UTC)")
+            };
+            println!("{name}/{}\t{expr}{note}", s.name);
+        }
     }
     Ok(())
 }
@@ -367,6 +394,7 @@ async fn main() -> ExitCode {
             command: RetentionCommand::Undo { region },
         } => undo(region).await,
         Command::Simulate(args) => simulate(args).await,
+        Command::Schedules { policy_file } => schedules(policy_file),
         Command::Demo => demo().await,
     };
     match res {

@@ -197,6 +197,61 @@ impl Cron {
     }
 }
 
+impl Cron {
+    /// The same schedule as an EventBridge rule expression
+    /// (`cron(0 3 ? * SUN *)`): six fields, one of the day fields `?`,
+    /// days of the week numbered 1 (Sunday) to 7. EventBridge rules run in
+    /// UTC. Fails when both day fields are restricted (EventBridge cannot).
+    pub fn to_eventbridge(&self) -> Result<String, String> {
+        let f: Vec<&str> = self.source.split_whitespace().collect();
+        let (dom_star, dow_star) = (matches!(f[2], "*" | "?"), matches!(f[4], "*" | "?"));
+        let (dom, dow) = match (dom_star, dow_star) {
+            (true, true) => ("*".to_string(), "?".to_string()),
+            (false, true) => (f[2].to_string(), "?".to_string()),
+            (true, false) => ("?".to_string(), eventbridge_weekdays(f[4])),
+            (false, false) => {
+                return Err(format!(
+                    "`{}` restricts both day-of-month and day-of-week, which an EventBridge rule cannot express; split it into two schedules",
+                    self.source
+                ))
+            }
+        };
+        Ok(format!("cron({} {} {dom} {} {dow} *)", f[0], f[1], f[3]))
+    }
+}
+
+/// Renumbers a day-of-week field from cron's 0-7 (0 and 7 = Sunday) to
+/// EventBridge's 1-7 (1 = Sunday); names are kept.
+fn eventbridge_weekdays(field: &str) -> String {
+    let renumber = |t: &str| match t.parse::<u32>() {
+        Ok(n) => ((n % 7) + 1).to_string(),
+        Err(_) => t.to_string(),
+    };
+    field
+        .split(',')
+        .map(|part| {
+            let (range, step) = match part.split_once('/') {
+                Some((r, s)) => (r, Some(s)),
+                None => (part, None),
+            };
+            let range = match range.split_once('-') {
+                // 5-7 (Friday to Sunday) would wrap to 6-1: spell it out.
+                Some((a, b)) if b.parse::<u32>() == Ok(7) => match a.parse::<u32>() {
+                    Ok(a) if a > 0 => format!("{}-7,1", a + 1),
+                    _ => format!("{}-{}", renumber(a), renumber(b)),
+                },
+                Some((a, b)) => format!("{}-{}", renumber(a), renumber(b)),
+                None => renumber(range),
+            };
+            match step {
+                Some(s) => format!("{range}/{s}"),
+                None => range,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 impl<'de> serde::Deserialize<'de> for Cron {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -285,6 +340,17 @@ mod tests {
         assert!(c.matches(t("2025-11-24T01:00:00Z"), paris));
         let prev = c.previous_before(t("2025-11-24T01:00:00Z"), paris, 10);
         assert_eq!(prev, Some(t("2025-11-23T01:00:00Z")));
+    }
+
+    #[test]
+    fn eventbridge_expressions() {
+        let eb = |s: &str| s.parse::<Cron>().unwrap().to_eventbridge();
+        assert_eq!(eb("0 2 * * *").unwrap(), "cron(0 2 * * ? *)");
+        assert_eq!(eb("0 3 * * SUN").unwrap(), "cron(0 3 ? * SUN *)");
+        assert_eq!(eb("0 3 * * 0").unwrap(), "cron(0 3 ? * 1 *)");
+        assert_eq!(eb("30 1 * * 1-5").unwrap(), "cron(30 1 ? * 2-6 *)");
+        assert_eq!(eb("0 0 1 * *").unwrap(), "cron(0 0 1 * ? *)");
+        assert!(eb("0 0 1 * MON").unwrap_err().contains("both"));
     }
 
     #[test]

@@ -1,0 +1,29 @@
+output "events_topic_arn" {
+  description = "ARN of the SNS events topic."
+  value       = module.rempart.events_topic_arn
+}
+
+output "registry_table_name" {
+  description = "Name of the DynamoDB registry table."
+  value       = module.rempart.registry_table_name
+}
+
+output "policy_parameter_name" {
+  description = "Name of the SSM parameter holding the policy document."
+  value       = module.rempart.policy_parameter_name
+}
+
+output "dr_kms_alias_name" {
+  description = "Alias of the DR-region KMS key named by the policy document."
+  value       = module.rempart.dr_kms_alias_name
+}
+
+output "snapshot_scheduler" {
+  description = "The snapshot-scheduler's function, role, log group, dead-letter queue, rules and alarms."
+  value       = module.rempart.snapshot_scheduler
+}
+
+output "retention_enforcer" {
+  description = "The retention-enforcer's function, role, log group, dead-letter queue, rules and alarms."
+  value       = module.rempart.retention_enforcer
+}

@@ -1,0 +1,407 @@
+data "aws_partition" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  account_id = data.aws_caller_identity.current.account_id
+  region     = var.region
+
+  zip_dir = startswith(var.lambda_zip_dir, "/") ? var.lambda_zip_dir : "${path.module}/${var.lambda_zip_dir}"
+
+  scheduler_name = "${var.name}-snapshot-scheduler"
+  enforcer_name  = "${var.name}-retention-enforcer"
+
+  # Regions where the retention-enforcer lists and deletes snapshots.
+  enforcer_regions = [local.region, var.dr_region]
+
+  common_environment = {
+    REMPART_POLICY           = "ssm:${aws_ssm_parameter.policy.name}"
+    REMPART_REGISTRY_TABLE   = aws_dynamodb_table.registry.name
+    REMPART_EVENTS_TOPIC_ARN = aws_sns_topic.events.arn
+    RUST_LOG                 = var.rust_log
+  }
+
+  managed_condition = {
+    test     = "StringEquals"
+    variable = "aws:ResourceTag/rempart:managed"
+    values   = ["true"]
+  }
+
+  tags = var.tags
+}
+
+################################################################################
+# KMS keys: one in the primary region (registry, topic, logs, dead-letter
+# queues), one in the DR region (`alias/<name>-dr`, named by the policy
+# document's DR copies)
+################################################################################
+
+data "aws_iam_policy_document" "kms" {
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "CloudWatchLogsEncryptFunctionLogs"
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values = [
+        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.scheduler_name}",
+        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.enforcer_name}",
+      ]
+    }
+  }
+}
+
+resource "aws_kms_key" "this" {
+  description             = "Rempart: registry table, events topic, function logs and dead-letter queues"
+  enable_key_rotation     = true
+  rotation_period_in_days = var.kms_rotation_period_in_days
+  deletion_window_in_days = var.kms_deletion_window_in_days
+  policy                  = data.aws_iam_policy_document.kms.json
+
+  tags = local.tags
+}
+
+resource "aws_kms_alias" "this" {
+  name          = "alias/${var.name}"
+  target_key_id = aws_kms_key.this.key_id
+}
+
+data "aws_iam_policy_document" "kms_dr" {
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+}
+
+resource "aws_kms_key" "dr" {
+  provider = aws.dr
+
+  description             = "Rempart: snapshot copies in the DR region"
+  enable_key_rotation     = true
+  rotation_period_in_days = var.kms_rotation_period_in_days
+  deletion_window_in_days = var.kms_deletion_window_in_days
+  policy                  = data.aws_iam_policy_document.kms_dr.json
+
+  tags = local.tags
+}
+
+resource "aws_kms_alias" "dr" {
+  provider = aws.dr
+
+  name          = "alias/${var.name}-dr"
+  target_key_id = aws_kms_key.dr.key_id
+}
+
+################################################################################
+# Registry table, events topic, policy document
+################################################################################
+
+resource "aws_dynamodb_table" "registry" {
+  name                        = "${var.name}-registry"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "resource"
+  range_key                   = "sk"
+  deletion_protection_enabled = var.registry_deletion_protection
+
+  attribute {
+    name = "resource"
+    type = "S"
+  }
+
+  attribute {
+    name = "sk"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.this.arn
+  }
+
+  tags = local.tags
+}
+
+resource "aws_sns_topic" "events" {
+  name              = "${var.name}-events"
+  display_name      = "Rempart events"
+  kms_master_key_id = aws_kms_key.this.arn
+
+  tags = local.tags
+}
+
+resource "aws_ssm_parameter" "policy" {
+  name        = var.policy_parameter_name
+  description = "Rempart policy document (TOML)"
+  type        = "String"
+  tier        = "Advanced"
+  data_type   = "text"
+  value       = var.policy_document
+
+  tags = local.tags
+}
+
+################################################################################
+# Permissions shared by both functions
+################################################################################
+
+data "aws_iam_policy_document" "common" {
+  statement {
+    sid       = "ReadPolicyDocument"
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.policy.arn]
+  }
+
+  statement {
+    sid       = "Announce"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.events.arn]
+  }
+
+  statement {
+    sid       = "UseRempartKey"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["sns.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+################################################################################
+# snapshot-scheduler
+################################################################################
+
+data "aws_iam_policy_document" "scheduler" {
+  source_policy_documents = [data.aws_iam_policy_document.common.json]
+
+  statement {
+    sid = "DescribeResources"
+    actions = [
+      "rds:Describe*",
+      "ec2:DescribeVolumes",
+      "ec2:DescribeSnapshots",
+      "elasticache:Describe*",
+      "elasticache:ListTagsForResource",
+    ]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = [local.region]
+    }
+  }
+
+  statement {
+    sid = "CreateSnapshots"
+    actions = [
+      "rds:CreateDBSnapshot",
+      "rds:CreateDBClusterSnapshot",
+      "rds:AddTagsToResource",
+      "ec2:CreateSnapshot",
+      "elasticache:CreateSnapshot",
+      "elasticache:AddTagsToResource",
+    ]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = [local.region]
+    }
+  }
+
+  statement {
+    sid       = "TagEbsSnapshotsOnCreation"
+    actions   = ["ec2:CreateTags"]
+    resources = ["arn:${local.partition}:ec2:${local.region}::snapshot/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:CreateAction"
+      values   = ["CreateSnapshot"]
+    }
+  }
+
+  statement {
+    sid       = "WriteRegistry"
+    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    resources = [aws_dynamodb_table.registry.arn]
+  }
+}
+
+module "snapshot_scheduler" {
+  source = "./modules/function"
+
+  function_name = local.scheduler_name
+  description   = "Rempart: takes the snapshots the policy document schedules, and on-demand snapshots"
+  zip_file      = "${local.zip_dir}/snapshot-scheduler/bootstrap.zip"
+  architecture  = var.architecture
+  memory_size   = var.memory_size
+  timeout       = var.scheduler_timeout
+
+  environment_variables = merge(local.common_environment, {
+    REMPART_ACCOUNT_ID = local.account_id
+  })
+
+  policy_json = data.aws_iam_policy_document.scheduler.json
+
+  schedules = { for s in var.snapshot_schedules : substr(md5(s), 0, 7) => s }
+  event_patterns = var.enable_request_rules ? {
+    request = jsonencode({ source = ["rempart"], "detail-type" = ["Rempart On-Demand Snapshot Request"] })
+  } : {}
+
+  log_retention_in_days = var.log_retention_in_days
+  kms_key_arn           = aws_kms_key.this.arn
+  alarm_actions         = var.alarm_actions
+
+  tags = local.tags
+}
+
+################################################################################
+# retention-enforcer
+################################################################################
+
+data "aws_iam_policy_document" "enforcer" {
+  source_policy_documents = [data.aws_iam_policy_document.common.json]
+
+  statement {
+    sid = "ListSnapshots"
+    actions = [
+      "rds:DescribeDBSnapshots",
+      "rds:DescribeDBClusterSnapshots",
+      "ec2:DescribeSnapshots",
+      "elasticache:DescribeSnapshots",
+      "elasticache:ListTagsForResource",
+    ]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = local.enforcer_regions
+    }
+  }
+
+  # Mark, unmark and delete: only snapshots Rempart made.
+  statement {
+    sid = "ManageRempartRdsAndElastiCacheSnapshots"
+    actions = [
+      "rds:DeleteDBSnapshot",
+      "rds:DeleteDBClusterSnapshot",
+      "rds:AddTagsToResource",
+      "rds:RemoveTagsFromResource",
+      "elasticache:DeleteSnapshot",
+      "elasticache:AddTagsToResource",
+      "elasticache:RemoveTagsFromResource",
+    ]
+    resources = flatten([for r in local.enforcer_regions : [
+      "arn:${local.partition}:rds:${r}:${local.account_id}:snapshot:*",
+      "arn:${local.partition}:rds:${r}:${local.account_id}:cluster-snapshot:*",
+      "arn:${local.partition}:elasticache:${r}:${local.account_id}:snapshot:*",
+    ]])
+
+    condition {
+      test     = local.managed_condition.test
+      variable = local.managed_condition.variable
+      values   = local.managed_condition.values
+    }
+  }
+
+  statement {
+    sid       = "ManageRempartEbsSnapshots"
+    actions   = ["ec2:DeleteSnapshot", "ec2:CreateTags", "ec2:DeleteTags"]
+    resources = [for r in local.enforcer_regions : "arn:${local.partition}:ec2:${r}::snapshot/*"]
+
+    condition {
+      test     = local.managed_condition.test
+      variable = local.managed_condition.variable
+      values   = local.managed_condition.values
+    }
+  }
+
+  statement {
+    sid       = "WriteRegistry"
+    actions   = ["dynamodb:PutItem", "dynamodb:BatchWriteItem"]
+    resources = [aws_dynamodb_table.registry.arn]
+  }
+
+  dynamic "statement" {
+    for_each = length(var.backup_bucket_names) > 0 ? [1] : []
+
+    content {
+      sid = "KeepBackupBucketsRight"
+      actions = [
+        "s3:GetBucketVersioning",
+        "s3:PutBucketVersioning",
+        "s3:GetLifecycleConfiguration",
+        "s3:PutLifecycleConfiguration",
+      ]
+      resources = [for b in var.backup_bucket_names : "arn:${local.partition}:s3:::${b}"]
+    }
+  }
+}
+
+module "retention_enforcer" {
+  source = "./modules/function"
+
+  function_name = local.enforcer_name
+  description   = "Rempart: applies the policy document's retention in the primary and DR regions"
+  zip_file      = "${local.zip_dir}/retention-enforcer/bootstrap.zip"
+  architecture  = var.architecture
+  memory_size   = var.memory_size
+  timeout       = var.enforcer_timeout
+
+  environment_variables = merge(local.common_environment, {
+    REMPART_DRY_RUN = tostring(var.retention_dry_run)
+  })
+
+  policy_json = data.aws_iam_policy_document.enforcer.json
+
+  schedules = { daily = var.retention_schedule }
+  event_patterns = var.enable_request_rules ? {
+    request = jsonencode({ source = ["rempart"], "detail-type" = ["Rempart Retention Run"] })
+  } : {}
+
+  log_retention_in_days = var.log_retention_in_days
+  kms_key_arn           = aws_kms_key.this.arn
+  alarm_actions         = var.alarm_actions
+
+  tags = local.tags
+}

@@ -1,0 +1,48 @@
+output "function_name" {
+  description = "Name of the Lambda function."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the Lambda function."
+  value       = aws_lambda_function.this.arn
+}
+
+output "role_name" {
+  description = "Name of the function's execution role."
+  value       = aws_iam_role.this.name
+}
+
+output "role_arn" {
+  description = "ARN of the function's execution role."
+  value       = aws_iam_role.this.arn
+}
+
+output "log_group_name" {
+  description = "Name of the function's CloudWatch log group."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "dead_letter_queue_arn" {
+  description = "ARN of the SQS queue receiving asynchronous invocations that failed after their retries."
+  value       = aws_sqs_queue.dlq.arn
+}
+
+output "dead_letter_queue_url" {
+  description = "URL of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.url
+}
+
+output "event_rule_arns" {
+  description = "ARNs of the EventBridge rules triggering the function, by rule suffix."
+  value       = { for k, r in aws_cloudwatch_event_rule.this : k => r.arn }
+}
+
+output "alarm_arns" {
+  description = "ARNs of the function's CloudWatch alarms."
+  value = {
+    errors    = aws_cloudwatch_metric_alarm.errors.arn
+    throttles = aws_cloudwatch_metric_alarm.throttles.arn
+    dlq       = aws_cloudwatch_metric_alarm.dlq.arn
+  }
+}

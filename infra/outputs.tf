@@ -1,0 +1,70 @@
+output "kms_key_arn" {
+  description = "ARN of the primary-region KMS key (registry, events topic, logs, dead-letter queues)."
+  value       = aws_kms_key.this.arn
+}
+
+output "kms_alias_name" {
+  description = "Alias of the primary-region KMS key."
+  value       = aws_kms_alias.this.name
+}
+
+output "dr_kms_key_arn" {
+  description = "ARN of the DR-region KMS key, for snapshot copies."
+  value       = aws_kms_key.dr.arn
+}
+
+output "dr_kms_alias_name" {
+  description = "Alias of the DR-region KMS key: the `kms_key` of the policy document's `[[policies.<name>.dr]]` entries."
+  value       = aws_kms_alias.dr.name
+}
+
+output "registry_table_name" {
+  description = "Name of the DynamoDB registry table (`REMPART_REGISTRY_TABLE`)."
+  value       = aws_dynamodb_table.registry.name
+}
+
+output "registry_table_arn" {
+  description = "ARN of the DynamoDB registry table."
+  value       = aws_dynamodb_table.registry.arn
+}
+
+output "events_topic_arn" {
+  description = "ARN of the SNS events topic (`REMPART_EVENTS_TOPIC_ARN`): subscribe here, filtering on the `kind`, `severity` and `schema` message attributes."
+  value       = aws_sns_topic.events.arn
+}
+
+output "policy_parameter_name" {
+  description = "Name of the SSM parameter holding the policy document (`REMPART_POLICY=ssm:<name>`)."
+  value       = aws_ssm_parameter.policy.name
+}
+
+output "policy_parameter_arn" {
+  description = "ARN of the SSM parameter holding the policy document."
+  value       = aws_ssm_parameter.policy.arn
+}
+
+output "snapshot_scheduler" {
+  description = "The snapshot-scheduler: function, role, log group, dead-letter queue, rules and alarms."
+  value = {
+    function_name         = module.snapshot_scheduler.function_name
+    function_arn          = module.snapshot_scheduler.function_arn
+    role_arn              = module.snapshot_scheduler.role_arn
+    log_group_name        = module.snapshot_scheduler.log_group_name
+    dead_letter_queue_url = module.snapshot_scheduler.dead_letter_queue_url
+    event_rule_arns       = module.snapshot_scheduler.event_rule_arns
+    alarm_arns            = module.snapshot_scheduler.alarm_arns
+  }
+}
+
+output "retention_enforcer" {
+  description = "The retention-enforcer: function, role, log group, dead-letter queue, rules and alarms."
+  value = {
+    function_name         = module.retention_enforcer.function_name
+    function_arn          = module.retention_enforcer.function_arn
+    role_arn              = module.retention_enforcer.role_arn
+    log_group_name        = module.retention_enforcer.log_group_name
+    dead_letter_queue_url = module.retention_enforcer.dead_letter_queue_url
+    event_rule_arns       = module.retention_enforcer.event_rule_arns
+    alarm_arns            = module.retention_enforcer.alarm_arns
+  }
+}

@@ -1,0 +1,230 @@
+variable "name" {
+  description = "Prefix of every resource name (functions `<name>-snapshot-scheduler`, table `<name>-registry`, topic `<name>-events`, KMS aliases `alias/<name>` and `alias/<name>-dr`)."
+  type        = string
+  default     = "rempart"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,19}$", var.name))
+    error_message = "name must be 1-20 characters of a-z, 0-9 and '-', starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "Primary region, where the functions, the registry table, the events topic and the policy parameter live (provider `aws`)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as eu-west-1."
+  }
+}
+
+variable "dr_region" {
+  description = "Disaster-recovery region (provider `aws.dr`): holds the DR KMS key `alias/<name>-dr`; the retention-enforcer may act there. Must be the `region` of the policy document's `[[policies.<name>.dr]]` entries."
+  type        = string
+  default     = "eu-central-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.dr_region))
+    error_message = "dr_region must be an AWS region name such as eu-central-1."
+  }
+
+  validation {
+    condition     = var.dr_region != var.region
+    error_message = "dr_region must differ from region."
+  }
+}
+
+variable "profile" {
+  description = "AWS CLI profile the providers use; null: the standard credential chain."
+  type        = string
+  default     = null
+}
+
+variable "policy_document" {
+  description = "The Rempart policy document (TOML text, see examples/rewapp-policy.toml), stored in an Advanced SSM parameter."
+  type        = string
+
+  validation {
+    condition     = length(trimspace(var.policy_document)) > 0 && length(var.policy_document) <= 8192
+    error_message = "policy_document must be non-empty and at most 8 KB (SSM Advanced parameter limit)."
+  }
+}
+
+variable "policy_parameter_name" {
+  description = "Name of the SSM parameter holding the policy document; the functions read it through `REMPART_POLICY=ssm:<name>`."
+  type        = string
+  default     = "/rempart/policy"
+
+  validation {
+    condition     = can(regex("^/[A-Za-z0-9_.\\-/]+$", var.policy_parameter_name))
+    error_message = "policy_parameter_name must be a hierarchical SSM name starting with '/'."
+  }
+}
+
+variable "lambda_zip_dir" {
+  description = "Directory holding `<function>/bootstrap.zip` as built by `cargo lambda build --release --arm64 --output-format zip`. A relative path is relative to this module's directory."
+  type        = string
+  default     = "../target/lambda"
+
+  validation {
+    condition     = length(var.lambda_zip_dir) > 0
+    error_message = "lambda_zip_dir must not be empty."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set the functions were built for (`arm64` with `cargo lambda build --arm64`)."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be arm64 or x86_64."
+  }
+}
+
+variable "snapshot_schedules" {
+  description = "EventBridge schedule expressions (UTC) triggering the snapshot-scheduler: one per distinct schedule time of the policy document. The default is seed 003's: daily 02:00, Sunday 03:00, daily 04:00."
+  type        = list(string)
+  default     = ["cron(0 2 * * ? *)", "cron(0 3 ? * SUN *)", "cron(0 4 * * ? *)"]
+
+  validation {
+    condition     = alltrue([for s in var.snapshot_schedules : can(regex("^(cron|rate)\\(.+\\)$", s))])
+    error_message = "Every snapshot schedule must be an EventBridge schedule expression: cron(...) or rate(...)."
+  }
+
+  validation {
+    condition     = length(distinct(var.snapshot_schedules)) == length(var.snapshot_schedules)
+    error_message = "snapshot_schedules must not repeat an expression."
+  }
+}
+
+variable "retention_schedule" {
+  description = "EventBridge schedule expression (UTC) triggering the retention-enforcer: daily, after the last snapshot of the day."
+  type        = string
+  default     = "cron(30 5 * * ? *)"
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.retention_schedule))
+    error_message = "retention_schedule must be an EventBridge schedule expression: cron(...) or rate(...)."
+  }
+}
+
+variable "enable_request_rules" {
+  description = "Also trigger the functions from Rempart requests put on the default event bus (source `rempart`): `Rempart On-Demand Snapshot Request` and `Rempart Retention Run`."
+  type        = bool
+  default     = true
+}
+
+variable "retention_dry_run" {
+  description = "Sets `REMPART_DRY_RUN` on the retention-enforcer: scheduled runs decide and report but touch nothing."
+  type        = bool
+  default     = false
+}
+
+variable "rust_log" {
+  description = "`RUST_LOG` log filter of the functions."
+  type        = string
+  default     = "info"
+
+  validation {
+    condition     = length(var.rust_log) > 0
+    error_message = "rust_log must not be empty."
+  }
+}
+
+variable "backup_bucket_names" {
+  description = "S3 buckets listed under `[[buckets]]` in the policy document: the retention-enforcer may read and set their versioning and lifecycle configuration."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for b in var.backup_bucket_names : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", b))])
+    error_message = "backup_bucket_names must be valid S3 bucket names."
+  }
+}
+
+variable "scheduler_timeout" {
+  description = "Timeout (seconds) of the snapshot-scheduler."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.scheduler_timeout >= 1 && var.scheduler_timeout <= 900
+    error_message = "scheduler_timeout must be between 1 and 900 seconds."
+  }
+}
+
+variable "enforcer_timeout" {
+  description = "Timeout (seconds) of the retention-enforcer (it paces deletions at 12 a second per region)."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.enforcer_timeout >= 1 && var.enforcer_timeout <= 900
+    error_message = "enforcer_timeout must be between 1 and 900 seconds."
+  }
+}
+
+variable "memory_size" {
+  description = "Memory (MB) of each function."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240
+    error_message = "memory_size must be between 128 and 10240 MB."
+  }
+}
+
+variable "log_retention_in_days" {
+  description = "Retention of the functions' CloudWatch log groups, in days."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
+    error_message = "log_retention_in_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
+  }
+}
+
+variable "alarm_actions" {
+  description = "ARNs (e.g. an operations SNS topic) notified when a function's errors, throttles or dead-letter queue alarm fires and recovers."
+  type        = list(string)
+  default     = []
+}
+
+variable "kms_deletion_window_in_days" {
+  description = "Waiting period before a deleted KMS key is destroyed."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.kms_deletion_window_in_days >= 7 && var.kms_deletion_window_in_days <= 30
+    error_message = "kms_deletion_window_in_days must be between 7 and 30."
+  }
+}
+
+variable "kms_rotation_period_in_days" {
+  description = "Automatic rotation period of the KMS keys (seed 003: annual)."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.kms_rotation_period_in_days >= 90 && var.kms_rotation_period_in_days <= 2560
+    error_message = "kms_rotation_period_in_days must be between 90 and 2560."
+  }
+}
+
+variable "registry_deletion_protection" {
+  description = "Protect the registry table (the audit trail of every action) from deletion."
+  type        = bool
+  default     = true
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}

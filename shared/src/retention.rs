@@ -590,9 +590,25 @@ mod tests {
 
         /// Enforcing after every new snapshot (as the enforcer does, run
         /// after run) ends with exactly what one application of the rules to
-        /// the whole history keeps: what `rempart simulate` checks against.
+        /// the whole history keeps, for policies without the
+        /// `keep_within_<unit>` rules: what `rempart simulate` checks against.
+        ///
+        /// With them it does not hold, and that is restic's semantics, not a
+        /// bug: with `keep_within_weekly 1m`, snapshots on Monday and Saturday
+        /// of one week and one from long before, run by run the Monday one
+        /// is the oldest left (the old one fell out of the window) and the
+        /// "oldest kept while counts are left" rule keeps it; applied once,
+        /// the old one is the oldest, and the Monday one goes.
         #[test]
         fn enforcing_as_snapshots_arrive_equals_enforcing_once(snaps in arb_history(), p in arb_policy()) {
+            let p = Retention {
+                keep_within_hourly: None,
+                keep_within_daily: None,
+                keep_within_weekly: None,
+                keep_within_monthly: None,
+                keep_within_yearly: None,
+                ..p
+            };
             let mut history = snaps.clone();
             history.sort_by(|a, b| a.time.cmp(&b.time).then(a.id.cmp(&b.id)));
             // Distinct times, so that "newest" does not depend on input order.

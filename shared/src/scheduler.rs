@@ -343,8 +343,10 @@ pub struct Scheduler {
     pub topic: Topic,
 }
 
-/// How long an EBS claim holds (wall-clock): longer than one invocation.
-const CLAIM_LEASE: TimeDelta = TimeDelta::minutes(15);
+/// How long an EBS claim holds (wall-clock): far longer than the one
+/// `CreateSnapshot` call it covers, shorter than Lambda's second retry of a
+/// failed asynchronous invocation (about three minutes after the first try).
+pub const CLAIM_LEASE: TimeDelta = TimeDelta::seconds(90);
 
 impl Scheduler {
     /// Carries out one event. Never stops at the first failure.
@@ -593,10 +595,18 @@ impl Scheduler {
                     ));
                 }
             }
-            Ok(None) => report.skipped.push(item(
+            // Another delivery holds the claim and its snapshot is not there
+            // yet: it may be creating it, or it may have died. Failing this
+            // invocation as retryable makes Lambda come back once the claim
+            // has either produced a snapshot (then: skipped) or expired.
+            Ok(None) => report.failed.push(item(
                 None,
-                Some("another delivery of this event is creating it".into()),
-                None,
+                Some("another delivery of this event holds the claim on this snapshot".into()),
+                Some(ErrorInfo {
+                    code: "ClaimHeld".into(),
+                    message: format!("claim ebs#{} is held; retry later", p.snapshot_id),
+                    retryable: true,
+                }),
             )),
             Err(e) => {
                 let info = ErrorInfo::from(&e);

@@ -273,3 +273,38 @@ async fn a_resource_tagged_with_an_unknown_policy_is_reported() {
         .any(|s| s.contains("billing")));
     assert_eq!(h.announcements("/warnings").len(), 1);
 }
+
+/// Proves: when another delivery holds the claim on an EBS snapshot that
+/// does not exist yet (it is creating it, or died), the volume is reported
+/// as a retryable failure and the invocation fails so that Lambda retries
+/// later, instead of silently skipping; the other resources are done.
+#[tokio::test]
+async fn a_held_ebs_claim_makes_the_invocation_retry() {
+    let h = Harness::new().await;
+    let key = format!("ebs#rempart-rewapp-ebs-{}-20251124-0400", h.estate.volume);
+    let now = chrono::Utc::now();
+    assert!(h
+        .registry
+        .claim(
+            &key,
+            "another-delivery",
+            now,
+            now + chrono::TimeDelta::minutes(1)
+        )
+        .await
+        .unwrap());
+    let err = handle(&h.deps, scheduled_at("2025-11-24T04:00:00Z"))
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert!(err.to_string().contains("ClaimHeld"), "{err}");
+    assert!(
+        h.ebs_snapshots().await.is_empty(),
+        "nothing created for the claimed volume"
+    );
+    assert_eq!(
+        h.redis_snapshots().await.len(),
+        1,
+        "Redis was done all the same"
+    );
+}

@@ -97,10 +97,6 @@ impl RuntimeApi {
         self.state.lock().expect("state lock").first_poll
     }
 
-    pub fn init_error(&self) -> Option<Value> {
-        self.state.lock().expect("state lock").init_error.clone()
-    }
-
     /// Waits for the outcome of request `id`, or an init error, up to `timeout`.
     pub async fn outcome(&self, id: &str, timeout: Duration) -> Result<Outcome, CliError> {
         let deadline = Instant::now() + timeout;

@@ -179,10 +179,12 @@ pub fn decide(
             .map(|g| g.0)
             .unwrap_or(DEFAULT_GRACE);
         let verdicts: Vec<Verdict> = plan(&engine_input, &policy.retention, tz, place);
+        let by_id: std::collections::HashMap<&str, &SnapshotInfo> =
+            members.iter().map(|s| (s.id.as_str(), s)).collect();
         let decisions = verdicts
             .into_iter()
             .filter_map(|v| {
-                let s = members.iter().find(|s| s.id == v.id)?.clone();
+                let s = (*by_id.get(v.id.as_str())?).clone();
                 let st = step(v.action, mark_of(&s), now, grace);
                 Some(SnapshotDecision {
                     id: v.id,

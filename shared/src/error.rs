@@ -70,14 +70,6 @@ impl Error {
             } | Error::Retry(_)
         )
     }
-
-    /// The AWS error code, when this is an AWS error.
-    pub fn aws_code(&self) -> Option<&str> {
-        match self {
-            Error::Aws { code, .. } => Some(code),
-            _ => None,
-        }
-    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -45,26 +45,15 @@ output "policy_parameter_arn" {
 
 output "snapshot_scheduler" {
   description = "The snapshot-scheduler: function, role, log group, dead-letter queue, rules and alarms."
-  value = {
-    function_name         = module.snapshot_scheduler.function_name
-    function_arn          = module.snapshot_scheduler.function_arn
-    role_arn              = module.snapshot_scheduler.role_arn
-    log_group_name        = module.snapshot_scheduler.log_group_name
-    dead_letter_queue_url = module.snapshot_scheduler.dead_letter_queue_url
-    event_rule_arns       = module.snapshot_scheduler.event_rule_arns
-    alarm_arns            = module.snapshot_scheduler.alarm_arns
-  }
+  value       = module.snapshot_scheduler.summary
 }
 
 output "retention_enforcer" {
   description = "The retention-enforcer: function, role, log group, dead-letter queue, rules and alarms."
-  value = {
-    function_name         = module.retention_enforcer.function_name
-    function_arn          = module.retention_enforcer.function_arn
-    role_arn              = module.retention_enforcer.role_arn
-    log_group_name        = module.retention_enforcer.log_group_name
-    dead_letter_queue_url = module.retention_enforcer.dead_letter_queue_url
-    event_rule_arns       = module.retention_enforcer.event_rule_arns
-    alarm_arns            = module.retention_enforcer.alarm_arns
-  }
+  value       = module.retention_enforcer.summary
+}
+
+output "snapshot_replicator" {
+  description = "The snapshot-replicator: function, role, log group, dead-letter queue, rules (events `rds`, `ebs`, schedule `sweep`) and alarms."
+  value       = module.snapshot_replicator.summary
 }

@@ -66,6 +66,7 @@ variable "lambda_zip_dir" {
   description = "Directory holding `<function>/bootstrap.zip` as built by `cargo lambda build --release --arm64 --output-format zip`. A relative path is relative to this module's directory."
   type        = string
   default     = "../target/lambda"
+  nullable    = false
 
   validation {
     condition     = length(var.lambda_zip_dir) > 0
@@ -145,6 +146,39 @@ variable "backup_bucket_names" {
   }
 }
 
+variable "replication_sweep_schedule" {
+  description = "EventBridge schedule expression of the snapshot-replicator's sweep, which copies what the snapshot-completed events missed (and ElastiCache snapshots, which send none to EventBridge)."
+  type        = string
+  default     = "rate(15 minutes)"
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.replication_sweep_schedule))
+    error_message = "replication_sweep_schedule must be an EventBridge schedule expression: cron(...) or rate(...)."
+  }
+}
+
+variable "max_copies_in_flight" {
+  description = "`REMPART_MAX_COPIES_IN_FLIGHT` of the snapshot-replicator: copies it keeps in flight per destination region and snapshot family (AWS allows 20 unless a quota increase says more); the rest wait for the next sweep."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.max_copies_in_flight >= 1 && var.max_copies_in_flight <= 100 && floor(var.max_copies_in_flight) == var.max_copies_in_flight
+    error_message = "max_copies_in_flight must be a whole number from 1 to 100."
+  }
+}
+
+variable "replicator_source_kms_key_arns" {
+  description = "ARNs of the customer managed KMS keys encrypting the protected resources (so their snapshots): the snapshot-replicator may use them, through RDS, EC2, ElastiCache and S3 only, to copy the snapshots. Snapshots under AWS managed keys (aws/rds, aws/ebs) need nothing here."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for k in var.replicator_source_kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", k))])
+    error_message = "replicator_source_kms_key_arns must be KMS key ARNs (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
 variable "scheduler_timeout" {
   description = "Timeout (seconds) of the snapshot-scheduler."
   type        = number
@@ -164,6 +198,17 @@ variable "enforcer_timeout" {
   validation {
     condition     = var.enforcer_timeout >= 1 && var.enforcer_timeout <= 900
     error_message = "enforcer_timeout must be between 1 and 900 seconds."
+  }
+}
+
+variable "replicator_timeout" {
+  description = "Timeout (seconds) of the snapshot-replicator."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.replicator_timeout >= 1 && var.replicator_timeout <= 900
+    error_message = "replicator_timeout must be between 1 and 900 seconds."
   }
 }
 

@@ -21,6 +21,7 @@ module "rempart" {
   region          = var.region
   dr_region       = var.dr_region
   policy_document = file("${path.module}/../../../examples/rewapp-policy.toml")
+  lambda_zip_dir  = var.lambda_zip_dir
 
   # The policy's schedule times, in UTC: rewapp-postgres daily 02:00 and
   # weekly Sunday 03:00, rewapp-ebs and rewapp-redis daily 04:00.
@@ -34,6 +35,10 @@ module "rempart" {
   retention_schedule = "cron(30 5 * * ? *)"
   retention_dry_run  = false
 
+  # Copies to eu-central-1 every 15 minutes at the latest, besides the
+  # snapshot-completed events.
+  replication_sweep_schedule = "rate(15 minutes)"
+
   # The policy's [[buckets]].
   backup_bucket_names = [
     "rewapp-prod-assets",
@@ -42,8 +47,9 @@ module "rempart" {
     "rewapp-prod-backups",
   ]
 
-  log_retention_in_days = 365
-  alarm_actions         = var.alarm_actions
+  log_retention_in_days        = 365
+  registry_deletion_protection = var.registry_deletion_protection
+  alarm_actions                = var.alarm_actions
 
   tags = local.tags
 }

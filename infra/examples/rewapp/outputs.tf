@@ -27,3 +27,8 @@ output "retention_enforcer" {
   description = "The retention-enforcer's function, role, log group, dead-letter queue, rules and alarms."
   value       = module.rempart.retention_enforcer
 }
+
+output "snapshot_replicator" {
+  description = "The snapshot-replicator's function, role, log group, dead-letter queue, rules and alarms."
+  value       = module.rempart.snapshot_replicator
+}

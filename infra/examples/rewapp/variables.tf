@@ -15,3 +15,15 @@ variable "alarm_actions" {
   type        = list(string)
   default     = []
 }
+
+variable "lambda_zip_dir" {
+  description = "Directory holding `<function>/bootstrap.zip` (absolute, or relative to infra/); null: the repository's target/lambda, where `cargo lambda build` writes them."
+  type        = string
+  default     = null
+}
+
+variable "registry_deletion_protection" {
+  description = "Protect the registry table (the audit trail) from deletion; false only for a throw-away deployment."
+  type        = bool
+  default     = true
+}

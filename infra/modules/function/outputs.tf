@@ -46,3 +46,20 @@ output "alarm_arns" {
     dlq       = aws_cloudwatch_metric_alarm.dlq.arn
   }
 }
+
+output "summary" {
+  description = "The function's name and ARN, role ARN, log group, dead-letter queue URL, rule ARNs and alarm ARNs, in one object."
+  value = {
+    function_name         = aws_lambda_function.this.function_name
+    function_arn          = aws_lambda_function.this.arn
+    role_arn              = aws_iam_role.this.arn
+    log_group_name        = aws_cloudwatch_log_group.this.name
+    dead_letter_queue_url = aws_sqs_queue.dlq.url
+    event_rule_arns       = { for k, r in aws_cloudwatch_event_rule.this : k => r.arn }
+    alarm_arns = {
+      errors    = aws_cloudwatch_metric_alarm.errors.arn
+      throttles = aws_cloudwatch_metric_alarm.throttles.arn
+      dlq       = aws_cloudwatch_metric_alarm.dlq.arn
+    }
+  }
+}

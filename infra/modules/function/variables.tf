@@ -135,7 +135,7 @@ variable "log_retention_in_days" {
 }
 
 variable "kms_key_arn" {
-  description = "ARN of the customer managed KMS key encrypting the log group and the dead-letter queue. Null: CloudWatch Logs default encryption and SQS-managed SSE."
+  description = "ARN of the customer managed KMS key encrypting the log group, the dead-letter queue and the environment variables. Null: CloudWatch Logs default encryption, SQS-managed SSE and Lambda's own key."
   type        = string
   default     = null
 }
@@ -187,6 +187,17 @@ variable "alarm_period" {
   validation {
     condition     = var.alarm_period >= 60 && var.alarm_period % 60 == 0
     error_message = "alarm_period must be a multiple of 60 seconds."
+  }
+}
+
+variable "tracing_mode" {
+  description = "X-Ray tracing of the function: `Active` records a trace of every invocation (the role may write traces), `PassThrough` only when the caller's request is sampled."
+  type        = string
+  default     = "Active"
+
+  validation {
+    condition     = contains(["Active", "PassThrough"], var.tracing_mode)
+    error_message = "tracing_mode must be Active or PassThrough."
   }
 }
 

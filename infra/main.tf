@@ -34,6 +34,9 @@ locals {
     values   = ["true"]
   }
 
+  # The functions' alarms: to the given ARNs and the first on-call tier.
+  alarm_actions = concat(var.alarm_actions, [for t in slice(var.oncall_tiers, 0, min(1, length(var.oncall_tiers))) : aws_sns_topic.oncall[t].arn])
+
   tags = var.tags
 }
 
@@ -76,6 +79,24 @@ data "aws_iam_policy_document" "kms" {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
       values   = [for f in local.function_names : "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${f}"]
+    }
+  }
+
+  # CloudWatch alarms publish to the encrypted on-call topics.
+  statement {
+    sid       = "CloudWatchAlarmsPublishToEncryptedTopics"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
     }
   }
 }
@@ -304,7 +325,7 @@ module "snapshot_scheduler" {
 
   log_retention_in_days = var.log_retention_in_days
   kms_key_arn           = aws_kms_key.this.arn
-  alarm_actions         = var.alarm_actions
+  alarm_actions         = local.alarm_actions
 
   tags = local.tags
 }
@@ -416,7 +437,7 @@ module "retention_enforcer" {
 
   log_retention_in_days = var.log_retention_in_days
   kms_key_arn           = aws_kms_key.this.arn
-  alarm_actions         = var.alarm_actions
+  alarm_actions         = local.alarm_actions
 
   tags = local.tags
 }

@@ -57,3 +57,23 @@ output "snapshot_replicator" {
   description = "The snapshot-replicator: function, role, log group, dead-letter queue, rules (events `rds`, `ebs`, schedule `sweep`) and alarms."
   value       = module.snapshot_replicator.summary
 }
+
+output "slack_webhook_secret_arn" {
+  description = "ARN of the Secrets Manager secret holding the Slack incoming webhook URL. Terraform never sets its value: `aws secretsmanager put-secret-value --secret-id <arn> --secret-string 'https://hooks.slack.com/services/...'`."
+  value       = aws_secretsmanager_secret.slack_webhook.arn
+}
+
+output "oncall_topic_arns" {
+  description = "ARNs of the on-call tier topics, by tier (escalation order: oncall_tiers)."
+  value       = { for t, topic in aws_sns_topic.oncall : t => topic.arn }
+}
+
+output "event_subscription_arns" {
+  description = "ARNs of the events topic's audience subscriptions, by name (pending until confirmed, for email and http(s))."
+  value       = { for k, s in aws_sns_topic_subscription.events : k => s.arn }
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard (RPO age, DR copy lag, retention counts, restore-test RTO, open incidents, function health)."
+  value       = aws_cloudwatch_dashboard.this.dashboard_name
+}

@@ -166,7 +166,6 @@ data "aws_iam_policy_document" "replicator" {
   statement {
     sid = "RegistryReadWrite"
     actions = [
-      "dynamodb:GetItem",
       "dynamodb:Query",
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",
@@ -211,6 +210,11 @@ module "snapshot_replicator" {
   memory_size   = var.memory_size
   timeout       = var.replicator_timeout
 
+  # One invocation at a time: the replicator counts the copies in flight
+  # before starting more (AWS allows 20 per destination region), and two
+  # concurrent invocations would both count the same free slots.
+  reserved_concurrent_executions = 1
+
   environment_variables = merge(local.common_environment, {
     REMPART_MAX_COPIES_IN_FLIGHT = tostring(var.max_copies_in_flight)
   })
@@ -222,7 +226,7 @@ module "snapshot_replicator" {
 
   log_retention_in_days = var.log_retention_in_days
   kms_key_arn           = aws_kms_key.this.arn
-  alarm_actions         = var.alarm_actions
+  alarm_actions         = local.alarm_actions
 
   tags = local.tags
 }

@@ -235,9 +235,95 @@ variable "log_retention_in_days" {
 }
 
 variable "alarm_actions" {
-  description = "ARNs (e.g. an operations SNS topic) notified when a function's errors, throttles or dead-letter queue alarm fires and recovers."
+  description = "ARNs notified, besides the first on-call tier topic, when a function's errors, throttles or dead-letter queue alarm fires and recovers."
   type        = list(string)
   default     = []
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the EMF metrics Rempart's functions publish (RpoAgeSeconds, DrCopyLagSeconds, SnapshotsKept, SnapshotsDeleted, RestoreTestRtoSeconds, OpenIncidents; dimension Resource), shown on the dashboard."
+  type        = string
+  default     = "Rempart"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be a custom CloudWatch namespace (not AWS/...)."
+  }
+}
+
+variable "oncall_tiers" {
+  description = "On-call tiers, in escalation order: one SNS topic each (`<name>-oncall-<tier>`). The functions' errors, throttles and dead-letter alarms go to the first; the incident-escalator escalates along the list. Empty: no tier topics."
+  type        = list(string)
+  default     = ["level-1", "level-2", "level-3", "level-4"]
+
+  validation {
+    condition     = alltrue([for t in var.oncall_tiers : can(regex("^[a-z0-9][a-z0-9-]{0,30}$", t))]) && length(distinct(var.oncall_tiers)) == length(var.oncall_tiers)
+    error_message = "oncall_tiers must be distinct names of 1-31 characters of a-z, 0-9 and '-'."
+  }
+}
+
+variable "oncall_subscriptions" {
+  description = "Subscriptions to the on-call tier topics: `tier` (one of oncall_tiers), `protocol` (sms, email, https, lambda, sqs, ...) and `endpoint`. Seed 004: critical alerts by SMS."
+  type = list(object({
+    tier     = string
+    protocol = string
+    endpoint = string
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for s in var.oncall_subscriptions : contains(var.oncall_tiers, s.tier)])
+    error_message = "Every oncall_subscriptions entry must name a tier of oncall_tiers."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.oncall_subscriptions : contains(["http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose"], s.protocol)])
+    error_message = "protocol must be an SNS protocol: http, https, email, email-json, sms, sqs, application, lambda or firehose."
+  }
+}
+
+variable "event_subscriptions" {
+  description = <<-EOT
+    Subscriptions to the events topic, one per audience, by name. Each receives only the announcements whose message attributes match:
+    `severities` (any of info, warning, critical; empty: all), `kinds` (exact, e.g. `copy.completed`) and `kind_prefixes` (e.g. `snapshot.`; both empty: all kinds),
+    `schemas` (default `rempart.announcement/v1`, the one schema Rempart publishes). `raw_message_delivery` applies to sqs, firehose and http(s).
+  EOT
+  type = map(object({
+    protocol             = string
+    endpoint             = string
+    severities           = optional(list(string), [])
+    kinds                = optional(list(string), [])
+    kind_prefixes        = optional(list(string), [])
+    schemas              = optional(list(string), ["rempart.announcement/v1"])
+    raw_message_delivery = optional(bool, false)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for s in values(var.event_subscriptions) : alltrue([for v in s.severities : contains(["info", "warning", "critical"], v)])])
+    error_message = "severities must be among info, warning and critical."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.event_subscriptions) : contains(["http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose"], s.protocol)])
+    error_message = "protocol must be an SNS protocol: http, https, email, email-json, sms, sqs, application, lambda or firehose."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.event_subscriptions) : length(s.schemas) > 0])
+    error_message = "schemas must not be empty."
+  }
+}
+
+variable "secret_recovery_window_in_days" {
+  description = "Days a deleted Slack webhook secret can still be restored (0: deleted at once)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.secret_recovery_window_in_days == 0 || (var.secret_recovery_window_in_days >= 7 && var.secret_recovery_window_in_days <= 30)
+    error_message = "secret_recovery_window_in_days must be 0 or between 7 and 30."
+  }
 }
 
 variable "kms_deletion_window_in_days" {

@@ -47,6 +47,29 @@ module "rempart" {
     "rewapp-prod-backups",
   ]
 
+  # Seed 004 §3.2, alert levels: critical at once (SMS to the on-call),
+  # warning by email and Slack (the slack-notifier subscribes itself),
+  # info in the registry and logs only.
+  event_subscriptions = merge(
+    var.oncall_phone == null ? {} : {
+      oncall-critical = { protocol = "sms", endpoint = var.oncall_phone, severities = ["critical"] }
+    },
+    var.ops_email == null ? {} : {
+      ops-warnings = { protocol = "email", endpoint = var.ops_email, severities = ["warning", "critical"] }
+    },
+    var.dba_email == null ? {} : {
+      # The DBAs: what happens to the database snapshots and their DR copies.
+      dba-copies = { protocol = "email", endpoint = var.dba_email, kind_prefixes = ["snapshot.", "copy.", "retention."], severities = ["warning", "critical"] }
+    },
+  )
+
+  # Seed 004, escalation: DevOps, lead developer, CTO, management. The
+  # functions' alarms go to the DevOps tier.
+  oncall_tiers = ["devops", "lead-dev", "cto", "direction"]
+  oncall_subscriptions = var.oncall_phone == null ? [] : [
+    { tier = "devops", protocol = "sms", endpoint = var.oncall_phone },
+  ]
+
   log_retention_in_days        = 365
   registry_deletion_protection = var.registry_deletion_protection
   alarm_actions                = var.alarm_actions

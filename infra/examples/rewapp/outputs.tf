@@ -32,3 +32,18 @@ output "snapshot_replicator" {
   description = "The snapshot-replicator's function, role, log group, dead-letter queue, rules and alarms."
   value       = module.rempart.snapshot_replicator
 }
+
+output "slack_webhook_secret_arn" {
+  description = "Secret to fill with the Slack webhook URL: aws secretsmanager put-secret-value --secret-id <this> --secret-string 'https://hooks.slack.com/services/...'."
+  value       = module.rempart.slack_webhook_secret_arn
+}
+
+output "oncall_topic_arns" {
+  description = "On-call tier topics, by tier."
+  value       = module.rempart.oncall_topic_arns
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard."
+  value       = module.rempart.dashboard_name
+}

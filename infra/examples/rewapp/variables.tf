@@ -27,3 +27,21 @@ variable "registry_deletion_protection" {
   type        = bool
   default     = true
 }
+
+variable "oncall_phone" {
+  description = "Phone number (E.164, e.g. +33612345678) of the DevOps on-call: SMS for critical announcements and for the functions' alarms. Null: none."
+  type        = string
+  default     = null
+}
+
+variable "ops_email" {
+  description = "Operations mailbox: warning and critical announcements (the subscription must be confirmed from the mail). Null: none."
+  type        = string
+  default     = null
+}
+
+variable "dba_email" {
+  description = "DBA mailbox: warning and critical announcements about snapshots, DR copies and retention. Null: none."
+  type        = string
+  default     = null
+}

@@ -1,0 +1,84 @@
+################################################################################
+# CloudWatch dashboard: the recovery objectives as Rempart's functions
+# measure them (EMF metrics, namespace `Rempart`, one series per protected
+# resource: dimension `Resource`), and the functions' own health.
+################################################################################
+
+locals {
+  dashboard_functions = {
+    snapshot-scheduler  = module.snapshot_scheduler.summary
+    retention-enforcer  = module.retention_enforcer.summary
+    snapshot-replicator = module.snapshot_replicator.summary
+  }
+
+  # One line per protected resource, whatever resources exist: a SEARCH
+  # expression on the metric name in the {Rempart,Resource} schema.
+  rempart_search = { for m in ["RpoAgeSeconds", "DrCopyLagSeconds", "SnapshotsKept", "SnapshotsDeleted", "RestoreTestRtoSeconds", "OpenIncidents"] :
+    m => "SEARCH('{${var.metrics_namespace},Resource} MetricName=\"${m}\"', '%s', %d)"
+  }
+
+  # The recovery objectives, two graphs a row: the lines of each graph are
+  # `id = [metric, statistic, label]`.
+  objective_graphs = [
+    { title = "RPO age: time since the newest snapshot (s)", period = 300, lines = { rpo = ["RpoAgeSeconds", "Maximum", ""] } },
+    { title = "DR copy lag: newest snapshot not yet copied to ${var.dr_region} (s)", period = 300, lines = { lag = ["DrCopyLagSeconds", "Maximum", ""] } },
+    { title = "Retention: snapshots kept and deleted", period = 86400, lines = { kept = ["SnapshotsKept", "Maximum", "kept"], deleted = ["SnapshotsDeleted", "Sum", "deleted"] } },
+    { title = "Restore test: measured RTO (s)", period = 86400, lines = { rto = ["RestoreTestRtoSeconds", "Maximum", ""] } },
+  ]
+
+  dashboard_widgets = concat([
+    {
+      type = "text", x = 0, y = 0, width = 24, height = 2
+      properties = {
+        markdown = "# Rempart (${var.name})\nRecovery objectives measured by Rempart (namespace `${var.metrics_namespace}`, one line per protected resource) and the health of its functions. Events: SNS `${aws_sns_topic.events.name}`; registry: DynamoDB `${aws_dynamodb_table.registry.name}`."
+      }
+    },
+    ], [for i, g in local.objective_graphs : {
+      type = "metric", x = (i % 2) * 12, y = 2 + floor(i / 2) * 6, width = 12, height = 6
+      properties = {
+        title   = g.title
+        region  = local.region
+        view    = "timeSeries"
+        period  = g.period
+        metrics = [for id, l in g.lines : [{ expression = format(local.rempart_search[l[0]], l[1], g.period), id = id, label = l[2] }]]
+        yAxis   = { left = { min = 0 } }
+      }
+    }], [
+    {
+      type = "metric", x = 0, y = 14, width = 6, height = 6
+      properties = {
+        title   = "Open incidents"
+        region  = local.region
+        view    = "singleValue"
+        period  = 300
+        metrics = [[{ expression = "SUM(${format(local.rempart_search["OpenIncidents"], "Maximum", 300)})", id = "open", label = "open incidents" }]]
+      }
+    },
+    {
+      type = "metric", x = 6, y = 14, width = 18, height = 6
+      properties = {
+        title  = "Functions: errors and throttles"
+        region = local.region
+        view   = "timeSeries"
+        stat   = "Sum"
+        period = 300
+        metrics = concat(
+          [for f, s in local.dashboard_functions : ["AWS/Lambda", "Errors", "FunctionName", s.function_name, { label = "${f} errors" }]],
+          [for f, s in local.dashboard_functions : ["AWS/Lambda", "Throttles", "FunctionName", s.function_name, { label = "${f} throttles" }]],
+        )
+      }
+    },
+    {
+      type = "alarm", x = 0, y = 20, width = 24, height = 4
+      properties = {
+        title  = "Alarms"
+        alarms = flatten([for s in values(local.dashboard_functions) : values(s.alarm_arns)])
+      }
+    },
+  ])
+}
+
+resource "aws_cloudwatch_dashboard" "this" {
+  dashboard_name = var.name
+  dashboard_body = jsonencode({ widgets = local.dashboard_widgets })
+}

@@ -175,6 +175,7 @@ pub async fn create_estate(cfg: &SdkConfig) -> Result<Estate, CliError> {
             .allocated_storage(20)
             .master_username("rewapp")
             .master_user_password("not-a-real-password")
+            .storage_encrypted(true)
             .set_tags(tag.map(|t| vec![rtag(t)]))
             .send()
             .await
@@ -186,6 +187,7 @@ pub async fn create_estate(cfg: &SdkConfig) -> Result<Estate, CliError> {
         .engine("aurora-postgresql")
         .master_username("rewapp")
         .master_user_password("not-a-real-password")
+        .storage_encrypted(true)
         .tags(rtag("rewapp-postgres"))
         .send()
         .await
@@ -299,4 +301,65 @@ pub async fn put_ebs_snapshot(
         .await
         .map_err(|e| CliError::Setup(format!("CreateSnapshot: {e:?}")))?;
     Ok(())
+}
+
+/// The DR region of the example policy.
+pub const DR_REGION: &str = "eu-central-1";
+
+/// What the example policy's DR needs: a customer-managed KMS key with the
+/// alias `alias/rempart-dr` in the DR region (unless `with_dr_key` is
+/// false), the Redis export bucket in the primary region and the DR bucket.
+/// Returns the DR key's ARN.
+pub async fn create_dr(cfg: &SdkConfig, with_dr_key: bool) -> Result<Option<String>, CliError> {
+    let dr = cfg
+        .to_builder()
+        .region(aws_config::Region::new(DR_REGION))
+        .build();
+    let mut arn = None;
+    if with_dr_key {
+        let kms = aws_sdk_kms::Client::new(&dr);
+        let key = kms
+            .create_key()
+            .description("Rempart DR copies")
+            .send()
+            .await
+            .map_err(|e| format!("{e:?}"))
+            .map_err(setup_err("CreateKey"))?;
+        let meta = key
+            .key_metadata()
+            .ok_or_else(|| CliError::Setup("CreateKey: no metadata".into()))?;
+        kms.create_alias()
+            .alias_name("alias/rempart-dr")
+            .target_key_id(meta.key_id())
+            .send()
+            .await
+            .map_err(|e| format!("{e:?}"))
+            .map_err(setup_err("CreateAlias"))?;
+        arn = meta.arn().map(str::to_string);
+    }
+    for (c, bucket, region) in [
+        (cfg, "rewapp-prod-backups", REGION),
+        (&dr, "rewapp-dr-backups", DR_REGION),
+    ] {
+        let s3 = aws_sdk_s3::Client::new(c);
+        let res = s3
+            .create_bucket()
+            .bucket(bucket)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                    .build(),
+            )
+            .send()
+            .await;
+        if let Err(e) = res {
+            let already = e
+                .as_service_error()
+                .is_some_and(|se| se.is_bucket_already_owned_by_you());
+            if !already {
+                return Err(CliError::Setup(format!("CreateBucket {bucket}: {e:?}")));
+            }
+        }
+    }
+    Ok(arn)
 }

@@ -362,14 +362,16 @@ async fn demo() -> Result<(), CliError> {
     println!("\nStopping the local AWS stack.");
     drop(aws);
 
-    println!("\nNow 40 days of the same policy, scheduler and retention-enforcer together, in a fresh emulator");
-    println!("(DR regions ignored: the replicator is not part of the simulation yet):\n");
+    println!(
+        "\nNow 40 days of the same policy, scheduler, replicator and retention-enforcer together,"
+    );
+    println!("in a fresh emulator, primary region eu-west-1 and DR region eu-central-1:\n");
     let args = rempart_cli::simulate::SimArgs {
         days: 40,
         policy_file: None,
         start: "2025-01-01T00:00:00Z".parse().expect("constant"),
         enforce_cron: "30 5 * * *".parse().expect("constant"),
-        without_dr: true,
+        without_dr: false,
         quiet: false,
     };
     rempart_cli::simulate::simulate(&args, &mut std::io::stdout()).await?;

@@ -2,6 +2,12 @@
 //! unchanged and counts them by AWS operation (`Action=` of the query
 //! protocols, `X-Amz-Target` of the JSON ones, else method and path), so a
 //! benchmark can show how many calls of each kind a run makes.
+//!
+//! Hooks cover what the emulator does not do, at the HTTP level: an
+//! [`Answer`] replies to a request in the emulator's stead (ElastiCache's
+//! `CopySnapshot` export, which moto does not implement), a [`Rewrite`]
+//! edits the emulator's answer (a copy still `pending`, where moto makes
+//! every copy available at once).
 
 use crate::error::CliError;
 use crate::http::{read_request, Request};
@@ -9,6 +15,41 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
+
+/// Replies in the emulator's stead: `(status line, body)`, or `None` to forward.
+pub type Answer = Arc<dyn Fn(&Request) -> Option<(String, String)> + Send + Sync>;
+/// Edits the emulator's response body: `Some(new body)`, or `None` to keep it.
+pub type Rewrite = Arc<dyn Fn(&Request, &str) -> Option<String> + Send + Sync>;
+
+/// Replaces the body of a raw HTTP/1.1 response (fixing Content-Length).
+fn replace_body(raw: &[u8], body: &str) -> Vec<u8> {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
+    let head = String::from_utf8_lossy(&raw[..split]);
+    let mut out = String::new();
+    for line in head.split("\r\n") {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("content-length:") || lower.starts_with("transfer-encoding:") {
+            continue;
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    out.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    out.push_str(body);
+    out.into_bytes()
+}
+
+fn body_of(raw: &[u8]) -> String {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4)
+        .unwrap_or(raw.len());
+    String::from_utf8_lossy(&raw[split..]).to_string()
+}
 
 pub struct CountingProxy {
     addr: String,
@@ -61,6 +102,15 @@ async fn forward(req: &Request, upstream: &str) -> std::io::Result<Vec<u8>> {
 impl CountingProxy {
     /// Starts a proxy to `upstream` (`http://127.0.0.1:<port>`).
     pub async fn start(upstream: &str) -> Result<CountingProxy, CliError> {
+        Self::with_hooks(upstream, None, None).await
+    }
+
+    /// Starts a proxy to `upstream` with hooks.
+    pub async fn with_hooks(
+        upstream: &str,
+        answer: Option<Answer>,
+        rewrite: Option<Rewrite>,
+    ) -> Result<CountingProxy, CliError> {
         let upstream = upstream
             .trim_start_matches("http://")
             .trim_end_matches('/')
@@ -77,6 +127,7 @@ impl CountingProxy {
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let (c, upstream) = (c.clone(), upstream.clone());
+                let (answer, rewrite) = (answer.clone(), rewrite.clone());
                 tokio::spawn(async move {
                     let (r, mut w) = stream.into_split();
                     let mut r = BufReader::new(r);
@@ -87,7 +138,18 @@ impl CountingProxy {
                             .expect("proxy lock")
                             .entry(operation(&req))
                             .or_insert(0) += 1;
-                        if let Ok(resp) = forward(&req, &upstream).await {
+                        if let Some((status, body)) = answer.as_ref().and_then(|a| a(&req)) {
+                            let _ = w
+                                .write_all(crate::http::response(&status, &[], &body).as_bytes())
+                                .await;
+                            return;
+                        }
+                        if let Ok(mut resp) = forward(&req, &upstream).await {
+                            if let Some(rw) = &rewrite {
+                                if let Some(body) = rw(&req, &body_of(&resp)) {
+                                    resp = replace_body(&resp, &body);
+                                }
+                            }
                             let _ = w.write_all(&resp).await;
                         }
                     }

@@ -1,13 +1,22 @@
 //! `rempart simulate`: replays N days of a policy's schedules through the
-//! real snapshot-scheduler and retention-enforcer handlers against the local
-//! emulator. Event times advance; the clock does not.
+//! real snapshot-scheduler, snapshot-replicator and retention-enforcer
+//! handlers against the local emulator, primary and DR regions. Event times
+//! advance; the clock does not.
+//!
+//! The replicator sweeps twice before each enforcer run (the second sweep
+//! moves the Redis exports the first one started). moto does not implement
+//! ElastiCache's export (`CopySnapshot` with `TargetBucket`): a proxy
+//! answers it as AWS does, and the simulator then writes the `.rdb` file
+//! into the export bucket, as ElastiCache would.
 
 use crate::error::CliError;
-use crate::local::{create_estate, create_plumbing, LocalAws, REGION};
+use crate::local::{create_dr, create_estate, create_plumbing, LocalAws, REGION};
+use crate::proxy::CountingProxy;
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use clap::Args;
 use rempart_shared::cron::Cron;
 use rempart_shared::enforcer::{Step, TAG_DELETE_AFTER};
+use rempart_shared::functions::snapshot_replicator;
 use rempart_shared::functions::{retention_enforcer, snapshot_scheduler};
 use rempart_shared::model::{ResourceKind, SnapshotInfo, TAG_TIERS};
 use rempart_shared::policy::{PolicyDocument, PolicySource};
@@ -15,6 +24,7 @@ use rempart_shared::retention::{plan, Action, Place, Snap};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 /// AWS's default quota of manual RDS snapshots per region.
 pub const RDS_MANUAL_QUOTA: usize = 100;
@@ -33,9 +43,8 @@ pub struct SimArgs {
     /// When the retention-enforcer runs (cron, UTC).
     #[arg(long, default_value = "30 5 * * *")]
     pub enforce_cron: Cron,
-    /// Ignore the policy's DR regions (no replicator takes part in the
-    /// simulation, so with them every primary snapshot is held by the
-    /// "DR copy not yet available" floor).
+    /// Ignore the policy's DR regions (the replicator copies nothing, and
+    /// only the primary region is simulated).
     #[arg(long)]
     pub without_dr: bool,
     /// Print only the summary, not one line a day.
@@ -63,6 +72,7 @@ pub struct SimOutcome {
     /// the engine's property tests), so they are not compared.
     pub not_compared: BTreeSet<GroupKey>,
     pub scheduler_runs: usize,
+    pub replicator_runs: usize,
     pub enforcer_runs: usize,
 }
 
@@ -154,6 +164,72 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
         PolicySource::File(policy_path.clone()),
     )?;
     enf.pace = std::time::Duration::ZERO;
+    // The replicator, through a proxy that answers ElastiCache exports.
+    create_dr(&cfg, true).await?;
+    let exports: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
+    let seen = exports.clone();
+    let proxy = CountingProxy::with_hooks(
+        &aws.endpoint,
+        Some(Arc::new(move |r: &crate::http::Request| {
+            if crate::proxy::operation(r) != "elasticache:CopySnapshot" {
+                return None;
+            }
+            let body = String::from_utf8_lossy(&r.body).to_string();
+            let field = |n: &str| {
+                body.split('&')
+                    .find_map(|kv| kv.strip_prefix(&format!("{n}=")))
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let (bucket, name) = (field("TargetBucket"), field("TargetSnapshotName"));
+            seen.lock()
+                .expect("exports lock")
+                .push((bucket, name.clone()));
+            Some(("200 OK".to_string(), export_answer(&name)))
+        })),
+        None,
+    )
+    .await?;
+    let rep = snapshot_replicator::Deps::new(
+        &crate::local::sdk_config_for(&proxy.url(), REGION).await,
+        registry.table(),
+        topic.arn(),
+        PolicySource::File(policy_path.clone()),
+        rempart_shared::replicator::DEFAULT_MAX_IN_FLIGHT,
+    )?;
+    let s3 = aws_sdk_s3::Client::new(&cfg);
+    let replicate = |t: DateTime<Utc>| {
+        let (rep, s3, exports) = (&rep, &s3, &exports);
+        async move {
+            for _ in 0..2 {
+                let reports = snapshot_replicator::handle(rep, scheduled(t)).await?;
+                if let Some(i) = reports
+                    .iter()
+                    .flat_map(|r| &r.items)
+                    .find(|i| matches!(i.state.as_str(), "failed" | "blocked" | "deferred"))
+                {
+                    return Err(CliError::Usage(format!(
+                        "simulated replicator run at {t}: {} to {} {}: {}",
+                        i.snapshot, i.region, i.state, i.reason
+                    )));
+                }
+                // ElastiCache writes the files it was asked to export.
+                let pending = std::mem::take(&mut *exports.lock().expect("exports lock"));
+                for (bucket, name) in pending {
+                    s3.put_object()
+                        .bucket(&bucket)
+                        .key(format!("{name}.rdb"))
+                        .body(aws_sdk_s3::primitives::ByteStream::from_static(
+                            b"REDIS0011",
+                        ))
+                        .send()
+                        .await
+                        .map_err(|e| CliError::Setup(format!("writing the export: {e:?}")))?;
+                }
+            }
+            Ok::<usize, CliError>(2)
+        }
+    };
     let regions: Vec<_> = rempart_shared::enforcer::regions_of(&doc, REGION)
         .iter()
         .map(|r| rempart_shared::aws::snapshots::Snapshots::for_region(&cfg, r))
@@ -207,6 +283,7 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
             }
         }
         if args.enforce_cron.matches(t, chrono_tz::Tz::UTC) {
+            outcome.replicator_runs += replicate(t).await?;
             retention_enforcer::handle(&enf, scheduled(t)).await?;
             outcome.enforcer_runs += 1;
             last_enforce = t;
@@ -278,6 +355,7 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
         .max()
         .unwrap_or(rempart_shared::enforcer::DEFAULT_GRACE);
     let settle = last_enforce.max(end) + max_grace + TimeDelta::minutes(1);
+    outcome.replicator_runs += replicate(settle).await?;
     let report = retention_enforcer::handle(&enf, scheduled(settle)).await?;
     outcome.enforcer_runs += 1;
 
@@ -324,25 +402,28 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
                 id: id.clone(),
                 time: *time,
                 tags: vec![],
-                dr_copy_pending: !policy.dr.is_empty(),
+                // The replicator copied every snapshot before the enforcer
+                // ran (a failed, blocked or deferred copy stops the run).
+                dr_copy_pending: false,
             })
             .collect();
-        let kept: BTreeSet<String> = plan(
-            &snaps,
-            &policy.retention,
-            doc.timezone_of(policy),
-            Place::Primary,
-        )
-        .into_iter()
-        .filter(|v| v.action == Action::Keep)
-        .map(|v| v.id)
-        .collect();
+        let place = if g.0 == REGION {
+            Place::Primary
+        } else {
+            Place::DrCopy
+        };
+        let kept: BTreeSet<String> =
+            plan(&snaps, &policy.retention, doc.timezone_of(policy), place)
+                .into_iter()
+                .filter(|v| v.action == Action::Keep)
+                .map(|v| v.id)
+                .collect();
         outcome.predicted.insert(g, kept);
     }
 
     w(out, format!(
-        "\nAfter {} days ({} scheduler runs, {} enforcer runs, the last at {} once grace periods were over):",
-        args.days, outcome.scheduler_runs, outcome.enforcer_runs, settle.format("%Y-%m-%d %H:%M")
+        "\nAfter {} days ({} scheduler runs, {} replicator sweeps, {} enforcer runs, the last at {} once grace periods were over):",
+        args.days, outcome.scheduler_runs, outcome.replicator_runs, outcome.enforcer_runs, settle.format("%Y-%m-%d %H:%M")
     ))?;
     for g in &report.decisions {
         let kept: Vec<_> = g
@@ -415,6 +496,13 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
     }
     let _ = std::fs::remove_file(&policy_path);
     Ok(outcome)
+}
+
+/// ElastiCache's answer to an export, as its API reference shows it.
+fn export_answer(name: &str) -> String {
+    format!(
+        r#"<CopySnapshotResponse xmlns="http://elasticache.amazonaws.com/doc/2015-02-02/"><CopySnapshotResult><Snapshot><SnapshotName>{name}</SnapshotName><SnapshotStatus>exporting</SnapshotStatus><SnapshotSource>manual</SnapshotSource></Snapshot></CopySnapshotResult><ResponseMetadata><RequestId>simulated</RequestId></ResponseMetadata></CopySnapshotResponse>"#
+    )
 }
 
 fn policy_of(s: &SnapshotInfo) -> String {

@@ -101,13 +101,15 @@ pub struct Untouched {
     pub reason: String,
 }
 
-/// Decides every group (pure). `copies_available` holds the source ARNs of
-/// DR copies that are available; a primary snapshot of a policy with DR
-/// regions and no available copy is kept (floor).
+/// Decides every group (pure). `copies_available` holds (source ARN, DR
+/// region) of the DR copies that are available; a primary snapshot of a
+/// policy with DR regions is kept (floor) until every DR region of its
+/// policy holds an available copy (for Redis: until its exported files
+/// reached every DR bucket, as its `rempart:dr-copy:<region>` tags say).
 pub fn decide(
     doc: &PolicyDocument,
     snaps: Vec<SnapshotInfo>,
-    copies_available: &BTreeSet<String>,
+    copies_available: &BTreeSet<(String, String)>,
     now: DateTime<Utc>,
 ) -> (Vec<GroupPlan>, Vec<Untouched>) {
     let mut groups: BTreeMap<(String, ResourceKind, String, bool), Vec<SnapshotInfo>> =
@@ -169,8 +171,7 @@ pub fn decide(
                     })
                     .collect(),
                 dr_copy_pending: !is_copy
-                    && !policy.dr.is_empty()
-                    && !copies_available.contains(&s.arn),
+                    && !crate::replicator::has_all_copies(s, policy, copies_available),
             })
             .collect();
         let grace = policy
@@ -391,10 +392,10 @@ impl Enforcer {
                 }),
             }
         }
-        let copies: BTreeSet<String> = all
+        let copies: BTreeSet<(String, String)> = all
             .iter()
-            .filter(|s| matches!(s.status.as_str(), "available" | "completed"))
-            .filter_map(|s| s.tags.get(TAG_COPY_OF).cloned())
+            .filter(|s| crate::replicator::is_available(s))
+            .filter_map(|s| Some((s.tags.get(TAG_COPY_OF)?.clone(), s.region.clone())))
             .collect();
         let (plans, untouched) = decide(doc, all, &copies, now);
         report.untouched = untouched;
@@ -701,6 +702,8 @@ mod tests {
             status: "completed".into(),
             created: None,
             tags: BTreeMap::new(),
+            encrypted: false,
+            kms_key: None,
         };
         let decisions: Vec<SnapshotDecision> = (0..5000)
             .map(|i| SnapshotDecision {

@@ -383,3 +383,198 @@ mod tests {
         assert!("rds-instance/".parse::<ResourceRef>().is_err());
     }
 }
+
+/// RDS's "manual snapshot created" event.
+pub const RDS_MANUAL_SNAPSHOT_CREATED: &str = "RDS-EVENT-0042";
+/// RDS's "manual cluster snapshot created" event.
+pub const RDS_MANUAL_CLUSTER_SNAPSHOT_CREATED: &str = "RDS-EVENT-0075";
+pub const RDS_SNAPSHOT_EVENT: &str = "RDS DB Snapshot Event";
+pub const RDS_CLUSTER_SNAPSHOT_EVENT: &str = "RDS DB Cluster Snapshot Event";
+pub const EBS_SNAPSHOT_EVENT: &str = "EBS Snapshot Notification";
+/// The ElastiCache notification (on the cluster's SNS topic) that a
+/// snapshot is complete.
+pub const ELASTICACHE_SNAPSHOT_COMPLETE: &str = "ElastiCache:SnapshotComplete";
+
+/// What the snapshot-replicator is asked to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplicatorInput {
+    /// A snapshot is complete in `region`: copy it if it is Rempart's.
+    Snapshot {
+        time: DateTime<Utc>,
+        cause: Option<String>,
+        kind: ResourceKind,
+        id: String,
+        region: Option<String>,
+    },
+    /// Look at every Rempart snapshot of the primary region (of one kind
+    /// only, for an ElastiCache notification).
+    Sweep {
+        time: DateTime<Utc>,
+        cause: Option<String>,
+        only: Option<ResourceKind>,
+    },
+    /// A well-formed event that asks for nothing (another RDS event id, an
+    /// EBS copy notification…), and why.
+    Nothing {
+        time: DateTime<Utc>,
+        cause: Option<String>,
+        reason: String,
+    },
+}
+
+impl ReplicatorInput {
+    pub fn time(&self) -> DateTime<Utc> {
+        match self {
+            ReplicatorInput::Snapshot { time, .. }
+            | ReplicatorInput::Sweep { time, .. }
+            | ReplicatorInput::Nothing { time, .. } => *time,
+        }
+    }
+
+    pub fn cause(&self) -> Option<&str> {
+        match self {
+            ReplicatorInput::Snapshot { cause, .. }
+            | ReplicatorInput::Sweep { cause, .. }
+            | ReplicatorInput::Nothing { cause, .. } => cause.as_deref(),
+        }
+    }
+}
+
+fn detail_str<'a>(ev: &'a EventBridgeEvent<Value>, field: &str) -> Result<&'a str> {
+    ev.detail.get(field).and_then(Value::as_str).ok_or_else(|| {
+        Error::Event(format!(
+            "`{}` event: detail.{field} is missing or not a string",
+            ev.detail_type
+        ))
+    })
+}
+
+/// Turns the snapshot-replicator's event into its inputs: an EventBridge
+/// event (snapshot completed, or the sweep's schedule), or an SNS delivery
+/// (`Records`) whose messages are such events or ElastiCache notifications.
+pub fn parse_replicator_event(v: &Value) -> Result<Vec<ReplicatorInput>> {
+    if v.get("Records").is_some() {
+        let sns: aws_lambda_events::event::sns::SnsEvent = serde_json::from_value(v.clone())
+            .map_err(|e| Error::Event(format!("malformed SNS event: {e}")))?;
+        if sns.records.is_empty() {
+            return Err(Error::Event("SNS event with no records".into()));
+        }
+        return sns
+            .records
+            .iter()
+            .map(|r| {
+                if r.event_source != "aws:sns" {
+                    return Err(Error::Event(format!(
+                        "record from `{}`, not aws:sns",
+                        r.event_source
+                    )));
+                }
+                let m = &r.sns;
+                let inner: Value = serde_json::from_str(&m.message).map_err(|e| {
+                    Error::Event(format!(
+                        "SNS message {} is not JSON ({e}); expected an EventBridge event or an ElastiCache notification",
+                        m.message_id
+                    ))
+                })?;
+                if inner.get("detail-type").is_some() {
+                    let mut ev = envelope(&inner)?;
+                    ev.time = ev.time.or(Some(m.timestamp));
+                    return replicator_input(ev);
+                }
+                let cause = Some(m.message_id.clone());
+                match inner.as_object().and_then(|o| o.keys().find(|k| k.starts_with("ElastiCache:"))) {
+                    Some(k) if k == ELASTICACHE_SNAPSHOT_COMPLETE => Ok(ReplicatorInput::Sweep {
+                        time: m.timestamp,
+                        cause,
+                        only: Some(ResourceKind::ElasticacheRedis),
+                    }),
+                    Some(k) => Ok(ReplicatorInput::Nothing {
+                        time: m.timestamp,
+                        cause,
+                        reason: format!("ElastiCache notification `{k}` is not a completed snapshot"),
+                    }),
+                    None => Err(Error::Event(format!(
+                        "SNS message {} is neither an EventBridge event nor an ElastiCache notification",
+                        m.message_id
+                    ))),
+                }
+            })
+            .collect();
+    }
+    let ev = envelope(v)?;
+    Ok(vec![replicator_input(ev)?])
+}
+
+fn replicator_input(ev: EventBridgeEvent<Value>) -> Result<ReplicatorInput> {
+    let time = event_time(&ev)?;
+    let cause = ev.id.clone();
+    let nothing = |reason: String| {
+        Ok(ReplicatorInput::Nothing {
+            time,
+            cause: cause.clone(),
+            reason,
+        })
+    };
+    match (ev.source.as_str(), ev.detail_type.as_str()) {
+        ("aws.events" | "aws.scheduler", SCHEDULED_EVENT) => Ok(ReplicatorInput::Sweep {
+            time,
+            cause,
+            only: None,
+        }),
+        ("aws.rds", RDS_SNAPSHOT_EVENT | RDS_CLUSTER_SNAPSHOT_EVENT) => {
+            let cluster = ev.detail_type == RDS_CLUSTER_SNAPSHOT_EVENT;
+            let id = detail_str(&ev, "EventID")?;
+            let wanted = if cluster {
+                RDS_MANUAL_CLUSTER_SNAPSHOT_CREATED
+            } else {
+                RDS_MANUAL_SNAPSHOT_CREATED
+            };
+            if id != wanted {
+                let message = ev.detail.get("Message").and_then(Value::as_str).unwrap_or("");
+                return nothing(format!(
+                    "{id} ({message}) is not a manual snapshot completion ({wanted})"
+                ));
+            }
+            let snapshot = detail_str(&ev, "SourceIdentifier")?;
+            Ok(ReplicatorInput::Snapshot {
+                time,
+                cause: cause.clone(),
+                kind: if cluster {
+                    ResourceKind::AuroraCluster
+                } else {
+                    ResourceKind::RdsInstance
+                },
+                id: snapshot.to_string(),
+                region: ev.region.clone(),
+            })
+        }
+        ("aws.ec2", EBS_SNAPSHOT_EVENT) => {
+            let what = detail_str(&ev, "event")?;
+            let result = detail_str(&ev, "result")?;
+            if what != "createSnapshot" || result != "succeeded" {
+                return nothing(format!(
+                    "EBS `{what}` {result}: only a succeeded createSnapshot is copied"
+                ));
+            }
+            let arn = detail_str(&ev, "snapshot_id")?;
+            let id = arn.rsplit('/').next().unwrap_or(arn);
+            if !id.starts_with("snap-") {
+                return Err(Error::Event(format!(
+                    "`{EBS_SNAPSHOT_EVENT}`: detail.snapshot_id `{arn}` names no snap-… id"
+                )));
+            }
+            Ok(ReplicatorInput::Snapshot {
+                time,
+                cause: cause.clone(),
+                kind: ResourceKind::EbsVolume,
+                id: id.to_string(),
+                region: ev.region.clone(),
+            })
+        }
+        (source, detail_type) => Err(Error::Event(format!(
+            "snapshot-replicator does not handle detail-type `{detail_type}` from source `{source}`; it takes \
+             `{SCHEDULED_EVENT}` (aws.events), `{RDS_SNAPSHOT_EVENT}` and `{RDS_CLUSTER_SNAPSHOT_EVENT}` (aws.rds), \
+             `{EBS_SNAPSHOT_EVENT}` (aws.ec2), the same wrapped in SNS, and ElastiCache SNS notifications"
+        ))),
+    }
+}

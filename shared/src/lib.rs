@@ -13,6 +13,7 @@ pub mod event;
 pub mod functions;
 pub mod model;
 pub mod policy;
+pub mod replicator;
 pub mod retention;
 pub mod runtime;
 pub mod scheduler;

@@ -167,6 +167,12 @@ pub struct SnapshotInfo {
     pub status: String,
     pub created: Option<DateTime<Utc>>,
     pub tags: BTreeMap<String, String>,
+    /// Encrypted at rest, as the describe call reports it.
+    #[serde(default)]
+    pub encrypted: bool,
+    /// The KMS key (ARN) it is encrypted with, when the describe call says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key: Option<String>,
 }
 
 impl SnapshotInfo {
@@ -317,6 +323,8 @@ mod tests {
             status: "completed".into(),
             created: None,
             tags: BTreeMap::new(),
+            encrypted: false,
+            kms_key: None,
         };
         assert_eq!(s.source_id(), "vol-ffffffff");
         s.tags.insert(

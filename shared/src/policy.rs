@@ -59,6 +59,11 @@ pub struct Policy {
     /// re-encrypted with.
     #[serde(default)]
     pub dr: Vec<DrTarget>,
+    /// ElastiCache Redis only: the S3 bucket of the primary region that
+    /// snapshots are exported to before they are copied to each DR region's
+    /// `bucket` (ElastiCache snapshots cannot be copied across regions).
+    #[serde(default)]
+    pub export_bucket: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -161,6 +166,10 @@ impl<'de> Deserialize<'de> for KeepCount {
 pub struct DrTarget {
     pub region: Region,
     pub kms_key: String,
+    /// ElastiCache Redis only: the S3 bucket in this region that exported
+    /// Redis snapshots are copied to (encrypted with `kms_key`).
+    #[serde(default)]
+    pub bucket: Option<String>,
 }
 
 /// A validated policy name: `[a-z0-9-]`, 1 to 32 characters, starting with a
@@ -357,6 +366,26 @@ impl PolicyDocument {
                         d.region
                     ));
                 }
+                if p.kinds.contains(&ResourceKind::ElasticacheRedis)
+                    && d.bucket.as_deref().is_none_or(|b| b.trim().is_empty())
+                {
+                    return Err(format!(
+                        "{}: Redis snapshots reach {} as exported files: name the S3 bucket there that receives them",
+                        at(&format!("dr[{i}].bucket")),
+                        d.region
+                    ));
+                }
+            }
+            if p.kinds.contains(&ResourceKind::ElasticacheRedis)
+                && !p.dr.is_empty()
+                && p.export_bucket
+                    .as_deref()
+                    .is_none_or(|b| b.trim().is_empty())
+            {
+                return Err(format!(
+                    "{}: ElastiCache cannot copy a snapshot to another region; name the S3 bucket of the primary region that Redis snapshots are exported to",
+                    at("export_bucket")
+                ));
             }
         }
         Ok(())

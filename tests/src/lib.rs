@@ -7,7 +7,9 @@
 //! adapters under test.
 
 use aws_config::SdkConfig;
-use rempart_cli::local::{create_estate, create_plumbing, Estate, LocalAws, REGION};
+use rempart_cli::local::{
+    create_dr, create_estate, create_plumbing, Estate, LocalAws, DR_REGION, REGION,
+};
 use rempart_cli::recorder::Recorder;
 use rempart_shared::aws::registry::Registry;
 use rempart_shared::aws::topic::Topic;
@@ -25,6 +27,18 @@ pub const TABLE: &str = "rempart-registry";
 pub struct Harness {
     pub aws: LocalAws,
     pub cfg: SdkConfig,
+    /// The same emulator, in the DR region.
+    pub dr_cfg: SdkConfig,
+    /// The DR region's KMS key (`alias/rempart-dr`), when created.
+    pub dr_key: Option<String>,
+    /// The replicator, whose AWS calls go through [`Harness::proxy`].
+    pub replicator: rempart_shared::functions::snapshot_replicator::Deps,
+    /// Between the replicator and moto: answers ElastiCache `CopySnapshot`
+    /// (the export to S3), which moto does not implement (HTTP 500), as AWS
+    /// documents it, and forwards everything else.
+    pub proxy: rempart_cli::proxy::CountingProxy,
+    /// The form bodies of the ElastiCache exports the proxy answered.
+    pub exports: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     pub registry: Registry,
     pub topic: Topic,
     pub subscriber: Recorder,
@@ -46,6 +60,22 @@ pub fn scheduled_at(time: &str) -> Value {
     v
 }
 
+/// A form field of a query-protocol request body.
+pub fn form_field(body: &str, name: &str) -> Option<String> {
+    body.split('&')
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+        .map(|v| v.replace("%2F", "/").replace("%3A", ":"))
+}
+
+/// ElastiCache's answer to an export (`CopySnapshot` with `TargetBucket`),
+/// as the API reference shows it: the snapshot, now `exporting`.
+fn export_response(body: &str) -> String {
+    let name = form_field(body, "SourceSnapshotName").unwrap_or_default();
+    format!(
+        r#"<CopySnapshotResponse xmlns="http://elasticache.amazonaws.com/doc/2015-02-02/"><CopySnapshotResult><Snapshot><SnapshotName>{name}</SnapshotName><SnapshotStatus>exporting</SnapshotStatus><SnapshotSource>manual</SnapshotSource><Engine>redis</Engine></Snapshot></CopySnapshotResult><ResponseMetadata><RequestId>7f6a2a6e-0b0e-4e43-9a52-7c1d2b7e9f10</RequestId></ResponseMetadata></CopySnapshotResponse>"#
+    )
+}
+
 impl Harness {
     pub async fn new() -> Harness {
         Self::with(&[], EXAMPLE_POLICY).await
@@ -53,6 +83,16 @@ impl Harness {
 
     /// With MOTO_* settings for the emulator and a policy document.
     pub async fn with(moto_env: &[(&str, &str)], policy: &str) -> Harness {
+        Self::build(moto_env, policy, true, 20).await
+    }
+
+    /// With or without the DR region's KMS key, and a copy limit.
+    pub async fn build(
+        moto_env: &[(&str, &str)],
+        policy: &str,
+        with_dr_key: bool,
+        max_in_flight: usize,
+    ) -> Harness {
         let aws = LocalAws::start(moto_env).expect("moto starts");
         let cfg = aws.sdk_config(REGION).await;
         let (registry, topic) = create_plumbing(&cfg, TABLE, "rempart-events")
@@ -89,9 +129,45 @@ impl Harness {
         )
         .expect("deps");
         let estate = create_estate(&cfg).await.expect("estate");
+        let dr_key = create_dr(&cfg, with_dr_key)
+            .await
+            .expect("DR key and buckets");
+        let dr_cfg = aws.sdk_config(DR_REGION).await;
+        let exports = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = exports.clone();
+        let proxy = rempart_cli::proxy::CountingProxy::with_hooks(
+            &aws.endpoint,
+            Some(std::sync::Arc::new(
+                move |r: &rempart_cli::http::Request| {
+                    if rempart_cli::proxy::operation(r) != "elasticache:CopySnapshot" {
+                        return None;
+                    }
+                    let body = String::from_utf8_lossy(&r.body).to_string();
+                    seen.lock().expect("lock").push(body.clone());
+                    Some(("200 OK".to_string(), export_response(&body)))
+                },
+            )),
+            None,
+        )
+        .await
+        .expect("proxy");
+        let proxied = rempart_cli::local::sdk_config_for(&proxy.url(), REGION).await;
+        let replicator = rempart_shared::functions::snapshot_replicator::Deps::new(
+            &proxied,
+            TABLE,
+            topic.arn(),
+            PolicySource::File(policy_file.clone()),
+            max_in_flight,
+        )
+        .expect("replicator deps");
         Harness {
             aws,
             cfg,
+            dr_cfg,
+            dr_key,
+            replicator,
+            proxy,
+            exports,
             registry,
             topic,
             subscriber,

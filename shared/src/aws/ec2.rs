@@ -1,7 +1,7 @@
 //! EBS volumes and snapshots.
 
 use super::rds::not_found;
-use super::{aws_error, to_chrono, Created};
+use super::{aws_error, is_code, to_chrono, Created};
 use crate::error::Result;
 use crate::model::{Resource, ResourceKind, SnapshotInfo, TAG_KEY, TAG_MANAGED, TAG_POLICY};
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
@@ -17,6 +17,17 @@ fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
             ))
         })
         .collect()
+}
+
+fn tag_spec(tags: &[(String, String)]) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(ResourceType::Snapshot)
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .build()
 }
 
 #[derive(Clone, Debug)]
@@ -125,14 +136,7 @@ impl Ec2 {
         description: &str,
         tags: &[(String, String)],
     ) -> Result<Created> {
-        let spec = TagSpecification::builder()
-            .resource_type(ResourceType::Snapshot)
-            .set_tags(Some(
-                tags.iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect(),
-            ))
-            .build();
+        let spec = tag_spec(tags);
         let out = self
             .client
             .create_snapshot()
@@ -145,6 +149,29 @@ impl Ec2 {
         Ok(Created::New(
             out.snapshot_id().unwrap_or_default().to_string(),
         ))
+    }
+
+    fn snapshot_info(&self, s: &aws_sdk_ec2::types::Snapshot) -> SnapshotInfo {
+        SnapshotInfo {
+            kind: ResourceKind::EbsVolume,
+            id: s.snapshot_id().unwrap_or_default().to_string(),
+            arn: format!(
+                "arn:aws:ec2:{}:{}:snapshot/{}",
+                self.region,
+                s.owner_id().unwrap_or_default(),
+                s.snapshot_id().unwrap_or_default()
+            ),
+            region: self.region.clone(),
+            source: s.volume_id().unwrap_or_default().to_string(),
+            status: s
+                .state()
+                .map(|st| st.as_str().to_string())
+                .unwrap_or_default(),
+            created: to_chrono(s.start_time()),
+            tags: tag_map(s.tags()),
+            encrypted: s.encrypted().unwrap_or(false),
+            kms_key: s.kms_key_id().map(str::to_string),
+        }
     }
 
     /// EBS snapshots owned by this account and tagged `rempart:managed=true`
@@ -166,28 +193,52 @@ impl Ec2 {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| aws_error("DescribeSnapshots", e))?;
-            out.extend(page.snapshots().iter().map(|s| {
-                SnapshotInfo {
-                    kind: ResourceKind::EbsVolume,
-                    id: s.snapshot_id().unwrap_or_default().to_string(),
-                    arn: format!(
-                        "arn:aws:ec2:{}:{}:snapshot/{}",
-                        self.region,
-                        s.owner_id().unwrap_or_default(),
-                        s.snapshot_id().unwrap_or_default()
-                    ),
-                    region: self.region.clone(),
-                    source: s.volume_id().unwrap_or_default().to_string(),
-                    status: s
-                        .state()
-                        .map(|st| st.as_str().to_string())
-                        .unwrap_or_default(),
-                    created: to_chrono(s.start_time()),
-                    tags: tag_map(s.tags()),
-                }
-            }));
+            out.extend(page.snapshots().iter().map(|s| self.snapshot_info(s)));
         }
         Ok(out)
+    }
+
+    /// One snapshot by id, whatever its tags; `None` if there is none.
+    pub async fn snapshot_by_id(&self, id: &str) -> Result<Option<SnapshotInfo>> {
+        let res = self
+            .client
+            .describe_snapshots()
+            .owner_ids("self")
+            .snapshot_ids(id)
+            .send()
+            .await;
+        match res {
+            Ok(out) => Ok(out.snapshots().first().map(|s| self.snapshot_info(s))),
+            Err(e) if is_code(&e, &["InvalidSnapshot.NotFound"]) => Ok(None),
+            Err(e) => Err(aws_error("DescribeSnapshots", e)),
+        }
+    }
+
+    /// `CopySnapshot` from `source_region` into this client's region,
+    /// encrypted with `kms_key`, tagged with `tags`. Returns the copy's id.
+    /// EBS names copies itself: the caller must have checked that no copy
+    /// exists and hold the claim on this one.
+    pub async fn copy_snapshot(
+        &self,
+        source_region: &str,
+        source_id: &str,
+        kms_key: &str,
+        description: &str,
+        tags: &[(String, String)],
+    ) -> Result<String> {
+        let out = self
+            .client
+            .copy_snapshot()
+            .source_region(source_region)
+            .source_snapshot_id(source_id)
+            .encrypted(true)
+            .kms_key_id(kms_key)
+            .description(description)
+            .tag_specifications(tag_spec(tags))
+            .send()
+            .await
+            .map_err(|e| aws_error("CopySnapshot", e))?;
+        Ok(out.snapshot_id().unwrap_or_default().to_string())
     }
 
     /// Sets the account id used in volume ARNs.

@@ -277,10 +277,39 @@ impl ElastiCache {
                             .and_then(|n| n.snapshot_create_time()),
                     ),
                     tags: self.tags(arn).await?,
+                    encrypted: false,
+                    kms_key: s.kms_key_id().map(str::to_string),
                 });
             }
         }
         out.retain(SnapshotInfo::is_managed);
         Ok(out)
+    }
+
+    /// Exports a snapshot to an S3 bucket of this region (`CopySnapshot`
+    /// with `TargetBucket`): ElastiCache writes `<target_name>*.rdb`
+    /// objects there, asynchronously (the snapshot is `exporting` meanwhile).
+    pub async fn export(&self, snapshot_name: &str, target_name: &str, bucket: &str) -> Result<()> {
+        self.client
+            .copy_snapshot()
+            .source_snapshot_name(snapshot_name)
+            .target_snapshot_name(target_name)
+            .target_bucket(bucket)
+            .send()
+            .await
+            .map_err(|e| aws_error("CopySnapshot", e))?;
+        Ok(())
+    }
+
+    /// Sets one tag on a snapshot (by ARN).
+    pub async fn tag_snapshot(&self, arn: &str, key: &str, value: &str) -> Result<()> {
+        self.client
+            .add_tags_to_resource()
+            .resource_name(arn)
+            .tags(Tag::builder().key(key).value(value).build())
+            .send()
+            .await
+            .map_err(|e| aws_error("AddTagsToResource", e))?;
+        Ok(())
     }
 }

@@ -4,6 +4,8 @@
 
 pub mod ec2;
 pub mod elasticache;
+pub mod exports;
+pub mod kms;
 pub mod rds;
 pub mod registry;
 pub mod s3;

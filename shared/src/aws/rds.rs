@@ -206,6 +206,39 @@ impl Rds {
 }
 
 impl Rds {
+    fn instance_snapshot(&self, s: &aws_sdk_rds::types::DbSnapshot) -> SnapshotInfo {
+        SnapshotInfo {
+            kind: ResourceKind::RdsInstance,
+            id: s.db_snapshot_identifier().unwrap_or_default().to_string(),
+            arn: s.db_snapshot_arn().unwrap_or_default().to_string(),
+            region: self.region.clone(),
+            source: s.db_instance_identifier().unwrap_or_default().to_string(),
+            status: s.status().unwrap_or_default().to_string(),
+            created: to_chrono(s.snapshot_create_time()),
+            tags: tag_map(s.tag_list()),
+            encrypted: s.encrypted().unwrap_or(false),
+            kms_key: s.kms_key_id().map(str::to_string),
+        }
+    }
+
+    fn cluster_snapshot(&self, s: &aws_sdk_rds::types::DbClusterSnapshot) -> SnapshotInfo {
+        SnapshotInfo {
+            kind: ResourceKind::AuroraCluster,
+            id: s
+                .db_cluster_snapshot_identifier()
+                .unwrap_or_default()
+                .to_string(),
+            arn: s.db_cluster_snapshot_arn().unwrap_or_default().to_string(),
+            region: self.region.clone(),
+            source: s.db_cluster_identifier().unwrap_or_default().to_string(),
+            status: s.status().unwrap_or_default().to_string(),
+            created: to_chrono(s.snapshot_create_time()),
+            tags: tag_map(s.tag_list()),
+            encrypted: s.storage_encrypted().unwrap_or(false),
+            kms_key: s.kms_key_id().map(str::to_string),
+        }
+    }
+
     /// Manual DB instance and cluster snapshots tagged `rempart:managed=true`
     /// (tags come with the describe calls; 100 per page).
     pub async fn managed_snapshots(&self) -> Result<Vec<SnapshotInfo>> {
@@ -219,16 +252,11 @@ impl Rds {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| aws_error("DescribeDBSnapshots", e))?;
-            out.extend(page.db_snapshots().iter().map(|s| SnapshotInfo {
-                kind: ResourceKind::RdsInstance,
-                id: s.db_snapshot_identifier().unwrap_or_default().to_string(),
-                arn: s.db_snapshot_arn().unwrap_or_default().to_string(),
-                region: self.region.clone(),
-                source: s.db_instance_identifier().unwrap_or_default().to_string(),
-                status: s.status().unwrap_or_default().to_string(),
-                created: to_chrono(s.snapshot_create_time()),
-                tags: tag_map(s.tag_list()),
-            }));
+            out.extend(
+                page.db_snapshots()
+                    .iter()
+                    .map(|s| self.instance_snapshot(s)),
+            );
         }
         let mut pages = self
             .client
@@ -239,24 +267,114 @@ impl Rds {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| aws_error("DescribeDBClusterSnapshots", e))?;
-            out.extend(page.db_cluster_snapshots().iter().map(|s| {
-                SnapshotInfo {
-                    kind: ResourceKind::AuroraCluster,
-                    id: s
-                        .db_cluster_snapshot_identifier()
-                        .unwrap_or_default()
-                        .to_string(),
-                    arn: s.db_cluster_snapshot_arn().unwrap_or_default().to_string(),
-                    region: self.region.clone(),
-                    source: s.db_cluster_identifier().unwrap_or_default().to_string(),
-                    status: s.status().unwrap_or_default().to_string(),
-                    created: to_chrono(s.snapshot_create_time()),
-                    tags: tag_map(s.tag_list()),
-                }
-            }));
+            out.extend(
+                page.db_cluster_snapshots()
+                    .iter()
+                    .map(|s| self.cluster_snapshot(s)),
+            );
         }
         out.retain(SnapshotInfo::is_managed);
         Ok(out)
+    }
+
+    /// One DB instance snapshot by identifier, whatever its tags; `None` if
+    /// there is none.
+    pub async fn instance_snapshot_by_id(&self, id: &str) -> Result<Option<SnapshotInfo>> {
+        let res = self
+            .client
+            .describe_db_snapshots()
+            .db_snapshot_identifier(id)
+            .send()
+            .await;
+        match res {
+            Ok(out) => Ok(out
+                .db_snapshots()
+                .first()
+                .map(|s| self.instance_snapshot(s))),
+            Err(e) if is_code(&e, &["DBSnapshotNotFound", "DBSnapshotNotFoundFault"]) => Ok(None),
+            Err(e) => Err(aws_error("DescribeDBSnapshots", e)),
+        }
+    }
+
+    /// One DB cluster snapshot by identifier, whatever its tags; `None` if
+    /// there is none.
+    pub async fn cluster_snapshot_by_id(&self, id: &str) -> Result<Option<SnapshotInfo>> {
+        let res = self
+            .client
+            .describe_db_cluster_snapshots()
+            .db_cluster_snapshot_identifier(id)
+            .send()
+            .await;
+        match res {
+            Ok(out) => Ok(out
+                .db_cluster_snapshots()
+                .first()
+                .map(|s| self.cluster_snapshot(s))),
+            Err(e) if is_code(&e, &["DBClusterSnapshotNotFoundFault"]) => Ok(None),
+            Err(e) => Err(aws_error("DescribeDBClusterSnapshots", e)),
+        }
+    }
+
+    /// Copies a DB instance or cluster snapshot from another region into
+    /// this client's region (`CopyDBSnapshot` / `CopyDBClusterSnapshot`
+    /// called in the destination region with the source ARN), encrypted with
+    /// `kms_key`, tagged with `tags`. An existing target is `AlreadyThere`.
+    ///
+    /// No `PreSignedUrl` is sent: AWS generates it itself for cross-region
+    /// copies within the commercial partitions; it is required only in
+    /// AWS GovCloud (US), which Rempart does not support.
+    pub async fn copy_snapshot(
+        &self,
+        kind: ResourceKind,
+        source_arn: &str,
+        target_id: &str,
+        kms_key: Option<&str>,
+        tags: &[(String, String)],
+    ) -> Result<Created> {
+        // Err(None): the target exists already (a redelivered event).
+        let res: std::result::Result<(), Option<Error>> = if kind == ResourceKind::AuroraCluster {
+            self.client
+                .copy_db_cluster_snapshot()
+                .source_db_cluster_snapshot_identifier(source_arn)
+                .target_db_cluster_snapshot_identifier(target_id)
+                .set_kms_key_id(kms_key.map(str::to_string))
+                .set_tags(Some(to_tags(tags)))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    (!is_code(
+                        &e,
+                        &[
+                            "DBClusterSnapshotAlreadyExistsFault",
+                            "DBClusterSnapshotAlreadyExists",
+                        ],
+                    ))
+                    .then(|| aws_error("CopyDBClusterSnapshot", e))
+                })
+        } else {
+            self.client
+                .copy_db_snapshot()
+                .source_db_snapshot_identifier(source_arn)
+                .target_db_snapshot_identifier(target_id)
+                .set_kms_key_id(kms_key.map(str::to_string))
+                .set_tags(Some(to_tags(tags)))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    (!is_code(
+                        &e,
+                        &["DBSnapshotAlreadyExists", "DBSnapshotAlreadyExistsFault"],
+                    ))
+                    .then(|| aws_error("CopyDBSnapshot", e))
+                })
+        };
+        match res {
+            Ok(()) => Ok(Created::New(target_id.to_string())),
+            Err(None) => Ok(Created::AlreadyThere(target_id.to_string())),
+            Err(Some(e)) => Err(e),
+        }
     }
 }
 

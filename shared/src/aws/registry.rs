@@ -7,6 +7,10 @@
 //! Claims (short leases that keep two concurrent deliveries from creating the
 //! same EBS snapshot) live in the same table under `claim#…` keys and expire
 //! through the `expires_at` TTL attribute.
+//!
+//! The DR state of every Rempart snapshot lives under `replica#<DR region>`
+//! (sort key: the source snapshot's ARN), so that "which snapshots have no
+//! DR copy yet, and since when" is one query per region ([`Registry::copy_lag`]).
 
 use super::aws_error;
 use crate::announce::{rfc3339, Outcome, RegistryRecord};
@@ -17,7 +21,30 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// The DR state of one source snapshot in one DR region.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReplicaState {
+    pub region: String,
+    pub source_arn: String,
+    /// The source snapshot's id.
+    pub snapshot: String,
+    pub kind: String,
+    /// The source resource's registry key.
+    pub resource: String,
+    pub policy: String,
+    /// `waiting`, `started`, `in-flight`, `deferred`, `blocked`, `failed`, `available`.
+    pub state: String,
+    /// The copy's id (or `s3://…` for Redis) once known.
+    pub copy: String,
+    pub reason: String,
+    /// When the source was taken: the lag runs from there.
+    pub since: Option<DateTime<Utc>>,
+    /// When this state was written (event time).
+    pub updated: Option<DateTime<Utc>>,
+}
 
 /// Environment variable naming the registry table.
 pub const REGISTRY_TABLE_ENV: &str = "REMPART_REGISTRY_TABLE";
@@ -242,6 +269,95 @@ impl Registry {
             let page = page.map_err(|e| aws_error("Query", e))?;
             out.extend(page.items().iter().cloned());
         }
+        Ok(out)
+    }
+
+    /// The DR state of every source snapshot known for `region`, by source ARN.
+    pub async fn replicas(&self, region: &str) -> Result<BTreeMap<String, ReplicaState>> {
+        let items = self.history(&format!("replica#{region}")).await?;
+        let get = |i: &HashMap<String, AttributeValue>, k: &str| {
+            i.get(k)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        Ok(items
+            .iter()
+            .map(|i| {
+                let st = ReplicaState {
+                    region: region.to_string(),
+                    source_arn: get(i, "sk"),
+                    snapshot: get(i, "snapshot"),
+                    kind: get(i, "kind"),
+                    resource: get(i, "subject"),
+                    policy: get(i, "policy"),
+                    state: get(i, "state"),
+                    copy: get(i, "copy"),
+                    reason: get(i, "reason"),
+                    since: DateTime::parse_from_rfc3339(&get(i, "since"))
+                        .ok()
+                        .map(|t| t.with_timezone(&Utc)),
+                    updated: DateTime::parse_from_rfc3339(&get(i, "time"))
+                        .ok()
+                        .map(|t| t.with_timezone(&Utc)),
+                };
+                (st.source_arn.clone(), st)
+            })
+            .collect())
+    }
+
+    /// Writes the DR state of one source snapshot in one region.
+    pub async fn put_replica(&self, st: &ReplicaState) -> Result<()> {
+        let mut item = HashMap::from([
+            ("resource".to_string(), s(format!("replica#{}", st.region))),
+            ("sk".to_string(), s(&st.source_arn)),
+            ("snapshot".to_string(), s(&st.snapshot)),
+            ("kind".to_string(), s(&st.kind)),
+            ("subject".to_string(), s(&st.resource)),
+            ("policy".to_string(), s(&st.policy)),
+            ("state".to_string(), s(&st.state)),
+            ("copy".to_string(), s(&st.copy)),
+            ("reason".to_string(), s(&st.reason)),
+        ]);
+        if let Some(t) = st.since {
+            item.insert("since".into(), s(rfc3339(t)));
+        }
+        if let Some(t) = st.updated {
+            item.insert("time".into(), s(rfc3339(t)));
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| aws_error("PutItem", e))?;
+        Ok(())
+    }
+
+    /// Forgets the DR state of a source snapshot that no longer exists.
+    pub async fn delete_replica(&self, region: &str, source_arn: &str) -> Result<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("resource", s(format!("replica#{region}")))
+            .key("sk", s(source_arn))
+            .send()
+            .await
+            .map_err(|e| aws_error("DeleteItem", e))?;
+        Ok(())
+    }
+
+    /// Source snapshots without an available copy in `region`, oldest first:
+    /// the copy lag.
+    pub async fn copy_lag(&self, region: &str) -> Result<Vec<ReplicaState>> {
+        let mut out: Vec<ReplicaState> = self
+            .replicas(region)
+            .await?
+            .into_values()
+            .filter(|r| r.state != "available")
+            .collect();
+        out.sort_by(|a, b| (a.since, &a.snapshot).cmp(&(b.since, &b.snapshot)));
         Ok(out)
     }
 

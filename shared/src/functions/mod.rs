@@ -4,4 +4,5 @@
 //! handlers to run a function locally.
 
 pub mod retention_enforcer;
+pub mod snapshot_replicator;
 pub mod snapshot_scheduler;

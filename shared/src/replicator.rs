@@ -1,0 +1,1712 @@
+//! The snapshot-replicator's decisions (pure): which Rempart snapshots of
+//! the primary region need a copy in which DR region, which copies are done
+//! or in flight, which must wait for a free copy slot, and which cannot be
+//! made until a human fixes something.
+//!
+//! Copies of RDS and Aurora snapshots keep the source's identifier (it is
+//! unique per region, so a second delivery finds the copy there). EBS names
+//! copies itself: a copy is found by its `rempart:copy-of` tag. ElastiCache
+//! cannot copy across regions: a Redis snapshot is exported to the policy's
+//! `export_bucket` (step 1), and its `.rdb` files are copied to each DR
+//! region's bucket (step 2); tags on the snapshot record both steps.
+
+use crate::enforcer::{TAG_COPY_OF, TAG_DELETE_AFTER};
+use crate::model::{ResourceKind, SnapshotInfo, TAG_POLICY};
+use crate::policy::{DrTarget, Policy, PolicyDocument};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const FUNCTION: &str = "snapshot-replicator";
+/// AWS's limit of copies in flight per destination region and account,
+/// for RDS and for EBS alike.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 20;
+/// On a Redis snapshot: where it was exported (`s3://bucket/prefix`).
+pub const TAG_EXPORT: &str = "rempart:export";
+/// On a Redis snapshot, one per DR region (`rempart:dr-copy:eu-central-1`):
+/// where its exported files were copied (`s3://bucket/prefix`).
+pub const TAG_DR_COPY_PREFIX: &str = "rempart:dr-copy:";
+/// Set by the restore tester on a snapshot it restored successfully.
+pub const TAG_VERIFIED: &str = "rempart:verified";
+
+/// The tag that says a Redis snapshot's files reached `region`.
+pub fn dr_copy_tag(region: &str) -> String {
+    format!("{TAG_DR_COPY_PREFIX}{region}")
+}
+
+/// Which AWS copy limit a kind counts against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    Rds,
+    Ebs,
+}
+
+impl Family {
+    pub fn of(kind: ResourceKind) -> Option<Family> {
+        match kind {
+            ResourceKind::RdsInstance | ResourceKind::AuroraCluster => Some(Family::Rds),
+            ResourceKind::EbsVolume => Some(Family::Ebs),
+            ResourceKind::ElasticacheRedis => None,
+        }
+    }
+}
+
+/// Whether a snapshot's status is final and usable.
+pub fn is_available(s: &SnapshotInfo) -> bool {
+    matches!(s.status.as_str(), "available" | "completed")
+}
+
+fn is_broken(s: &SnapshotInfo) -> bool {
+    matches!(
+        s.status.as_str(),
+        "failed" | "error" | "incompatible-restore" | "deleting"
+    )
+}
+
+/// The pre-flight verdict on one DR key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyCheck {
+    /// Exists, enabled, customer-managed: its ARN.
+    Usable(String),
+    /// Cannot be used; the message says what to do.
+    Problem(String),
+}
+
+/// Judges what KMS says about a DR key (`None`: no such key or alias).
+pub fn check_key(
+    policy: &str,
+    target: &DrTarget,
+    facts: Option<&crate::aws::kms::KeyFacts>,
+) -> KeyCheck {
+    let region = &target.region;
+    let key = &target.kms_key;
+    let set_it = format!("set it as `kms_key` of the [[policies.{policy}.dr]] entry for {region}");
+    match facts {
+        None => KeyCheck::Problem(format!(
+            "KMS key `{key}` does not exist in {region}: create a customer-managed key in {region} \
+             (the Terraform module creates one; by hand: `aws kms create-key --region {region}`, then \
+             `aws kms create-alias --region {region} --alias-name alias/rempart-dr --target-key-id <key id>`) \
+             and {set_it}"
+        )),
+        Some(f) if f.state != "Enabled" => KeyCheck::Problem(format!(
+            "KMS key `{key}` in {region} is {}: enable it (`aws kms enable-key --region {region} --key-id {}`; \
+             a key pending deletion needs `aws kms cancel-key-deletion` first), or create another key and {set_it}",
+            f.state, f.arn
+        )),
+        Some(f) if f.manager == "AWS" => KeyCheck::Problem(format!(
+            "KMS key `{key}` in {region} is AWS-managed: its key policy cannot be restricted nor its \
+             rotation controlled, so Rempart does not encrypt DR copies with it; create a customer-managed \
+             key in {region} and {set_it}"
+        )),
+        Some(f) => KeyCheck::Usable(f.arn.clone()),
+    }
+}
+
+/// What to do about one source snapshot and one destination.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "state")]
+pub enum Verdict {
+    /// Start a copy (RDS, Aurora: `target` is the copy's identifier; EBS:
+    /// empty, AWS names it).
+    Copy { target: String, kms_key: String },
+    /// Redis step 1: export to the primary region's bucket.
+    Export { bucket: String, prefix: String },
+    /// Redis step 2: copy the exported files to the DR bucket.
+    Transfer {
+        from_bucket: String,
+        prefix: String,
+        to_bucket: String,
+        kms_key: String,
+    },
+    /// The copy exists and is available.
+    Available { copy: String },
+    /// The copy exists and AWS is still making it.
+    InFlight { copy: String },
+    /// No free copy slot in the destination region now; the next sweep
+    /// (or event) copies it.
+    Deferred { reason: String },
+    /// Cannot be copied until a human acts; `reason` says what to do.
+    Blocked { reason: String },
+    /// Not ready yet (the source is being created or exported).
+    Waiting { reason: String },
+}
+
+impl Verdict {
+    /// The state name recorded in the registry.
+    pub fn state(&self) -> &'static str {
+        match self {
+            Verdict::Copy { .. } | Verdict::Export { .. } | Verdict::Transfer { .. } => "started",
+            Verdict::Available { .. } => "available",
+            Verdict::InFlight { .. } => "in-flight",
+            Verdict::Deferred { .. } => "deferred",
+            Verdict::Blocked { .. } => "blocked",
+            Verdict::Waiting { .. } => "waiting",
+        }
+    }
+}
+
+/// One source snapshot and one destination region, with the verdict. For a
+/// Redis export the destination is the primary region itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Planned {
+    pub source: SnapshotInfo,
+    pub policy: String,
+    pub region: String,
+    pub verdict: Verdict,
+}
+
+/// A snapshot the replicator leaves alone, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Ignored {
+    pub snapshot: String,
+    pub kind: ResourceKind,
+    pub reason: String,
+}
+
+/// The tags a copy carries: the source's, without Rempart's per-snapshot
+/// state (retention marks, verification, export bookkeeping) or AWS's
+/// reserved `aws:` tags, plus `rempart:copy-of=<source ARN>`.
+pub fn copy_tags(source: &SnapshotInfo) -> Vec<(String, String)> {
+    let mut tags: Vec<(String, String)> = source
+        .tags
+        .iter()
+        .filter(|(k, _)| {
+            !k.starts_with("aws:")
+                && k.as_str() != TAG_DELETE_AFTER
+                && k.as_str() != TAG_VERIFIED
+                && k.as_str() != TAG_EXPORT
+                && k.as_str() != TAG_COPY_OF
+                && !k.starts_with(TAG_DR_COPY_PREFIX)
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    tags.push((TAG_COPY_OF.to_string(), source.arn.clone()));
+    tags
+}
+
+/// Splits `s3://bucket/prefix`.
+pub fn parse_s3_url(url: &str) -> Option<(String, String)> {
+    let rest = url.strip_prefix("s3://")?;
+    let (bucket, prefix) = rest.split_once('/')?;
+    (!bucket.is_empty() && !prefix.is_empty()).then(|| (bucket.to_string(), prefix.to_string()))
+}
+
+/// Copies in flight per (destination region, family), counted from the
+/// destination regions' listings.
+pub fn in_flight(dr: &BTreeMap<String, Vec<SnapshotInfo>>) -> BTreeMap<(String, Family), usize> {
+    let mut out = BTreeMap::new();
+    for (region, snaps) in dr {
+        for s in snaps {
+            if !s.tags.contains_key(TAG_COPY_OF) || is_available(s) || is_broken(s) {
+                continue;
+            }
+            if let Some(f) = Family::of(s.kind) {
+                *out.entry((region.clone(), f)).or_insert(0) += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Why a source is not copied at all, if it is not.
+fn ignore_reason<'a>(
+    doc: &'a PolicyDocument,
+    s: &SnapshotInfo,
+) -> Result<(&'a str, &'a Policy), String> {
+    if !s.is_managed() {
+        return Err("not created by Rempart (no rempart:managed=true): never copied".into());
+    }
+    if s.tags.contains_key(TAG_COPY_OF) {
+        return Err("it is itself a DR copy".into());
+    }
+    let Some(name) = s.tags.get(TAG_POLICY) else {
+        return Err("it carries no rempart:policy tag".into());
+    };
+    let Some((pname, policy)) = doc.policies.iter().find(|(n, _)| n.as_str() == name) else {
+        return Err(format!("policy `{name}` is not in the policy document"));
+    };
+    if policy.dr.is_empty() {
+        return Err(format!("policy `{name}` names no DR region"));
+    }
+    if is_broken(s) {
+        return Err(format!(
+            "its status is `{}`: there is nothing to copy",
+            s.status
+        ));
+    }
+    Ok((pname.as_str(), policy))
+}
+
+/// Decides, for every source snapshot of the primary region and every DR
+/// region of its policy, what to do. `dr` holds the Rempart snapshots of
+/// each DR region (copies included); `keys` the pre-flight verdict per
+/// (region, key as the policy names it); `limit` the copies allowed in
+/// flight per destination region and family. Sources are taken oldest
+/// first (EBS copies are incremental from the previous copy), and the
+/// copies started here count against the limit.
+pub fn plan(
+    doc: &PolicyDocument,
+    sources: &[SnapshotInfo],
+    dr: &BTreeMap<String, Vec<SnapshotInfo>>,
+    keys: &BTreeMap<(String, String), KeyCheck>,
+    limit: usize,
+) -> (Vec<Planned>, Vec<Ignored>) {
+    let mut slots = in_flight(dr);
+    let mut copies: BTreeMap<(&str, &str), &SnapshotInfo> = BTreeMap::new();
+    for (region, snaps) in dr {
+        for s in snaps {
+            if let Some(of) = s.tags.get(TAG_COPY_OF) {
+                let e = copies.entry((region.as_str(), of.as_str())).or_insert(s);
+                // Several copies of one source (one broken): the best one counts.
+                if is_broken(e) || (!is_available(e) && is_available(s)) {
+                    *e = s;
+                }
+            }
+        }
+    }
+    let mut order: Vec<&SnapshotInfo> = sources.iter().collect();
+    order.sort_by(|a, b| (a.taken_at(), &a.id).cmp(&(b.taken_at(), &b.id)));
+
+    let (mut planned, mut ignored) = (Vec::new(), Vec::new());
+    for s in order {
+        let (pname, policy) = match ignore_reason(doc, s) {
+            Ok(p) => p,
+            Err(reason) => {
+                ignored.push(Ignored {
+                    snapshot: s.id.clone(),
+                    kind: s.kind,
+                    reason,
+                });
+                continue;
+            }
+        };
+        let push = |planned: &mut Vec<Planned>, region: &str, verdict: Verdict| {
+            planned.push(Planned {
+                source: s.clone(),
+                policy: pname.to_string(),
+                region: region.to_string(),
+                verdict,
+            })
+        };
+        if s.kind == ResourceKind::ElasticacheRedis {
+            plan_redis(s, policy, keys, &mut |region, v| {
+                push(&mut planned, region, v)
+            });
+            continue;
+        }
+        for target in &policy.dr {
+            let region = target.region.0.as_str();
+            let verdict = match copies.get(&(region, s.arn.as_str())) {
+                Some(c) if is_available(c) => Verdict::Available { copy: c.id.clone() },
+                Some(c) if is_broken(c) => Verdict::Blocked {
+                    reason: format!(
+                        "its copy {} in {region} is `{}` in AWS: delete that copy; the next sweep copies again",
+                        c.id, c.status
+                    ),
+                },
+                Some(c) => Verdict::InFlight { copy: c.id.clone() },
+                None if !is_available(s) => Verdict::Waiting {
+                    reason: format!("the snapshot is `{}`; it is copied once available", s.status),
+                },
+                None => decide_copy(s, target, keys, limit, &mut slots),
+            };
+            push(&mut planned, region, verdict);
+        }
+    }
+    (planned, ignored)
+}
+
+fn decide_copy(
+    s: &SnapshotInfo,
+    target: &DrTarget,
+    keys: &BTreeMap<(String, String), KeyCheck>,
+    limit: usize,
+    slots: &mut BTreeMap<(String, Family), usize>,
+) -> Verdict {
+    let region = &target.region.0;
+    let kms_key = match keys.get(&(region.clone(), target.kms_key.clone())) {
+        Some(KeyCheck::Usable(arn)) => arn.clone(),
+        Some(KeyCheck::Problem(p)) => return Verdict::Blocked { reason: p.clone() },
+        None => {
+            return Verdict::Blocked {
+                reason: format!("KMS key `{}` in {region} was not checked", target.kms_key),
+            }
+        }
+    };
+    if s.kind == ResourceKind::AuroraCluster && !s.encrypted {
+        return Verdict::Blocked {
+            reason: format!(
+                "Aurora cluster {} is not encrypted, and AWS cannot encrypt a cluster snapshot while copying it \
+                 (CopyDBClusterSnapshot refuses KmsKeyId for an unencrypted source): encrypt the cluster \
+                 (restore this snapshot with --kms-key-id into a new cluster and switch to it); its next \
+                 snapshots are then copied",
+                s.source_id()
+            ),
+        };
+    }
+    let Some(family) = Family::of(s.kind) else {
+        return Verdict::Blocked {
+            reason: format!("{} snapshots are not copied this way", s.kind),
+        };
+    };
+    let used = slots.entry((region.clone(), family)).or_insert(0);
+    if *used >= limit {
+        return Verdict::Deferred {
+            reason: format!(
+                "{used} {} copies are in flight to {region} (limit {limit}); copied when a slot frees",
+                match family {
+                    Family::Rds => "RDS",
+                    Family::Ebs => "EBS",
+                }
+            ),
+        };
+    }
+    *used += 1;
+    Verdict::Copy {
+        target: if family == Family::Rds {
+            s.id.clone()
+        } else {
+            String::new()
+        },
+        kms_key,
+    }
+}
+
+fn plan_redis(
+    s: &SnapshotInfo,
+    policy: &Policy,
+    keys: &BTreeMap<(String, String), KeyCheck>,
+    push: &mut dyn FnMut(&str, Verdict),
+) {
+    let Some(bucket) = policy.export_bucket.clone() else {
+        push(
+            &s.region,
+            Verdict::Blocked {
+                reason: "the policy names no `export_bucket` for Redis exports".into(),
+            },
+        );
+        return;
+    };
+    let Some((from_bucket, prefix)) = s.tags.get(TAG_EXPORT).and_then(|u| parse_s3_url(u)) else {
+        let verdict = if is_available(s) {
+            Verdict::Export {
+                bucket,
+                prefix: s.id.clone(),
+            }
+        } else {
+            Verdict::Waiting {
+                reason: format!(
+                    "the snapshot is `{}`; it is exported once available",
+                    s.status
+                ),
+            }
+        };
+        push(&s.region, verdict);
+        return;
+    };
+    for target in &policy.dr {
+        let region = target.region.0.as_str();
+        let verdict = if let Some(done) = s.tags.get(&dr_copy_tag(region)) {
+            Verdict::Available { copy: done.clone() }
+        } else if !is_available(s) {
+            Verdict::Waiting {
+                reason: format!("the export to s3://{from_bucket}/{prefix} is in progress"),
+            }
+        } else {
+            match (
+                keys.get(&(region.to_string(), target.kms_key.clone())),
+                &target.bucket,
+            ) {
+                (Some(KeyCheck::Usable(arn)), Some(to_bucket)) => Verdict::Transfer {
+                    from_bucket: from_bucket.clone(),
+                    prefix: prefix.clone(),
+                    to_bucket: to_bucket.clone(),
+                    kms_key: arn.clone(),
+                },
+                (Some(KeyCheck::Problem(p)), _) => Verdict::Blocked { reason: p.clone() },
+                (_, None) => Verdict::Blocked {
+                    reason: format!(
+                        "the policy names no DR `bucket` in {region} for Redis exports"
+                    ),
+                },
+                (None, _) => Verdict::Blocked {
+                    reason: format!("KMS key `{}` in {region} was not checked", target.kms_key),
+                },
+            }
+        };
+        push(region, verdict);
+    }
+}
+
+/// Whether every DR region of its policy holds an available copy of `s`:
+/// the retention floor's question. `copies` holds (source ARN, region) of
+/// available copies.
+pub fn has_all_copies(
+    s: &SnapshotInfo,
+    policy: &Policy,
+    copies: &std::collections::BTreeSet<(String, String)>,
+) -> bool {
+    policy.dr.iter().all(|t| {
+        s.tags.contains_key(&dr_copy_tag(&t.region.0))
+            || copies.contains(&(s.arn.clone(), t.region.0.clone()))
+    })
+}
+
+/// The age of a missing copy: from when the source was taken.
+pub fn lag(source: &SnapshotInfo, now: DateTime<Utc>) -> Option<chrono::TimeDelta> {
+    source.taken_at().map(|t| now - t)
+}
+
+// ---------------------------------------------------------------------------
+// The use case: list, decide (above), act, record, announce.
+// ---------------------------------------------------------------------------
+
+use crate::announce::{rfc3339, Outcome, RegistryRecord, ResourceSummary, Severity};
+use crate::aws::exports::{tagging, Objects};
+use crate::aws::kms::Kms;
+use crate::aws::registry::{Registry, ReplicaState};
+use crate::aws::snapshots::Snapshots;
+use crate::aws::topic::Topic;
+use crate::error::{Error, Result};
+use crate::event::ReplicatorInput;
+use crate::model::TAG_MANAGED;
+use crate::scheduler::ErrorInfo;
+use serde_json::json;
+use std::collections::BTreeSet;
+
+/// Environment variable: copies allowed in flight per destination region
+/// and family (default 20, AWS's limit).
+pub const MAX_IN_FLIGHT_ENV: &str = "REMPART_MAX_COPIES_IN_FLIGHT";
+/// How long an EBS copy claim holds (wall-clock).
+const CLAIM_LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(90);
+
+/// One source snapshot and destination after this run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Item {
+    pub snapshot: String,
+    pub kind: ResourceKind,
+    pub source: String,
+    pub policy: String,
+    /// Destination region (the primary region for a Redis export).
+    pub region: String,
+    /// `started`, `in-flight`, `available`, `deferred`, `blocked`, `failed`, `waiting`.
+    pub state: String,
+    /// The copy: an RDS identifier, a `snap-…` id, or an `s3://` URL.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub copy: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+    /// When the source was taken: a missing copy's lag runs from there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taken_at: Option<DateTime<Utc>>,
+}
+
+/// What one invocation did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ReplicationReport {
+    pub function: String,
+    pub time: Option<DateTime<Utc>>,
+    /// `sweep`, `snapshot` or `nothing`.
+    pub mode: String,
+    pub items: Vec<Item>,
+    pub ignored: Vec<Ignored>,
+    /// Copies in flight per `<region>/<family>` once this run's are started.
+    pub in_flight: BTreeMap<String, usize>,
+    /// Failures that stopped the run before any copy (listing, KMS).
+    pub errors: Vec<ErrorInfo>,
+    /// Registry or topic writes that failed.
+    pub bookkeeping_errors: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl ReplicationReport {
+    pub fn count(&self, state: &str) -> usize {
+        self.items.iter().filter(|i| i.state == state).count()
+    }
+
+    /// The source snapshots in `state`.
+    pub fn ids(&self, state: &str) -> Vec<String> {
+        self.items
+            .iter()
+            .filter(|i| i.state == state)
+            .map(|i| i.snapshot.clone())
+            .collect()
+    }
+
+    /// The reasons given for the items in `state`.
+    pub fn reasons(&self, state: &str) -> Vec<String> {
+        self.items
+            .iter()
+            .filter(|i| i.state == state)
+            .map(|i| i.reason.clone())
+            .collect()
+    }
+
+    pub fn summary(&self) -> String {
+        let states = [
+            "started",
+            "in-flight",
+            "available",
+            "deferred",
+            "blocked",
+            "failed",
+            "waiting",
+        ];
+        let mut parts: Vec<String> = states
+            .iter()
+            .filter(|s| self.count(s) > 0)
+            .map(|s| format!("{} {s}", self.count(s)))
+            .collect();
+        if !self.ignored.is_empty() {
+            parts.push(format!("{} ignored", self.ignored.len()));
+        }
+        if !self.errors.is_empty() {
+            parts.push(format!("{} errors", self.errors.len()));
+        }
+        if parts.is_empty() {
+            parts.push(
+                self.note
+                    .clone()
+                    .unwrap_or_else(|| "nothing to copy".into()),
+            );
+        }
+        format!("{}: {}", self.mode, parts.join(", "))
+    }
+
+    /// Whether failing the invocation (so that Lambda retries) could help.
+    pub fn retry_would_help(&self) -> bool {
+        self.errors.iter().any(|e| e.retryable)
+            || !self.bookkeeping_errors.is_empty()
+            || self
+                .items
+                .iter()
+                .any(|i| i.error.as_ref().is_some_and(|e| e.retryable))
+    }
+}
+
+/// The adapters of one destination region.
+struct Dest {
+    snapshots: Snapshots,
+    kms: Kms,
+    objects: Objects,
+}
+
+/// The snapshot-replicator's use case.
+#[derive(Clone, Debug)]
+pub struct Replicator {
+    /// The configuration destination clients are built from.
+    pub cfg: aws_config::SdkConfig,
+    /// The primary region (where the function runs).
+    pub region: String,
+    pub primary: Snapshots,
+    pub objects: Objects,
+    pub registry: Registry,
+    pub topic: Topic,
+    pub max_in_flight: usize,
+}
+
+impl Replicator {
+    pub fn new(
+        cfg: &aws_config::SdkConfig,
+        region: &str,
+        registry: Registry,
+        topic: Topic,
+        max_in_flight: usize,
+    ) -> Replicator {
+        Replicator {
+            cfg: cfg.clone(),
+            region: region.to_string(),
+            primary: Snapshots::for_region(cfg, region),
+            objects: Objects::new(s3_client(cfg, region)),
+            registry,
+            topic,
+            max_in_flight,
+        }
+    }
+
+    fn dest(&self, region: &str) -> Dest {
+        let cfg = self
+            .cfg
+            .to_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+        Dest {
+            snapshots: Snapshots::for_region(&self.cfg, region),
+            kms: Kms::new(aws_sdk_kms::Client::new(&cfg)),
+            objects: Objects::new(s3_client(&self.cfg, region)),
+        }
+    }
+
+    /// Handles one input.
+    pub async fn run(&self, doc: &PolicyDocument, input: &ReplicatorInput) -> ReplicationReport {
+        let now = input.time();
+        let mut report = ReplicationReport {
+            function: FUNCTION.into(),
+            time: Some(now),
+            ..Default::default()
+        };
+        let (sources, only) = match input {
+            ReplicatorInput::Nothing { reason, .. } => {
+                report.mode = "nothing".into();
+                report.note = Some(reason.clone());
+                return report;
+            }
+            ReplicatorInput::Snapshot {
+                kind, id, region, ..
+            } => {
+                report.mode = "snapshot".into();
+                if let Some(r) = region.as_deref().filter(|r| *r != self.region) {
+                    report.note = Some(format!(
+                        "event from {r}: Rempart copies snapshots of its primary region {}",
+                        self.region
+                    ));
+                    return report;
+                }
+                match self.source_by_id(*kind, id).await {
+                    Ok(Some(s)) => (vec![s], Some(*kind)),
+                    Ok(None) => {
+                        report.note = Some(format!("{kind} snapshot {id} no longer exists"));
+                        return report;
+                    }
+                    Err(e) => {
+                        report.errors.push((&e).into());
+                        return report;
+                    }
+                }
+            }
+            ReplicatorInput::Sweep { only, .. } => {
+                report.mode = "sweep".into();
+                let listed = match only {
+                    Some(ResourceKind::ElasticacheRedis) => {
+                        self.primary.elasticache.managed_snapshots().await
+                    }
+                    _ => self.primary.list_managed().await,
+                };
+                match listed {
+                    Ok(mut all) => {
+                        all.retain(|s| only.is_none_or(|k| s.kind == k));
+                        (all, *only)
+                    }
+                    Err(e) => {
+                        report.errors.push((&e).into());
+                        return report;
+                    }
+                }
+            }
+        };
+
+        // Destination regions and keys that these sources need.
+        let mut targets: BTreeMap<String, BTreeMap<String, (String, DrTarget)>> = BTreeMap::new();
+        for s in &sources {
+            if let Ok((pname, policy)) = ignore_reason(doc, s) {
+                for t in &policy.dr {
+                    targets
+                        .entry(t.region.0.clone())
+                        .or_default()
+                        .entry(t.kms_key.clone())
+                        .or_insert_with(|| (pname.to_string(), t.clone()));
+                }
+            }
+        }
+        let families: BTreeSet<Family> =
+            sources.iter().filter_map(|s| Family::of(s.kind)).collect();
+        let mut dests = BTreeMap::new();
+        let mut dr: BTreeMap<String, Vec<SnapshotInfo>> = BTreeMap::new();
+        let mut keys = BTreeMap::new();
+        let mut stored: BTreeMap<String, BTreeMap<String, ReplicaState>> = BTreeMap::new();
+        for (region, wanted) in &targets {
+            let d = self.dest(region);
+            let listed = async {
+                let mut out = Vec::new();
+                if families.contains(&Family::Rds) {
+                    out.extend(d.snapshots.rds.managed_snapshots().await?);
+                }
+                if families.contains(&Family::Ebs) {
+                    out.extend(d.snapshots.ec2.managed_snapshots().await?);
+                }
+                for (key, (pname, target)) in wanted {
+                    let facts = d.kms.describe(key).await?;
+                    keys.insert(
+                        (region.clone(), key.clone()),
+                        check_key(pname, target, facts.as_ref()),
+                    );
+                }
+                Ok::<_, Error>(out)
+            }
+            .await;
+            match listed {
+                Ok(l) => {
+                    dr.insert(region.clone(), l);
+                }
+                Err(e) => {
+                    // Without the destination's listing a copy could be made twice.
+                    report.errors.push((&e).into());
+                    return report;
+                }
+            }
+            match self.registry.replicas(region).await {
+                Ok(r) => {
+                    stored.insert(region.clone(), r);
+                }
+                Err(e) => report.bookkeeping_errors.push(e.to_string()),
+            }
+            dests.insert(region.clone(), d);
+        }
+
+        let (planned, ignored) = plan(doc, &sources, &dr, &keys, self.max_in_flight);
+        report.ignored = ignored;
+        let mut slots = in_flight(&dr);
+        for p in &planned {
+            let item = self.act(p, input.cause(), dests.get(&p.region)).await;
+            if item.state == "started" {
+                if let Some(f) = Family::of(p.source.kind) {
+                    *slots.entry((p.region.clone(), f)).or_insert(0) += 1;
+                }
+            }
+            let prior = stored.get(&p.region).and_then(|m| m.get(&p.source.arn));
+            self.bookkeep(p, &item, prior, now, input.cause(), &mut report)
+                .await;
+            report.items.push(item);
+        }
+        report.in_flight = slots
+            .into_iter()
+            .map(|((r, f), n)| {
+                (
+                    format!(
+                        "{r}/{}",
+                        serde_json::to_value(f)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default()
+                    ),
+                    n,
+                )
+            })
+            .collect();
+
+        if matches!(input, ReplicatorInput::Sweep { .. }) {
+            if only.is_none() {
+                self.forget_gone(&sources, &stored, &mut report).await;
+            }
+            self.lag_digest(doc, &mut report, now, input.cause()).await;
+        }
+        report
+    }
+
+    async fn source_by_id(&self, kind: ResourceKind, id: &str) -> Result<Option<SnapshotInfo>> {
+        match kind {
+            ResourceKind::RdsInstance => self.primary.rds.instance_snapshot_by_id(id).await,
+            ResourceKind::AuroraCluster => self.primary.rds.cluster_snapshot_by_id(id).await,
+            ResourceKind::EbsVolume => self.primary.ec2.snapshot_by_id(id).await,
+            ResourceKind::ElasticacheRedis => Ok(self
+                .primary
+                .elasticache
+                .managed_snapshots()
+                .await?
+                .into_iter()
+                .find(|s| s.id == id)),
+        }
+    }
+
+    /// Carries out one verdict.
+    async fn act(&self, p: &Planned, cause: Option<&str>, dest: Option<&Dest>) -> Item {
+        let s = &p.source;
+        let mut item = Item {
+            snapshot: s.id.clone(),
+            kind: s.kind,
+            source: s.source_id(),
+            policy: p.policy.clone(),
+            region: p.region.clone(),
+            state: p.verdict.state().to_string(),
+            copy: String::new(),
+            reason: String::new(),
+            error: None,
+            taken_at: s.taken_at(),
+        };
+        let outcome: Result<()> = match &p.verdict {
+            Verdict::Available { copy } | Verdict::InFlight { copy } => {
+                item.copy = copy.clone();
+                Ok(())
+            }
+            Verdict::Deferred { reason }
+            | Verdict::Blocked { reason }
+            | Verdict::Waiting { reason } => {
+                item.reason = reason.clone();
+                Ok(())
+            }
+            Verdict::Copy { target, kms_key } => match dest {
+                None => Err(Error::Config(format!("no adapters for {}", p.region))),
+                Some(d) => {
+                    self.copy(s, &p.region, target, kms_key, cause, d, &mut item)
+                        .await
+                }
+            },
+            Verdict::Export { bucket, prefix } => {
+                let url = format!("s3://{bucket}/{prefix}");
+                item.copy = url.clone();
+                item.reason = "export to the primary region's bucket started".into();
+                match self.primary.elasticache.export(&s.id, prefix, bucket).await {
+                    Ok(()) => {
+                        self.primary
+                            .elasticache
+                            .tag_snapshot(&s.arn, TAG_EXPORT, &url)
+                            .await
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Verdict::Transfer {
+                from_bucket,
+                prefix,
+                to_bucket,
+                kms_key,
+            } => match dest {
+                None => Err(Error::Config(format!("no adapters for {}", p.region))),
+                Some(d) => {
+                    self.transfer(
+                        s,
+                        &p.region,
+                        from_bucket,
+                        prefix,
+                        to_bucket,
+                        kms_key,
+                        d,
+                        &mut item,
+                    )
+                    .await
+                }
+            },
+        };
+        if let Err(e) = outcome {
+            if matches!(&e, Error::Aws { code, .. } if code == "ResourceLimitExceeded") {
+                item.state = "deferred".into();
+                item.reason =
+                    format!("AWS refused the copy for now ({e}); the next sweep copies it");
+            } else {
+                item.state = "failed".into();
+                item.error = Some((&e).into());
+            }
+        }
+        item
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn copy(
+        &self,
+        s: &SnapshotInfo,
+        region: &str,
+        target: &str,
+        kms_key: &str,
+        cause: Option<&str>,
+        d: &Dest,
+        item: &mut Item,
+    ) -> Result<()> {
+        let tags = copy_tags(s);
+        match Family::of(s.kind) {
+            Some(Family::Rds) => {
+                let created = d
+                    .snapshots
+                    .rds
+                    .copy_snapshot(s.kind, &s.arn, target, Some(kms_key), &tags)
+                    .await?;
+                item.copy = target.to_string();
+                if let crate::aws::Created::AlreadyThere(_) = created {
+                    item.state = "in-flight".into();
+                    item.reason = "the copy already exists (a second delivery)".into();
+                }
+                Ok(())
+            }
+            Some(Family::Ebs) => {
+                let claim = format!("copy#{region}#{}", s.id);
+                let holder = cause.unwrap_or("unknown-event");
+                let wall = Utc::now();
+                if !self
+                    .registry
+                    .claim(&claim, holder, wall, wall + CLAIM_LEASE)
+                    .await?
+                {
+                    item.state = "waiting".into();
+                    item.reason = "another delivery is copying it".into();
+                    return Ok(());
+                }
+                let description = format!(
+                    "Rempart DR copy of {} ({}) taken {}",
+                    s.id,
+                    self.region,
+                    s.taken_at().map(rfc3339).unwrap_or_default()
+                );
+                match d
+                    .snapshots
+                    .ec2
+                    .copy_snapshot(&self.region, &s.id, kms_key, &description, &tags)
+                    .await
+                {
+                    Ok(id) => {
+                        item.copy = id;
+                        Ok(())
+                    }
+                    Err(e) => {
+                        if let Err(r) = self.registry.release(&claim, holder).await {
+                            tracing::warn!(error = %r, "could not release the EBS copy claim");
+                        }
+                        Err(e)
+                    }
+                }
+            }
+            None => Err(Error::Config(format!("{} is not copied this way", s.kind))),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn transfer(
+        &self,
+        s: &SnapshotInfo,
+        region: &str,
+        from_bucket: &str,
+        prefix: &str,
+        to_bucket: &str,
+        kms_key: &str,
+        d: &Dest,
+        item: &mut Item,
+    ) -> Result<()> {
+        let objects = self.objects.list(from_bucket, prefix).await?;
+        if objects.is_empty() {
+            item.state = "waiting".into();
+            item.reason = format!("ElastiCache has not written s3://{from_bucket}/{prefix}* yet");
+            return Ok(());
+        }
+        let tags = tagging(&[(TAG_MANAGED, "true"), (TAG_COPY_OF, &s.arn)]);
+        for o in &objects {
+            d.objects
+                .copy_in(from_bucket, o, to_bucket, kms_key, &tags)
+                .await?;
+        }
+        let url = format!("s3://{to_bucket}/{prefix}");
+        self.primary
+            .elasticache
+            .tag_snapshot(&s.arn, &dr_copy_tag(region), &url)
+            .await?;
+        item.state = "available".into();
+        item.copy = url;
+        item.reason = format!("{} file(s) copied", objects.len());
+        Ok(())
+    }
+
+    /// Writes the state change (if any) to the registry and announces it.
+    async fn bookkeep(
+        &self,
+        p: &Planned,
+        item: &Item,
+        prior: Option<&ReplicaState>,
+        now: DateTime<Utc>,
+        cause: Option<&str>,
+        report: &mut ReplicationReport,
+    ) {
+        let unchanged = prior.is_some_and(|r| {
+            r.state == item.state && (item.copy.is_empty() || r.copy == item.copy)
+        });
+        if unchanged {
+            return;
+        }
+        let s = &p.source;
+        let since = s.taken_at();
+        let resource = format!("{}#{}#{}", s.kind, self.region, s.source_id());
+        let state = ReplicaState {
+            region: p.region.clone(),
+            source_arn: s.arn.clone(),
+            snapshot: s.id.clone(),
+            kind: s.kind.to_string(),
+            resource: resource.clone(),
+            policy: p.policy.clone(),
+            state: item.state.clone(),
+            copy: item.copy.clone(),
+            reason: item
+                .error
+                .as_ref()
+                .map(|e| format!("{}: {}", e.code, e.message))
+                .unwrap_or_else(|| item.reason.clone()),
+            since,
+            updated: Some(now),
+        };
+        if let Err(e) = self.registry.put_replica(&state).await {
+            report.bookkeeping_errors.push(e.to_string());
+        }
+        let is_export = matches!(p.verdict, Verdict::Export { .. });
+        let (action, severity) = match item.state.as_str() {
+            "started" if is_export => ("copy.export-started", Severity::Info),
+            "started" => ("copy.started", Severity::Info),
+            "available" => ("copy.completed", Severity::Info),
+            "deferred" => ("copy.deferred", Severity::Info),
+            "blocked" => ("copy.blocked", Severity::Warning),
+            "failed" => ("copy.failed", Severity::Warning),
+            // in-flight and waiting: state only, nothing to announce.
+            _ => return,
+        };
+        let record = RegistryRecord {
+            resource,
+            time: now,
+            action: action.into(),
+            subject: format!("{}/{}", p.region, s.id),
+            outcome: if item.state == "failed" || item.state == "blocked" {
+                Outcome::Failure
+            } else {
+                Outcome::Success
+            },
+            policy: Some(p.policy.clone()),
+            region: p.region.clone(),
+            function: FUNCTION.into(),
+            details: json!({
+                "source": s.id,
+                "source_arn": s.arn,
+                "source_region": self.region,
+                "copy": item.copy,
+                "reason": state.reason,
+                "taken_at": since.map(rfc3339),
+                "lag_seconds": lag(s, now).map(|d| d.num_seconds()),
+            }),
+            cause: cause.map(str::to_string),
+        };
+        match self.registry.record_once(&record).await {
+            Ok(true) => {
+                let summary = match item.state.as_str() {
+                    "started" if is_export => {
+                        format!("Export of {} to {} started", s.id, item.copy)
+                    }
+                    "started" => {
+                        format!("Copy of {} to {} started ({})", s.id, p.region, item.copy)
+                    }
+                    "available" => format!(
+                        "DR copy of {} is available in {} ({})",
+                        s.id, p.region, item.copy
+                    ),
+                    "deferred" => {
+                        format!("Copy of {} to {} deferred: {}", s.id, p.region, item.reason)
+                    }
+                    _ => format!(
+                        "Copy of {} to {} {}: {}",
+                        s.id, p.region, item.state, state.reason
+                    ),
+                };
+                let resource = ResourceSummary {
+                    kind: s.kind.to_string(),
+                    id: s.source_id(),
+                    arn: s
+                        .tags
+                        .get(crate::model::TAG_SOURCE)
+                        .cloned()
+                        .unwrap_or_default(),
+                };
+                let a = record.announcement(severity, Some(resource), summary);
+                if let Err(e) = self.topic.publish(&a).await {
+                    report.bookkeeping_errors.push(e.to_string());
+                }
+            }
+            Ok(false) => {}
+            Err(e) => report.bookkeeping_errors.push(e.to_string()),
+        }
+    }
+
+    /// Removes the DR state of source snapshots that are gone (deleted by
+    /// retention): the registry keeps their history, not their state.
+    async fn forget_gone(
+        &self,
+        sources: &[SnapshotInfo],
+        stored: &BTreeMap<String, BTreeMap<String, ReplicaState>>,
+        report: &mut ReplicationReport,
+    ) {
+        let live: BTreeSet<&str> = sources.iter().map(|s| s.arn.as_str()).collect();
+        for (region, states) in stored {
+            for arn in states.keys().filter(|a| !live.contains(a.as_str())) {
+                if let Err(e) = self.registry.delete_replica(region, arn).await {
+                    report.bookkeeping_errors.push(e.to_string());
+                }
+            }
+        }
+    }
+
+    /// One `copy.lag` announcement per sweep: per DR region, how many
+    /// snapshots have an available copy, how many do not and the oldest of
+    /// those; a warning when one is missing for longer than its policy's
+    /// RPO, or blocked, or failed.
+    async fn lag_digest(
+        &self,
+        doc: &PolicyDocument,
+        report: &mut ReplicationReport,
+        now: DateTime<Utc>,
+        cause: Option<&str>,
+    ) {
+        let lags = lag_by_region(doc, &report.items, now);
+        let warn = lags
+            .values()
+            .any(|l| l.over_rpo > 0 || l.blocked > 0 || l.failed > 0);
+        let summary = if lags.is_empty() {
+            "DR copies: nothing to copy".to_string()
+        } else {
+            format!(
+                "DR copies: {}",
+                lags.iter()
+                    .map(|(r, l)| format!(
+                        "{r}: {} available, {} missing{}",
+                        l.available,
+                        l.missing,
+                        l.oldest_missing_seconds
+                            .map(|s| format!(" (oldest {})", human(s)))
+                            .unwrap_or_default()
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        };
+        let record = RegistryRecord {
+            resource: format!("{FUNCTION}#{}", self.region),
+            time: now,
+            action: "copy.lag".into(),
+            subject: "sweep".into(),
+            outcome: if warn {
+                Outcome::Failure
+            } else {
+                Outcome::Success
+            },
+            policy: None,
+            region: self.region.clone(),
+            function: FUNCTION.into(),
+            details: json!({ "regions": lags, "in_flight": report.in_flight }),
+            cause: cause.map(str::to_string),
+        };
+        match self.registry.record_once(&record).await {
+            Ok(true) => {
+                let a = record.announcement(
+                    if warn {
+                        Severity::Warning
+                    } else {
+                        Severity::Info
+                    },
+                    None,
+                    summary,
+                );
+                if let Err(e) = self.topic.publish(&a).await {
+                    report.bookkeeping_errors.push(e.to_string());
+                }
+            }
+            Ok(false) => {}
+            Err(e) => report.bookkeeping_errors.push(e.to_string()),
+        }
+    }
+}
+
+/// The copy lag of one DR region, from a run's items.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RegionLag {
+    pub available: usize,
+    pub missing: usize,
+    pub in_flight: usize,
+    pub deferred: usize,
+    pub blocked: usize,
+    pub failed: usize,
+    /// Missing for longer than their policy's RPO.
+    pub over_rpo: usize,
+    pub oldest_missing: Option<String>,
+    pub oldest_missing_seconds: Option<i64>,
+}
+
+/// Per destination region: counts and the oldest missing copy (pure).
+pub fn lag_by_region(
+    doc: &PolicyDocument,
+    items: &[Item],
+    now: DateTime<Utc>,
+) -> BTreeMap<String, RegionLag> {
+    let mut out: BTreeMap<String, RegionLag> = BTreeMap::new();
+    for i in items {
+        let l = out.entry(i.region.clone()).or_default();
+        match i.state.as_str() {
+            "available" => {
+                l.available += 1;
+                continue;
+            }
+            "started" | "in-flight" => l.in_flight += 1,
+            "deferred" => l.deferred += 1,
+            "blocked" => l.blocked += 1,
+            "failed" => l.failed += 1,
+            _ => {}
+        }
+        l.missing += 1;
+        if let Some(t) = i.taken_at {
+            let age = (now - t).num_seconds();
+            if l.oldest_missing_seconds.is_none_or(|o| age > o) {
+                l.oldest_missing_seconds = Some(age);
+                l.oldest_missing = Some(i.snapshot.clone());
+            }
+            if doc.policy(&i.policy).is_some_and(|p| age > p.rpo.seconds()) {
+                l.over_rpo += 1;
+            }
+        }
+    }
+    out
+}
+
+/// `3d4h`, `2h5m`, `40s`.
+fn human(secs: i64) -> String {
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{secs}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, m) => format!("{h}h{m}m"),
+        (d, h, _) => format!("{d}d{h}h"),
+    }
+}
+
+fn s3_client(cfg: &aws_config::SdkConfig, region: &str) -> aws_sdk_s3::Client {
+    let cfg = cfg
+        .to_builder()
+        .region(aws_config::Region::new(region.to_string()))
+        .build();
+    aws_sdk_s3::Client::new(&cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::kms::KeyFacts;
+    use crate::event::{parse_replicator_event, ReplicatorInput};
+    use crate::model::{TAG_SCHEDULED_AT, TAG_SOURCE};
+
+    const EXAMPLE: &str = include_str!("../../examples/rewapp-policy.toml");
+    const DR: &str = "eu-central-1";
+
+    fn doc() -> PolicyDocument {
+        PolicyDocument::from_toml(EXAMPLE, "example").expect("example parses")
+    }
+
+    fn snap(kind: ResourceKind, id: &str, day: u32, policy: &str) -> SnapshotInfo {
+        let at = format!("2025-11-{day:02}T02:00:00Z");
+        SnapshotInfo {
+            kind,
+            id: id.into(),
+            arn: format!("arn:aws:test:eu-west-1:123456789012:snapshot:{id}"),
+            region: "eu-west-1".into(),
+            source: "src".into(),
+            status: "available".into(),
+            created: None,
+            tags: BTreeMap::from([
+                (TAG_MANAGED.to_string(), "true".to_string()),
+                (TAG_POLICY.to_string(), policy.to_string()),
+                (TAG_SCHEDULED_AT.to_string(), at),
+                (
+                    TAG_SOURCE.to_string(),
+                    "arn:aws:rds:eu-west-1:1:db:src".to_string(),
+                ),
+            ]),
+            encrypted: true,
+            kms_key: None,
+        }
+    }
+
+    fn copy_of(s: &SnapshotInfo, status: &str) -> SnapshotInfo {
+        let mut c = s.clone();
+        c.region = DR.into();
+        c.status = status.into();
+        c.arn = format!("{}-copy", s.arn);
+        c.tags.insert(TAG_COPY_OF.into(), s.arn.clone());
+        c
+    }
+
+    fn keys_ok() -> BTreeMap<(String, String), KeyCheck> {
+        BTreeMap::from([(
+            (DR.to_string(), "alias/rempart-dr".to_string()),
+            KeyCheck::Usable("arn:aws:kms:eu-central-1:1:key/k".into()),
+        )])
+    }
+
+    fn states(p: &[Planned]) -> Vec<(&str, &str)> {
+        p.iter()
+            .map(|p| (p.source.id.as_str(), p.verdict.state()))
+            .collect()
+    }
+
+    /// Proves: copies already in flight and the ones this run starts count
+    /// against the limit per destination region and family; the oldest
+    /// snapshots go first and the rest are deferred, not failed.
+    #[test]
+    fn the_limit_counts_in_flight_copies_and_defers_the_newest() {
+        let rds: Vec<_> = (1..=25)
+            .map(|d| {
+                snap(
+                    ResourceKind::RdsInstance,
+                    &format!("db-{d:02}"),
+                    d,
+                    "rewapp-postgres",
+                )
+            })
+            .collect();
+        // Three other copies are in flight already; one is available.
+        let mut dr_snaps: Vec<_> = (0..3)
+            .map(|i| {
+                let mut c = copy_of(
+                    &snap(
+                        ResourceKind::RdsInstance,
+                        &format!("old-{i}"),
+                        1,
+                        "rewapp-postgres",
+                    ),
+                    "copying",
+                );
+                c.tags
+                    .insert(TAG_COPY_OF.into(), format!("arn:elsewhere:{i}"));
+                c
+            })
+            .collect();
+        dr_snaps.push(copy_of(&rds[0], "available"));
+        let ebs = snap(ResourceKind::EbsVolume, "snap-1", 3, "rewapp-ebs");
+        let mut sources = rds.clone();
+        sources.reverse();
+        sources.push(ebs);
+        let dr = BTreeMap::from([(DR.to_string(), dr_snaps)]);
+        let (planned, ignored) = plan(&doc(), &sources, &dr, &keys_ok(), 20);
+        assert!(ignored.is_empty());
+        let st = states(&planned);
+        assert_eq!(st[0], ("db-01", "available"));
+        let copies: Vec<_> = st
+            .iter()
+            .filter(|(_, s)| *s == "started")
+            .map(|(id, _)| *id)
+            .collect();
+        // 3 in flight + 17 RDS copies = 20; the EBS copy has its own limit.
+        assert_eq!(copies.len(), 18, "{st:?}");
+        assert!(copies.contains(&"snap-1"));
+        assert!(copies.contains(&"db-18") && !copies.contains(&"db-19"));
+        let deferred: Vec<_> = st
+            .iter()
+            .filter(|(_, s)| *s == "deferred")
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(
+            deferred,
+            (19..=25).map(|d| format!("db-{d:02}")).collect::<Vec<_>>()
+        );
+        // RDS copies keep the source identifier; EBS copies are named by AWS.
+        let target = |id: &str| {
+            planned.iter().find_map(|p| match &p.verdict {
+                Verdict::Copy { target, .. } if p.source.id == id => Some(target.clone()),
+                _ => None,
+            })
+        };
+        assert_eq!(target("db-02").as_deref(), Some("db-02"));
+        assert_eq!(target("snap-1").as_deref(), Some(""));
+    }
+
+    /// Proves: an existing copy (available or in flight) is never copied
+    /// again; a broken copy blocks with the fix; an unfinished source waits.
+    #[test]
+    fn existing_copies_are_found_by_their_copy_of_tag() {
+        let a = snap(ResourceKind::EbsVolume, "snap-a", 1, "rewapp-ebs");
+        let b = snap(ResourceKind::EbsVolume, "snap-b", 2, "rewapp-ebs");
+        let c = snap(ResourceKind::EbsVolume, "snap-c", 3, "rewapp-ebs");
+        let mut d = snap(ResourceKind::EbsVolume, "snap-d", 4, "rewapp-ebs");
+        d.status = "pending".into();
+        let dr = BTreeMap::from([(
+            DR.to_string(),
+            vec![
+                copy_of(&a, "completed"),
+                copy_of(&b, "pending"),
+                copy_of(&c, "error"),
+            ],
+        )]);
+        let (planned, _) = plan(&doc(), &[a, b, c, d], &dr, &keys_ok(), 20);
+        assert_eq!(
+            states(&planned),
+            vec![
+                ("snap-a", "available"),
+                ("snap-b", "in-flight"),
+                ("snap-c", "blocked"),
+                ("snap-d", "waiting")
+            ]
+        );
+        assert!(
+            matches!(&planned[2].verdict, Verdict::Blocked { reason } if reason.contains("delete that copy"))
+        );
+    }
+
+    /// Proves: what Rempart did not make, DR copies themselves and policies
+    /// without DR are ignored, with the reason.
+    #[test]
+    fn unmanaged_copies_and_policies_without_dr_are_ignored() {
+        let mut unmanaged = snap(ResourceKind::RdsInstance, "theirs", 1, "rewapp-postgres");
+        unmanaged.tags.remove(TAG_MANAGED);
+        let a_copy = copy_of(
+            &snap(ResourceKind::RdsInstance, "x", 1, "rewapp-postgres"),
+            "available",
+        );
+        let unknown = snap(ResourceKind::RdsInstance, "y", 1, "no-such-policy");
+        let no_dr_doc = PolicyDocument::from_toml(
+            &EXAMPLE.replace(
+                "[[policies.rewapp-ebs.dr]]\nregion = \"eu-central-1\"\nkms_key = \"alias/rempart-dr\"\n",
+                "",
+            ),
+            "t",
+        )
+        .expect("parses");
+        let ebs = snap(ResourceKind::EbsVolume, "snap-1", 1, "rewapp-ebs");
+        let (planned, ignored) = plan(
+            &no_dr_doc,
+            &[unmanaged, a_copy, unknown, ebs],
+            &BTreeMap::new(),
+            &keys_ok(),
+            20,
+        );
+        assert!(planned.is_empty());
+        let reasons: Vec<_> = ignored.iter().map(|i| i.reason.as_str()).collect();
+        assert!(
+            reasons.iter().any(|r| r.contains("not created by Rempart")),
+            "{reasons:?}"
+        );
+        assert!(reasons.iter().any(|r| r.contains("itself a DR copy")));
+        assert!(reasons
+            .iter()
+            .any(|r| r.contains("not in the policy document")));
+        assert!(reasons.iter().any(|r| r.contains("names no DR region")));
+    }
+
+    /// Proves: an unencrypted Aurora snapshot (AWS refuses to encrypt it while
+    /// copying) and a DR key problem block the copy with the fix.
+    #[test]
+    fn blocked_copies_say_what_to_do() {
+        let mut aurora = snap(ResourceKind::AuroraCluster, "cl", 1, "rewapp-postgres");
+        aurora.encrypted = false;
+        let (planned, _) = plan(&doc(), &[aurora], &BTreeMap::new(), &keys_ok(), 20);
+        assert!(
+            matches!(&planned[0].verdict, Verdict::Blocked { reason } if reason.contains("encrypt the cluster"))
+        );
+
+        let target = &doc().policy("rewapp-postgres").expect("policy").dr[0].clone();
+        let missing = check_key("rewapp-postgres", target, None);
+        assert!(
+            matches!(&missing, KeyCheck::Problem(m) if m.contains("create a customer-managed key in eu-central-1")
+            && m.contains("[[policies.rewapp-postgres.dr]]"))
+        );
+        let facts = |state: &str, manager: &str| KeyFacts {
+            arn: "arn:aws:kms:eu-central-1:1:key/k".into(),
+            state: state.into(),
+            manager: manager.into(),
+        };
+        assert!(
+            matches!(check_key("p", target, Some(&facts("Disabled", "CUSTOMER"))), KeyCheck::Problem(m) if m.contains("enable-key"))
+        );
+        assert!(
+            matches!(check_key("p", target, Some(&facts("PendingDeletion", "CUSTOMER"))), KeyCheck::Problem(m) if m.contains("cancel-key-deletion"))
+        );
+        assert!(
+            matches!(check_key("p", target, Some(&facts("Enabled", "AWS"))), KeyCheck::Problem(m) if m.contains("AWS-managed"))
+        );
+        assert_eq!(
+            check_key("p", target, Some(&facts("Enabled", "CUSTOMER"))),
+            KeyCheck::Usable("arn:aws:kms:eu-central-1:1:key/k".into())
+        );
+        let ebs = snap(ResourceKind::EbsVolume, "snap-1", 1, "rewapp-ebs");
+        let bad = BTreeMap::from([(
+            (DR.to_string(), "alias/rempart-dr".to_string()),
+            KeyCheck::Problem("fix it".into()),
+        )]);
+        let (planned, _) = plan(&doc(), &[ebs], &BTreeMap::new(), &bad, 20);
+        assert_eq!(
+            planned[0].verdict,
+            Verdict::Blocked {
+                reason: "fix it".into()
+            }
+        );
+    }
+
+    /// Proves: a copy carries the source's tags except Rempart's per-snapshot
+    /// state and AWS's reserved tags, plus `rempart:copy-of`.
+    #[test]
+    fn copies_carry_tags_but_not_retention_marks() {
+        let mut s = snap(ResourceKind::RdsInstance, "db", 1, "rewapp-postgres");
+        for k in [
+            TAG_DELETE_AFTER,
+            TAG_VERIFIED,
+            TAG_EXPORT,
+            "aws:backup:source-resource",
+            "rempart:dr-copy:eu-central-1",
+        ] {
+            s.tags.insert(k.into(), "x".into());
+        }
+        s.tags.insert("rempart:legal-hold".into(), "case-42".into());
+        let tags: BTreeMap<_, _> = copy_tags(&s).into_iter().collect();
+        assert_eq!(tags.get(TAG_COPY_OF), Some(&s.arn));
+        assert_eq!(
+            tags.get("rempart:legal-hold").map(String::as_str),
+            Some("case-42")
+        );
+        assert_eq!(
+            tags.get(TAG_POLICY).map(String::as_str),
+            Some("rewapp-postgres")
+        );
+        for k in [
+            TAG_DELETE_AFTER,
+            TAG_VERIFIED,
+            TAG_EXPORT,
+            "aws:backup:source-resource",
+            "rempart:dr-copy:eu-central-1",
+        ] {
+            assert!(!tags.contains_key(k), "{k} carried");
+        }
+    }
+
+    /// Proves: the Redis path goes export -> transfer -> available, driven by
+    /// the snapshot's tags, and the floor sees a Redis DR copy by its tag.
+    #[test]
+    fn redis_goes_through_export_then_transfer() {
+        let mut r = snap(
+            ResourceKind::ElasticacheRedis,
+            "rempart-rewapp-redis-x",
+            1,
+            "rewapp-redis",
+        );
+        let step = |r: &SnapshotInfo| {
+            plan(
+                &doc(),
+                std::slice::from_ref(r),
+                &BTreeMap::new(),
+                &keys_ok(),
+                20,
+            )
+            .0
+        };
+        let p = step(&r);
+        assert_eq!(p[0].region, "eu-west-1");
+        assert_eq!(
+            p[0].verdict,
+            Verdict::Export {
+                bucket: "rewapp-prod-backups".into(),
+                prefix: r.id.clone()
+            }
+        );
+        r.tags.insert(
+            TAG_EXPORT.into(),
+            format!("s3://rewapp-prod-backups/{}", r.id),
+        );
+        r.status = "exporting".into();
+        assert_eq!(step(&r)[0].verdict.state(), "waiting");
+        r.status = "available".into();
+        assert!(
+            matches!(&step(&r)[0].verdict, Verdict::Transfer { to_bucket, .. } if to_bucket == "rewapp-dr-backups")
+        );
+        let policy = doc().policy("rewapp-redis").expect("policy").clone();
+        assert!(!has_all_copies(&r, &policy, &Default::default()));
+        r.tags
+            .insert(dr_copy_tag(DR), "s3://rewapp-dr-backups/x".into());
+        assert_eq!(step(&r)[0].verdict.state(), "available");
+        assert!(has_all_copies(&r, &policy, &Default::default()));
+    }
+
+    /// Proves: with two DR regions, the floor wants a copy in each.
+    #[test]
+    fn every_dr_region_needs_its_copy() {
+        let two = EXAMPLE.replacen(
+            "[[policies.rewapp-ebs.dr]]\nregion = \"eu-central-1\"\nkms_key = \"alias/rempart-dr\"\n",
+            "[[policies.rewapp-ebs.dr]]\nregion = \"eu-central-1\"\nkms_key = \"alias/rempart-dr\"\n\n[[policies.rewapp-ebs.dr]]\nregion = \"eu-north-1\"\nkms_key = \"alias/rempart-dr\"\n",
+            1,
+        );
+        let d = PolicyDocument::from_toml(&two, "t").expect("parses");
+        let policy = d.policy("rewapp-ebs").expect("policy");
+        let s = snap(ResourceKind::EbsVolume, "snap-1", 1, "rewapp-ebs");
+        let mut copies = std::collections::BTreeSet::from([(s.arn.clone(), DR.to_string())]);
+        assert!(!has_all_copies(&s, policy, &copies));
+        copies.insert((s.arn.clone(), "eu-north-1".into()));
+        assert!(has_all_copies(&s, policy, &copies));
+    }
+
+    /// Proves: the lag digest counts per region and flags what is missing for
+    /// longer than the policy's RPO (26 h for rewapp-postgres).
+    #[test]
+    fn lag_counts_and_flags_copies_older_than_the_rpo() {
+        let now: DateTime<Utc> = "2025-11-03T12:00:00Z".parse().expect("time");
+        let item = |id: &str, state: &str, day: u32| Item {
+            snapshot: id.into(),
+            kind: ResourceKind::RdsInstance,
+            source: "db".into(),
+            policy: "rewapp-postgres".into(),
+            region: DR.into(),
+            state: state.into(),
+            copy: String::new(),
+            reason: String::new(),
+            error: None,
+            taken_at: Some(format!("2025-11-{day:02}T02:00:00Z").parse().expect("time")),
+        };
+        let lags = lag_by_region(
+            &doc(),
+            &[
+                item("a", "available", 1),
+                item("b", "deferred", 1),
+                item("c", "started", 3),
+            ],
+            now,
+        );
+        let l = &lags[DR];
+        assert_eq!(
+            (l.available, l.missing, l.deferred, l.in_flight, l.over_rpo),
+            (1, 2, 1, 1, 1)
+        );
+        assert_eq!(l.oldest_missing.as_deref(), Some("b"));
+        assert_eq!(human(l.oldest_missing_seconds.expect("some")), "2d10h");
+    }
+
+    fn sample(name: &str) -> serde_json::Value {
+        let path = format!(
+            "{}/../events/snapshot-replicator/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).expect("sample")).expect("JSON")
+    }
+
+    /// Proves: every sample event parses to what it means; other RDS and EBS
+    /// events ask for nothing; unknown and malformed events are rejected.
+    #[test]
+    fn events_parse_to_what_they_mean() {
+        let one = |v: serde_json::Value| parse_replicator_event(&v).expect("parses").remove(0);
+        assert!(matches!(one(sample("rds-snapshot-created.json")),
+            ReplicatorInput::Snapshot { kind: ResourceKind::RdsInstance, ref id, .. } if id == "rempart-rewapp-postgres-rewapp-prod-db-20251123-0200"));
+        assert!(matches!(
+            one(sample("aurora-snapshot-created.json")),
+            ReplicatorInput::Snapshot {
+                kind: ResourceKind::AuroraCluster,
+                ..
+            }
+        ));
+        assert!(matches!(one(sample("ebs-snapshot-completed.json")),
+            ReplicatorInput::Snapshot { kind: ResourceKind::EbsVolume, ref id, .. } if id == "snap-01234567"));
+        assert!(matches!(
+            one(sample("sweep.json")),
+            ReplicatorInput::Sweep { only: None, .. }
+        ));
+        assert!(matches!(
+            one(sample("sns-rds-snapshot-created.json")),
+            ReplicatorInput::Snapshot {
+                kind: ResourceKind::RdsInstance,
+                ..
+            }
+        ));
+        assert!(matches!(
+            one(sample("sns-elasticache-snapshot-complete.json")),
+            ReplicatorInput::Sweep {
+                only: Some(ResourceKind::ElasticacheRedis),
+                ..
+            }
+        ));
+        let mut other = sample("rds-snapshot-created.json");
+        other["detail"]["EventID"] = "RDS-EVENT-0040".into();
+        assert!(matches!(one(other), ReplicatorInput::Nothing { .. }));
+        let mut copy = sample("ebs-snapshot-completed.json");
+        copy["detail"]["event"] = "copySnapshot".into();
+        assert!(matches!(one(copy), ReplicatorInput::Nothing { .. }));
+        let err = parse_replicator_event(&sample("malformed.json")).expect_err("malformed");
+        assert!(err.to_string().contains("detail.SourceIdentifier"), "{err}");
+        let mut unknown = sample("sweep.json");
+        unknown["detail-type"] = "Something Else".into();
+        let err = parse_replicator_event(&unknown).expect_err("unknown");
+        assert!(err.to_string().contains("does not handle"), "{err}");
+    }
+}

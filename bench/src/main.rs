@@ -89,6 +89,9 @@ fn retention_engine(n: usize, runs: usize) -> Result<(), Box<dyn std::error::Err
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("replication") {
+        return replication(args.get(2).and_then(|s| s.parse().ok()).unwrap_or(500)).await;
+    }
     if args.get(1).map(String::as_str) == Some("retention-sweep") {
         return retention_sweep(args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5000)).await;
     }
@@ -255,6 +258,144 @@ pub async fn retention_sweep(n: usize) -> Result<(), Box<dyn std::error::Error>>
         );
         for (op, c) in counts {
             println!("  {op:<36} {c}");
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+    Ok(())
+}
+
+/// `replication [N]`: N Rempart snapshots (half RDS, half EBS) complete at
+/// once; their N completion events reach the snapshot-replicator one after
+/// the other (reserved concurrency 1), while AWS finishes 5 RDS and 5 EBS
+/// copies every 10 events; then the 15-minute sweep runs, AWS finishing 20
+/// of each between sweeps, until every snapshot has its DR copy. Copies are
+/// held "in flight" at the HTTP level (moto makes them available at once).
+/// Prints the API calls per copy and the most copies ever in flight.
+pub async fn replication(n: usize) -> Result<(), Box<dyn std::error::Error>> {
+    use rempart_cli::latency::CopyLatency;
+    use rempart_cli::local::{create_dr, sdk_config_for};
+    use rempart_cli::proxy::CountingProxy;
+    use rempart_shared::functions::snapshot_replicator;
+    use rempart_shared::policy::PolicySource;
+
+    const DR: &str = "eu-central-1";
+    let aws = LocalAws::start(&[("MOTO_RDS_SNAPSHOT_LIMIT", "1000000")])?;
+    let cfg = aws.sdk_config(REGION).await;
+    let (registry, topic) = create_plumbing(&cfg, "rempart-registry", "rempart-events").await?;
+    let estate = create_estate(&cfg).await?;
+    create_dr(&cfg, true).await?;
+    let policy = "version = 1\n[policies.rewapp-postgres]\nkinds = [\"rds-instance\"]\nrpo = \"26h\"\n\
+                  [policies.rewapp-postgres.retention]\nkeep_daily = 7\n\
+                  [[policies.rewapp-postgres.dr]]\nregion = \"eu-central-1\"\nkms_key = \"alias/rempart-dr\"\n\
+                  [policies.rewapp-ebs]\nkinds = [\"ebs-volume\"]\nrpo = \"26h\"\n[policies.rewapp-ebs.retention]\nkeep_daily = 14\n\
+                  [[policies.rewapp-ebs.dr]]\nregion = \"eu-central-1\"\nkms_key = \"alias/rempart-dr\"\n";
+    let path = std::env::temp_dir().join(format!("rempart-repl-{}.toml", std::process::id()));
+    std::fs::write(&path, policy)?;
+    let rds = rempart_cli::local::rds_client(&cfg);
+    let ec2 = rempart_cli::local::ec2_client(&cfg);
+    let stamp = "2025-11-23T02:00:00Z";
+    let mut events = Vec::new();
+    let rds_sample: serde_json::Value = serde_json::from_str(include_str!(
+        "../../events/snapshot-replicator/rds-snapshot-created.json"
+    ))?;
+    let ebs_sample: serde_json::Value = serde_json::from_str(include_str!(
+        "../../events/snapshot-replicator/ebs-snapshot-completed.json"
+    ))?;
+    for i in 0..n.div_ceil(2) {
+        let id = format!("rempart-bench-{i:04}");
+        rempart_cli::local::put_rds_snapshot(&rds, &estate.db, &id, "rewapp-postgres", stamp)
+            .await?;
+        let mut e = rds_sample.clone();
+        e["detail"]["SourceIdentifier"] = id.into();
+        events.push(e);
+    }
+    for _ in 0..n / 2 {
+        rempart_cli::local::put_ebs_snapshot(&ec2, &estate.volume, "rewapp-ebs", stamp).await?;
+    }
+    let snaps = ec2.describe_snapshots().owner_ids("self").send().await?;
+    for s in snaps.snapshots() {
+        let mut e = ebs_sample.clone();
+        e["detail"]["snapshot_id"] = format!(
+            "arn:aws:ec2::eu-west-1:snapshot/{}",
+            s.snapshot_id().unwrap_or_default()
+        )
+        .into();
+        events.push(e);
+    }
+    println!(
+        "{} snapshots created (not counted), {} events",
+        n,
+        events.len()
+    );
+
+    let latency = CopyLatency::new();
+    let proxy = CountingProxy::with_hooks(&aws.endpoint, None, Some(latency.hook())).await?;
+    let deps = snapshot_replicator::Deps::new(
+        &sdk_config_for(&proxy.url(), REGION).await,
+        registry.table(),
+        topic.arn(),
+        PolicySource::File(path.clone()),
+        20,
+    )?;
+    let t = Instant::now();
+    let (mut started, mut deferred) = (0usize, 0usize);
+    for (i, e) in events.into_iter().enumerate() {
+        for r in snapshot_replicator::handle(&deps, e).await? {
+            started += r.count("started");
+            deferred += r.count("deferred");
+        }
+        if i % 10 == 9 {
+            latency.complete(DR, "rds", 5);
+            latency.complete(DR, "ec2", 5);
+        }
+    }
+    let event_calls = proxy.take();
+    println!(
+        "events: {started} copies started, {deferred} deferred, in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let mut sweeps = 0;
+    let mut sweep: serde_json::Value =
+        serde_json::from_str(include_str!("../../events/snapshot-replicator/sweep.json"))?;
+    loop {
+        sweeps += 1;
+        sweep["time"] = format!(
+            "2025-11-23T{:02}:{:02}:00Z",
+            3 + sweeps / 4,
+            (sweeps % 4) * 15
+        )
+        .into();
+        let r = snapshot_replicator::handle(&deps, sweep.clone())
+            .await?
+            .remove(0);
+        started += r.count("started");
+        if r.count("available") == n || sweeps > 200 {
+            println!("sweep {sweeps}: {}", r.summary());
+            break;
+        }
+        latency.complete(DR, "rds", 20);
+        latency.complete(DR, "ec2", 20);
+    }
+    let sweep_calls = proxy.take();
+    let total = |c: &std::collections::BTreeMap<String, usize>| c.values().sum::<usize>();
+    println!(
+        "{} copies started in all (one per snapshot: {}), {sweeps} sweeps until all available",
+        latency.started(),
+        latency.started() == n
+    );
+    for ((region, service), max) in latency.max_in_flight() {
+        println!("most copies in flight at once to {region}, {service}: {max}");
+    }
+    println!(
+        "API calls: {} during the events ({:.1} per copy), {} during the sweeps",
+        total(&event_calls),
+        total(&event_calls) as f64 / n as f64,
+        total(&sweep_calls)
+    );
+    for (label, calls) in [("events", &event_calls), ("sweeps", &sweep_calls)] {
+        println!("  {label}:");
+        for (op, c) in calls {
+            println!("    {op:<36} {c}");
         }
     }
     let _ = std::fs::remove_file(&path);

@@ -5,6 +5,7 @@
 pub mod error;
 pub mod http;
 pub mod lambda_rt;
+pub mod latency;
 pub mod local;
 pub mod proxy;
 pub mod recorder;

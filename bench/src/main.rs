@@ -368,7 +368,6 @@ pub async fn replication(n: usize) -> Result<(), Box<dyn std::error::Error>> {
         let r = snapshot_replicator::handle(&deps, sweep.clone())
             .await?
             .remove(0);
-        started += r.count("started");
         if r.count("available") == n || sweeps > 200 {
             println!("sweep {sweeps}: {}", r.summary());
             break;

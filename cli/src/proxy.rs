@@ -140,7 +140,16 @@ impl CountingProxy {
                             .or_insert(0) += 1;
                         if let Some((status, body)) = answer.as_ref().and_then(|a| a(&req)) {
                             let _ = w
-                                .write_all(crate::http::response(&status, &[], &body).as_bytes())
+                                .write_all(
+                                    crate::http::response(
+                                        &status,
+                                        // One request per connection: say so,
+                                        // or the client reuses it and retries.
+                                        &[("Connection", "close".to_string())],
+                                        &body,
+                                    )
+                                    .as_bytes(),
+                                )
                                 .await;
                             return;
                         }

@@ -3,8 +3,9 @@
 //! handlers against the local emulator, primary and DR regions. Event times
 //! advance; the clock does not.
 //!
-//! The replicator sweeps twice before each enforcer run (the second sweep
-//! moves the Redis exports the first one started). moto does not implement
+//! The replicator sweeps once before each enforcer run (a Redis export
+//! started by one sweep reaches the DR bucket at the next), and twice before
+//! the last one. moto does not implement
 //! ElastiCache's export (`CopySnapshot` with `TargetBucket`): a proxy
 //! answers it as AWS does, and the simulator then writes the `.rdb` file
 //! into the export bucket, as ElastiCache would.
@@ -198,10 +199,10 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
         rempart_shared::replicator::DEFAULT_MAX_IN_FLIGHT,
     )?;
     let s3 = aws_sdk_s3::Client::new(&cfg);
-    let replicate = |t: DateTime<Utc>| {
+    let replicate = |t: DateTime<Utc>, sweeps: usize| {
         let (rep, s3, exports) = (&rep, &s3, &exports);
         async move {
-            for _ in 0..2 {
+            for _ in 0..sweeps {
                 let reports = snapshot_replicator::handle(rep, scheduled(t)).await?;
                 if let Some(i) = reports
                     .iter()
@@ -227,7 +228,7 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
                         .map_err(|e| CliError::Setup(format!("writing the export: {e:?}")))?;
                 }
             }
-            Ok::<usize, CliError>(2)
+            Ok::<usize, CliError>(sweeps)
         }
     };
     let regions: Vec<_> = rempart_shared::enforcer::regions_of(&doc, REGION)
@@ -267,14 +268,18 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
         })
         .collect();
     let mut outcome = SimOutcome::default();
-    // Every snapshot ever taken: id -> (group, time).
-    let mut taken: BTreeMap<String, Taken> = BTreeMap::new();
+    // Every snapshot ever taken: (region, id) -> (group, time). An RDS copy
+    // has its source's identifier, in another region.
+    let mut taken: BTreeMap<(String, String), Taken> = BTreeMap::new();
     let end = args.start + TimeDelta::days(i64::from(args.days));
     let mut t = args.start;
     let mut last_enforce = args.start;
+    let mut spent = [std::time::Duration::ZERO; 4];
     while t < end {
         if crons.iter().any(|(c, tz)| c.matches(t, *tz)) {
+            let clock = std::time::Instant::now();
             let r = snapshot_scheduler::handle(&sched, scheduled(t)).await?;
+            spent[0] += clock.elapsed();
             outcome.scheduler_runs += 1;
             if let Some(f) = r.failed.first() {
                 return Err(CliError::Usage(format!(
@@ -283,8 +288,13 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
             }
         }
         if args.enforce_cron.matches(t, chrono_tz::Tz::UTC) {
-            outcome.replicator_runs += replicate(t).await?;
+            let clock = std::time::Instant::now();
+            outcome.replicator_runs += replicate(t, 1).await?;
+            spent[1] += clock.elapsed();
+            let clock = std::time::Instant::now();
             retention_enforcer::handle(&enf, scheduled(t)).await?;
+            spent[2] += clock.elapsed();
+            let clock = std::time::Instant::now();
             outcome.enforcer_runs += 1;
             last_enforce = t;
             let mut line = format!("{}", t.format("%Y-%m-%d"));
@@ -292,7 +302,7 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
             for r in &regions {
                 let snaps = r.list_managed().await?;
                 for s in &snaps {
-                    taken.entry(s.id.clone()).or_insert((
+                    taken.entry((s.region.clone(), s.id.clone())).or_insert((
                         group_key(s),
                         s.taken_at().unwrap_or(t),
                         policy_of(s),
@@ -328,19 +338,27 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
                 ));
             }
             outcome.max_rds_manual = outcome.max_rds_manual.max(rds_manual);
+            spent[3] += clock.elapsed();
             if !args.quiet {
                 w(out, line)?;
             }
         }
         t = next_minute(t);
     }
+    eprintln!(
+        "time spent: scheduler {:.1} s, replicator {:.1} s, enforcer {:.1} s, simulator's listing {:.1} s",
+        spent[0].as_secs_f64(),
+        spent[1].as_secs_f64(),
+        spent[2].as_secs_f64(),
+        spent[3].as_secs_f64()
+    );
     // Snapshots taken after the last enforcer run are not in `taken` yet.
     let mut finals = Vec::new();
     for r in &regions {
         finals.extend(r.list_managed().await?);
     }
     for s in &finals {
-        taken.entry(s.id.clone()).or_insert((
+        taken.entry((s.region.clone(), s.id.clone())).or_insert((
             group_key(s),
             s.taken_at().unwrap_or(end),
             policy_of(s),
@@ -355,7 +373,7 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
         .max()
         .unwrap_or(rempart_shared::enforcer::DEFAULT_GRACE);
     let settle = last_enforce.max(end) + max_grace + TimeDelta::minutes(1);
-    outcome.replicator_runs += replicate(settle).await?;
+    outcome.replicator_runs += replicate(settle, 2).await?;
     let report = retention_enforcer::handle(&enf, scheduled(settle)).await?;
     outcome.enforcer_runs += 1;
 
@@ -372,7 +390,7 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
     }
     // restic's prediction over everything ever taken, one shot.
     let mut groups: BTreeMap<GroupKey, Vec<(String, DateTime<Utc>, String)>> = BTreeMap::new();
-    for (id, (g, time, policy)) in &taken {
+    for ((_, id), (g, time, policy)) in &taken {
         groups
             .entry(g.clone())
             .or_default()
@@ -490,6 +508,14 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
                         have.difference(want).collect::<Vec<_>>(),
                         want.difference(&have).collect::<Vec<_>>()
                     ),
+                )?;
+            }
+        }
+        for (g, have) in &outcome.survivors {
+            if !outcome.predicted.contains_key(g) && !outcome.not_compared.contains(g) {
+                w(
+                    out,
+                    format!("  {g:?}: {} survive, none predicted", have.len()),
                 )?;
             }
         }

@@ -756,6 +756,19 @@ impl Replicator {
             }
             dests.insert(region.clone(), d);
         }
+        // Redis exports are recorded under the primary region.
+        if sources
+            .iter()
+            .any(|s| s.kind == ResourceKind::ElasticacheRedis)
+            && !stored.contains_key(&self.region)
+        {
+            match self.registry.replicas(&self.region).await {
+                Ok(r) => {
+                    stored.insert(self.region.clone(), r);
+                }
+                Err(e) => report.bookkeeping_errors.push(e.to_string()),
+            }
+        }
 
         let (planned, ignored) = plan(doc, &sources, &dr, &keys, self.max_in_flight);
         report.ignored = ignored;

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
-/// Computes the answer to a request: status line and body.
+/// Computes the answer to a request: status line and body. The status line
+/// may carry header lines after it, separated by `\r\n`
+/// (`"429 Too Many Requests\r\nRetry-After: 1"`).
 pub type Responder = Arc<dyn Fn(&Request) -> (String, String) + Send + Sync>;
 
 pub struct Recorder {

@@ -345,13 +345,18 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
         }
         t = next_minute(t);
     }
-    eprintln!(
-        "time spent: scheduler {:.1} s, replicator {:.1} s, enforcer {:.1} s, simulator's listing {:.1} s",
-        spent[0].as_secs_f64(),
-        spent[1].as_secs_f64(),
-        spent[2].as_secs_f64(),
-        spent[3].as_secs_f64()
-    );
+    if !args.quiet {
+        w(
+            out,
+            format!(
+                "Time spent: scheduler {:.1} s, replicator {:.1} s, enforcer {:.1} s, listing {:.1} s",
+                spent[0].as_secs_f64(),
+                spent[1].as_secs_f64(),
+                spent[2].as_secs_f64(),
+                spent[3].as_secs_f64()
+            ),
+        )?;
+    }
     // Snapshots taken after the last enforcer run are not in `taken` yet.
     let mut finals = Vec::new();
     for r in &regions {

@@ -42,6 +42,16 @@ pub enum Error {
     #[error("{0}")]
     Retry(String),
 
+    /// Slack refused or failed a message. Retryable: the notifier fails the
+    /// invocation so that SNS delivers again and, after its retries, the
+    /// message lands in the dead-letter queue; it is never dropped.
+    #[error("Slack did not take the message for {channel}: HTTP {status}: {message}")]
+    Slack {
+        channel: String,
+        status: u16,
+        message: String,
+    },
+
     /// Local I/O (reading a policy file, an event file).
     #[error("{context}: {source}")]
     Io {
@@ -68,6 +78,7 @@ impl Error {
                 retryable: true,
                 ..
             } | Error::Retry(_)
+                | Error::Slack { .. }
         )
     }
 }

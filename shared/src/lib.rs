@@ -12,10 +12,12 @@ pub mod error;
 pub mod event;
 pub mod functions;
 pub mod model;
+pub mod notify;
 pub mod policy;
 pub mod replicator;
 pub mod retention;
 pub mod runtime;
 pub mod scheduler;
+pub mod slack;
 
 pub use error::{Error, Result};

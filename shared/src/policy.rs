@@ -33,6 +33,71 @@ pub struct PolicyDocument {
     /// S3 backup buckets whose versioning and lifecycle Rempart enforces.
     #[serde(default)]
     pub buckets: Vec<crate::buckets::BucketRule>,
+    /// Who hears what in Slack (the slack-notifier).
+    #[serde(default)]
+    pub notifications: Notifications,
+}
+
+/// Slack routing: which announcements go to which channel.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Notifications {
+    /// Language of the user-facing crisis templates: `fr` or `en` (default).
+    #[serde(default)]
+    pub language: Language,
+    /// Where a warning or critical message that matches no route goes:
+    /// never silence. Default `#ops-alerts`.
+    #[serde(default = "default_channel")]
+    pub default_channel: String,
+    #[serde(default)]
+    pub routes: Vec<Route>,
+}
+
+impl Default for Notifications {
+    fn default() -> Self {
+        Notifications {
+            language: Language::default(),
+            default_channel: default_channel(),
+            routes: Vec::new(),
+        }
+    }
+}
+
+fn default_channel() -> String {
+    "#ops-alerts".into()
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    #[default]
+    En,
+    Fr,
+}
+
+/// One route: messages of these severities and kinds go to `channel`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// `#channel` (a webhook for it, or the bot, must exist in the secret).
+    pub channel: String,
+    /// Who reads it (free text, shown in the README's table): `ops`, `crisis`…
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// Default `warning` and `critical`. `info` stays in the log unless a
+    /// route lists it (seed 004: info = log only).
+    #[serde(default = "warning_and_up")]
+    pub severities: Vec<crate::announce::Severity>,
+    /// Kind prefixes (`copy.`, `incident.`, `retention.digest`); empty: all.
+    #[serde(default)]
+    pub kinds: Vec<String>,
+}
+
+fn warning_and_up() -> Vec<crate::announce::Severity> {
+    vec![
+        crate::announce::Severity::Warning,
+        crate::announce::Severity::Critical,
+    ]
 }
 
 /// A named policy: what to protect, when, for how long, and where to copy it.
@@ -309,6 +374,28 @@ impl PolicyDocument {
                 ));
             }
             b.lifecycle.validate(&b.name)?;
+        }
+        let channel_ok = |c: &str| {
+            c.len() > 1 && (c.starts_with('#') || c.starts_with('C') || c.starts_with('G'))
+        };
+        if !channel_ok(&self.notifications.default_channel) {
+            return Err(format!(
+                "notifications.default_channel: `{}` is not a channel; write `#name`",
+                self.notifications.default_channel
+            ));
+        }
+        for (i, r) in self.notifications.routes.iter().enumerate() {
+            if !channel_ok(&r.channel) {
+                return Err(format!(
+                    "notifications.routes[{i}].channel: `{}` is not a channel; write `#name`",
+                    r.channel
+                ));
+            }
+            if r.severities.is_empty() {
+                return Err(format!(
+                    "notifications.routes[{i}].severities: list at least one of info, warning, critical"
+                ));
+            }
         }
         for (name, p) in &self.policies {
             let at = |field: &str| format!("policies.{name}.{field}");

@@ -110,6 +110,7 @@ impl From<Error> for lambda_runtime::Diagnostic {
             Error::Config(_) => "Rempart.Configuration",
             Error::Aws { .. } => "Rempart.Aws",
             Error::Retry(_) => "Rempart.Retry",
+            Error::Slack { .. } => "Rempart.Slack",
             Error::Io { .. } => "Rempart.Io",
         };
         lambda_runtime::Diagnostic {

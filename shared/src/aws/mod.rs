@@ -9,6 +9,7 @@ pub mod kms;
 pub mod rds;
 pub mod registry;
 pub mod s3;
+pub mod secrets;
 pub mod snapshots;
 pub mod topic;
 

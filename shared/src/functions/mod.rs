@@ -4,5 +4,6 @@
 //! handlers to run a function locally.
 
 pub mod retention_enforcer;
+pub mod slack_notifier;
 pub mod snapshot_replicator;
 pub mod snapshot_scheduler;

@@ -1,0 +1,209 @@
+//! slack-notifier against moto (Secrets Manager holds the credentials, the
+//! policy routes) and a local Slack stub that records what it receives and
+//! answers as Slack does (200 `ok`, 429 with `Retry-After`, 500, the Web
+//! API's `{"ok": false}`).
+
+use rempart_cli::http::Request;
+use rempart_cli::recorder::Recorder;
+use rempart_integration::Harness;
+use rempart_shared::functions::slack_notifier::{handle, Deps};
+use rempart_shared::policy::PolicySource;
+use rempart_shared::slack::Slack;
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+const ANNOUNCEMENT: &str = include_str!("../../events/slack-notifier/sns-announcement.json");
+const ALARM: &str = include_str!("../../events/slack-notifier/sns-cloudwatch-alarm.json");
+const INFO: &str = include_str!("../../events/slack-notifier/sns-info-announcement.json");
+
+/// A Slack stub answering from `script` in turn (then `200 ok`), noting when
+/// each request arrived.
+struct Stub {
+    server: Recorder,
+    arrivals: Arc<Mutex<Vec<Instant>>>,
+}
+
+async fn stub(script: Vec<(&'static str, &'static str)>) -> Stub {
+    let script = Arc::new(Mutex::new(
+        script
+            .into_iter()
+            .collect::<std::collections::VecDeque<_>>(),
+    ));
+    let arrivals = Arc::new(Mutex::new(Vec::new()));
+    let seen = arrivals.clone();
+    let server = Recorder::with_responder(Arc::new(move |_: &Request| {
+        seen.lock().expect("lock").push(Instant::now());
+        let (status, body) = script
+            .lock()
+            .expect("lock")
+            .pop_front()
+            .unwrap_or(("200 OK", "ok"));
+        (status.to_string(), body.to_string())
+    }))
+    .await
+    .expect("stub");
+    Stub { server, arrivals }
+}
+
+/// The notifier with the example policy and a secret in moto.
+async fn notifier(h: &Harness, secret: Value, api: &Stub) -> Deps {
+    let sm = aws_sdk_secretsmanager::Client::new(&h.cfg);
+    sm.create_secret()
+        .name("rempart/slack-webhook")
+        .secret_string(secret.to_string())
+        .send()
+        .await
+        .expect("secret");
+    Deps::new(
+        &h.cfg,
+        "rempart/slack-webhook",
+        PolicySource::File(h.policy_file.clone()),
+        Slack::new(&api.server.url("/api")).expect("client"),
+    )
+    .expect("deps")
+}
+
+fn webhooks(s: &Stub) -> Value {
+    serde_json::json!({"webhooks": {
+        "#ops-alerts": s.server.url("/hooks/ops"),
+        "#incident-war-room": s.server.url("/hooks/war-room"),
+        "#incidents": s.server.url("/hooks/incidents"),
+    }})
+}
+
+fn posted(s: &Stub, path: &str) -> Vec<Value> {
+    s.server
+        .received(path)
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).expect("JSON body"))
+        .collect()
+}
+
+/// Proves: a warning announcement is posted once, as Block Kit, to the
+/// channel its route names (#ops-alerts); a critical CloudWatch alarm in
+/// the raw shape an alarm action publishes goes to #ops-alerts and the war
+/// room; an info announcement posts nothing (it stays in the log).
+#[tokio::test]
+async fn messages_reach_the_routed_channels_once() {
+    let h = Harness::new().await;
+    let s = stub(vec![]).await;
+    let deps = notifier(&h, webhooks(&s), &s).await;
+
+    let d = handle(&deps, serde_json::from_str(ANNOUNCEMENT).expect("JSON"))
+        .await
+        .expect("posted");
+    assert_eq!(d[0].channels, vec!["#ops-alerts"]);
+    let ops = posted(&s, "/hooks/ops");
+    assert_eq!(ops.len(), 1);
+    let blocks = ops[0]["blocks"].as_array().expect("blocks");
+    assert!(blocks[0]["text"]["text"]
+        .as_str()
+        .is_some_and(|t| t.contains("WARNING")));
+    assert!(ops[0]["text"]
+        .as_str()
+        .is_some_and(|t| t.contains("blocked")));
+    assert!(ops[0]
+        .to_string()
+        .contains("create a customer-managed key in eu-central-1"));
+
+    let d = handle(&deps, serde_json::from_str(ALARM).expect("JSON"))
+        .await
+        .expect("posted");
+    assert_eq!(d[0].severity, "critical");
+    assert_eq!(d[0].channels, vec!["#ops-alerts", "#incident-war-room"]);
+    assert_eq!(posted(&s, "/hooks/war-room").len(), 1);
+    assert!(posted(&s, "/hooks/war-room")[0]
+        .to_string()
+        .contains("rempart-snapshot-scheduler-errors-critical"));
+
+    let before = s.server.all().len();
+    let d = handle(&deps, serde_json::from_str(INFO).expect("JSON"))
+        .await
+        .expect("handled");
+    assert!(d[0].channels.is_empty());
+    assert!(d[0].note.as_deref().is_some_and(|n| n.contains("log")));
+    assert_eq!(s.server.all().len(), before, "info posts nothing");
+}
+
+/// Proves: when Slack answers 429 with `Retry-After: 1`, the notifier waits
+/// that long and posts again, and the invocation succeeds.
+#[tokio::test]
+async fn a_slack_429_is_retried_after_retry_after() {
+    let h = Harness::new().await;
+    let s = stub(vec![(
+        "429 Too Many Requests\r\nRetry-After: 1",
+        "rate_limited",
+    )])
+    .await;
+    let deps = notifier(&h, webhooks(&s), &s).await;
+    handle(&deps, serde_json::from_str(ANNOUNCEMENT).expect("JSON"))
+        .await
+        .expect("posted after the wait");
+    let arrivals = s.arrivals.lock().expect("lock").clone();
+    assert_eq!(arrivals.len(), 2, "one refused, one accepted");
+    let gap = arrivals[1] - arrivals[0];
+    assert!(
+        gap.as_millis() >= 950,
+        "waited {gap:?}, Retry-After said 1 s"
+    );
+}
+
+/// Proves: a message Slack refuses (HTTP 500, or the Web API's
+/// `{"ok": false}`) fails the invocation with a retryable error that names
+/// the channel (so SNS retries, then dead-letters it), and the webhook URL
+/// appears in no error.
+#[tokio::test]
+async fn a_refused_message_fails_the_invocation() {
+    let h = Harness::new().await;
+    let s = stub(vec![("500 Internal Server Error", "oops")]).await;
+    let deps = notifier(&h, webhooks(&s), &s).await;
+    let err = handle(&deps, serde_json::from_str(ANNOUNCEMENT).expect("JSON"))
+        .await
+        .expect_err("refused");
+    assert!(err.is_retryable(), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("#ops-alerts") && text.contains("500"),
+        "{text}"
+    );
+    assert!(!text.contains("/hooks/"), "the webhook URL leaked: {text}");
+
+    // The bot token path: HTTP 200 with {"ok": false} is a refusal too.
+    let h = Harness::new().await;
+    let s = stub(vec![(
+        "200 OK",
+        r#"{"ok": false, "error": "channel_not_found"}"#,
+    )])
+    .await;
+    let deps = notifier(
+        &h,
+        serde_json::json!({"bot_token": "xoxb-not-a-real-token"}),
+        &s,
+    )
+    .await;
+    let err = handle(&deps, serde_json::from_str(ANNOUNCEMENT).expect("JSON"))
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("channel_not_found"), "{err}");
+    assert!(!err.to_string().contains("xoxb"), "the token leaked: {err}");
+    let req = &s.server.received("/api/chat.postMessage")[0];
+    assert_eq!(
+        req.header("authorization"),
+        Some("Bearer xoxb-not-a-real-token")
+    );
+}
+
+/// Proves: an event that is not an SNS delivery is rejected with a clear
+/// error and posts nothing.
+#[tokio::test]
+async fn a_malformed_event_is_rejected_and_posts_nothing() {
+    let h = Harness::new().await;
+    let s = stub(vec![]).await;
+    let deps = notifier(&h, webhooks(&s), &s).await;
+    let err = handle(&deps, serde_json::json!({"detail-type": "Scheduled Event"}))
+        .await
+        .expect_err("rejected");
+    assert!(err.to_string().contains("SNS"), "{err}");
+    assert!(s.server.all().is_empty());
+}

@@ -9,6 +9,7 @@ locals {
     snapshot-scheduler  = module.snapshot_scheduler.summary
     retention-enforcer  = module.retention_enforcer.summary
     snapshot-replicator = module.snapshot_replicator.summary
+    slack-notifier      = module.slack_notifier.summary
   }
 
   # One line per protected resource, whatever resources exist: a SEARCH
@@ -72,7 +73,7 @@ locals {
       type = "alarm", x = 0, y = 20, width = 24, height = 4
       properties = {
         title  = "Alarms"
-        alarms = flatten([for s in values(local.dashboard_functions) : values(s.alarm_arns)])
+        alarms = concat(flatten([for s in values(local.dashboard_functions) : values(s.alarm_arns)]), [aws_cloudwatch_metric_alarm.notifier_sns_dlq.arn])
       }
     },
   ])

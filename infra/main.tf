@@ -11,11 +11,16 @@ locals {
   scheduler_name  = "${var.name}-snapshot-scheduler"
   enforcer_name   = "${var.name}-retention-enforcer"
   replicator_name = "${var.name}-snapshot-replicator"
-  function_names  = [local.scheduler_name, local.enforcer_name, local.replicator_name]
+  notifier_name   = "${var.name}-slack-notifier"
+  function_names  = [local.scheduler_name, local.enforcer_name, local.replicator_name, local.notifier_name]
 
   # Regions where the retention-enforcer lists and deletes snapshots, and
   # where the snapshot-replicator reads sources and writes copies.
   enforcer_regions = [local.region, var.dr_region]
+
+  # The events topic's ARN, known before the topic (whose key policy names it).
+  events_topic_name = "${var.name}-events"
+  events_topic_arn  = "arn:${local.partition}:sns:${local.region}:${local.account_id}:${local.events_topic_name}"
 
   common_environment = {
     REMPART_POLICY           = "ssm:${aws_ssm_parameter.policy.name}"
@@ -79,6 +84,27 @@ data "aws_iam_policy_document" "kms" {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
       values   = [for f in local.function_names : "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${f}"]
+    }
+  }
+
+  # SNS moves the events topic's messages it cannot deliver to the
+  # slack-notifier into that subscription's encrypted dead-letter queue.
+  # The topic's ARN is built, not referenced: the topic is encrypted with
+  # this key, so a reference would be a cycle.
+  statement {
+    sid       = "SnsDeadLettersFromEventsTopic"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["sns.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [local.events_topic_arn]
     }
   }
 
@@ -190,7 +216,7 @@ resource "aws_dynamodb_table" "registry" {
 }
 
 resource "aws_sns_topic" "events" {
-  name              = "${var.name}-events"
+  name              = local.events_topic_name
   display_name      = "Rempart events"
   kms_master_key_id = aws_kms_key.this.arn
 

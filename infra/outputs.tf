@@ -58,8 +58,17 @@ output "snapshot_replicator" {
   value       = module.snapshot_replicator.summary
 }
 
+output "slack_notifier" {
+  description = "The slack-notifier: function, role, log group, dead-letter queue and alarms; its subscription to the events topic, the subscription's dead-letter queue and that queue's alarm."
+  value = merge(module.slack_notifier.summary, {
+    subscription_arn          = aws_sns_topic_subscription.notifier.arn
+    sns_dead_letter_queue_url = aws_sqs_queue.notifier_sns_dlq.url
+    sns_dlq_alarm_arn         = aws_cloudwatch_metric_alarm.notifier_sns_dlq.arn
+  })
+}
+
 output "slack_webhook_secret_arn" {
-  description = "ARN of the Secrets Manager secret holding the Slack incoming webhook URL. Terraform never sets its value: `aws secretsmanager put-secret-value --secret-id <arn> --secret-string 'https://hooks.slack.com/services/...'`."
+  description = "ARN of the Secrets Manager secret holding the slack-notifier's Slack credentials (`REMPART_SLACK_SECRET_ARN`). Terraform never sets its value: `aws secretsmanager put-secret-value --secret-id <arn> --secret-string '{\"webhooks\": {\"#ops-alerts\": \"https://hooks.slack.com/services/...\"}}'` (format: infra/README.md)."
   value       = aws_secretsmanager_secret.slack_webhook.arn
 }
 

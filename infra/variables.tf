@@ -212,6 +212,28 @@ variable "replicator_timeout" {
   }
 }
 
+variable "slack_notifier_timeout" {
+  description = "Timeout (seconds) of the slack-notifier: one announcement, posted to each of its channels at Slack's pace, waiting out Slack's 429 answers (at most 30 s each); a timed-out invocation is retried whole, to every channel again."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.slack_notifier_timeout >= 1 && var.slack_notifier_timeout <= 900
+    error_message = "slack_notifier_timeout must be between 1 and 900 seconds."
+  }
+}
+
+variable "slack_notifier_reserved_concurrency" {
+  description = "Reserved concurrency of the slack-notifier; null: unreserved (SNS invokes it once per announcement, and Slack's pace is kept per container)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.slack_notifier_reserved_concurrency == null ? true : var.slack_notifier_reserved_concurrency >= 1 && floor(var.slack_notifier_reserved_concurrency) == var.slack_notifier_reserved_concurrency
+    error_message = "slack_notifier_reserved_concurrency must be null or a whole number of at least 1."
+  }
+}
+
 variable "memory_size" {
   description = "Memory (MB) of each function."
   type        = number
@@ -316,7 +338,7 @@ variable "event_subscriptions" {
 }
 
 variable "secret_recovery_window_in_days" {
-  description = "Days a deleted Slack webhook secret can still be restored (0: deleted at once)."
+  description = "Days a deleted Slack secret (webhooks and/or bot token of the slack-notifier) can still be restored (0: deleted at once)."
   type        = number
   default     = 30
 

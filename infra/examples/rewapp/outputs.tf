@@ -33,8 +33,13 @@ output "snapshot_replicator" {
   value       = module.rempart.snapshot_replicator
 }
 
+output "slack_notifier" {
+  description = "The slack-notifier's function, role, log group, dead-letter queues and alarms, and its subscription to the events topic."
+  value       = module.rempart.slack_notifier
+}
+
 output "slack_webhook_secret_arn" {
-  description = "Secret to fill with the Slack webhook URL: aws secretsmanager put-secret-value --secret-id <this> --secret-string 'https://hooks.slack.com/services/...'."
+  description = "Secret to fill with the Slack credentials (JSON: webhooks by channel and/or bot token, see infra/README.md): aws secretsmanager put-secret-value --secret-id <this> --secret-string file://slack.json."
   value       = module.rempart.slack_webhook_secret_arn
 }
 

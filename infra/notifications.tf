@@ -1,7 +1,7 @@
 ################################################################################
 # Who hears what: the events topic's subscriptions per audience (filtered on
 # the message attributes Rempart sets on every announcement: kind, severity,
-# schema), the on-call tier topics, and the Slack webhook secret.
+# schema), the on-call tier topics, and the Slack secret.
 ################################################################################
 
 locals {
@@ -95,14 +95,16 @@ resource "aws_sns_topic_subscription" "oncall" {
   endpoint  = each.value.endpoint
 }
 
-# The Slack incoming webhook of the slack-notifier. Terraform creates the
-# secret only: its value is set outside Terraform, so it is never in the
-# state or the plan:
-#   aws secretsmanager put-secret-value --secret-id <slack_webhook_secret_arn> --secret-string 'https://hooks.slack.com/services/...'
+# The Slack credentials of the slack-notifier (slack_notifier.tf). Terraform
+# creates the secret only: its value is set outside Terraform, so it is never
+# in the state or the plan. A JSON object: incoming webhooks by channel and/or
+# a bot token (a webhook wins for its channel; see infra/README.md):
+#   aws secretsmanager put-secret-value --secret-id <slack_webhook_secret_arn> \
+#     --secret-string '{"webhooks": {"#ops-alerts": "https://hooks.slack.com/services/..."}}'
 resource "aws_secretsmanager_secret" "slack_webhook" {
-  #checkov:skip=CKV2_AWS_57:A Slack incoming-webhook URL is issued by Slack, not by AWS: a rotation Lambda cannot mint a new one. It is replaced by hand (put-secret-value) when Slack revokes it.
+  #checkov:skip=CKV2_AWS_57:Slack incoming-webhook URLs and bot tokens are issued by Slack, not by AWS: a rotation Lambda cannot mint new ones. They are replaced by hand (put-secret-value) when Slack revokes them.
   name                    = "${var.name}/slack-webhook"
-  description             = "Rempart: Slack incoming webhook URL of the slack-notifier (value set with put-secret-value, never by Terraform)"
+  description             = "Rempart: Slack webhooks by channel and/or bot token of the slack-notifier (JSON, set with put-secret-value, never by Terraform)"
   kms_key_id              = aws_kms_key.this.arn
   recovery_window_in_days = var.secret_recovery_window_in_days
 

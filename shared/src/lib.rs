@@ -11,6 +11,7 @@ pub mod enforcer;
 pub mod error;
 pub mod event;
 pub mod functions;
+pub mod incident;
 pub mod model;
 pub mod notify;
 pub mod policy;

@@ -36,6 +36,10 @@ pub struct PolicyDocument {
     /// Who hears what in Slack (the slack-notifier).
     #[serde(default)]
     pub notifications: Notifications,
+    /// Incident classification, deadlines and escalation (the
+    /// incident-escalator).
+    #[serde(default)]
+    pub incidents: crate::incident::IncidentPolicy,
 }
 
 /// Slack routing: which announcements go to which channel.
@@ -375,6 +379,7 @@ impl PolicyDocument {
             }
             b.lifecycle.validate(&b.name)?;
         }
+        self.incidents.validate()?;
         let channel_ok = |c: &str| {
             c.len() > 1 && (c.starts_with('#') || c.starts_with('C') || c.starts_with('G'))
         };

@@ -3,7 +3,9 @@
 use clap::{Parser, Subcommand};
 use rempart_cli::local::{create_estate, create_plumbing, LocalAws, REGION};
 use rempart_cli::CliError;
-use rempart_shared::functions::{retention_enforcer, snapshot_scheduler};
+use rempart_shared::functions::{
+    incident_escalator, retention_enforcer, slack_notifier, snapshot_replicator, snapshot_scheduler,
+};
 use rempart_shared::model::{SnapshotInfo, TAG_SCHEDULED_AT, TAG_TIERS};
 use rempart_shared::policy::PolicySource;
 use serde_json::Value;
@@ -61,10 +63,43 @@ enum Command {
     /// clock does not); print per day the snapshots per tier and region, and
     /// at the end which survive and why, checked against restic's rules.
     Simulate(rempart_cli::simulate::SimArgs),
+    /// Tell the incident-escalator what a human did: acknowledge an incident
+    /// (escalation stops), record that the client was notified, or post a
+    /// status update. Publishes the event on EventBridge (bus
+    /// REMPART_EVENT_BUS, default `default`).
+    Incident {
+        #[command(subcommand)]
+        command: IncidentCommand,
+    },
     /// Start a local AWS emulator, create a small estate shaped like the
     /// example policy's (seed 003), run the scheduler over a few scheduled
     /// times and an on-demand request, and print what exists.
     Demo,
+}
+
+#[derive(Subcommand)]
+enum IncidentCommand {
+    /// Acknowledge: the on-call chain stops escalating.
+    Ack(IncidentArgs),
+    /// Record that the client notification was sent (majors: within 4 h).
+    ClientNotified(IncidentArgs),
+    /// Post a status update (resets the update reminder).
+    Update {
+        #[command(flatten)]
+        args: IncidentArgs,
+        /// What is happening.
+        #[arg(long)]
+        note: String,
+    },
+}
+
+#[derive(clap::Args)]
+struct IncidentArgs {
+    /// The incident id (`<key>@<opened at>`, as in its messages) or its key.
+    id: String,
+    /// Who: a name or an e-mail address.
+    #[arg(long)]
+    by: String,
 }
 
 #[derive(Subcommand)]
@@ -113,11 +148,28 @@ async fn invoke(function: &str, event: &PathBuf) -> Result<(), CliError> {
             serde_json::to_value(retention_enforcer::handle(&deps, event).await?)
                 .unwrap_or_default()
         }
+        snapshot_replicator::NAME => {
+            let deps = snapshot_replicator::Deps::from_env(&cfg)?;
+            serde_json::to_value(snapshot_replicator::handle(&deps, event).await?)
+                .unwrap_or_default()
+        }
+        slack_notifier::NAME => {
+            let deps = slack_notifier::Deps::from_env(&cfg)?;
+            serde_json::to_value(slack_notifier::handle(&deps, event).await?).unwrap_or_default()
+        }
+        incident_escalator::NAME => {
+            let deps = incident_escalator::Deps::from_env(&cfg)?;
+            serde_json::to_value(incident_escalator::handle(&deps, event).await?)
+                .unwrap_or_default()
+        }
         other => {
             return Err(CliError::Usage(format!(
-                "unknown function `{other}`; known: {}, {}",
+                "unknown function `{other}`; known: {}, {}, {}, {}, {}",
                 snapshot_scheduler::NAME,
-                retention_enforcer::NAME
+                snapshot_replicator::NAME,
+                retention_enforcer::NAME,
+                slack_notifier::NAME,
+                incident_escalator::NAME
             )))
         }
     };
@@ -125,6 +177,31 @@ async fn invoke(function: &str, event: &PathBuf) -> Result<(), CliError> {
         "{}",
         serde_json::to_string_pretty(&report).unwrap_or_default()
     );
+    Ok(())
+}
+
+async fn incident(command: &IncidentCommand) -> Result<(), CliError> {
+    use rempart_shared::functions::incident_escalator::{ACK, CLIENT_NOTIFIED, STATUS_UPDATE};
+    let (detail_type, args, note) = match command {
+        IncidentCommand::Ack(a) => (ACK, a, ""),
+        IncidentCommand::ClientNotified(a) => (CLIENT_NOTIFIED, a, ""),
+        IncidentCommand::Update { args, note } => (STATUS_UPDATE, args, note.as_str()),
+    };
+    if args.by.trim().is_empty() {
+        return Err(CliError::Usage("--by must name who acts".into()));
+    }
+    let cfg = rempart_shared::runtime::aws_config().await;
+    let bus = rempart_shared::aws::bus::Bus::new(
+        aws_sdk_eventbridge::Client::new(&cfg),
+        std::env::var("REMPART_EVENT_BUS").unwrap_or_else(|_| "default".into()),
+    );
+    let id = bus
+        .put(
+            detail_type,
+            &rempart_shared::functions::incident_escalator::human_detail(&args.id, &args.by, note),
+        )
+        .await?;
+    println!("published `{detail_type}` for {} (event {id})", args.id);
     Ok(())
 }
 
@@ -396,6 +473,7 @@ async fn main() -> ExitCode {
             command: RetentionCommand::Undo { region },
         } => undo(region).await,
         Command::Simulate(args) => simulate(args).await,
+        Command::Incident { command } => incident(command).await,
         Command::Schedules { policy_file } => schedules(policy_file),
         Command::Demo => demo().await,
     };

@@ -2,9 +2,11 @@
 //! makes, in domain terms, and turns SDK errors into [`Error::Aws`] with the
 //! AWS error code and whether a retry could help.
 
+pub mod bus;
 pub mod ec2;
 pub mod elasticache;
 pub mod exports;
+pub mod incidents;
 pub mod kms;
 pub mod rds;
 pub mod registry;
@@ -89,4 +91,43 @@ pub(crate) fn to_chrono(
     t: Option<&aws_smithy_types::DateTime>,
 ) -> Option<chrono::DateTime<chrono::Utc>> {
     t.and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+}
+
+/// Creates a DynamoDB table with a string hash key and a string range key,
+/// on-demand billing: what Terraform creates (for the local stack and tests).
+pub(crate) async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    hash: &str,
+    range: &str,
+) -> crate::error::Result<()> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| Error::Config(format!("table definition: {e}")))
+    };
+    let key = |n: &str, t| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .map_err(|e| Error::Config(format!("table definition: {e}")))
+    };
+    client
+        .create_table()
+        .table_name(table)
+        .attribute_definitions(attr(hash)?)
+        .attribute_definitions(attr(range)?)
+        .key_schema(key(hash, KeyType::Hash)?)
+        .key_schema(key(range, KeyType::Range)?)
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .map_err(|e| aws_error("CreateTable", e))?;
+    Ok(())
 }

@@ -15,10 +15,7 @@
 use super::aws_error;
 use crate::announce::{rfc3339, Outcome, RegistryRecord};
 use crate::error::Result;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -363,31 +360,6 @@ impl Registry {
 
     /// Creates the table as Terraform does (for the local stack and tests).
     pub async fn create_table(&self) -> Result<()> {
-        let attr = |n: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(n)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("name and type are set")
-        };
-        let key = |n: &str, t| {
-            KeySchemaElement::builder()
-                .attribute_name(n)
-                .key_type(t)
-                .build()
-                .expect("set")
-        };
-        self.client
-            .create_table()
-            .table_name(&self.table)
-            .attribute_definitions(attr("resource"))
-            .attribute_definitions(attr("sk"))
-            .key_schema(key("resource", KeyType::Hash))
-            .key_schema(key("sk", KeyType::Range))
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .map_err(|e| aws_error("CreateTable", e))?;
-        Ok(())
+        super::create_table(&self.client, &self.table, "resource", "sk").await
     }
 }

@@ -182,6 +182,31 @@ pub fn route(n: &Notifications, severity: Severity, kind: &str) -> Vec<String> {
     out
 }
 
+/// Whether messages to `channel` carry the crisis template.
+pub fn wants_crisis_template(n: &Notifications, channel: &str) -> bool {
+    n.routes
+        .iter()
+        .any(|r| r.channel == channel && r.crisis_template)
+}
+
+/// Adds the user-facing crisis message to an incident's opening or
+/// resolution message (seed 003 §9.2.2), in `language`.
+pub fn add_crisis_template(m: &mut Message, kind: &str, language: Language) {
+    let resolved = match kind {
+        "incident.opened" => false,
+        "incident.resolved" => true,
+        _ => return,
+    };
+    let title = match language {
+        Language::Fr => "*Message aux utilisateurs* (à copier tel quel)",
+        Language::En => "*Message for users* (copy as is)",
+    };
+    m.blocks.push(section(format!(
+        "{title}\n>{}",
+        crisis_template(language, resolved)
+    )));
+}
+
 /// A Slack message: `text` is the notification fallback, `blocks` the
 /// Block Kit layout.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -633,5 +658,33 @@ mod tests {
             Some("Chers")
         );
         assert!(crisis_template(Language::En, true).starts_with("Good news"));
+    }
+
+    /// Proves: the crisis template is added to incident openings and
+    /// resolutions in the channels whose route asks for it, in the policy's
+    /// language (French for seed 003), and nowhere else.
+    #[test]
+    fn the_crisis_template_goes_where_a_route_asks_for_it() {
+        let n = notifications();
+        assert!(wants_crisis_template(&n, "#incident-war-room"));
+        assert!(!wants_crisis_template(&n, "#ops-alerts"));
+        let mut m = Message {
+            text: "x".into(),
+            blocks: vec![],
+        };
+        add_crisis_template(&mut m, "incident.opened", n.language);
+        assert!(m.blocks[0].to_string().contains("Chers utilisateurs"));
+        let mut m = Message {
+            text: "x".into(),
+            blocks: vec![],
+        };
+        add_crisis_template(&mut m, "incident.resolved", Language::En);
+        assert!(m.blocks[0].to_string().contains("Good news"));
+        let mut m = Message {
+            text: "x".into(),
+            blocks: vec![],
+        };
+        add_crisis_template(&mut m, "incident.escalated", Language::En);
+        assert!(m.blocks.is_empty());
     }
 }

@@ -95,6 +95,11 @@ pub struct Route {
     /// Kind prefixes (`copy.`, `incident.`, `retention.digest`); empty: all.
     #[serde(default)]
     pub kinds: Vec<String>,
+    /// Add to `incident.opened` and `incident.resolved` messages in this
+    /// channel the user-facing crisis message (seed 003 §9.2.2) in the
+    /// document's `language`, ready to copy to the users' channels.
+    #[serde(default)]
+    pub crisis_template: bool,
 }
 
 fn warning_and_up() -> Vec<crate::announce::Severity> {

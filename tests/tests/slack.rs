@@ -207,3 +207,60 @@ async fn a_malformed_event_is_rejected_and_posts_nothing() {
     assert!(err.to_string().contains("SNS"), "{err}");
     assert!(s.server.all().is_empty());
 }
+
+/// Proves, end to end: a CloudWatch alarm event reaches the
+/// incident-escalator, whose `incident.opened` announcement (as the topic
+/// delivered it to a subscriber) makes the notifier post one message to each
+/// channel the routes name: #ops-alerts, #incident-war-room (with seed 003's
+/// French user message) and #incidents.
+#[tokio::test]
+async fn an_alarm_becomes_one_incident_message_per_routed_channel() {
+    use rempart_shared::functions::incident_escalator;
+    let h = Harness::new().await;
+    let s = stub(vec![]).await;
+    let deps = notifier(&h, webhooks(&s), &s).await;
+    rempart_shared::aws::incidents::Incidents::new(
+        aws_sdk_dynamodb::Client::new(&h.cfg),
+        "rempart-incidents",
+    )
+    .create_table()
+    .await
+    .expect("table");
+    let esc = incident_escalator::Deps::new(
+        &h.cfg,
+        "rempart-incidents",
+        h.topic.arn(),
+        &[],
+        PolicySource::File(h.policy_file.clone()),
+    )
+    .expect("escalator");
+    incident_escalator::handle(
+        &esc,
+        serde_json::from_str(include_str!(
+            "../../events/incident-escalator/alarm-state-change.json"
+        ))
+        .expect("JSON"),
+    )
+    .await
+    .expect("opened");
+    let opened = h
+        .announcements("/all")
+        .into_iter()
+        .find(|a| a["kind"] == "incident.opened")
+        .expect("announced");
+    let mut delivery: Value = serde_json::from_str(ANNOUNCEMENT).expect("JSON");
+    delivery["Records"][0]["Sns"]["Message"] = opened.to_string().into();
+    let d = handle(&deps, delivery).await.expect("posted");
+    assert_eq!(
+        d[0].channels,
+        vec!["#ops-alerts", "#incident-war-room", "#incidents"]
+    );
+    for path in ["/hooks/ops", "/hooks/war-room", "/hooks/incidents"] {
+        assert_eq!(posted(&s, path).len(), 1, "{path}");
+    }
+    let war = posted(&s, "/hooks/war-room")[0].to_string();
+    assert!(war.contains("Chers utilisateurs"), "{war}");
+    assert!(!posted(&s, "/hooks/ops")[0]
+        .to_string()
+        .contains("Chers utilisateurs"));
+}

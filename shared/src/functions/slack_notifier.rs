@@ -2,7 +2,7 @@
 
 use crate::aws::secrets::Secrets;
 use crate::error::{Error, Result};
-use crate::notify::{format, incoming, route};
+use crate::notify::{add_crisis_template, format, incoming, route, wants_crisis_template};
 use crate::policy::PolicySource;
 use crate::runtime::{env_var, load_policy};
 use crate::slack::{Credentials, Slack, SECRET_ENV};
@@ -107,6 +107,10 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Vec<Delivery>> {
         }
         let message = format(&inc);
         for ch in channels {
+            let mut message = message.clone();
+            if wants_crisis_template(&doc.notifications, &ch) {
+                add_crisis_template(&mut message, &kind, doc.notifications.language);
+            }
             if let Err(e) = deps.slack.post(creds, &ch, &message).await {
                 tracing::error!(message_id = %m.message_id, channel = %ch, delivered = ?d.channels, error = %e, "Slack refused the message");
                 return Err(Error::Retry(format!(

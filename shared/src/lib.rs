@@ -3,6 +3,7 @@
 //! Lambda functions and the CLI run.
 
 pub mod announce;
+pub mod audit;
 pub mod aws;
 pub mod buckets;
 pub mod cron;

@@ -10,6 +10,7 @@ locals {
     retention-enforcer  = module.retention_enforcer.summary
     snapshot-replicator = module.snapshot_replicator.summary
     slack-notifier      = module.slack_notifier.summary
+    incident-escalator  = module.incident_escalator.summary
   }
 
   # One line per protected resource, whatever resources exist: a SEARCH

@@ -12,7 +12,8 @@ locals {
   enforcer_name   = "${var.name}-retention-enforcer"
   replicator_name = "${var.name}-snapshot-replicator"
   notifier_name   = "${var.name}-slack-notifier"
-  function_names  = [local.scheduler_name, local.enforcer_name, local.replicator_name, local.notifier_name]
+  escalator_name  = "${var.name}-incident-escalator"
+  function_names  = [local.scheduler_name, local.enforcer_name, local.replicator_name, local.notifier_name, local.escalator_name]
 
   # Regions where the retention-enforcer lists and deletes snapshots, and
   # where the snapshot-replicator reads sources and writes copies.
@@ -236,7 +237,7 @@ resource "aws_ssm_parameter" "policy" {
 }
 
 ################################################################################
-# Permissions shared by both functions
+# Permissions shared by the functions that read the policy and announce
 ################################################################################
 
 data "aws_iam_policy_document" "common" {

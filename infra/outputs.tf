@@ -67,6 +67,23 @@ output "slack_notifier" {
   })
 }
 
+output "incident_escalator" {
+  description = "The incident-escalator: function, role, log group, dead-letter queue, rules (events `alarms`, `human`, schedule `tick`) and alarms; its filtered subscription to the events topic."
+  value = merge(module.incident_escalator.summary, {
+    subscription_arn = aws_sns_topic_subscription.escalator.arn
+  })
+}
+
+output "incidents_table_name" {
+  description = "Name of the DynamoDB incidents table (`REMPART_INCIDENTS_TABLE`)."
+  value       = aws_dynamodb_table.incidents.name
+}
+
+output "incidents_table_arn" {
+  description = "ARN of the DynamoDB incidents table."
+  value       = aws_dynamodb_table.incidents.arn
+}
+
 output "slack_webhook_secret_arn" {
   description = "ARN of the Secrets Manager secret holding the slack-notifier's Slack credentials (`REMPART_SLACK_SECRET_ARN`). Terraform never sets its value: `aws secretsmanager put-secret-value --secret-id <arn> --secret-string '{\"webhooks\": {\"#ops-alerts\": \"https://hooks.slack.com/services/...\"}}'` (format: infra/README.md)."
   value       = aws_secretsmanager_secret.slack_webhook.arn

@@ -234,6 +234,50 @@ variable "slack_notifier_reserved_concurrency" {
   }
 }
 
+variable "incident_escalator_timeout" {
+  description = "Timeout (seconds) of the incident-escalator: one event, or one tick over every open incident (a few conditional writes and publishes each)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.incident_escalator_timeout >= 1 && var.incident_escalator_timeout <= 900
+    error_message = "incident_escalator_timeout must be between 1 and 900 seconds."
+  }
+}
+
+variable "incident_escalator_reserved_concurrency" {
+  description = "Reserved concurrency of the incident-escalator; null: unreserved (concurrent invocations are safe: every write to the incidents table is conditional on the version read)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.incident_escalator_reserved_concurrency == null ? true : var.incident_escalator_reserved_concurrency >= 1 && floor(var.incident_escalator_reserved_concurrency) == var.incident_escalator_reserved_concurrency
+    error_message = "incident_escalator_reserved_concurrency must be null or a whole number of at least 1."
+  }
+}
+
+variable "incident_tick_schedule" {
+  description = "EventBridge schedule expression of the incident-escalator's tick: acknowledgement deadlines and escalations, client-notice and status-update reminders, resolution after the flap window. Deadlines are met to within one tick."
+  type        = string
+  default     = "rate(1 minute)"
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.incident_tick_schedule))
+    error_message = "incident_tick_schedule must be an EventBridge schedule expression: cron(...) or rate(...)."
+  }
+}
+
+variable "incident_alarm_name_prefixes" {
+  description = "Alarm-name prefixes whose state changes the incident-escalator receives (EventBridge `CloudWatch Alarm State Change`, ALARM and OK only); empty: every alarm of the account in `region`."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.incident_alarm_name_prefixes : length(p) > 0])
+    error_message = "incident_alarm_name_prefixes must not hold an empty prefix (leave the list empty for every alarm)."
+  }
+}
+
 variable "memory_size" {
   description = "Memory (MB) of each function."
   type        = number
@@ -372,6 +416,12 @@ variable "kms_rotation_period_in_days" {
 
 variable "registry_deletion_protection" {
   description = "Protect the registry table (the audit trail of every action) from deletion."
+  type        = bool
+  default     = true
+}
+
+variable "incidents_deletion_protection" {
+  description = "Protect the incidents table (open incidents and the closed ones' reports) from deletion."
   type        = bool
   default     = true
 }

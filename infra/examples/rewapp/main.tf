@@ -70,9 +70,10 @@ module "rempart" {
     { tier = "devops", protocol = "sms", endpoint = var.oncall_phone },
   ]
 
-  log_retention_in_days        = 365
-  registry_deletion_protection = var.registry_deletion_protection
-  alarm_actions                = var.alarm_actions
+  log_retention_in_days         = 365
+  registry_deletion_protection  = var.registry_deletion_protection
+  incidents_deletion_protection = var.registry_deletion_protection
+  alarm_actions                 = var.alarm_actions
 
   tags = local.tags
 }

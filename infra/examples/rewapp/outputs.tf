@@ -38,6 +38,16 @@ output "slack_notifier" {
   value       = module.rempart.slack_notifier
 }
 
+output "incident_escalator" {
+  description = "The incident-escalator's function, role, log group, dead-letter queue, rules and alarms, and its subscription to the events topic."
+  value       = module.rempart.incident_escalator
+}
+
+output "incidents_table_name" {
+  description = "Name of the DynamoDB incidents table."
+  value       = module.rempart.incidents_table_name
+}
+
 output "slack_webhook_secret_arn" {
   description = "Secret to fill with the Slack credentials (JSON: webhooks by channel and/or bot token, see infra/README.md): aws secretsmanager put-secret-value --secret-id <this> --secret-string file://slack.json."
   value       = module.rempart.slack_webhook_secret_arn

@@ -23,7 +23,7 @@ variable "lambda_zip_dir" {
 }
 
 variable "registry_deletion_protection" {
-  description = "Protect the registry table (the audit trail) from deletion; false only for a throw-away deployment."
+  description = "Protect the registry table (the audit trail) and the incidents table (incidents and their reports) from deletion; false only for a throw-away deployment."
   type        = bool
   default     = true
 }

@@ -277,6 +277,26 @@ impl Rds {
         Ok(out)
     }
 
+    /// How many manual DB snapshots the region holds, Rempart's or not: the
+    /// count AWS's quota (100 by default) applies to.
+    pub async fn manual_snapshot_count(&self) -> Result<usize> {
+        let mut n = 0;
+        let mut pages = self
+            .client
+            .describe_db_snapshots()
+            .snapshot_type("manual")
+            .max_records(PAGE)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            n += page
+                .map_err(|e| aws_error("DescribeDBSnapshots", e))?
+                .db_snapshots()
+                .len();
+        }
+        Ok(n)
+    }
+
     /// One DB instance snapshot by identifier, whatever its tags; `None` if
     /// there is none.
     pub async fn instance_snapshot_by_id(&self, id: &str) -> Result<Option<SnapshotInfo>> {

@@ -129,6 +129,8 @@ fn job_of(kind: &str) -> Option<(&'static str, bool)> {
         "copy.started" | "copy.completed" => ("copy", true),
         "restore.failed" => ("restore", false),
         "restore.succeeded" => ("restore", true),
+        "audit.breach" => ("audit", false),
+        "audit.passed" => ("audit", true),
         _ => return None,
     })
 }

@@ -3,6 +3,7 @@
 //! the dependencies and hands events to its handler; the CLI calls the same
 //! handlers to run a function locally.
 
+pub mod backup_auditor;
 pub mod incident_escalator;
 pub mod retention_enforcer;
 pub mod slack_notifier;

@@ -296,6 +296,20 @@ fn next_step(a: &Announcement) -> Option<String> {
         "copy.deferred" => "Nothing to do: AWS's limit of 20 copies in flight is reached; the next sweep copies it.".into(),
         "copy.lag" if a.severity >= Severity::Warning => "Some DR copies are missing for longer than the RPO or cannot be made: see the counts below and the `copy.blocked` / `copy.failed` messages.".into(),
         "retention.digest" if a.severity >= Severity::Warning => "Some deletions failed: they are retried at the next run; nothing was lost.".into(),
+        "incident.opened" | "incident.escalated" => {
+            let id = d.get("incident").and_then(Value::as_str).unwrap_or("<id>");
+            format!("Acknowledge to stop the escalation: `rempart incident ack '{id}' --by <you>`. Majors: notify the client within 4 h, then `rempart incident client-notified '{id}' --by <you>`.")
+        }
+        "incident.client-notice-due" => {
+            let id = d.get("incident").and_then(Value::as_str).unwrap_or("<id>");
+            format!("Send the client notification, then record it: `rempart incident client-notified '{id}' --by <you>`.")
+        }
+        "incident.update-due" => {
+            let id = d.get("incident").and_then(Value::as_str).unwrap_or("<id>");
+            format!("Post a status update: `rempart incident update '{id}' --by <you> --note \"...\"`.")
+        }
+        "incident.resolved" => "Write the post-mortem (seed 000: every incident gets one): its skeleton is in the report (the incidents table's `closed#<key>` item, and this announcement's `details.report.post_mortem`).".into(),
+        "audit.breach" => "Check why the snapshots or copies are late (the scheduler's and replicator's messages, their alarms); an incident is open until an audit passes.".into(),
         _ => return None,
     })
 }
@@ -323,6 +337,25 @@ fn facts(a: &Announcement) -> Vec<(&'static str, String)> {
                 out.push(("Tiers", tiers.join(", ")));
             }
         }
+        k if k.starts_with("incident.") => {
+            let n = |k: &str| d.get(k).and_then(Value::as_i64).unwrap_or(0);
+            out.push(("Impact", format!("{} (level {})", s("impact"), n("level"))));
+            out.push(("Respond within", dur(n("respond_within_s"))));
+            out.push(("On-call tier", n("escalation_tier").to_string()));
+            if d.get("recurring").and_then(Value::as_bool) == Some(true) {
+                out.push(("Recurring", "yes".into()));
+            }
+            out.push(("Classified by", s("rule")));
+        }
+        k if k.starts_with("audit.") => {
+            if let Some(f) = d.get("findings").and_then(Value::as_array) {
+                let checks: Vec<&str> = f
+                    .iter()
+                    .filter_map(|f| f.get("check").and_then(Value::as_str))
+                    .collect();
+                out.push(("Checks failed", checks.join(", ")));
+            }
+        }
         k if k.starts_with("copy.") && k != "copy.lag" => {
             out.push(("Source snapshot", s("source")));
             out.push(("Copy", s("copy")));
@@ -340,8 +373,59 @@ fn facts(a: &Announcement) -> Vec<(&'static str, String)> {
     out
 }
 
-/// Per-region lines of a digest (`copy.lag`, `retention.digest`).
+fn dur(secs: i64) -> String {
+    if secs >= 3600 {
+        format!("{}h{:02}m", secs / 3600, secs % 3600 / 60)
+    } else {
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    }
+}
+
+/// An incident's closing report: durations, deadlines, timeline.
+fn report_lines(r: &Value) -> Option<String> {
+    let n = |k: &str| r.get(k).and_then(Value::as_i64);
+    let yes_no = |k: &str| match r.get(k).and_then(Value::as_bool) {
+        Some(true) => "met",
+        Some(false) => "*missed*",
+        None => "n/a",
+    };
+    let mut lines = vec![
+        format!(
+            "*Report* · acknowledged after {} (deadline {}: {}) · resolved after {} · client notice: {} · escalations: {}",
+            n("time_to_acknowledge_s").map(dur).unwrap_or_else(|| "never".into()),
+            n("response_deadline_s").map(dur).unwrap_or_default(),
+            yes_no("acknowledged_in_time"),
+            n("time_to_resolve_s").map(dur).unwrap_or_else(|| "-".into()),
+            yes_no("client_notified_in_time"),
+            n("escalations").unwrap_or(0)
+        ),
+    ];
+    for e in r.get("timeline")?.as_array()?.iter().take(30) {
+        let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("");
+        let by = if s("by").is_empty() {
+            String::new()
+        } else {
+            format!(" by {}", s("by"))
+        };
+        let detail = if s("detail").is_empty() {
+            String::new()
+        } else {
+            format!(": {}", s("detail"))
+        };
+        lines.push(format!("• {} {}{by}{detail}", s("at"), s("what")));
+    }
+    lines.push(
+        "A post-mortem skeleton is in the incident's record (`details.report.post_mortem`).".into(),
+    );
+    Some(esc(&lines.join("\n")))
+}
+
+/// Per-region lines of a digest (`copy.lag`, `retention.digest`), or an
+/// incident's report.
 fn digest_lines(a: &Announcement) -> Option<String> {
+    if a.kind == "incident.resolved" {
+        return report_lines(a.details.get("report")?);
+    }
     match a.kind.as_str() {
         "copy.lag" => {
             let regions = a.details.get("regions")?.as_object()?;
@@ -577,6 +661,23 @@ mod tests {
             ("retention_digest", announcement("retention.digest", "info", "Retention: 12 kept, 3 marked, 2 deleted in eu-west-1, eu-central-1", json!({"groups": [{"region": "eu-west-1", "kind": "rds-instance", "source": "rewapp-prod-db", "kept": 12, "kept_by_floor": 1, "marked": 3, "deleted": 2, "failed": 0}]})), None),
             ("alarm", json!({"AlarmName": "rempart-snapshot-scheduler-errors", "AlarmDescription": "snapshot-scheduler invocations fail", "AWSAccountId": "123456789012", "NewStateValue": "ALARM", "NewStateReason": "Threshold Crossed: 1 datapoint [2.0 (23/11/25 02:05:00)] was greater than or equal to the threshold (1.0).", "StateChangeTime": "2025-11-23T02:06:13.000+0000", "Region": "EU (Ireland)", "AlarmArn": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:rempart-snapshot-scheduler-errors", "OldStateValue": "OK", "Trigger": {"MetricName": "Errors", "Namespace": "AWS/Lambda"}}).to_string(), None),
             ("rds_event", json!({"Event Source": "db-instance", "Event Time": "2025-11-23 02:04:13.882", "Identifier Link": "https://console.aws.amazon.com/rds/home?region=eu-west-1#dbinstance:id=rewapp-prod-db", "Source ID": "rewapp-prod-db", "Source ARN": "arn:aws:rds:eu-west-1:123456789012:db:rewapp-prod-db", "Event ID": "http://docs.amazonwebservices.com/AmazonRDS/latest/UserGuide/USER_Events.html#RDS-EVENT-0034", "Event Message": "RDS has not attempted a requested failover because a failover recently occurred on the DB instance."}).to_string(), None),
+            ("incident_opened", json!({
+                "schema": SCHEMA, "kind": "incident.opened", "severity": "critical", "time": "2025-11-23T02:06:13Z",
+                "function": "incident-escalator", "region": "eu-west-1",
+                "resource": {"kind": "incident", "id": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:rewapp-prod-db-critical-connections@2025-11-23T02:06:13Z"},
+                "summary": "Incident opened: alarm rewapp-prod-db-critical-connections (critical, level 3, respond within 4 h)",
+                "details": {"incident": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:rewapp-prod-db-critical-connections@2025-11-23T02:06:13Z", "impact": "critical", "level": 3, "rule": "incidents.rules[1]", "respond_within_s": 14400, "escalation_tier": 1, "acknowledged": false, "recurring": false}
+            }).to_string(), None),
+            ("incident_resolved", json!({
+                "schema": SCHEMA, "kind": "incident.resolved", "severity": "critical", "time": "2025-11-23T03:11:00Z",
+                "function": "incident-escalator", "region": "eu-west-1",
+                "resource": {"kind": "incident", "id": "k@2025-11-23T02:06:13Z"},
+                "summary": "Incident resolved: alarm rewapp-prod-db-critical-connections",
+                "details": {"incident": "k@2025-11-23T02:06:13Z", "impact": "critical", "level": 3, "rule": "incidents.rules[1]", "respond_within_s": 14400, "escalation_tier": 1, "acknowledged": true, "recurring": false,
+                    "report": {"time_to_acknowledge_s": 527, "response_deadline_s": 14400, "acknowledged_in_time": true, "time_to_resolve_s": 3886, "client_notified_in_time": false, "escalations": 0,
+                        "timeline": [{"at": "2025-11-23T02:06:13Z", "what": "opened", "detail": "Threshold Crossed"}, {"at": "2025-11-23T02:15:00Z", "what": "acknowledged", "by": "alice@rewapp.fr"}, {"at": "2025-11-23T03:00:00Z", "what": "ok"}, {"at": "2025-11-23T03:11:00Z", "what": "resolved", "detail": "OK for the whole flap window"}],
+                        "post_mortem": "# Post-mortem"}}
+            }).to_string(), None),
             ("backup_text", "An AWS Backup job was completed with status FAILED. Resource ARN : arn:aws:rds:eu-west-1:123456789012:db:rewapp-prod-db. BackupJob ID : 1b2c3d".to_string(), Some("Notification from AWS Backup")),
         ];
         for (name, body, subject) in cases {

@@ -41,6 +41,11 @@ locals {
     "copy.completed",
     "restore.failed",
     "restore.succeeded",
+    # The backup-auditor's verdict per resource: a breach opens an audit
+    # incident, a later pass resolves it. Its region-level findings
+    # (`audit.finding`) open none and are not delivered.
+    "audit.breach",
+    "audit.passed",
   ]
 
   escalator_event_patterns = {

@@ -11,11 +11,12 @@ locals {
     snapshot-replicator = module.snapshot_replicator.summary
     slack-notifier      = module.slack_notifier.summary
     incident-escalator  = module.incident_escalator.summary
+    backup-auditor      = module.backup_auditor.summary
   }
 
   # One line per protected resource, whatever resources exist: a SEARCH
   # expression on the metric name in the {Rempart,Resource} schema.
-  rempart_search = { for m in ["RpoAgeSeconds", "DrCopyLagSeconds", "SnapshotsKept", "SnapshotsDeleted", "RestoreTestRtoSeconds", "OpenIncidents"] :
+  rempart_search = { for m in ["RpoAgeSeconds", "DrCopyLagSeconds", "Coverage", "SnapshotsKept", "SnapshotsDeleted", "RestoreTestRtoSeconds", "OpenIncidents"] :
     m => "SEARCH('{${var.metrics_namespace},Resource} MetricName=\"${m}\"', '%s', %d)"
   }
 
@@ -26,7 +27,13 @@ locals {
     { title = "DR copy lag: newest snapshot not yet copied to ${var.dr_region} (s)", period = 300, lines = { lag = ["DrCopyLagSeconds", "Maximum", ""] } },
     { title = "Retention: snapshots kept and deleted", period = 86400, lines = { kept = ["SnapshotsKept", "Maximum", "kept"], deleted = ["SnapshotsDeleted", "Sum", "deleted"] } },
     { title = "Restore test: measured RTO (s)", period = 86400, lines = { rto = ["RestoreTestRtoSeconds", "Maximum", ""] } },
+    # The backup-auditor's verdict per resource, each audit (hourly): 1 when
+    # every check passed, 0 on a breach; Minimum keeps a breach visible.
+    { title = "Audit coverage: 1 when every check passed, 0 on a breach", period = 3600, lines = { coverage = ["Coverage", "Minimum", ""] } },
   ]
+
+  # The rows below the objective graphs.
+  health_y = 2 + ceil(length(local.objective_graphs) / 2) * 6
 
   dashboard_widgets = concat([
     {
@@ -47,7 +54,7 @@ locals {
       }
     }], [
     {
-      type = "metric", x = 0, y = 14, width = 6, height = 6
+      type = "metric", x = 0, y = local.health_y, width = 6, height = 6
       properties = {
         title   = "Open incidents"
         region  = local.region
@@ -57,7 +64,7 @@ locals {
       }
     },
     {
-      type = "metric", x = 6, y = 14, width = 18, height = 6
+      type = "metric", x = 6, y = local.health_y, width = 18, height = 6
       properties = {
         title  = "Functions: errors and throttles"
         region = local.region
@@ -71,7 +78,7 @@ locals {
       }
     },
     {
-      type = "alarm", x = 0, y = 20, width = 24, height = 4
+      type = "alarm", x = 0, y = local.health_y + 6, width = 24, height = 4
       properties = {
         title  = "Alarms"
         alarms = concat(flatten([for s in values(local.dashboard_functions) : values(s.alarm_arns)]), [aws_cloudwatch_metric_alarm.notifier_sns_dlq.arn])

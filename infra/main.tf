@@ -13,7 +13,8 @@ locals {
   replicator_name = "${var.name}-snapshot-replicator"
   notifier_name   = "${var.name}-slack-notifier"
   escalator_name  = "${var.name}-incident-escalator"
-  function_names  = [local.scheduler_name, local.enforcer_name, local.replicator_name, local.notifier_name, local.escalator_name]
+  auditor_name    = "${var.name}-backup-auditor"
+  function_names  = [local.scheduler_name, local.enforcer_name, local.replicator_name, local.notifier_name, local.escalator_name, local.auditor_name]
 
   # Regions where the retention-enforcer lists and deletes snapshots, and
   # where the snapshot-replicator reads sources and writes copies.

@@ -74,6 +74,11 @@ output "incident_escalator" {
   })
 }
 
+output "backup_auditor" {
+  description = "The backup-auditor: function, role, log group, dead-letter queue, rule (schedule `audit`) and alarms."
+  value       = module.backup_auditor.summary
+}
+
 output "incidents_table_name" {
   description = "Name of the DynamoDB incidents table (`REMPART_INCIDENTS_TABLE`)."
   value       = aws_dynamodb_table.incidents.name
@@ -100,6 +105,6 @@ output "event_subscription_arns" {
 }
 
 output "dashboard_name" {
-  description = "Name of the CloudWatch dashboard (RPO age, DR copy lag, retention counts, restore-test RTO, open incidents, function health)."
+  description = "Name of the CloudWatch dashboard (RPO age, DR copy lag, audit coverage, retention counts, restore-test RTO, open incidents, function health)."
   value       = aws_cloudwatch_dashboard.this.dashboard_name
 }

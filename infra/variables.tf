@@ -278,6 +278,28 @@ variable "incident_alarm_name_prefixes" {
   }
 }
 
+variable "audit_schedule" {
+  description = "EventBridge schedule expression of the backup-auditor: how often every protected resource is checked against its policy (RPO age, DR copies, encryption, tiers, RDS snapshot quota). A breach is seen within one period."
+  type        = string
+  default     = "rate(1 hour)"
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.audit_schedule))
+    error_message = "audit_schedule must be an EventBridge schedule expression: cron(...) or rate(...)."
+  }
+}
+
+variable "backup_auditor_timeout" {
+  description = "Timeout (seconds) of the backup-auditor: the listings of the protected resources and of the snapshots in region and dr_region (one ElastiCache ListTagsForResource per Redis resource and snapshot), then a registry record and an announcement per resource."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.backup_auditor_timeout >= 1 && var.backup_auditor_timeout <= 900
+    error_message = "backup_auditor_timeout must be between 1 and 900 seconds."
+  }
+}
+
 variable "memory_size" {
   description = "Memory (MB) of each function."
   type        = number
@@ -307,7 +329,7 @@ variable "alarm_actions" {
 }
 
 variable "metrics_namespace" {
-  description = "CloudWatch namespace of the EMF metrics Rempart's functions publish (RpoAgeSeconds, DrCopyLagSeconds, SnapshotsKept, SnapshotsDeleted, RestoreTestRtoSeconds, OpenIncidents; dimension Resource), shown on the dashboard."
+  description = "CloudWatch namespace of the EMF metrics Rempart's functions publish (RpoAgeSeconds, DrCopyLagSeconds, Coverage, SnapshotsKept, SnapshotsDeleted, RestoreTestRtoSeconds, OpenIncidents; dimension Resource), shown on the dashboard."
   type        = string
   default     = "Rempart"
 

@@ -39,6 +39,10 @@ module "rempart" {
   # snapshot-completed events.
   replication_sweep_schedule = "rate(15 minutes)"
 
+  # Every protected resource checked against the policy every hour: RPO age,
+  # copies in eu-central-1, encryption, tiers, RDS snapshot quota.
+  audit_schedule = "rate(1 hour)"
+
   # The policy's [[buckets]].
   backup_bucket_names = [
     "rewapp-prod-assets",

@@ -43,6 +43,11 @@ output "incident_escalator" {
   value       = module.rempart.incident_escalator
 }
 
+output "backup_auditor" {
+  description = "The backup-auditor's function, role, log group, dead-letter queue, rule and alarms."
+  value       = module.rempart.backup_auditor
+}
+
 output "incidents_table_name" {
   description = "Name of the DynamoDB incidents table."
   value       = module.rempart.incidents_table_name

@@ -4,8 +4,8 @@ use clap::{Parser, Subcommand};
 use rempart_cli::local::{create_estate, create_plumbing, LocalAws, REGION};
 use rempart_cli::CliError;
 use rempart_shared::functions::{
-    backup_auditor, incident_escalator, retention_enforcer, slack_notifier, snapshot_replicator,
-    snapshot_scheduler,
+    backup_auditor, incident_escalator, restore_tester, retention_enforcer, slack_notifier,
+    snapshot_replicator, snapshot_scheduler,
 };
 use rempart_shared::model::{SnapshotInfo, TAG_SCHEDULED_AT, TAG_TIERS};
 use rempart_shared::policy::PolicySource;
@@ -158,6 +158,10 @@ async fn invoke(function: &str, event: &PathBuf) -> Result<(), CliError> {
             let deps = slack_notifier::Deps::from_env(&cfg)?;
             serde_json::to_value(slack_notifier::handle(&deps, event).await?).unwrap_or_default()
         }
+        restore_tester::NAME => {
+            let deps = restore_tester::Deps::from_env(&cfg)?;
+            serde_json::to_value(restore_tester::handle(&deps, event).await?).unwrap_or_default()
+        }
         backup_auditor::NAME => {
             let deps = backup_auditor::Deps::from_env(&cfg)?;
             serde_json::to_value(backup_auditor::handle(&deps, event).await?).unwrap_or_default()
@@ -169,13 +173,14 @@ async fn invoke(function: &str, event: &PathBuf) -> Result<(), CliError> {
         }
         other => {
             return Err(CliError::Usage(format!(
-                "unknown function `{other}`; known: {}, {}, {}, {}, {}, {}",
+                "unknown function `{other}`; known: {}, {}, {}, {}, {}, {}, {}",
                 snapshot_scheduler::NAME,
                 snapshot_replicator::NAME,
                 retention_enforcer::NAME,
                 slack_notifier::NAME,
                 incident_escalator::NAME,
-                backup_auditor::NAME
+                backup_auditor::NAME,
+                restore_tester::NAME
             )))
         }
     };

@@ -40,6 +40,9 @@ pub struct PolicyDocument {
     /// incident-escalator).
     #[serde(default)]
     pub incidents: crate::incident::IncidentPolicy,
+    /// Monthly restore tests (the restore-tester).
+    #[serde(default)]
+    pub restore_tests: Option<crate::restore::RestoreTests>,
 }
 
 /// Slack routing: which announcements go to which channel.

@@ -406,3 +406,96 @@ pub(crate) fn not_found(operation: &'static str, code: &str, id: &str) -> Error 
         retryable: false,
     }
 }
+
+/// A throw-away instance restored by the restore tester.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestoredInstance {
+    pub id: String,
+    pub status: String,
+    pub engine: String,
+    pub engine_version: String,
+    pub storage_gb: i32,
+    pub publicly_accessible: bool,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Rds {
+    /// `RestoreDBInstanceFromDBSnapshot` into a new, private instance.
+    pub async fn restore_instance(
+        &self,
+        snapshot_id: &str,
+        instance_id: &str,
+        class: &str,
+        subnet_group: Option<&str>,
+        tags: &[(String, String)],
+    ) -> Result<()> {
+        self.client
+            .restore_db_instance_from_db_snapshot()
+            .db_snapshot_identifier(snapshot_id)
+            .db_instance_identifier(instance_id)
+            .db_instance_class(class)
+            .publicly_accessible(false)
+            .multi_az(false)
+            .deletion_protection(false)
+            .set_db_subnet_group_name(subnet_group.map(str::to_string))
+            .set_tags(Some(to_tags(tags)))
+            .send()
+            .await
+            .map_err(|e| aws_error("RestoreDBInstanceFromDBSnapshot", e))?;
+        Ok(())
+    }
+
+    /// Instances carrying tag `key` (the restore tester's).
+    pub async fn instances_tagged(&self, key: &str) -> Result<Vec<RestoredInstance>> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .describe_db_instances()
+            .max_records(PAGE)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeDBInstances", e))?;
+            for db in page.db_instances() {
+                let tags = tag_map(db.tag_list());
+                if !tags.contains_key(key) {
+                    continue;
+                }
+                out.push(RestoredInstance {
+                    id: db.db_instance_identifier().unwrap_or_default().to_string(),
+                    status: db.db_instance_status().unwrap_or_default().to_string(),
+                    engine: db.engine().unwrap_or_default().to_string(),
+                    engine_version: db.engine_version().unwrap_or_default().to_string(),
+                    storage_gb: db.allocated_storage().unwrap_or(0),
+                    publicly_accessible: db.publicly_accessible().unwrap_or(false),
+                    tags,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes a throw-away instance, without a final snapshot. Refuses an
+    /// instance without the restore-test tag.
+    pub async fn delete_restored(&self, i: &RestoredInstance, tag: &str) -> Result<()> {
+        if !i.tags.contains_key(tag) {
+            return Err(Error::Config(format!(
+                "refusing to delete {}: it is not a restore-test instance",
+                i.id
+            )));
+        }
+        let res = self
+            .client
+            .delete_db_instance()
+            .db_instance_identifier(&i.id)
+            .skip_final_snapshot(true)
+            .delete_automated_backups(true)
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if is_code(&e, &["DBInstanceNotFound", "DBInstanceNotFoundFault"]) => Ok(()),
+            Err(e) => Err(aws_error("DeleteDBInstance", e)),
+        }
+    }
+}

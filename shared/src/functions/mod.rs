@@ -5,6 +5,7 @@
 
 pub mod backup_auditor;
 pub mod incident_escalator;
+pub mod restore_tester;
 pub mod retention_enforcer;
 pub mod slack_notifier;
 pub mod snapshot_replicator;

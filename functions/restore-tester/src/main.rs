@@ -1,0 +1,12 @@
+//! restore-tester Lambda: wires configuration, clients and the handler.
+
+use rempart_shared::functions::restore_tester::{handle, Deps};
+use rempart_shared::runtime;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    runtime::init_tracing();
+    let cfg = runtime::aws_config().await;
+    let deps = Deps::from_env(&cfg)?;
+    runtime::serve(&deps, handle).await
+}

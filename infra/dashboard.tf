@@ -12,6 +12,7 @@ locals {
     slack-notifier      = module.slack_notifier.summary
     incident-escalator  = module.incident_escalator.summary
     backup-auditor      = module.backup_auditor.summary
+    restore-tester      = module.restore_tester.summary
   }
 
   # One line per protected resource, whatever resources exist: a SEARCH

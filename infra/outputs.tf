@@ -79,6 +79,11 @@ output "backup_auditor" {
   value       = module.backup_auditor.summary
 }
 
+output "restore_tester" {
+  description = "The restore-tester: function, role, log group, dead-letter queue, rule (schedule `poll`) and alarms."
+  value       = module.restore_tester.summary
+}
+
 output "incidents_table_name" {
   description = "Name of the DynamoDB incidents table (`REMPART_INCIDENTS_TABLE`)."
   value       = aws_dynamodb_table.incidents.name

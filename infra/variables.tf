@@ -300,6 +300,42 @@ variable "backup_auditor_timeout" {
   }
 }
 
+variable "restore_test_schedule" {
+  description = "EventBridge schedule expression of the restore-tester: how often the tests in progress are followed (the measured RTO is to this period) and the month's tests started."
+  type        = string
+  default     = "rate(5 minutes)"
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.restore_test_schedule))
+    error_message = "restore_test_schedule must be an EventBridge schedule expression: cron(...) or rate(...)."
+  }
+}
+
+# Must be the `[restore_tests].subnet_group` of the policy document: the
+# role may restore into this subnet group only, and the function passes the
+# policy's. Both null: the default VPC's subnet group (`default`).
+variable "restore_test_subnet_group" {
+  description = "DB subnet group of the restore-test instances: must match `[restore_tests].subnet_group` in the policy document (the role allows restores into this group only). Null: the default VPC's `default` group, as the function uses when the policy names none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.restore_test_subnet_group == null ? true : can(regex("^[A-Za-z0-9 ._-]{1,255}$", var.restore_test_subnet_group))
+    error_message = "restore_test_subnet_group must be a DB subnet group name (letters, digits, spaces, '.', '_', '-'), or null for the default VPC's group."
+  }
+}
+
+variable "restore_tester_timeout" {
+  description = "Timeout (seconds) of the restore-tester: the listings of the instances and of the RDS snapshots, then per database a registry query and at most a restore or a deletion, a record and an announcement (RDS calls return at once; the restore runs between invocations)."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.restore_tester_timeout >= 1 && var.restore_tester_timeout <= 900
+    error_message = "restore_tester_timeout must be between 1 and 900 seconds."
+  }
+}
+
 variable "memory_size" {
   description = "Memory (MB) of each function."
   type        = number

@@ -48,6 +48,11 @@ output "backup_auditor" {
   value       = module.rempart.backup_auditor
 }
 
+output "restore_tester" {
+  description = "The restore-tester's function, role, log group, dead-letter queue, rule and alarms."
+  value       = module.rempart.restore_tester
+}
+
 output "incidents_table_name" {
   description = "Name of the DynamoDB incidents table."
   value       = module.rempart.incidents_table_name

@@ -32,9 +32,10 @@ locals {
     RUST_LOG                 = var.rust_log
   }
 
-  # The policy document's [[buckets]] (any region), and their objects.
-  backup_bucket_arns        = [for b in var.backup_bucket_names : "arn:${local.partition}:s3:::${b}"]
-  backup_bucket_object_arns = [for b in local.backup_bucket_arns : "${b}/*"]
+  # The policy document's [[buckets]] (any region): those named in
+  # backup_bucket_names and those created here (buckets.tf).
+  backup_bucket_names = distinct(concat(var.backup_bucket_names, keys(var.backup_buckets)))
+  backup_bucket_arns  = [for b in local.backup_bucket_names : "arn:${local.partition}:s3:::${b}"]
 
   managed_condition = {
     test     = "StringEquals"
@@ -108,6 +109,36 @@ data "aws_iam_policy_document" "kms" {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
       values   = [local.events_topic_arn]
+    }
+  }
+
+  # ElastiCache writes its snapshot exports into redis_export_bucket, whose
+  # default encryption is SSE-KMS under this key: through S3, for that
+  # bucket's objects only.
+  dynamic "statement" {
+    for_each = var.redis_export_bucket == null ? [] : [1]
+
+    content {
+      sid       = "ElastiCacheExportsThroughS3"
+      actions   = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"]
+      resources = ["*"]
+
+      principals {
+        type        = "Service"
+        identifiers = [local.elasticache_export_principal]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${local.region}.amazonaws.com"]
+      }
+
+      condition {
+        test     = "ArnLike"
+        variable = "kms:EncryptionContext:aws:s3:arn"
+        values   = ["arn:${local.partition}:s3:::${var.redis_export_bucket}", "arn:${local.partition}:s3:::${var.redis_export_bucket}/*"]
+      }
     }
   }
 
@@ -428,7 +459,7 @@ data "aws_iam_policy_document" "enforcer" {
   }
 
   dynamic "statement" {
-    for_each = length(var.backup_bucket_names) > 0 ? [1] : []
+    for_each = length(local.backup_bucket_names) > 0 ? [1] : []
 
     content {
       sid = "KeepBackupBucketsRight"

@@ -113,3 +113,13 @@ output "dashboard_name" {
   description = "Name of the CloudWatch dashboard (RPO age, DR copy lag, audit coverage, retention counts, restore-test RTO, open incidents, function health)."
   value       = aws_cloudwatch_dashboard.this.dashboard_name
 }
+
+output "backup_bucket_arns" {
+  description = "The backup buckets created in the primary region (name => ARN)."
+  value       = { for k, b in aws_s3_bucket.backup : k => b.arn }
+}
+
+output "dr_backup_bucket_arn" {
+  description = "The DR region's bucket of the Redis exports' copies; null when dr_backup_bucket is."
+  value       = one([for b in aws_s3_bucket.dr_backup : b.arn])
+}

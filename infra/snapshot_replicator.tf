@@ -18,6 +18,11 @@ locals {
   # The Rempart keys of both regions, and the keys of the protected resources.
   replicator_kms_key_arns = concat([aws_kms_key.this.arn, aws_kms_key.dr.arn], var.replicator_source_kms_key_arns)
 
+  # The backup buckets (the export bucket among them) and the DR bucket
+  # that receives the exports' copies.
+  replicator_bucket_arns        = concat(local.backup_bucket_arns, [for b in keys(local.dr_backup_buckets) : "arn:${local.partition}:s3:::${b}"])
+  replicator_bucket_object_arns = [for b in local.replicator_bucket_arns : "${b}/*"]
+
   replicator_ec2_snapshot_arns         = [for r in local.replicator_regions : "arn:${local.partition}:ec2:${r}::snapshot/*"]
   replicator_elasticache_snapshot_arns = [for r in local.replicator_regions : "arn:${local.partition}:elasticache:${r}:${local.account_id}:snapshot:*"]
 
@@ -175,17 +180,30 @@ data "aws_iam_policy_document" "replicator" {
   }
 
   dynamic "statement" {
-    for_each = length(var.backup_bucket_names) > 0 ? [1] : []
+    for_each = length(local.replicator_bucket_arns) > 0 ? [1] : []
 
     content {
       sid       = "BackupBuckets"
       actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
-      resources = local.backup_bucket_arns
+      resources = local.replicator_bucket_arns
+    }
+  }
+
+  # ElastiCache's CopySnapshot with TargetBucket also authorizes
+  # s3:ListAllMyBuckets for the caller (AWS's ElastiCache API permissions
+  # reference); that action has no resource but "*".
+  dynamic "statement" {
+    for_each = var.redis_export_bucket == null ? [] : [1]
+
+    content {
+      sid       = "ExportElastiCacheSnapshots"
+      actions   = ["s3:ListAllMyBuckets"]
+      resources = ["*"]
     }
   }
 
   dynamic "statement" {
-    for_each = length(var.backup_bucket_names) > 0 ? [1] : []
+    for_each = length(local.replicator_bucket_arns) > 0 ? [1] : []
 
     content {
       sid = "BackupObjects"
@@ -195,7 +213,7 @@ data "aws_iam_policy_document" "replicator" {
         "s3:GetObjectTagging",
         "s3:PutObjectTagging",
       ]
-      resources = local.backup_bucket_object_arns
+      resources = local.replicator_bucket_object_arns
     }
   }
 }

@@ -136,13 +136,83 @@ variable "rust_log" {
 }
 
 variable "backup_bucket_names" {
-  description = "S3 buckets listed under `[[buckets]]` in the policy document: the retention-enforcer may read and set their versioning and lifecycle configuration."
+  description = "S3 buckets listed under `[[buckets]]` in the policy document that this module does not create (the keys of backup_buckets are added): the retention-enforcer may read and set their versioning and lifecycle configuration, the snapshot-replicator may read and write their objects."
   type        = list(string)
   default     = []
 
   validation {
     condition     = alltrue([for b in var.backup_bucket_names : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", b))])
     error_message = "backup_bucket_names must be valid S3 bucket names."
+  }
+}
+
+variable "backup_buckets" {
+  description = "Backup buckets to create in the primary region (name => lifecycle, the fields of the policy document's `[buckets.lifecycle]`: transition_days, storage_class (default GLACIER when transition_days is set), expiration_days, noncurrent_expiration_days, abort_incomplete_multipart_days). Versioning on, SSE-KMS with the Rempart key, public access blocked, ACLs disabled, TLS only; the lifecycle is written as the retention-enforcer's rule `rempart-backup-policy`. They are added to backup_bucket_names for the functions' permissions; list them under `[[buckets]]` in the policy document with the same lifecycle."
+  type = map(object({
+    transition_days                 = optional(number)
+    storage_class                   = optional(string)
+    expiration_days                 = optional(number)
+    noncurrent_expiration_days      = optional(number)
+    abort_incomplete_multipart_days = optional(number)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for b in keys(var.backup_buckets) : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", b))])
+    error_message = "backup_buckets keys must be valid S3 bucket names."
+  }
+
+  validation {
+    condition = alltrue(flatten([for l in values(var.backup_buckets) : [
+      for v in [l.transition_days, l.expiration_days, l.noncurrent_expiration_days, l.abort_incomplete_multipart_days] : v == null ? true : (v >= 1 && floor(v) == v)
+    ]]))
+    error_message = "backup_buckets lifecycle days must be whole numbers of at least 1."
+  }
+
+  validation {
+    condition     = alltrue([for l in values(var.backup_buckets) : l.transition_days == null || l.expiration_days == null ? true : l.expiration_days > l.transition_days])
+    error_message = "backup_buckets: expiration_days must come after transition_days (as the policy document requires)."
+  }
+}
+
+variable "redis_export_bucket" {
+  description = "The key of backup_buckets that receives ElastiCache's snapshot exports (the policy's `export_bucket`): its bucket policy lets the region's ElastiCache export principal write there, and the Rempart key policy lets it encrypt through S3. null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.redis_export_bucket == null || contains(keys(var.backup_buckets), coalesce(var.redis_export_bucket, "-"))
+    error_message = "redis_export_bucket must be one of the backup_buckets keys."
+  }
+}
+
+variable "dr_backup_bucket" {
+  description = "Bucket to create in the DR region for the Redis exports' DR copies (the `bucket` of the policy's `[[policies.<name>.dr]]` entries): versioning on, SSE-KMS with the DR key, public access blocked, ACLs disabled, TLS only. The snapshot-replicator may write there. null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.dr_backup_bucket == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", coalesce(var.dr_backup_bucket, "-")))
+    error_message = "dr_backup_bucket must be a valid S3 bucket name."
+  }
+}
+
+variable "dr_backup_bucket_lifecycle" {
+  description = "Lifecycle of dr_backup_bucket, same fields as backup_buckets (rule `rempart-backup-policy`). The DR bucket is not in the policy's `[[buckets]]` unless you add it there (with its region); Rempart never deletes its objects, so expiry is this rule's."
+  type = object({
+    transition_days                 = optional(number)
+    storage_class                   = optional(string)
+    expiration_days                 = optional(number)
+    noncurrent_expiration_days      = optional(number)
+    abort_incomplete_multipart_days = optional(number)
+  })
+  default = { abort_incomplete_multipart_days = 7 }
+
+  validation {
+    condition = alltrue([
+      for v in [var.dr_backup_bucket_lifecycle.transition_days, var.dr_backup_bucket_lifecycle.expiration_days, var.dr_backup_bucket_lifecycle.noncurrent_expiration_days, var.dr_backup_bucket_lifecycle.abort_incomplete_multipart_days] : v == null ? true : (v >= 1 && floor(v) == v)
+    ])
+    error_message = "dr_backup_bucket_lifecycle days must be whole numbers of at least 1."
   }
 }
 

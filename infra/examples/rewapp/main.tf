@@ -49,13 +49,21 @@ module "rempart" {
   restore_test_schedule     = "rate(5 minutes)"
   restore_test_subnet_group = null
 
-  # The policy's [[buckets]].
-  backup_bucket_names = [
-    "rewapp-prod-assets",
-    "rewapp-prod-documents",
-    "rewapp-prod-exports",
-    "rewapp-prod-backups",
-  ]
+  # The policy's [[buckets]], created with the same lifecycle as its
+  # [buckets.lifecycle] (the retention-enforcer then finds no drift).
+  # Already existing buckets must be imported first (infra/README.md).
+  backup_buckets = {
+    "rewapp-prod-assets"    = { transition_days = 90, noncurrent_expiration_days = 30 }
+    "rewapp-prod-documents" = { transition_days = 60, expiration_days = 1825, noncurrent_expiration_days = 90 }
+    "rewapp-prod-exports"   = { transition_days = 30, expiration_days = 365, noncurrent_expiration_days = 7 }
+    "rewapp-prod-backups"   = { transition_days = 30, expiration_days = 1825, noncurrent_expiration_days = 365, abort_incomplete_multipart_days = 7 }
+  }
+
+  # rewapp-redis: export_bucket, and the `bucket` of its [[dr]] entry, kept
+  # as long as the exports themselves.
+  redis_export_bucket        = "rewapp-prod-backups"
+  dr_backup_bucket           = "rewapp-dr-backups"
+  dr_backup_bucket_lifecycle = { expiration_days = 1825, noncurrent_expiration_days = 365, abort_incomplete_multipart_days = 7 }
 
   # Seed 004 §3.2, alert levels: critical at once (SMS to the on-call),
   # warning by email and Slack (the slack-notifier subscribes itself),

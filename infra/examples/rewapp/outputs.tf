@@ -72,3 +72,13 @@ output "dashboard_name" {
   description = "CloudWatch dashboard."
   value       = module.rempart.dashboard_name
 }
+
+output "backup_bucket_arns" {
+  description = "The policy's [[buckets]], created in eu-west-1 (name => ARN)."
+  value       = module.rempart.backup_bucket_arns
+}
+
+output "dr_backup_bucket_arn" {
+  description = "rewapp-dr-backups in eu-central-1: the Redis exports' DR copies."
+  value       = module.rempart.dr_backup_bucket_arn
+}

@@ -166,12 +166,70 @@ resource "aws_lambda_permission" "escalator_sns" {
   source_account = local.account_id
 }
 
+# What SNS could not deliver to the function (function deleted, permission
+# missing, throttled beyond SNS's retries), kept 14 days, as for the
+# slack-notifier: a lost failure announcement would be an incident never
+# opened. SNS may use the Rempart key for it (key policy statement
+# SnsDeadLettersFromEventsTopic: any dead-letter queue of the events topic).
+resource "aws_sqs_queue" "escalator_sns_dlq" {
+  name                              = "${local.escalator_name}-sns-dlq"
+  message_retention_seconds         = 1209600
+  kms_master_key_id                 = aws_kms_key.this.arn
+  kms_data_key_reuse_period_seconds = 300
+
+  tags = local.tags
+}
+
+data "aws_iam_policy_document" "escalator_sns_dlq" {
+  statement {
+    sid       = "EventsTopicDeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.escalator_sns_dlq.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["sns.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_sns_topic.events.arn]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "escalator_sns_dlq" {
+  queue_url = aws_sqs_queue.escalator_sns_dlq.id
+  policy    = data.aws_iam_policy_document.escalator_sns_dlq.json
+}
+
 resource "aws_sns_topic_subscription" "escalator" {
   topic_arn           = aws_sns_topic.events.arn
   protocol            = "lambda"
   endpoint            = module.incident_escalator.function_arn
   filter_policy       = jsonencode({ kind = local.escalator_announcement_kinds })
   filter_policy_scope = "MessageAttributes"
+  redrive_policy      = jsonencode({ deadLetterTargetArn = aws_sqs_queue.escalator_sns_dlq.arn })
 
-  depends_on = [aws_lambda_permission.escalator_sns]
+  depends_on = [aws_lambda_permission.escalator_sns, aws_sqs_queue_policy.escalator_sns_dlq]
 }
+
+resource "aws_cloudwatch_metric_alarm" "escalator_sns_dlq" {
+  alarm_name          = "${local.escalator_name}-sns-dlq-not-empty"
+  alarm_description   = "Announcements SNS could not deliver to ${local.escalator_name} are waiting in ${aws_sqs_queue.escalator_sns_dlq.name}."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.escalator_sns_dlq.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  tags = local.tags
+}
+

@@ -92,7 +92,8 @@ data "aws_iam_policy_document" "kms" {
   }
 
   # SNS moves the events topic's messages it cannot deliver to the
-  # slack-notifier into that subscription's encrypted dead-letter queue.
+  # slack-notifier or the incident-escalator into that subscription's
+  # encrypted dead-letter queue (`<function>-sns-dlq`).
   # The topic's ARN is built, not referenced: the topic is encrypted with
   # this key, so a reference would be a cycle.
   statement {

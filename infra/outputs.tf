@@ -68,9 +68,11 @@ output "slack_notifier" {
 }
 
 output "incident_escalator" {
-  description = "The incident-escalator: function, role, log group, dead-letter queue, rules (events `alarms`, `human`, schedule `tick`) and alarms; its filtered subscription to the events topic."
+  description = "The incident-escalator: function, role, log group, dead-letter queue, rules (events `alarms`, `human`, schedule `tick`) and alarms; its filtered subscription to the events topic, the subscription's dead-letter queue and that queue's alarm."
   value = merge(module.incident_escalator.summary, {
-    subscription_arn = aws_sns_topic_subscription.escalator.arn
+    subscription_arn          = aws_sns_topic_subscription.escalator.arn
+    sns_dead_letter_queue_url = aws_sqs_queue.escalator_sns_dlq.url
+    sns_dlq_alarm_arn         = aws_cloudwatch_metric_alarm.escalator_sns_dlq.arn
   })
 }
 

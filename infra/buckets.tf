@@ -141,6 +141,14 @@ resource "aws_s3_bucket_lifecycle_configuration" "backup" {
   }
 
   depends_on = [aws_s3_bucket_versioning.backup]
+
+  # After creation the retention-enforcer owns the rule: it rewrites it from
+  # the policy document's [buckets.lifecycle] whenever they differ. Terraform
+  # creates it and then leaves it alone, so the two never fight; change the
+  # lifecycle in the policy document.
+  lifecycle {
+    ignore_changes = [rule]
+  }
 }
 
 data "aws_iam_policy_document" "backup_bucket" {

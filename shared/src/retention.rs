@@ -32,6 +32,13 @@ use serde::{Deserialize, Serialize};
 /// The tag that puts a snapshot under legal hold: kept whatever the policy.
 pub const LEGAL_HOLD_TAG: &str = "rempart:legal-hold";
 
+/// Set by the restore-tester on a snapshot it restored and checked
+/// (`rempart:verified=<time>`). The newest verified snapshot of each tier is
+/// kept by a floor, so every tier always has a snapshot known to restore.
+pub const VERIFIED_TAG: &str = crate::replicator::TAG_VERIFIED;
+/// The tiers a scheduled snapshot belongs to (`rempart:tiers=daily+weekly`).
+const TIERS_TAG: &str = crate::model::TAG_TIERS;
+
 /// A snapshot as the engine sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snap {
@@ -50,6 +57,16 @@ impl Snap {
         self.tags
             .iter()
             .any(|x| x == t || (!t.contains('=') && x.split_once('=').is_some_and(|(k, _)| k == t)))
+    }
+
+    /// The tiers of `rempart:tiers=a+b`; `(no tier)` for a snapshot without
+    /// one (taken on demand), which is a group of its own.
+    fn tiers(&self) -> Vec<&str> {
+        let prefix = format!("{TIERS_TAG}=");
+        match self.tags.iter().find_map(|t| t.strip_prefix(&prefix)) {
+            Some(v) if !v.is_empty() => v.split('+').collect(),
+            _ => vec!["(no tier)"],
+        }
     }
 
     fn has_all(&self, tags: &[String]) -> bool {
@@ -249,6 +266,19 @@ pub enum Place {
 /// lower. Returns a verdict per snapshot, newest first.
 pub fn plan(snaps: &[Snap], p: &Retention, tz: Tz, place: Place) -> Vec<Verdict> {
     let mut verdicts = forget_indexed(snaps, p, tz);
+    // Newest first: the first verified snapshot seen in a tier is its newest.
+    let mut verified_tiers: std::collections::BTreeSet<&str> = Default::default();
+    let mut newest_verified: Vec<Vec<&str>> = vec![Vec::new(); snaps.len()];
+    for (i, _) in &verdicts {
+        let s = &snaps[*i];
+        if s.has_tag(VERIFIED_TAG) {
+            for t in s.tiers() {
+                if verified_tiers.insert(t) {
+                    newest_verified[*i].push(t);
+                }
+            }
+        }
+    }
     for (nr, (i, v)) in verdicts.iter_mut().enumerate() {
         let s = &snaps[*i];
         let mut floors = Vec::new();
@@ -264,9 +294,15 @@ pub fn plan(snaps: &[Snap], p: &Retention, tz: Tz, place: Place) -> Vec<Verdict>
         if s.dr_copy_pending {
             floors.push("floor: DR copy not yet available");
         }
+        let mut floors: Vec<String> = floors.into_iter().map(str::to_string).collect();
+        floors.extend(
+            newest_verified[*i]
+                .iter()
+                .map(|t| format!("floor: newest verified snapshot of tier {t}")),
+        );
         if !floors.is_empty() {
             v.action = Action::Keep;
-            v.reasons.extend(floors.into_iter().map(str::to_string));
+            v.reasons.extend(floors);
         }
     }
     verdicts.into_iter().map(|(_, v)| v).collect()
@@ -514,6 +550,55 @@ mod tests {
         );
     }
 
+    /// Proves: the newest verified snapshot of each tier is kept whatever
+    /// the policy (an older verified one of the same tier is not), a
+    /// snapshot in two tiers counts for both, and on-demand snapshots
+    /// (no tier) are a group of their own.
+    #[test]
+    fn the_newest_verified_snapshot_of_each_tier_is_kept() {
+        let tagged = |id: &str, time: &str, tags: &[&str]| Snap {
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            ..snap(id, time)
+        };
+        let v = format!("{VERIFIED_TAG}=2025-01-20T06:00:00Z");
+        let s = vec![
+            tagged("new", "2025-01-30T02:00:00Z", &["rempart:tiers=daily"]),
+            tagged(
+                "d-ver",
+                "2025-01-20T02:00:00Z",
+                &["rempart:tiers=daily", &v],
+            ),
+            tagged(
+                "d-old",
+                "2025-01-10T02:00:00Z",
+                &["rempart:tiers=daily", &v],
+            ),
+            tagged(
+                "w-ver",
+                "2025-01-05T02:00:00Z",
+                &["rempart:tiers=daily+weekly", &v],
+            ),
+            tagged("m", "2025-01-01T02:00:00Z", &["rempart:tiers=monthly"]),
+            tagged("od-ver", "2024-12-24T10:00:00Z", &[&v]),
+        ];
+        // Keeps only tagged "x": restic would remove everything.
+        let p = policy(|p| p.keep_tags = vec![vec!["x".into()]]);
+        let plan = plan(&s, &p, Tz::UTC, Place::Primary);
+        assert_eq!(kept(&plan), ["new", "d-ver", "w-ver", "od-ver"]);
+        assert_eq!(
+            plan[1].reasons,
+            ["floor: newest verified snapshot of tier daily"]
+        );
+        assert_eq!(
+            plan[3].reasons,
+            ["floor: newest verified snapshot of tier weekly"]
+        );
+        assert_eq!(
+            plan[5].reasons,
+            ["floor: newest verified snapshot of tier (no tier)"]
+        );
+    }
+
     fn arb_policy() -> impl Strategy<Value = Retention> {
         let count = prop::option::of(prop_oneof![Just(-1i64), 0i64..6].prop_map(KeepCount));
         let within = prop::option::of((0u32..2, 0u32..3, 0u32..10, 0u32..30).prop_map(
@@ -565,9 +650,12 @@ mod tests {
             prop_oneof![
                 Just("a".to_string()),
                 Just("b".to_string()),
-                Just(LEGAL_HOLD_TAG.to_string())
+                Just(LEGAL_HOLD_TAG.to_string()),
+                Just(format!("{VERIFIED_TAG}=2025-01-01T00:00:00Z")),
+                Just(format!("{TIERS_TAG}=daily")),
+                Just(format!("{TIERS_TAG}=daily+weekly")),
             ],
-            0..2,
+            0..3,
         );
         // Times within ~3 years, in minutes, often colliding in one hour/day.
         prop::collection::vec((0i64..1_600_000, tags, prop::bool::weighted(0.1)), 0..40).prop_map(
@@ -639,7 +727,8 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(100_000))]
 
         /// Over 100,000 generated histories and policies: the floors hold
-        /// (newest, legal hold, DR copy pending are never removed), floors
+        /// (newest, legal hold, DR copy pending, newest verified per tier
+        /// are never removed), floors
         /// only ever add keeps to restic's verdict, every kept snapshot says
         /// why, and applying the plan again to what it keeps removes nothing.
         #[test]
@@ -657,6 +746,19 @@ mod tests {
                 prop_assert_eq!(&x.id, &r.id);
                 let s = snaps.iter().find(|s| s.id == x.id).unwrap();
                 if s.has_tag(LEGAL_HOLD_TAG) || s.dr_copy_pending || r.action == Action::Keep {
+                    prop_assert_eq!(x.action, Action::Keep);
+                }
+                // The newest verified snapshot of each of its tiers is kept.
+                if s.has_tag(VERIFIED_TAG)
+                    && s.tiers().iter().any(|tier| {
+                        !snaps.iter().any(|o| {
+                            o.has_tag(VERIFIED_TAG)
+                                && o.tiers().contains(tier)
+                                && v.iter().position(|y| y.id == o.id)
+                                    < v.iter().position(|y| y.id == s.id)
+                        })
+                    })
+                {
                     prop_assert_eq!(x.action, Action::Keep);
                 }
                 prop_assert_eq!(x.action == Action::Keep, !x.reasons.is_empty());

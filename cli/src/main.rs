@@ -72,6 +72,13 @@ enum Command {
         #[command(subcommand)]
         command: IncidentCommand,
     },
+    /// Restore a database on request (seed 002 §3) into a new instance: to a
+    /// point in time inside its point-in-time window, or from one of its
+    /// snapshots. Checks the request now (read-only) and prints the plan or
+    /// the refusal with the windows; then publishes it on EventBridge (bus
+    /// REMPART_EVENT_BUS, default `default`) for the restore-tester, which
+    /// restores, runs the post-restore checks and reports with timestamps.
+    Restore(Box<rempart_cli::restore::RestoreArgs>),
     /// Start a local AWS emulator, create a small estate shaped like the
     /// example policy's (seed 003), run the scheduler over a few scheduled
     /// times and an on-demand request, and print what exists.
@@ -486,6 +493,7 @@ async fn main() -> ExitCode {
         Command::Simulate(args) => simulate(args).await,
         Command::Incident { command } => incident(command).await,
         Command::Schedules { policy_file } => schedules(policy_file),
+        Command::Restore(args) => rempart_cli::restore::run(args).await,
         Command::Demo => demo().await,
     };
     match res {

@@ -309,6 +309,14 @@ fn next_step(a: &Announcement) -> Option<String> {
             format!("Post a status update: `rempart incident update '{id}' --by <you> --note \"...\"`.")
         }
         "incident.resolved" => "Write the post-mortem (seed 000: every incident gets one): its skeleton is in the report (the incidents table's `closed#<key>` item, and this announcement's `details.report.post_mortem`).".into(),
+        "restore.refused" => "Ask again inside the window given above: a point in time inside the point-in-time window, or one of the database's snapshots (`rempart restore <db> --snapshot <id> …`); a self-approved request needs another approver.".into(),
+        "restore.completed" if a.severity == Severity::Info => {
+            let target = d.get("target").and_then(Value::as_str).unwrap_or("the new instance");
+            format!("Run the post-restore checks of the application on {target} (access, integrity, e-mails/SMS, integrations), repoint or copy the data back, write the report to the client with these timestamps, then delete {target}.")
+        }
+        "restore.completed" => "The restore did not complete: read the failed checks or the error, fix the cause, and ask again; the instance (if any) is left for inspection and must be deleted by hand.".into(),
+        "restore.failed" => "A restore test failed: an incident is open. Read the failed checks; the throw-away instance was deleted. Until a test passes, nobody knows whether these snapshots restore.".into(),
+        "restore.slow" => "The restore takes longer than the alert threshold: the promised RTO is at risk. Look at the instance's events in the RDS console.".into(),
         "audit.breach" => "Check why the snapshots or copies are late (the scheduler's and replicator's messages, their alarms); an incident is open until an audit passes.".into(),
         _ => return None,
     })
@@ -346,6 +354,41 @@ fn facts(a: &Announcement) -> Vec<(&'static str, String)> {
                 out.push(("Recurring", "yes".into()));
             }
             out.push(("Classified by", s("rule")));
+        }
+        k if k.starts_with("restore.") => {
+            let req = d.get("request").filter(|r| r.is_object()).unwrap_or(d);
+            let r = |k: &str| req.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            out.push(("Snapshot", s("snapshot")));
+            out.push(("Restore point", s("point")));
+            out.push(("Instance", s("target")));
+            out.push(("Instance", s("instance")));
+            if let Some(rto) = d.get("rto_s").and_then(Value::as_i64) {
+                out.push(("Measured RTO", dur(rto)));
+            }
+            if let Some(c) = d.get("checks").and_then(Value::as_array) {
+                let failed: Vec<String> = c
+                    .iter()
+                    .filter(|c| c.get("ok") == Some(&Value::Bool(false)))
+                    .map(|c| {
+                        let g = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("");
+                        format!("{} ({})", g("name"), g("detail"))
+                    })
+                    .collect();
+                out.push((
+                    "Checks",
+                    if failed.is_empty() {
+                        format!("{} passed", c.len())
+                    } else {
+                        format!("failed: {}", failed.join(", "))
+                    },
+                ));
+            }
+            out.push(("Requested at", s("requested_at")));
+            out.push(("Available at", s("available_at")));
+            out.push(("Requested by", r("requested_by")));
+            out.push(("Approved by", r("approved_by")));
+            out.push(("Environment", r("environment")));
+            out.push(("Reason", r("reason")));
         }
         k if k.starts_with("audit.") => {
             if let Some(f) = d.get("findings").and_then(Value::as_array) {
@@ -678,6 +721,9 @@ mod tests {
                         "timeline": [{"at": "2025-11-23T02:06:13Z", "what": "opened", "detail": "Threshold Crossed"}, {"at": "2025-11-23T02:15:00Z", "what": "acknowledged", "by": "alice@rewapp.fr"}, {"at": "2025-11-23T03:00:00Z", "what": "ok"}, {"at": "2025-11-23T03:11:00Z", "what": "resolved", "detail": "OK for the whole flap window"}],
                         "post_mortem": "# Post-mortem"}}
             }).to_string(), None),
+            ("restore_refused", announcement("restore.refused", "warning", "Restore of rewapp-prod-db requested by alice@rewapp.io REFUSED: 2025-11-12T08:00:00Z is outside the window: the point-in-time window of rewapp-prod-db is 2025-11-16T03:00:00Z to 2025-11-23T09:55:00Z; its 3 available snapshot(s) cover 2025-11-01T02:00:00Z to 2025-11-22T02:00:00Z; the newest snapshot before it is snap-1110 (taken 2025-11-10T02:00:00Z): ask for that snapshot instead", json!({"request": {"database": "rewapp-prod-db", "point_in_time": "2025-11-12T08:00:00Z", "environment": "production (tenant acme)", "scope": "Visitor", "requested_by": "alice@rewapp.io", "reason": "bad import batch", "approved_by": "bob@rewapp.io"}, "reason": "outside the window"})), None),
+            ("restore_completed", announcement("restore.completed", "info", "Restore of rewapp-prod-db to 2025-11-24T14:30:00Z is ready: rempart-rr-rewapp-prod-db-202511241510 available after 22 min, checks passed (requested by alice@rewapp.io, approved by bob@rewapp.io)", json!({"request": "8b2c3d4e", "target": "rempart-rr-rewapp-prod-db-202511241510", "point": "2025-11-24T14:30:00Z", "requested_by": "alice@rewapp.io", "approved_by": "bob@rewapp.io", "requested_at": "2025-11-24T15:10:00Z", "available_at": "2025-11-24T15:32:00Z", "rto_s": 1320, "status": "available", "checks": [{"name": "available", "ok": true, "detail": "status available"}, {"name": "private", "ok": true, "detail": "not publicly accessible"}]})), None),
+            ("restore_failed", announcement("restore.failed", "warning", "Restore test of rewapp-prod-db FAILED: private (publicly accessible)", json!({"snapshot": "rempart-rewapp-postgres-rewapp-prod-db-20251123-0200", "instance": "rempart-rt-rewapp-prod-db-202511230600", "rto_s": 300, "alert_after_s": 2700, "checks": [{"name": "available", "ok": true, "detail": "status available"}, {"name": "private", "ok": false, "detail": "publicly accessible"}]})), None),
             ("backup_text", "An AWS Backup job was completed with status FAILED. Resource ARN : arn:aws:rds:eu-west-1:123456789012:db:rewapp-prod-db. BackupJob ID : 1b2c3d".to_string(), Some("Notification from AWS Backup")),
         ];
         for (name, body, subject) in cases {

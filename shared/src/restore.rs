@@ -3,6 +3,10 @@
 //! throw-away instance's name, and the checks on the restored instance.
 //! Seed 003 §10: a random snapshot younger than 7 days, restored to a test
 //! instance, checked, timed (the real RTO; alert beyond 45 min), deleted.
+//!
+//! Restores on request (seed 002 §3, 003 §8.1): who asks, why, who approved
+//! the interruption, and a target point that must lie inside the database's
+//! point-in-time window or be one of its snapshots: [`decide`].
 
 use crate::aws::rds::RestoredInstance;
 use crate::duration::Span;
@@ -86,6 +90,10 @@ pub fn pick(
 /// `rempart-rt-<db>-<yyyymmddhhmm>`: a valid RDS instance identifier (at
 /// most 63 characters, a letter first, no `--`, no trailing `-`).
 pub fn instance_id(db: &str, now: DateTime<Utc>) -> String {
+    stamped_id("rempart-rt-", db, now)
+}
+
+fn stamped_id(prefix: &str, db: &str, now: DateTime<Utc>) -> String {
     let mut slug: String = db
         .chars()
         .map(|c| {
@@ -100,10 +108,232 @@ pub fn instance_id(db: &str, now: DateTime<Utc>) -> String {
         slug = slug.replace("--", "-");
     }
     let stamp = now.format("%Y%m%d%H%M").to_string();
-    let room = 63 - "rempart-rt-".len() - 1 - stamp.len();
+    let room = 63 - prefix.len() - 1 - stamp.len();
     slug.truncate(room);
     let slug = slug.trim_matches('-');
-    format!("rempart-rt-{slug}-{stamp}")
+    format!("{prefix}{slug}-{stamp}")
+}
+
+/// On an instance restored on request: the request id (the event's id).
+pub const TAG_RESTORE_REQUEST: &str = "rempart:restore-request";
+/// On an instance restored on request: the source DB instance.
+pub const TAG_RESTORE_SOURCE: &str = "rempart:restore-source";
+/// On an instance restored on request: the snapshot id or the point in time.
+pub const TAG_RESTORE_POINT: &str = "rempart:restore-point";
+/// On an instance restored on request: who approved it.
+pub const TAG_APPROVED_BY: &str = "rempart:approved-by";
+/// On an instance restored on request, once reported: when it was found
+/// available and checked. The restore-tester stops following it.
+pub const TAG_RESTORE_COMPLETED: &str = "rempart:restore-completed";
+
+/// A restore on request (seed 002 §3): the database, the target point (a
+/// snapshot or a point in time), and who asks, why, and who approved the
+/// interruption. The detail of a `Rempart Restore Request` event.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreRequest {
+    /// The source RDS DB instance.
+    pub database: String,
+    /// Restore from this snapshot…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+    /// …or to this point in time (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point_in_time: Option<DateTime<Utc>>,
+    /// The new instance (default `rempart-rr-<db>-<yyyymmddhhmm>`). Never the
+    /// source: a restore always creates a new instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The new instance's class (default: the snapshot's or the source's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_class: Option<String>,
+    /// The environment concerned (client/tenant, production or staging).
+    pub environment: String,
+    /// The scope (product, site…), as the requester words it.
+    #[serde(default)]
+    pub scope: String,
+    /// Who asks (a name or an e-mail address).
+    pub requested_by: String,
+    /// Why: the incident, the import batch, the change; urgency and impact.
+    pub reason: String,
+    /// Who approved the restore and its interruption: not the requester.
+    pub approved_by: String,
+    /// The support ticket, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+}
+
+/// What a database can be restored to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Windows {
+    /// The point-in-time window (earliest, latest restorable time); `None`
+    /// when automated backups are off.
+    pub pitr: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// The database's available snapshots: (id, taken at).
+    pub snapshots: Vec<(String, DateTime<Utc>)>,
+}
+
+impl Windows {
+    /// "snapshots cover A to B (N)", or "no available snapshot".
+    fn snapshot_text(&self) -> String {
+        let times = self.snapshots.iter().map(|(_, t)| *t);
+        match (times.clone().min(), times.max()) {
+            (Some(a), Some(b)) => format!(
+                "its {} available snapshot(s) cover {} to {}",
+                self.snapshots.len(),
+                crate::announce::rfc3339(a),
+                crate::announce::rfc3339(b)
+            ),
+            _ => "it has no available snapshot".into(),
+        }
+    }
+
+    fn pitr_text(&self, db: &str) -> String {
+        match self.pitr {
+            Some((a, b)) => format!(
+                "the point-in-time window of {db} is {} to {}",
+                crate::announce::rfc3339(a),
+                crate::announce::rfc3339(b)
+            ),
+            None => format!("point-in-time restore is off for {db} (no automated backups)"),
+        }
+    }
+}
+
+/// Where a restore starts from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "from", content = "at")]
+pub enum RestoreSource {
+    Snapshot(String),
+    PointInTime(DateTime<Utc>),
+}
+
+impl RestoreSource {
+    /// The snapshot id or the RFC 3339 time (the `rempart:restore-point` tag).
+    pub fn point(&self) -> String {
+        match self {
+            RestoreSource::Snapshot(s) => s.clone(),
+            RestoreSource::PointInTime(t) => crate::announce::rfc3339(*t),
+        }
+    }
+}
+
+/// An accepted request: what to restore, into what.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RestorePlan {
+    pub source: RestoreSource,
+    pub target: String,
+}
+
+/// The new instance's name: the request's, or
+/// `rempart-rr-<db>-<yyyymmddhhmm>` at the request's time.
+pub fn request_target(req: &RestoreRequest, now: DateTime<Utc>) -> String {
+    match &req.target {
+        Some(t) => t.trim().to_string(),
+        None => stamped_id("rempart-rr-", req.database.trim(), now),
+    }
+}
+
+/// Whether `id` is a valid new RDS instance identifier.
+fn valid_identifier(id: &str) -> bool {
+    (1..=63).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_alphabetic())
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !id.contains("--")
+        && !id.ends_with('-')
+}
+
+/// Feasibility (seed 002 §3): accepts the request, or refuses it with a
+/// message that says why and what is possible (the windows). `target_exists`:
+/// whether an instance already has the target's name.
+pub fn decide(
+    req: &RestoreRequest,
+    w: &Windows,
+    target_exists: bool,
+    now: DateTime<Utc>,
+) -> std::result::Result<RestorePlan, String> {
+    let db = req.database.trim();
+    for (field, v) in [
+        ("database", &req.database),
+        ("environment", &req.environment),
+        ("requested_by", &req.requested_by),
+        ("reason", &req.reason),
+        ("approved_by", &req.approved_by),
+    ] {
+        if v.trim().is_empty() {
+            return Err(format!("the request has no {field}"));
+        }
+    }
+    if req
+        .approved_by
+        .trim()
+        .eq_ignore_ascii_case(req.requested_by.trim())
+    {
+        return Err(format!(
+            "{} cannot approve their own restore request: the approval must come from someone else",
+            req.requested_by.trim()
+        ));
+    }
+    let target = request_target(req, now);
+    if !valid_identifier(&target) {
+        return Err(format!(
+            "`{target}` is not a valid RDS instance identifier (1-63 letters, digits or hyphens, a letter first, no `--`, no trailing hyphen)"
+        ));
+    }
+    if target.eq_ignore_ascii_case(db) {
+        return Err(format!(
+            "the target cannot be the source {db}: a restore creates a new instance"
+        ));
+    }
+    if target_exists {
+        return Err(format!(
+            "an instance named {target} already exists: choose another target"
+        ));
+    }
+    let windows = format!("{}; {}", w.pitr_text(db), w.snapshot_text());
+    let source = match (&req.snapshot, req.point_in_time) {
+        (Some(_), Some(_)) | (None, None) => {
+            return Err(format!(
+                "give either a snapshot or a point in time, not {}; {windows}",
+                if req.snapshot.is_some() {
+                    "both"
+                } else {
+                    "neither"
+                }
+            ))
+        }
+        (Some(id), None) => {
+            if !w.snapshots.iter().any(|(s, _)| s == id) {
+                return Err(format!(
+                    "{id} is not an available snapshot of {db}; {windows}"
+                ));
+            }
+            RestoreSource::Snapshot(id.clone())
+        }
+        (None, Some(t)) => {
+            let inside = w.pitr.is_some_and(|(a, b)| a <= t && t <= b);
+            if !inside {
+                let hint = w
+                    .snapshots
+                    .iter()
+                    .filter(|(_, at)| *at <= t)
+                    .max_by_key(|(id, at)| (*at, id.clone()))
+                    .map(|(id, at)| {
+                        format!(
+                            "; the newest snapshot before it is {id} (taken {}): ask for that snapshot instead",
+                            crate::announce::rfc3339(*at)
+                        )
+                    })
+                    .unwrap_or_default();
+                return Err(format!(
+                    "{} is outside the window: {windows}{hint}",
+                    crate::announce::rfc3339(t)
+                ));
+            }
+            RestoreSource::PointInTime(t)
+        }
+    };
+    Ok(RestorePlan { source, target })
 }
 
 /// One check on the restored instance.
@@ -163,6 +393,148 @@ mod tests {
             t("2025-11-23T02:00:00Z")
         ));
         assert!(due(&[t("2025-10-31T23:00:00Z")], t("2025-11-01T00:05:00Z")));
+    }
+
+    fn request() -> RestoreRequest {
+        RestoreRequest {
+            database: "rewapp-prod-db".into(),
+            snapshot: None,
+            point_in_time: Some(t("2025-11-20T14:30:00Z")),
+            target: None,
+            instance_class: None,
+            environment: "production".into(),
+            scope: "Visitor".into(),
+            requested_by: "alice@rewapp.io".into(),
+            reason: "bad import batch at 14:35".into(),
+            approved_by: "bob@rewapp.io".into(),
+            ticket: None,
+        }
+    }
+
+    fn windows() -> Windows {
+        Windows {
+            pitr: Some((t("2025-11-16T03:00:00Z"), t("2025-11-23T09:55:00Z"))),
+            snapshots: vec![
+                ("snap-1101".into(), t("2025-11-01T02:00:00Z")),
+                ("snap-1110".into(), t("2025-11-10T02:00:00Z")),
+                ("snap-1122".into(), t("2025-11-22T02:00:00Z")),
+            ],
+        }
+    }
+
+    /// Proves: a point inside the PITR window, or an available snapshot, is
+    /// accepted into a new instance named after the database and the time.
+    #[test]
+    fn a_request_inside_the_window_is_accepted() {
+        let now = t("2025-11-23T10:00:00Z");
+        let p = decide(&request(), &windows(), false, now).expect("accepted");
+        assert_eq!(
+            p,
+            RestorePlan {
+                source: RestoreSource::PointInTime(t("2025-11-20T14:30:00Z")),
+                target: "rempart-rr-rewapp-prod-db-202511231000".into()
+            }
+        );
+        let r = RestoreRequest {
+            snapshot: Some("snap-1101".into()),
+            point_in_time: None,
+            target: Some("rewapp-prod-db-restored".into()),
+            ..request()
+        };
+        let p = decide(&r, &windows(), false, now).expect("accepted");
+        assert_eq!(p.source, RestoreSource::Snapshot("snap-1101".into()));
+        assert_eq!(p.target, "rewapp-prod-db-restored");
+    }
+
+    /// Proves: a point outside the PITR window is refused with both windows
+    /// and the snapshot to ask for instead; an unknown snapshot, a missing
+    /// approval, a self-approval, the source as target, an existing target
+    /// and an invalid name are refused, each with its reason.
+    #[test]
+    fn requests_outside_the_window_or_unapproved_are_refused() {
+        let now = t("2025-11-23T10:00:00Z");
+        let w = windows();
+        let old = RestoreRequest {
+            point_in_time: Some(t("2025-11-12T08:00:00Z")),
+            ..request()
+        };
+        let e = decide(&old, &w, false, now).expect_err("refused");
+        assert_eq!(
+            e,
+            "2025-11-12T08:00:00Z is outside the window: the point-in-time window of rewapp-prod-db is 2025-11-16T03:00:00Z to 2025-11-23T09:55:00Z; its 3 available snapshot(s) cover 2025-11-01T02:00:00Z to 2025-11-22T02:00:00Z; the newest snapshot before it is snap-1110 (taken 2025-11-10T02:00:00Z): ask for that snapshot instead"
+        );
+        let no_pitr = Windows {
+            pitr: None,
+            snapshots: vec![],
+        };
+        let e = decide(&request(), &no_pitr, false, now).expect_err("refused");
+        assert!(
+            e.contains("point-in-time restore is off") && e.contains("no available snapshot"),
+            "{e}"
+        );
+        let cases: Vec<(RestoreRequest, bool, &str)> = vec![
+            (
+                RestoreRequest {
+                    snapshot: Some("nope".into()),
+                    point_in_time: None,
+                    ..request()
+                },
+                false,
+                "nope is not an available snapshot of rewapp-prod-db; the point-in-time window",
+            ),
+            (
+                RestoreRequest {
+                    snapshot: Some("snap-1101".into()),
+                    ..request()
+                },
+                false,
+                "not both",
+            ),
+            (
+                RestoreRequest {
+                    approved_by: " ".into(),
+                    ..request()
+                },
+                false,
+                "no approved_by",
+            ),
+            (
+                RestoreRequest {
+                    approved_by: "Alice@rewapp.io".into(),
+                    ..request()
+                },
+                false,
+                "cannot approve their own",
+            ),
+            (
+                RestoreRequest {
+                    target: Some("rewapp-prod-db".into()),
+                    ..request()
+                },
+                false,
+                "cannot be the source",
+            ),
+            (
+                RestoreRequest {
+                    target: Some("restored".into()),
+                    ..request()
+                },
+                true,
+                "already exists",
+            ),
+            (
+                RestoreRequest {
+                    target: Some("9-bad--name-".into()),
+                    ..request()
+                },
+                false,
+                "not a valid RDS instance identifier",
+            ),
+        ];
+        for (r, exists, want) in cases {
+            let e = decide(&r, &w, exists, now).expect_err(want);
+            assert!(e.contains(want), "{e} should say {want}");
+        }
     }
 
     /// Proves: instance ids are valid RDS identifiers, however odd the name.

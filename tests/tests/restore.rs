@@ -121,3 +121,253 @@ async fn no_recent_snapshot_fails_the_test() {
         .iter()
         .any(|a| a["kind"] == "restore.failed"));
 }
+
+fn tester(h: &Harness) -> restore_tester::Deps {
+    restore_tester::Deps::new(
+        &h.cfg,
+        rempart_integration::TABLE,
+        h.topic.arn(),
+        PolicySource::File(h.policy_file.clone()),
+    )
+    .expect("deps")
+}
+
+fn request(file: &str) -> Value {
+    let text = match file {
+        "snapshot" => include_str!("../../events/restore-tester/request-snapshot.json"),
+        _ => include_str!("../../events/restore-tester/request-point-in-time.json"),
+    };
+    serde_json::from_str(text).expect("JSON")
+}
+
+async fn instance_ids(rds: &aws_sdk_rds::Client) -> Vec<String> {
+    let out = rds.describe_db_instances().send().await.expect("describe");
+    let mut ids: Vec<String> = out
+        .db_instances()
+        .iter()
+        .filter_map(|i| i.db_instance_identifier().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Proves: a restore request whose point in time lies outside the
+/// database's point-in-time window is refused with the window and the
+/// snapshots' span in the message (recorded as `restore.refused`, announced
+/// as a warning), and changes nothing: no instance is created. A request
+/// approved by its own requester is refused too.
+#[tokio::test]
+async fn a_restore_request_outside_the_window_is_refused_with_the_window() {
+    let h = Harness::new().await;
+    snapshot_scheduler::handle(&h.deps, scheduled_at("2025-11-23T02:00:00Z"))
+        .await
+        .expect("snapshots");
+    let deps = tester(&h);
+    let rds = aws_sdk_rds::Client::new(&h.cfg);
+    let before = instance_ids(&rds).await;
+
+    let mut old = request("point-in-time");
+    old["detail"]["point_in_time"] = "2020-01-01T00:00:00Z".into();
+    let r = restore_tester::handle(&deps, old).await.expect("handled");
+    assert_eq!(r.requests.len(), 1, "{r:?}");
+    assert_eq!(r.requests[0]["state"], "refused");
+    let why = r.requests[0]["reason"].as_str().expect("reason");
+    assert!(
+        why.starts_with(
+            "2020-01-01T00:00:00Z is outside the window: the point-in-time window of rewapp-prod-db is "
+        ) && why.contains("available snapshot(s) cover"),
+        "{why}"
+    );
+    assert_eq!(instance_ids(&rds).await, before, "nothing restored");
+    assert!(h
+        .registry_items()
+        .await
+        .iter()
+        .any(|(res, action, subject, outcome, _)| {
+            res == "rds-instance#eu-west-1#rewapp-prod-db"
+                && action == "restore.refused"
+                && subject == "8b2c3d4e-7777-4f60-9bac-1d2e3f4a5b6c"
+                && outcome == "failure"
+        }));
+    let warned = h.announcements("/warnings");
+    let refused = warned
+        .iter()
+        .find(|a| a["kind"] == "restore.refused")
+        .expect("announced");
+    assert!(
+        refused["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("point-in-time window of rewapp-prod-db is")),
+        "{refused}"
+    );
+
+    let mut own = request("snapshot");
+    own["id"] = "self-approved".into();
+    own["detail"]["approved_by"] = "Alice@rewapp.io".into();
+    let r = restore_tester::handle(&deps, own).await.expect("handled");
+    assert_eq!(r.requests[0]["state"], "refused");
+    assert!(r.requests[0]["reason"]
+        .as_str()
+        .is_some_and(|s| s.contains("cannot approve their own")));
+    assert_eq!(instance_ids(&rds).await, before, "nothing restored");
+}
+
+/// Proves: a restore request from a Rempart snapshot starts a new private
+/// instance tagged with the request (a redelivery starts nothing more); the
+/// next tick finds it available, runs the checks and records
+/// `restore.completed` with the requester, the approver and the timestamps
+/// (requested, available, RTO), and the instance is kept (it is the
+/// requester's); later ticks report it no more.
+#[tokio::test]
+async fn a_restore_request_from_a_snapshot_is_started_followed_checked_and_kept() {
+    let h = Harness::new().await;
+    snapshot_scheduler::handle(&h.deps, scheduled_at("2025-11-23T02:00:00Z"))
+        .await
+        .expect("snapshots");
+    let deps = tester(&h);
+    let rds = aws_sdk_rds::Client::new(&h.cfg);
+
+    let r = restore_tester::handle(&deps, request("snapshot"))
+        .await
+        .expect("started");
+    assert_eq!(r.requests[0]["state"], "started", "{r:?}");
+    assert_eq!(r.requests[0]["target"], "rewapp-prod-db-restored");
+    let again = restore_tester::handle(&deps, request("snapshot"))
+        .await
+        .expect("redelivered");
+    assert_eq!(again.requests[0]["state"], "already-started", "{again:?}");
+    let out = rds
+        .describe_db_instances()
+        .db_instance_identifier("rewapp-prod-db-restored")
+        .send()
+        .await
+        .expect("restored");
+    let i = &out.db_instances()[0];
+    let tag = |k: &str| {
+        i.tag_list()
+            .iter()
+            .find(|t| t.key() == Some(k))
+            .and_then(|t| t.value())
+            .map(str::to_string)
+    };
+    assert_eq!(
+        tag("rempart:restore-request").as_deref(),
+        Some("7a1b2c3d-6666-4e5f-8a9b-0c1d2e3f4a5b")
+    );
+    assert_eq!(tag("rempart:approved-by").as_deref(), Some("bob@rewapp.io"));
+    assert_eq!(tag("rempart:policy"), None, "not put under a policy");
+
+    let done = restore_tester::handle(&deps, tick("2025-11-24T15:15:00Z"))
+        .await
+        .expect("followed");
+    let d = done
+        .requests
+        .iter()
+        .find(|d| d["target"] == "rewapp-prod-db-restored")
+        .expect("reported");
+    assert_eq!(d["rto_s"], 300);
+    assert_eq!(d["requested_at"], "2025-11-24T15:10:00Z");
+    assert_eq!(d["available_at"], "2025-11-24T15:15:00Z");
+    assert_eq!(d["requested_by"], "alice@rewapp.io");
+    assert!(d["checks"]
+        .as_array()
+        .is_some_and(|c| !c.is_empty() && c.iter().all(|c| c["ok"] == true)));
+    assert!(instance_ids(&rds)
+        .await
+        .contains(&"rewapp-prod-db-restored".to_string()));
+    let kinds: Vec<Value> = h
+        .announcements("/all")
+        .iter()
+        .map(|a| a["kind"].clone())
+        .collect();
+    assert!(
+        kinds.contains(&"restore.requested".into()) && kinds.contains(&"restore.completed".into())
+    );
+
+    let later = restore_tester::handle(&deps, tick("2025-11-24T15:20:00Z"))
+        .await
+        .expect("tick");
+    assert!(later.requests.is_empty(), "{later:?}");
+}
+
+/// Proves: a point-in-time request inside the window (moto's window ends at
+/// its wall clock) restores to a new instance with the default name
+/// `rempart-rr-<db>-<yyyymmddhhmm>` of the request's time.
+#[tokio::test]
+async fn a_point_in_time_request_inside_the_window_is_started() {
+    let h = Harness::new().await;
+    let deps = tester(&h);
+    let rds = aws_sdk_rds::Client::new(&h.cfg);
+    let out = rds
+        .describe_db_instances()
+        .db_instance_identifier(&h.estate.db)
+        .send()
+        .await
+        .expect("db");
+    let latest = out.db_instances()[0]
+        .latest_restorable_time()
+        .map(|t| t.to_string())
+        .expect("moto gives LatestRestorableTime");
+    let mut req = request("point-in-time");
+    req["detail"]["point_in_time"] = latest.into();
+    req["time"] = "2026-01-02T03:04:00Z".into();
+    let r = restore_tester::handle(&deps, req).await.expect("handled");
+    assert_eq!(r.requests[0]["state"], "started", "{r:?}");
+    assert!(instance_ids(&rds)
+        .await
+        .contains(&"rempart-rr-rewapp-prod-db-202601020304".to_string()));
+}
+
+/// Proves: a restore test whose restored instance fails a check (here it
+/// was made publicly accessible) is recorded and announced as
+/// `restore.failed`, its instance is still deleted, and its snapshot is not
+/// tagged verified.
+#[tokio::test]
+async fn a_failed_restore_test_is_reported_and_cleaned_up() {
+    let h = Harness::new().await;
+    snapshot_scheduler::handle(&h.deps, scheduled_at("2025-11-23T02:00:00Z"))
+        .await
+        .expect("snapshots");
+    let deps = tester(&h);
+    let rds = aws_sdk_rds::Client::new(&h.cfg);
+    restore_tester::handle(&deps, tick("2025-11-23T06:00:00Z"))
+        .await
+        .expect("started");
+    rds.modify_db_instance()
+        .db_instance_identifier("rempart-rt-rewapp-prod-db-202511230600")
+        .publicly_accessible(true)
+        .apply_immediately(true)
+        .send()
+        .await
+        .expect("made public");
+    let r = restore_tester::handle(&deps, tick("2025-11-23T06:05:00Z"))
+        .await
+        .expect("followed");
+    assert_eq!(r.finished.len(), 1, "{r:?}");
+    let checks = r.finished[0]["checks"].as_array().expect("checks");
+    assert!(checks
+        .iter()
+        .any(|c| c["name"] == "private" && c["ok"] == false));
+    let left: Vec<String> = instance_ids(&rds)
+        .await
+        .into_iter()
+        .filter(|i| i.starts_with("rempart-rt-"))
+        .collect();
+    for id in &left {
+        let out = rds
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+            .expect("describe");
+        assert_eq!(out.db_instances()[0].db_instance_status(), Some("deleting"));
+    }
+    assert!(h
+        .announcements("/warnings")
+        .iter()
+        .any(|a| a["kind"] == "restore.failed"));
+    let tags = h
+        .rds_snapshot_tags("rempart-rewapp-postgres-rewapp-prod-db-20251123-0200")
+        .await;
+    assert!(!tags.contains_key("rempart:verified"), "{tags:?}");
+}

@@ -100,6 +100,25 @@ impl Incidents {
         Ok(out)
     }
 
+    /// Every incident, open or closed (a scan: for reports, not for the
+    /// escalator's hot path).
+    pub async fn all(&self) -> Result<Vec<Incident>> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("Scan", e))?;
+            for item in page.items().iter().filter(|i| i.contains_key("doc")) {
+                out.push(Self::decode(item)?.incident);
+            }
+        }
+        Ok(out)
+    }
+
     /// Writes `incident` if the stored version is still `read_version`
     /// (`None`: if there is none).
     pub async fn save(&self, incident: &Incident, read_version: Option<u64>) -> Result<Write> {

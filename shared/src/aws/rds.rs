@@ -242,22 +242,7 @@ impl Rds {
     /// Manual DB instance and cluster snapshots tagged `rempart:managed=true`
     /// (tags come with the describe calls; 100 per page).
     pub async fn managed_snapshots(&self) -> Result<Vec<SnapshotInfo>> {
-        let mut out = Vec::new();
-        let mut pages = self
-            .client
-            .describe_db_snapshots()
-            .snapshot_type("manual")
-            .max_records(PAGE)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| aws_error("DescribeDBSnapshots", e))?;
-            out.extend(
-                page.db_snapshots()
-                    .iter()
-                    .map(|s| self.instance_snapshot(s)),
-            );
-        }
+        let mut out = self.instance_snapshots(None, Some("manual")).await?;
         let mut pages = self
             .client
             .describe_db_cluster_snapshots()
@@ -274,6 +259,38 @@ impl Rds {
             );
         }
         out.retain(SnapshotInfo::is_managed);
+        Ok(out)
+    }
+
+    /// Every snapshot of one DB instance, Rempart's or not, automated or
+    /// manual: what a restore on request may start from.
+    pub async fn snapshots_of_instance(&self, db: &str) -> Result<Vec<SnapshotInfo>> {
+        self.instance_snapshots(Some(db), None).await
+    }
+
+    /// DB instance snapshots, of one instance or all, of one type or all.
+    async fn instance_snapshots(
+        &self,
+        db: Option<&str>,
+        snapshot_type: Option<&str>,
+    ) -> Result<Vec<SnapshotInfo>> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .describe_db_snapshots()
+            .set_db_instance_identifier(db.map(str::to_string))
+            .set_snapshot_type(snapshot_type.map(str::to_string))
+            .max_records(PAGE)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeDBSnapshots", e))?;
+            out.extend(
+                page.db_snapshots()
+                    .iter()
+                    .map(|s| self.instance_snapshot(s)),
+            );
+        }
         Ok(out)
     }
 
@@ -407,10 +424,11 @@ pub(crate) fn not_found(operation: &'static str, code: &str, id: &str) -> Error 
     }
 }
 
-/// A throw-away instance restored by the restore tester.
+/// An instance restored by Rempart (a restore test or a restore on request).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RestoredInstance {
     pub id: String,
+    pub arn: String,
     pub status: String,
     pub engine: String,
     pub engine_version: String,
@@ -419,13 +437,126 @@ pub struct RestoredInstance {
     pub tags: BTreeMap<String, String>,
 }
 
+/// What a restore on request needs to know of its source instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestoreSourceInfo {
+    /// The point-in-time window: from the automated backups' restore window
+    /// when RDS gives one, else from the instance (the later of its creation
+    /// and `LatestRestorableTime` minus the backup retention period).
+    pub pitr: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
+    /// The source's DB subnet group: the restored instance goes beside it.
+    pub subnet_group: Option<String>,
+}
+
 impl Rds {
-    /// `RestoreDBInstanceFromDBSnapshot` into a new, private instance.
+    /// The PITR window and network placement of a source instance.
+    pub async fn restore_source(&self, db: &str) -> Result<RestoreSourceInfo> {
+        let out = self
+            .client
+            .describe_db_instances()
+            .db_instance_identifier(db)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeDBInstances", e))?;
+        let i = out
+            .db_instances()
+            .first()
+            .ok_or_else(|| not_found("DescribeDBInstances", "DBInstanceNotFound", db))?;
+        let retention = i.backup_retention_period().unwrap_or(0);
+        let latest = to_chrono(i.latest_restorable_time());
+        let mut pitr = match (retention, latest) {
+            (1.., Some(latest)) => {
+                let by_retention = latest - chrono::TimeDelta::days(i64::from(retention));
+                let created = to_chrono(i.instance_create_time()).unwrap_or(by_retention);
+                Some((by_retention.max(created).min(latest), latest))
+            }
+            _ => None,
+        };
+        if pitr.is_some() {
+            let backups = self
+                .client
+                .describe_db_instance_automated_backups()
+                .db_instance_identifier(db)
+                .send()
+                .await
+                .map_err(|e| aws_error("DescribeDBInstanceAutomatedBackups", e))?;
+            let window = backups
+                .db_instance_automated_backups()
+                .iter()
+                .filter_map(|b| b.restore_window())
+                .filter_map(|w| Some((to_chrono(w.earliest_time())?, to_chrono(w.latest_time())?)))
+                .min();
+            if let (Some((earliest, _)), Some((_, latest))) = (window, pitr) {
+                pitr = Some((earliest.min(latest), latest));
+            }
+        }
+        Ok(RestoreSourceInfo {
+            pitr,
+            subnet_group: i
+                .db_subnet_group()
+                .and_then(|g| g.db_subnet_group_name())
+                .map(str::to_string),
+        })
+    }
+
+    /// Whether a DB instance with this identifier exists.
+    pub async fn instance_exists(&self, id: &str) -> Result<bool> {
+        match self.instance_by_id(id).await {
+            Ok(_) => Ok(true),
+            Err(Error::Aws { code, .. })
+                if code == "DBInstanceNotFound" || code == "DBInstanceNotFoundFault" =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `RestoreDBInstanceToPointInTime` into a new, private instance.
+    pub async fn restore_instance_to_time(
+        &self,
+        source: &str,
+        target: &str,
+        time: chrono::DateTime<chrono::Utc>,
+        class: Option<&str>,
+        subnet_group: Option<&str>,
+        tags: &[(String, String)],
+    ) -> Result<()> {
+        self.client
+            .restore_db_instance_to_point_in_time()
+            .source_db_instance_identifier(source)
+            .target_db_instance_identifier(target)
+            .restore_time(aws_smithy_types::DateTime::from_secs(time.timestamp()))
+            .set_db_instance_class(class.map(str::to_string))
+            .publicly_accessible(false)
+            .deletion_protection(false)
+            .set_db_subnet_group_name(subnet_group.map(str::to_string))
+            .set_tags(Some(to_tags(tags)))
+            .send()
+            .await
+            .map_err(|e| aws_error("RestoreDBInstanceToPointInTime", e))?;
+        Ok(())
+    }
+
+    /// Sets one tag on an instance Rempart restored.
+    pub async fn tag_instance(&self, arn: &str, key: &str, value: &str) -> Result<()> {
+        self.client
+            .add_tags_to_resource()
+            .resource_name(arn)
+            .tags(Tag::builder().key(key).value(value).build())
+            .send()
+            .await
+            .map_err(|e| aws_error("AddTagsToResource", e))?;
+        Ok(())
+    }
+
+    /// `RestoreDBInstanceFromDBSnapshot` into a new, private instance (class:
+    /// the snapshot's unless given).
     pub async fn restore_instance(
         &self,
         snapshot_id: &str,
         instance_id: &str,
-        class: &str,
+        class: Option<&str>,
         subnet_group: Option<&str>,
         tags: &[(String, String)],
     ) -> Result<()> {
@@ -433,7 +564,7 @@ impl Rds {
             .restore_db_instance_from_db_snapshot()
             .db_snapshot_identifier(snapshot_id)
             .db_instance_identifier(instance_id)
-            .db_instance_class(class)
+            .set_db_instance_class(class.map(str::to_string))
             .publicly_accessible(false)
             .multi_az(false)
             .deletion_protection(false)
@@ -445,8 +576,8 @@ impl Rds {
         Ok(())
     }
 
-    /// Instances carrying tag `key` (the restore tester's).
-    pub async fn instances_tagged(&self, key: &str) -> Result<Vec<RestoredInstance>> {
+    /// Instances carrying any of the tag keys `keys` (the restore tester's).
+    pub async fn instances_tagged(&self, keys: &[&str]) -> Result<Vec<RestoredInstance>> {
         let mut out = Vec::new();
         let mut pages = self
             .client
@@ -458,11 +589,12 @@ impl Rds {
             let page = page.map_err(|e| aws_error("DescribeDBInstances", e))?;
             for db in page.db_instances() {
                 let tags = tag_map(db.tag_list());
-                if !tags.contains_key(key) {
+                if !keys.iter().any(|k| tags.contains_key(*k)) {
                     continue;
                 }
                 out.push(RestoredInstance {
                     id: db.db_instance_identifier().unwrap_or_default().to_string(),
+                    arn: db.db_instance_arn().unwrap_or_default().to_string(),
                     status: db.db_instance_status().unwrap_or_default().to_string(),
                     engine: db.engine().unwrap_or_default().to_string(),
                     engine_version: db.engine_version().unwrap_or_default().to_string(),

@@ -269,6 +269,63 @@ impl Registry {
         Ok(out)
     }
 
+    /// Every record whose time lies in `[from, to]`, across resources (a
+    /// filtered scan: for reports, read once in a while, not on a hot path).
+    /// Replica states and claims, which are not records, are left out.
+    pub async fn between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<RegistryRecord>> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("#t BETWEEN :from AND :to AND attribute_exists(#a)")
+            .expression_attribute_names("#t", "time")
+            .expression_attribute_names("#a", "action")
+            .expression_attribute_values(":from", s(rfc3339(from)))
+            .expression_attribute_values(":to", s(rfc3339(to)))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("Scan", e))?;
+            out.extend(page.items().iter().filter_map(Self::record));
+        }
+        out.sort_by(|a, b| (a.time, &a.resource, &a.action).cmp(&(b.time, &b.resource, &b.action)));
+        Ok(out)
+    }
+
+    /// A registry item read back as a record (`None` for other items).
+    fn record(i: &HashMap<String, AttributeValue>) -> Option<RegistryRecord> {
+        let get = |k: &str| i.get(k).and_then(|v| v.as_s().ok()).cloned();
+        let resource = get("resource")?;
+        if resource.starts_with("replica#") || resource.starts_with("claim#") {
+            return None;
+        }
+        Some(RegistryRecord {
+            resource,
+            time: DateTime::parse_from_rfc3339(&get("time")?)
+                .ok()?
+                .with_timezone(&Utc),
+            action: get("action")?,
+            subject: get("subject").unwrap_or_default(),
+            outcome: if get("outcome").as_deref() == Some("failure") {
+                Outcome::Failure
+            } else {
+                Outcome::Success
+            },
+            policy: get("policy"),
+            region: get("region").unwrap_or_default(),
+            function: get("function").unwrap_or_default(),
+            details: get("details")
+                .and_then(|d| serde_json::from_str(&d).ok())
+                .unwrap_or(serde_json::Value::Null),
+            cause: get("cause"),
+        })
+    }
+
     /// The DR state of every source snapshot known for `region`, by source ARN.
     pub async fn replicas(&self, region: &str) -> Result<BTreeMap<String, ReplicaState>> {
         let items = self.history(&format!("replica#{region}")).await?;

@@ -4,6 +4,13 @@
 //! is due. A finished test is checked, timed (the real RTO, to the polling
 //! period), deleted, recorded and announced; its snapshot is tagged
 //! `rempart:verified`.
+//!
+//! It also takes restores on request (`Rempart Restore Request`, source
+//! `rempart`, sent by `rempart restore`): the request is checked against the
+//! database's point-in-time window and snapshots ([`crate::restore::decide`]),
+//! refused with the windows or started into a new private instance; the next
+//! ticks follow that instance to "available", run the same checks, and
+//! report with timestamps. An instance restored on request is never deleted.
 
 use crate::announce::{rfc3339, Outcome, RegistryRecord, ResourceSummary, Severity};
 use crate::aws::rds::{Rds, RestoredInstance};
@@ -16,8 +23,10 @@ use crate::model::{ResourceKind, TAG_MANAGED, TAG_POLICY};
 use crate::policy::PolicySource;
 use crate::replicator::TAG_VERIFIED;
 use crate::restore::{
-    checks, due, instance_id, pick, seed, RestoreTests, TAG_RESTORE_SNAPSHOT, TAG_RESTORE_STARTED,
-    TAG_RESTORE_TEST,
+    checks, decide, due, instance_id, pick, request_target, seed, RestorePlan, RestoreRequest,
+    RestoreSource, RestoreTests, Windows, TAG_APPROVED_BY, TAG_RESTORE_COMPLETED,
+    TAG_RESTORE_POINT, TAG_RESTORE_REQUEST, TAG_RESTORE_SNAPSHOT, TAG_RESTORE_SOURCE,
+    TAG_RESTORE_STARTED, TAG_RESTORE_TEST,
 };
 use crate::runtime::{env_var, load_policy, region_of};
 use aws_config::SdkConfig;
@@ -26,6 +35,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 pub const NAME: &str = "restore-tester";
+/// The detail-type of a restore on request (source `rempart`).
+pub const RESTORE_REQUEST: &str = "Rempart Restore Request";
 
 #[derive(Clone, Debug)]
 pub struct Deps {
@@ -70,23 +81,49 @@ pub struct TesterReport {
     pub running: Vec<String>,
     pub not_due: Vec<String>,
     pub failed: Vec<String>,
+    /// Restores on request: accepted, refused, started, completed.
+    pub requests: Vec<Value>,
 }
 
 pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
     let ev = envelope(&event)?;
+    let now = event_time(&ev)?;
+    if ev.detail_type == RESTORE_REQUEST {
+        let req: RestoreRequest = serde_json::from_value(ev.detail.clone()).map_err(|e| {
+            Error::Event(format!(
+                "a `{RESTORE_REQUEST}` detail is {{database, snapshot | point_in_time, environment, requested_by, reason, approved_by, target?, instance_class?, scope?, ticket?}}: {e}"
+            ))
+        })?;
+        let id = ev
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("{}@{}", req.database.trim(), rfc3339(now)));
+        return request(deps, &req, &id, now).await;
+    }
     if ev.detail_type != SCHEDULED_EVENT {
         return Err(Error::Event(format!(
-            "restore-tester takes `{SCHEDULED_EVENT}` (its 5-minute schedule), not `{}`",
+            "restore-tester takes `{SCHEDULED_EVENT}` (its 5-minute schedule) and `{RESTORE_REQUEST}` (source rempart), not `{}`",
             ev.detail_type
         )));
     }
-    let now = event_time(&ev)?;
+    let mut report = TesterReport::default();
+    let restored = deps
+        .rds
+        .instances_tagged(&[TAG_RESTORE_TEST, TAG_RESTORE_REQUEST])
+        .await?;
+    for i in restored.iter().filter(|i| {
+        i.tags.contains_key(TAG_RESTORE_REQUEST) && !i.tags.contains_key(TAG_RESTORE_COMPLETED)
+    }) {
+        follow_request(deps, i, now, &mut report).await?;
+    }
     let doc = load_policy(&deps.policy, &deps.ssm).await?;
     let Some(cfg) = doc.restore_tests.clone() else {
-        return Ok(TesterReport::default());
+        return Ok(report);
     };
-    let mut report = TesterReport::default();
-    let in_progress = deps.rds.instances_tagged(TAG_RESTORE_TEST).await?;
+    let in_progress: Vec<RestoredInstance> = restored
+        .into_iter()
+        .filter(|i| i.tags.contains_key(TAG_RESTORE_TEST))
+        .collect();
     for i in &in_progress {
         follow(deps, &cfg, i, now, &mut report).await?;
     }
@@ -125,21 +162,14 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
             .cloned()
             .collect();
         let summary = ResourceSummary::from(db);
-        let base = |action: &str, subject: String, ok: bool, details: Value| RegistryRecord {
-            resource: db.registry_key(),
-            time: now,
-            action: action.into(),
-            subject,
-            outcome: if ok {
-                Outcome::Success
-            } else {
-                Outcome::Failure
-            },
-            policy: db.policy_tag().map(str::to_string),
-            region: deps.region.clone(),
-            function: NAME.into(),
-            details,
-            cause: ev.id.clone(),
+        let about = About::new(
+            deps,
+            &db.id,
+            db.policy_tag().map(str::to_string),
+            ev.id.clone(),
+        );
+        let base = |action: &str, subject: &str, ok: bool, details: Value| {
+            about.record(action, now, subject, ok, details)
         };
         let Some(s) = pick(
             &mine,
@@ -149,7 +179,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
         ) else {
             let r = base(
                 "restore.failed",
-                "no-snapshot".into(),
+                "no-snapshot",
                 false,
                 json!({"reason": format!("no available Rempart snapshot younger than {}", cfg.max_snapshot_age)}),
             );
@@ -182,14 +212,14 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
             .restore_instance(
                 &s.id,
                 &instance,
-                &cfg.instance_class,
+                Some(&cfg.instance_class),
                 cfg.subnet_group.as_deref(),
                 &tags,
             )
             .await?;
         let r = base(
             "restore.started",
-            instance.clone(),
+            &instance,
             true,
             json!({"snapshot": s.id, "instance": instance, "class": cfg.instance_class}),
         );
@@ -229,36 +259,12 @@ async fn follow(
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or(now);
     let elapsed = now - started;
-    let resource = format!("{}#{}#{db}", ResourceKind::RdsInstance, deps.region);
-    let summary = ResourceSummary {
-        kind: ResourceKind::RdsInstance.to_string(),
-        id: db.clone(),
-        arn: String::new(),
+    let about = About::new(deps, &db, i.tags.get(TAG_POLICY).cloned(), None);
+    let summary = about.summary();
+    let record = |action: &str, time: DateTime<Utc>, ok: bool, details: Value| {
+        about.record(action, time, &i.id, ok, details)
     };
-    let record = |action: &str, time: DateTime<Utc>, ok: bool, details: Value| RegistryRecord {
-        resource: resource.clone(),
-        time,
-        action: action.into(),
-        subject: i.id.clone(),
-        outcome: if ok {
-            Outcome::Success
-        } else {
-            Outcome::Failure
-        },
-        policy: i.tags.get(TAG_POLICY).cloned(),
-        region: deps.region.clone(),
-        function: NAME.into(),
-        details,
-        cause: None,
-    };
-    let failed_state = matches!(
-        i.status.as_str(),
-        "failed"
-            | "incompatible-restore"
-            | "incompatible-parameters"
-            | "incompatible-network"
-            | "storage-full"
-    );
+    let failed_state = is_failed_state(&i.status);
     if i.status != "available" && !failed_state {
         if elapsed >= cfg.alert_after.0 {
             // Once per test: the record's time is the alert instant.
@@ -327,6 +333,363 @@ async fn follow(
     }
     report.finished.push(details);
     Ok(())
+}
+
+/// What a restore request meets: the windows, the placement, and the
+/// decision. Read-only: `rempart restore` runs it before sending a request,
+/// and the handler again when it takes one.
+#[derive(Clone, Debug, Serialize)]
+pub struct Assessment {
+    pub database: String,
+    pub windows: Windows,
+    pub subnet_group: Option<String>,
+    /// The target exists and carries this request's id: a redelivery.
+    #[serde(skip)]
+    pub already_started: bool,
+    pub decision: std::result::Result<RestorePlan, String>,
+}
+
+/// Checks a restore request against the database as it is now.
+pub async fn assess(
+    rds: &Rds,
+    req: &RestoreRequest,
+    request_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Assessment> {
+    let db = req.database.trim().to_string();
+    let refused = |why: String| Assessment {
+        database: db.clone(),
+        windows: Windows::default(),
+        subnet_group: None,
+        already_started: false,
+        decision: Err(why),
+    };
+    if db.is_empty() {
+        return Ok(refused("the request has no database".into()));
+    }
+    let source = match rds.restore_source(&db).await {
+        Ok(s) => s,
+        Err(Error::Aws { code, .. })
+            if code == "DBInstanceNotFound" || code == "DBInstanceNotFoundFault" =>
+        {
+            return Ok(refused(format!(
+                "there is no DB instance {db} in this region"
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    let windows = Windows {
+        pitr: source.pitr,
+        snapshots: rds
+            .snapshots_of_instance(&db)
+            .await?
+            .iter()
+            .filter(|s| crate::replicator::is_available(s))
+            .filter_map(|s| Some((s.id.clone(), s.taken_at()?)))
+            .collect(),
+    };
+    let target = request_target(req, now);
+    let existing = match rds.instance_by_id(&target).await {
+        Ok(r) => Some(r),
+        Err(Error::Aws { code, .. })
+            if code == "DBInstanceNotFound" || code == "DBInstanceNotFoundFault" =>
+        {
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let already_started = existing.as_ref().is_some_and(|r| {
+        request_id.is_some_and(|id| r.tags.get(TAG_RESTORE_REQUEST).map(String::as_str) == Some(id))
+    });
+    let decision = if already_started {
+        Ok(RestorePlan {
+            source: match (&req.snapshot, req.point_in_time) {
+                (Some(s), _) => RestoreSource::Snapshot(s.clone()),
+                (None, Some(t)) => RestoreSource::PointInTime(t),
+                (None, None) => RestoreSource::Snapshot(String::new()),
+            },
+            target,
+        })
+    } else {
+        decide(req, &windows, existing.is_some(), now)
+    };
+    Ok(Assessment {
+        database: db,
+        windows,
+        subnet_group: source.subnet_group,
+        already_started,
+        decision,
+    })
+}
+
+/// A restore on request: refused (recorded and announced with the windows)
+/// or started into a new instance tagged with the request.
+async fn request(
+    deps: &Deps,
+    req: &RestoreRequest,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<TesterReport> {
+    let mut report = TesterReport::default();
+    let a = assess(&deps.rds, req, Some(id), now).await?;
+    let db = a.database.clone();
+    let about = About::new(deps, &db, None, Some(id.to_string()));
+    let summary = about.summary();
+    let record =
+        |action: &str, ok: bool, details: Value| about.record(action, now, id, ok, details);
+    let plan = match &a.decision {
+        Err(why) => {
+            let r = record(
+                "restore.refused",
+                false,
+                json!({"request": req, "reason": why, "windows": a.windows}),
+            );
+            announce(
+                deps,
+                &r,
+                Severity::Warning,
+                summary,
+                format!(
+                    "Restore of {db} requested by {} REFUSED: {why}",
+                    req.requested_by.trim()
+                ),
+            )
+            .await?;
+            report
+                .requests
+                .push(json!({"request": id, "state": "refused", "reason": why}));
+            return Ok(report);
+        }
+        Ok(plan) => plan.clone(),
+    };
+    if a.already_started {
+        report
+            .requests
+            .push(json!({"request": id, "state": "already-started", "target": plan.target}));
+        return Ok(report);
+    }
+    let r = record(
+        "restore.requested",
+        true,
+        json!({"request": req, "plan": plan, "windows": a.windows, "requested_at": rfc3339(now)}),
+    );
+    let point = plan.source.point();
+    let mut tags = vec![
+        (TAG_RESTORE_REQUEST.to_string(), id.to_string()),
+        (TAG_RESTORE_SOURCE.to_string(), db.clone()),
+        (TAG_RESTORE_POINT.to_string(), point.clone()),
+        (TAG_RESTORE_STARTED.to_string(), rfc3339(now)),
+        (
+            crate::model::TAG_REQUESTED_BY.to_string(),
+            req.requested_by.trim().to_string(),
+        ),
+        (
+            TAG_APPROVED_BY.to_string(),
+            req.approved_by.trim().to_string(),
+        ),
+    ];
+    tags.retain(|(_, v)| v.len() <= 256);
+    let started = match &plan.source {
+        RestoreSource::Snapshot(s) => {
+            deps.rds
+                .restore_instance(
+                    s,
+                    &plan.target,
+                    req.instance_class.as_deref(),
+                    a.subnet_group.as_deref(),
+                    &tags,
+                )
+                .await
+        }
+        RestoreSource::PointInTime(t) => {
+            deps.rds
+                .restore_instance_to_time(
+                    &db,
+                    &plan.target,
+                    *t,
+                    req.instance_class.as_deref(),
+                    a.subnet_group.as_deref(),
+                    &tags,
+                )
+                .await
+        }
+    };
+    match started {
+        Ok(()) => {}
+        Err(e) if e.is_retryable() => return Err(e),
+        Err(e) => {
+            let why = e.to_string();
+            let r = record(
+                "restore.completed",
+                false,
+                json!({"request": req, "plan": plan, "error": why, "requested_at": rfc3339(now)}),
+            );
+            announce(
+                deps,
+                &r,
+                Severity::Warning,
+                summary,
+                format!(
+                    "Restore of {db} to {point} into {} FAILED to start: {why}",
+                    plan.target
+                ),
+            )
+            .await?;
+            report
+                .requests
+                .push(json!({"request": id, "state": "failed", "reason": why}));
+            return Ok(report);
+        }
+    }
+    announce(
+        deps,
+        &r,
+        Severity::Info,
+        summary,
+        format!(
+            "Restore of {db} to {point} into {} started, requested by {} ({}), approved by {}",
+            plan.target,
+            req.requested_by.trim(),
+            req.reason.trim(),
+            req.approved_by.trim()
+        ),
+    )
+    .await?;
+    report
+        .requests
+        .push(json!({"request": id, "state": "started", "target": plan.target, "point": point}));
+    Ok(report)
+}
+
+/// Follows an instance restored on request: once it is available (or has
+/// failed), runs the checks, records and announces `restore.completed` with
+/// the timestamps, and tags it completed. The instance is the requester's:
+/// it is never deleted.
+async fn follow_request(
+    deps: &Deps,
+    i: &RestoredInstance,
+    now: DateTime<Utc>,
+    report: &mut TesterReport,
+) -> Result<()> {
+    let failed_state = is_failed_state(&i.status);
+    if i.status != "available" && !failed_state {
+        report.running.push(i.id.clone());
+        return Ok(());
+    }
+    let tag = |k: &str| i.tags.get(k).cloned().unwrap_or_default();
+    let db = tag(TAG_RESTORE_SOURCE);
+    let id = tag(TAG_RESTORE_REQUEST);
+    let requested_at = DateTime::parse_from_rfc3339(&tag(TAG_RESTORE_STARTED))
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now);
+    let results = checks(i);
+    let ok = !failed_state && results.iter().all(|c| c.ok);
+    let rto_s = (now - requested_at).num_seconds();
+    let details = json!({
+        "request": id, "target": i.id, "point": tag(TAG_RESTORE_POINT),
+        "requested_by": tag(crate::model::TAG_REQUESTED_BY), "approved_by": tag(TAG_APPROVED_BY),
+        "requested_at": rfc3339(requested_at), "available_at": rfc3339(now), "rto_s": rto_s,
+        "status": i.status, "checks": results, "measured_to": "the polling period",
+    });
+    let about = About::new(deps, &db, None, Some(id.clone()));
+    let r = about.record("restore.completed", now, &id, ok, details.clone());
+    let text = if ok {
+        format!(
+            "Restore of {db} to {} is ready: {} available after {} min, checks passed (requested by {}, approved by {})",
+            tag(TAG_RESTORE_POINT),
+            i.id,
+            rto_s / 60,
+            tag(crate::model::TAG_REQUESTED_BY),
+            tag(TAG_APPROVED_BY)
+        )
+    } else {
+        format!(
+            "Restore of {db} into {} FAILED ({}): {}",
+            i.id,
+            i.status,
+            results
+                .iter()
+                .filter(|c| !c.ok)
+                .map(|c| format!("{} ({})", c.name, c.detail))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let severity = if ok {
+        Severity::Info
+    } else {
+        Severity::Warning
+    };
+    announce(deps, &r, severity, about.summary(), text).await?;
+    deps.rds
+        .tag_instance(&i.arn, TAG_RESTORE_COMPLETED, &rfc3339(now))
+        .await?;
+    report.requests.push(details);
+    Ok(())
+}
+
+fn is_failed_state(status: &str) -> bool {
+    matches!(
+        status,
+        "failed"
+            | "incompatible-restore"
+            | "incompatible-parameters"
+            | "incompatible-network"
+            | "storage-full"
+    )
+}
+
+/// The database a record is about, and what every record of it shares.
+struct About {
+    db: String,
+    region: String,
+    policy: Option<String>,
+    cause: Option<String>,
+}
+
+impl About {
+    fn new(deps: &Deps, db: &str, policy: Option<String>, cause: Option<String>) -> About {
+        About {
+            db: db.to_string(),
+            region: deps.region.clone(),
+            policy,
+            cause,
+        }
+    }
+
+    fn record(
+        &self,
+        action: &str,
+        time: DateTime<Utc>,
+        subject: &str,
+        ok: bool,
+        details: Value,
+    ) -> RegistryRecord {
+        RegistryRecord {
+            resource: format!("{}#{}#{}", ResourceKind::RdsInstance, self.region, self.db),
+            time,
+            action: action.into(),
+            subject: subject.to_string(),
+            outcome: if ok {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            },
+            policy: self.policy.clone(),
+            region: self.region.clone(),
+            function: NAME.into(),
+            details,
+            cause: self.cause.clone(),
+        }
+    }
+
+    fn summary(&self) -> ResourceSummary {
+        ResourceSummary {
+            kind: ResourceKind::RdsInstance.to_string(),
+            id: self.db.clone(),
+            arn: String::new(),
+        }
+    }
 }
 
 async fn announce(

@@ -1,0 +1,152 @@
+//! `rempart restore`: a restore on request (seed 002 §3). The request is
+//! checked here against the database as it is now (read-only, with the
+//! operator's credentials) and the plan or the refusal is printed; then it
+//! is published on EventBridge, where the restore-tester takes it, restores,
+//! runs the post-restore checks and reports with timestamps.
+
+use crate::CliError;
+use chrono::{DateTime, Utc};
+use rempart_shared::announce::rfc3339;
+use rempart_shared::aws::rds::Rds;
+use rempart_shared::functions::restore_tester::{assess, Assessment, RESTORE_REQUEST};
+use rempart_shared::restore::{RestoreRequest, RestoreSource};
+
+#[derive(clap::Args, Debug)]
+pub struct RestoreArgs {
+    /// The source RDS DB instance.
+    pub database: String,
+    /// Restore from this snapshot (any snapshot of the database).
+    #[arg(long, conflicts_with = "to", required_unless_present = "to")]
+    pub snapshot: Option<String>,
+    /// Restore to this point in time (RFC 3339, e.g. 2025-11-24T14:30:00Z):
+    /// it must lie inside the database's point-in-time window.
+    #[arg(long)]
+    pub to: Option<DateTime<Utc>>,
+    /// The new instance (default `rempart-rr-<db>-<yyyymmddhhmm>`). A restore
+    /// never overwrites the source.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The new instance's class (default: the snapshot's or the source's).
+    #[arg(long)]
+    pub instance_class: Option<String>,
+    /// The environment concerned (client/tenant, production or staging).
+    #[arg(long)]
+    pub environment: String,
+    /// The scope (product, site…).
+    #[arg(long, default_value = "")]
+    pub scope: String,
+    /// Who asks: a name or an e-mail address.
+    #[arg(long)]
+    pub requested_by: String,
+    /// Why: the incident, the import batch or the change; urgency and impact.
+    #[arg(long)]
+    pub reason: String,
+    /// Who approved the restore and its interruption (not the requester).
+    #[arg(long)]
+    pub approved_by: String,
+    /// The support ticket.
+    #[arg(long)]
+    pub ticket: Option<String>,
+    /// Check and print the plan; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl RestoreArgs {
+    pub fn request(&self) -> RestoreRequest {
+        RestoreRequest {
+            database: self.database.clone(),
+            snapshot: self.snapshot.clone(),
+            point_in_time: self.to,
+            target: self.target.clone(),
+            instance_class: self.instance_class.clone(),
+            environment: self.environment.clone(),
+            scope: self.scope.clone(),
+            requested_by: self.requested_by.clone(),
+            reason: self.reason.clone(),
+            approved_by: self.approved_by.clone(),
+            ticket: self.ticket.clone(),
+        }
+    }
+}
+
+/// The plan (or the refusal) as the operator reads it.
+pub fn describe(a: &Assessment, req: &RestoreRequest) -> String {
+    let mut out = format!("Restore request for {}\n", a.database);
+    match a.windows.pitr {
+        Some((from, to)) => out.push_str(&format!(
+            "  point-in-time window: {} to {}\n",
+            rfc3339(from),
+            rfc3339(to)
+        )),
+        None => out.push_str("  point-in-time window: none (automated backups are off)\n"),
+    }
+    let times = a.windows.snapshots.iter().map(|(_, t)| *t);
+    match (times.clone().min(), times.max()) {
+        (Some(first), Some(last)) => out.push_str(&format!(
+            "  snapshots:            {} available, {} to {}\n",
+            a.windows.snapshots.len(),
+            rfc3339(first),
+            rfc3339(last)
+        )),
+        _ => out.push_str("  snapshots:            none available\n"),
+    }
+    match &a.decision {
+        Ok(plan) => {
+            let from = match &plan.source {
+                RestoreSource::Snapshot(s) => format!("snapshot {s}"),
+                RestoreSource::PointInTime(t) => format!("point in time {}", rfc3339(*t)),
+            };
+            out.push_str(&format!("  from:                 {from}\n"));
+            out.push_str(&format!(
+                "  into:                 {} (new, private{})\n",
+                plan.target,
+                a.subnet_group
+                    .as_deref()
+                    .map(|g| format!(", subnet group {g}"))
+                    .unwrap_or_default()
+            ));
+            out.push_str(&format!(
+                "  requested by:         {} ({}), approved by {}\n",
+                req.requested_by.trim(),
+                req.reason.trim(),
+                req.approved_by.trim()
+            ));
+        }
+        Err(why) => out.push_str(&format!("  refused:              {why}\n")),
+    }
+    out
+}
+
+pub async fn run(args: &RestoreArgs) -> Result<(), CliError> {
+    let mut req = args.request();
+    let cfg = rempart_shared::runtime::aws_config().await;
+    let region = rempart_shared::runtime::region_of(&cfg)?;
+    let rds = Rds::new(aws_sdk_rds::Client::new(&cfg), &region);
+    let now = Utc::now();
+    let a = assess(&rds, &req, None, now).await?;
+    // A refusal goes to stderr only: its message carries the windows.
+    let plan = match &a.decision {
+        Ok(plan) => plan.clone(),
+        Err(why) => return Err(CliError::Usage(format!("restore refused: {why}"))),
+    };
+    print!("{}", describe(&a, &req));
+    if args.dry_run {
+        println!("dry run: nothing sent");
+        return Ok(());
+    }
+    // The target is fixed here, so that the name printed is the name used.
+    req.target = Some(plan.target.clone());
+    let detail = serde_json::to_value(&req)
+        .map_err(|e| CliError::Usage(format!("the request does not serialize: {e}")))?;
+    let bus = rempart_shared::aws::bus::Bus::new(
+        aws_sdk_eventbridge::Client::new(&cfg),
+        std::env::var("REMPART_EVENT_BUS").unwrap_or_else(|_| "default".into()),
+    );
+    let id = bus.put(RESTORE_REQUEST, &detail).await?;
+    println!(
+        "sent `{RESTORE_REQUEST}` (event {id}): the restore-tester starts it, reports in Slack when {} is available and checked, and `rempart report --resource {}` shows it",
+        plan.target, a.database
+    );
+    Ok(())
+}

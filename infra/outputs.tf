@@ -82,7 +82,7 @@ output "backup_auditor" {
 }
 
 output "restore_tester" {
-  description = "The restore-tester: function, role, log group, dead-letter queue, rule (schedule `poll`) and alarms."
+  description = "The restore-tester: function, role, log group, dead-letter queue, rules (schedule `poll`; events `request`, the restore requests, when restore_requests_enabled) and alarms."
   value       = module.restore_tester.summary
 }
 

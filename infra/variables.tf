@@ -395,6 +395,12 @@ variable "restore_test_subnet_group" {
   }
 }
 
+variable "restore_requests_enabled" {
+  description = "Let the restore-tester take restores on request: a `Rempart Restore Request` event (source `rempart`, default bus, put by `rempart restore`) restores an RDS instance of `region` into a NEW, private instance, from any of its snapshots (Rempart's or not, automated or manual) or to a point in time, tagged `rempart:restore-request`; never deleted by Rempart. Creates the rule `<name>-restore-tester-request` and grants the role the restores, the tagging and the reads they need. Whoever may `events:PutEvents` with detail-type `Rempart Restore Request` on the default bus may request a restore: restrict that in the operators' IAM (condition on `events:detail-type`, infra/README.md)."
+  type        = bool
+  default     = true
+}
+
 variable "restore_tester_timeout" {
   description = "Timeout (seconds) of the restore-tester: the listings of the instances and of the RDS snapshots, then per database a registry query and at most a restore or a deletion, a record and an announcement (RDS calls return at once; the restore runs between invocations)."
   type        = number

@@ -49,6 +49,11 @@ module "rempart" {
   restore_test_schedule     = "rate(5 minutes)"
   restore_test_subnet_group = null
 
+  # `rempart restore` (seed 002 §3): restores on request into new instances,
+  # by whoever may put a `Rempart Restore Request` event on the default bus
+  # (restrict events:PutEvents on that detail-type to the operators).
+  restore_requests_enabled = true
+
   # The policy's [[buckets]], created with the same lifecycle as its
   # [buckets.lifecycle] (the retention-enforcer then finds no drift).
   # Already existing buckets must be imported first (infra/README.md).

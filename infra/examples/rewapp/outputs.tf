@@ -49,7 +49,7 @@ output "backup_auditor" {
 }
 
 output "restore_tester" {
-  description = "The restore-tester's function, role, log group, dead-letter queue, rule and alarms."
+  description = "The restore-tester's function, role, log group, dead-letter queue, rules (poll, restore requests) and alarms."
   value       = module.rempart.restore_tester
 }
 

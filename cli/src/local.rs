@@ -75,6 +75,34 @@ impl LocalAws {
         sdk_config_for(&self.endpoint, region).await
     }
 
+    /// POSTs a JSON body to moto's own API (`/moto-api/...`), e.g. the
+    /// results its RDS Data API answers (`static/rds-data/statement-results`).
+    pub async fn moto_api_post(&self, path: &str, body: &str) -> Result<(), CliError> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let host = self.endpoint.trim_start_matches("http://");
+        let mut conn = tokio::net::TcpStream::connect(host)
+            .await
+            .map_err(CliError::io(format!("connecting to {host}")))?;
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        conn.write_all(req.as_bytes())
+            .await
+            .map_err(CliError::io(format!("POST {path}")))?;
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer)
+            .await
+            .map_err(CliError::io(format!("POST {path}")))?;
+        match answer.split_whitespace().nth(1) {
+            Some(code) if code.starts_with('2') => Ok(()),
+            _ => Err(CliError::LocalStack(format!(
+                "moto answered POST {path} with: {}",
+                answer.lines().next().unwrap_or("nothing")
+            ))),
+        }
+    }
+
     /// Environment for a child process (the Lambda binary, the CLI) to reach
     /// this server through the standard variables only.
     pub fn child_env(&self, region: &str) -> Vec<(String, String)> {

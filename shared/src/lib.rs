@@ -17,6 +17,7 @@ pub mod model;
 pub mod notify;
 pub mod policy;
 pub mod replicator;
+pub mod report;
 pub mod restore;
 pub mod retention;
 pub mod runtime;

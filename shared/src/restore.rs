@@ -8,7 +8,7 @@
 //! the interruption, and a target point that must lie inside the database's
 //! point-in-time window or be one of its snapshots: [`decide`].
 
-use crate::aws::rds::RestoredInstance;
+use crate::aws::rds::{RestoredCluster, RestoredInstance};
 use crate::duration::Span;
 use crate::model::SnapshotInfo;
 use chrono::{DateTime, Datelike, Utc};
@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 pub const TAG_RESTORE_TEST: &str = "rempart:restore-test";
 /// On a restore-test instance: the snapshot it was restored from.
 pub const TAG_RESTORE_SNAPSHOT: &str = "rempart:restore-snapshot";
+/// On a restore-test Aurora cluster: concluded at this time (RFC 3339); only
+/// its deletion is left, which AWS allows once its instance is gone.
+pub const TAG_RESTORE_FINISHED: &str = "rempart:restore-finished";
 /// On a restore-test instance: when the restore started (RFC 3339).
 pub const TAG_RESTORE_STARTED: &str = "rempart:restore-started";
 
@@ -37,6 +40,35 @@ pub struct RestoreTests {
     /// A restore still running after this is reported (seed 003 §10: 45 min).
     #[serde(default = "d_alert")]
     pub alert_after: Span,
+    /// The class of the one instance of a restored Aurora cluster (Aurora
+    /// has no micro class).
+    #[serde(default = "d_aurora_class")]
+    pub aurora_instance_class: String,
+    /// SQL checks through the RDS Data API, per protected Aurora cluster.
+    #[serde(default)]
+    pub sql_checks: Vec<SqlCheck>,
+}
+
+/// A SQL check on a restored Aurora cluster, through the RDS Data API (which
+/// serves Aurora clusters only; the tester turns on the restored cluster's
+/// HTTP endpoint).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SqlCheck {
+    /// The protected Aurora cluster (identifier) whose restores it checks.
+    pub cluster: String,
+    /// The Secrets Manager secret holding the cluster's master credentials:
+    /// a cluster restored from a snapshot keeps the source's.
+    pub secret_arn: String,
+    /// The database to connect to (default: the engine's).
+    #[serde(default)]
+    pub database: Option<String>,
+    /// A read-only statement, e.g. `SELECT count(*) FROM users`.
+    pub sql: String,
+    /// The first column of the first row must be a number at least this
+    /// (a row count, say). Without it, the statement must return a row.
+    #[serde(default)]
+    pub min_value: Option<i64>,
 }
 
 fn d_age() -> Span {
@@ -44,6 +76,9 @@ fn d_age() -> Span {
 }
 fn d_class() -> String {
     "db.t4g.micro".into()
+}
+fn d_aurora_class() -> String {
+    "db.t4g.medium".into()
 }
 fn d_alert() -> Span {
     "45min".parse().expect("constant")
@@ -376,6 +411,54 @@ pub fn checks(i: &RestoredInstance) -> Vec<Check> {
     ]
 }
 
+/// The checks on a restored Aurora cluster and its member instance.
+pub fn cluster_checks(c: &RestoredCluster, member: Option<&RestoredInstance>) -> Vec<Check> {
+    let member_status = member.map_or("missing", |m| m.status.as_str());
+    vec![
+        Check {
+            name: "available".into(),
+            ok: c.status == "available" && member_status == "available",
+            detail: format!("cluster {}, instance {member_status}", c.status),
+        },
+        Check {
+            name: "engine".into(),
+            ok: !c.engine.is_empty(),
+            detail: format!("{} {}", c.engine, c.engine_version),
+        },
+        Check {
+            name: "private".into(),
+            ok: member.is_some_and(|m| !m.publicly_accessible),
+            detail: match member {
+                Some(m) if m.publicly_accessible => "instance publicly accessible".into(),
+                Some(_) => "instance not publicly accessible".into(),
+                None => "no instance".into(),
+            },
+        },
+    ]
+}
+
+/// The SQL check's verdict on what the Data API answered: the first value
+/// of the first row (`Ok(None)`: no row), or the error.
+pub fn sql_check(c: &SqlCheck, answer: std::result::Result<Option<String>, String>) -> Check {
+    let (ok, detail) = match (answer, c.min_value) {
+        (Err(e), _) => (false, format!("`{}` failed: {e}", c.sql)),
+        (Ok(None), _) => (false, format!("`{}` returned no row", c.sql)),
+        (Ok(Some(v)), None) => (true, format!("`{}` returned {v}", c.sql)),
+        (Ok(Some(v)), Some(min)) => match v.trim().parse::<f64>() {
+            Ok(n) if n >= min as f64 => {
+                (true, format!("`{}` returned {v} (at least {min})", c.sql))
+            }
+            Ok(_) => (false, format!("`{}` returned {v}, below {min}", c.sql)),
+            Err(_) => (false, format!("`{}` returned {v}, not a number", c.sql)),
+        },
+    };
+    Check {
+        name: "sql".into(),
+        ok,
+        detail,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -535,6 +618,35 @@ mod tests {
             let e = decide(&r, &w, exists, now).expect_err(want);
             assert!(e.contains(want), "{e} should say {want}");
         }
+    }
+
+    /// Proves: the SQL check passes on a value at least the minimum, and
+    /// fails, saying why, on a smaller value, a non-number, no row, or an
+    /// error; without a minimum any row passes.
+    #[test]
+    fn the_sql_check_reads_the_first_value() {
+        let c = SqlCheck {
+            cluster: "rewapp-aurora".into(),
+            secret_arn: "arn:aws:secretsmanager:eu-west-1:1:secret:x".into(),
+            database: None,
+            sql: "SELECT count(*) FROM users".into(),
+            min_value: Some(1),
+        };
+        assert!(sql_check(&c, Ok(Some("1200".into()))).ok);
+        let low = sql_check(&c, Ok(Some("0".into())));
+        assert!(!low.ok && low.detail.contains("below 1"), "{low:?}");
+        assert!(!sql_check(&c, Ok(Some("abc".into()))).ok);
+        assert!(!sql_check(&c, Ok(None)).ok);
+        let err = sql_check(
+            &c,
+            Err("BadRequestException: HttpEndpoint is not enabled".into()),
+        );
+        assert!(!err.ok && err.detail.contains("HttpEndpoint"), "{err:?}");
+        let any = SqlCheck {
+            min_value: None,
+            ..c
+        };
+        assert!(sql_check(&any, Ok(Some("abc".into()))).ok);
     }
 
     /// Proves: instance ids are valid RDS identifiers, however odd the name.

@@ -38,9 +38,13 @@ async fn a_monthly_restore_test_restores_checks_times_and_cleans_up() {
     let first = restore_tester::handle(&deps, tick("2025-11-23T06:00:00Z"))
         .await
         .expect("started");
+    // The example policy's rewapp-postgres also holds the Aurora cluster.
     assert_eq!(
         first.started,
-        vec!["rempart-rt-rewapp-prod-db-202511230600".to_string()]
+        vec![
+            "rempart-rt-rewapp-prod-db-202511230600".to_string(),
+            "rempart-rt-rewapp-aurora-202511230600".to_string()
+        ]
     );
     let out = rds
         .describe_db_instances()
@@ -60,7 +64,12 @@ async fn a_monthly_restore_test_restores_checks_times_and_cleans_up() {
     let second = restore_tester::handle(&deps, tick("2025-11-23T06:05:00Z"))
         .await
         .expect("followed");
-    assert_eq!(second.finished.len(), 1, "{second:?}");
+    // The instance's test and the Aurora cluster's.
+    assert_eq!(second.finished.len(), 2, "{second:?}");
+    assert_eq!(
+        second.finished[0]["instance"],
+        "rempart-rt-rewapp-prod-db-202511230600"
+    );
     assert_eq!(second.finished[0]["rto_s"], 300);
     let gone = rds
         .describe_db_instances()
@@ -114,7 +123,7 @@ async fn no_recent_snapshot_fails_the_test() {
     let r = restore_tester::handle(&deps, tick("2025-11-23T06:00:00Z"))
         .await
         .expect("run");
-    assert_eq!(r.failed, vec![h.estate.db.clone()]);
+    assert_eq!(r.failed, vec![h.estate.db.clone(), h.estate.aurora.clone()]);
     assert!(r.started.is_empty());
     assert!(h
         .announcements("/warnings")
@@ -343,8 +352,12 @@ async fn a_failed_restore_test_is_reported_and_cleaned_up() {
     let r = restore_tester::handle(&deps, tick("2025-11-23T06:05:00Z"))
         .await
         .expect("followed");
-    assert_eq!(r.finished.len(), 1, "{r:?}");
-    let checks = r.finished[0]["checks"].as_array().expect("checks");
+    let failed = r
+        .finished
+        .iter()
+        .find(|d| d["instance"] == "rempart-rt-rewapp-prod-db-202511230600")
+        .unwrap_or_else(|| panic!("concluded: {r:?}"));
+    let checks = failed["checks"].as_array().expect("checks");
     assert!(checks
         .iter()
         .any(|c| c["name"] == "private" && c["ok"] == false));
@@ -370,4 +383,156 @@ async fn a_failed_restore_test_is_reported_and_cleaned_up() {
         .rds_snapshot_tags("rempart-rewapp-postgres-rewapp-prod-db-20251123-0200")
         .await;
     assert!(!tags.contains_key("rempart:verified"), "{tags:?}");
+}
+
+/// A policy whose restore tests run a SQL check on the Aurora cluster.
+fn with_sql_check(min_value: i64) -> String {
+    format!(
+        "{}\n[[restore_tests.sql_checks]]\ncluster = \"rewapp-aurora\"\nsecret_arn = \"arn:aws:secretsmanager:eu-west-1:123456789012:secret:rewapp-aurora-master\"\ndatabase = \"rewapp\"\nsql = \"SELECT count(*) FROM users\"\nmin_value = {min_value}\n",
+        include_str!("../../examples/rewapp-policy.toml")
+    )
+}
+
+/// Proves: an Aurora cluster's restore test restores its Rempart cluster
+/// snapshot into a throw-away cluster with one private instance; the next
+/// tick turns on the cluster's Data API, runs the policy's SQL check through
+/// it, deletes instance and cluster, records `restore.succeeded` with the
+/// `sql` check and the RTO, and tags the cluster snapshot verified. A SQL
+/// answer below `min_value` fails the test. moto has no
+/// `EnableHttpEndpoint`: a proxy answers it as AWS does (the test checks it
+/// was called with the restored cluster's ARN); `ExecuteStatement` is
+/// moto's own RDS Data API, answering the result queued through moto's API.
+#[tokio::test]
+async fn an_aurora_restore_test_runs_the_sql_check_through_the_data_api() {
+    for (min_value, passes) in [(1, true), (5000, false)] {
+        let h = Harness::with(&[], &with_sql_check(min_value)).await;
+        snapshot_scheduler::handle(&h.deps, scheduled_at("2025-11-23T02:00:00Z"))
+            .await
+            .expect("snapshots");
+        let enabled = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let seen = enabled.clone();
+        let proxy = rempart_cli::proxy::CountingProxy::with_hooks(
+            &h.aws.endpoint,
+            Some(std::sync::Arc::new(move |r: &rempart_cli::http::Request| {
+                if rempart_cli::proxy::operation(r) != "rds:EnableHttpEndpoint" {
+                    return None;
+                }
+                let body = String::from_utf8_lossy(&r.body).to_string();
+                let arn = rempart_integration::form_field(&body, "ResourceArn").unwrap_or_default();
+                seen.lock().expect("lock").push(arn.clone());
+                Some((
+                    "200 OK".to_string(),
+                    format!("<EnableHttpEndpointResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\"><EnableHttpEndpointResult><ResourceArn>{arn}</ResourceArn><HttpEndpointEnabled>true</HttpEndpointEnabled></EnableHttpEndpointResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></EnableHttpEndpointResponse>"),
+                ))
+            })),
+            None,
+        )
+        .await
+        .expect("proxy");
+        let cfg = rempart_cli::local::sdk_config_for(&proxy.url(), "eu-west-1").await;
+        let deps = restore_tester::Deps::new(
+            &cfg,
+            rempart_integration::TABLE,
+            h.topic.arn(),
+            PolicySource::File(h.policy_file.clone()),
+        )
+        .expect("deps");
+        h.aws
+            .moto_api_post(
+                "/moto-api/static/rds-data/statement-results",
+                r#"{"region": "eu-west-1", "results": [{"records": [[{"longValue": 1200}]]}]}"#,
+            )
+            .await
+            .expect("queued");
+
+        let first = restore_tester::handle(&deps, tick("2025-11-23T06:00:00Z"))
+            .await
+            .expect("started");
+        assert!(
+            first
+                .started
+                .contains(&"rempart-rt-rewapp-aurora-202511230600".to_string()),
+            "{first:?}"
+        );
+        let rds = aws_sdk_rds::Client::new(&h.cfg);
+        let c = rds
+            .describe_db_clusters()
+            .db_cluster_identifier("rempart-rt-rewapp-aurora-202511230600")
+            .send()
+            .await
+            .expect("restored cluster");
+        let cluster_arn = c.db_clusters()[0]
+            .db_cluster_arn()
+            .expect("arn")
+            .to_string();
+        let member = rds
+            .describe_db_instances()
+            .db_instance_identifier("rempart-rt-rewapp-aurora-202511230600")
+            .send()
+            .await
+            .expect("member");
+        assert_eq!(
+            member.db_instances()[0].db_cluster_identifier(),
+            Some("rempart-rt-rewapp-aurora-202511230600")
+        );
+        assert_eq!(
+            member.db_instances()[0].db_instance_class(),
+            Some("db.t4g.medium")
+        );
+
+        let second = restore_tester::handle(&deps, tick("2025-11-23T06:05:00Z"))
+            .await
+            .expect("followed");
+        let d = second
+            .finished
+            .iter()
+            .find(|d| d["kind"] == "aurora-cluster")
+            .unwrap_or_else(|| panic!("concluded: {second:?}"));
+        let sql = d["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["name"] == "sql"))
+            .expect("sql check ran");
+        assert_eq!(sql["ok"], passes, "{sql}");
+        assert!(
+            sql["detail"].as_str().is_some_and(|s| s.contains("1200")),
+            "{sql}"
+        );
+        assert_eq!(d["rto_s"], 300);
+        assert_eq!(*enabled.lock().expect("lock"), vec![cluster_arn]);
+        let gone = rds
+            .describe_db_clusters()
+            .db_cluster_identifier("rempart-rt-rewapp-aurora-202511230600")
+            .send()
+            .await;
+        assert!(
+            gone.is_err()
+                || gone.as_ref().is_ok_and(|o| o
+                    .db_clusters()
+                    .iter()
+                    .all(|c| c.status() == Some("deleting"))),
+            "cluster deleted: {gone:?}"
+        );
+        let verified = h.registry_items().await.iter().any(|(res, action, ..)| {
+            res == "aurora-cluster#eu-west-1#rewapp-aurora"
+                && action
+                    == if passes {
+                        "restore.succeeded"
+                    } else {
+                        "restore.failed"
+                    }
+        });
+        assert!(verified, "recorded under the cluster");
+        let snaps = rds
+            .describe_db_cluster_snapshots()
+            .db_cluster_identifier("rewapp-aurora")
+            .send()
+            .await
+            .expect("snapshots");
+        let tagged = snaps.db_cluster_snapshots().iter().any(|s| {
+            s.tag_list()
+                .iter()
+                .any(|t| t.key() == Some("rempart:verified"))
+        });
+        assert_eq!(tagged, passes, "verified only when the test passed");
+    }
 }

@@ -9,6 +9,7 @@ pub mod exports;
 pub mod incidents;
 pub mod kms;
 pub mod rds;
+pub mod rdsdata;
 pub mod registry;
 pub mod s3;
 pub mod secrets;

@@ -2,7 +2,7 @@
 
 use super::{aws_error, is_code, to_chrono, Created};
 use crate::error::{Error, Result};
-use crate::model::{Resource, ResourceKind, SnapshotInfo, TAG_POLICY};
+use crate::model::{Resource, ResourceKind, SnapshotInfo};
 use aws_sdk_rds::types::Tag;
 use aws_sdk_rds::Client;
 use std::collections::BTreeMap;
@@ -86,7 +86,7 @@ impl Rds {
                 page.db_instances()
                     .iter()
                     .filter_map(|db| self.instance(db))
-                    .filter(|r| r.tags.contains_key(TAG_POLICY)),
+                    .filter(|r| r.policy_tag().is_some()),
             );
         }
         Ok(out)
@@ -107,7 +107,7 @@ impl Rds {
                 page.db_clusters()
                     .iter()
                     .filter_map(|c| self.cluster(c))
-                    .filter(|r| r.tags.contains_key(TAG_POLICY)),
+                    .filter(|r| r.policy_tag().is_some()),
             );
         }
         Ok(out)
@@ -424,11 +424,24 @@ pub(crate) fn not_found(operation: &'static str, code: &str, id: &str) -> Error 
     }
 }
 
+/// An Aurora cluster restored by a restore test.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestoredCluster {
+    pub id: String,
+    pub arn: String,
+    pub status: String,
+    pub engine: String,
+    pub engine_version: String,
+    pub tags: BTreeMap<String, String>,
+}
+
 /// An instance restored by Rempart (a restore test or a restore on request).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RestoredInstance {
     pub id: String,
     pub arn: String,
+    /// The Aurora cluster it belongs to (a cluster restore test's member).
+    pub cluster: Option<String>,
     pub status: String,
     pub engine: String,
     pub engine_version: String,
@@ -538,6 +551,139 @@ impl Rds {
         Ok(())
     }
 
+    /// `RestoreDBClusterFromSnapshot` into a new cluster (the engine is the
+    /// snapshot's), then its one member instance of `class`, private: an
+    /// Aurora cluster without an instance cannot be reached. The member has
+    /// the cluster's name (instances and clusters are separate namespaces).
+    pub async fn restore_cluster(
+        &self,
+        snapshot_id: &str,
+        cluster_id: &str,
+        class: &str,
+        subnet_group: Option<&str>,
+        tags: &[(String, String)],
+    ) -> Result<()> {
+        let out = self
+            .client
+            .describe_db_cluster_snapshots()
+            .db_cluster_snapshot_identifier(snapshot_id)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeDBClusterSnapshots", e))?;
+        let snap = out.db_cluster_snapshots().first().ok_or_else(|| {
+            not_found(
+                "DescribeDBClusterSnapshots",
+                "DBClusterSnapshotNotFoundFault",
+                snapshot_id,
+            )
+        })?;
+        let engine = snap.engine().unwrap_or("aurora-postgresql").to_string();
+        let res = self
+            .client
+            .restore_db_cluster_from_snapshot()
+            .snapshot_identifier(snapshot_id)
+            .db_cluster_identifier(cluster_id)
+            .engine(&engine)
+            .set_engine_version(snap.engine_version().map(str::to_string))
+            .deletion_protection(false)
+            .set_db_subnet_group_name(subnet_group.map(str::to_string))
+            .set_tags(Some(to_tags(tags)))
+            .send()
+            .await;
+        match res {
+            Ok(_) => {}
+            Err(e) if is_code(&e, &["DBClusterAlreadyExistsFault"]) => {}
+            Err(e) => return Err(aws_error("RestoreDBClusterFromSnapshot", e)),
+        }
+        self.client
+            .create_db_instance()
+            .db_instance_identifier(cluster_id)
+            .db_cluster_identifier(cluster_id)
+            .engine(&engine)
+            .db_instance_class(class)
+            .publicly_accessible(false)
+            .set_tags(Some(to_tags(tags)))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateDBInstance", e))?;
+        Ok(())
+    }
+
+    /// Clusters carrying tag `key` (the restore tester's).
+    pub async fn clusters_tagged(&self, key: &str) -> Result<Vec<RestoredCluster>> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .describe_db_clusters()
+            .max_records(PAGE)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeDBClusters", e))?;
+            for c in page.db_clusters() {
+                let tags = tag_map(c.tag_list());
+                if !tags.contains_key(key) {
+                    continue;
+                }
+                out.push(RestoredCluster {
+                    id: c.db_cluster_identifier().unwrap_or_default().to_string(),
+                    arn: c.db_cluster_arn().unwrap_or_default().to_string(),
+                    status: c.status().unwrap_or_default().to_string(),
+                    engine: c.engine().unwrap_or_default().to_string(),
+                    engine_version: c.engine_version().unwrap_or_default().to_string(),
+                    tags,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Turns on the RDS Data API of a cluster (`EnableHttpEndpoint`).
+    pub async fn enable_http_endpoint(&self, cluster_arn: &str) -> Result<()> {
+        self.client
+            .enable_http_endpoint()
+            .resource_arn(cluster_arn)
+            .send()
+            .await
+            .map_err(|e| aws_error("EnableHttpEndpoint", e))?;
+        Ok(())
+    }
+
+    /// Deletes a restore-test cluster, without a final snapshot. Refuses a
+    /// cluster without the restore-test tag. `Ok(false)` while its member is
+    /// still being deleted (AWS refuses until then): a later tick retries.
+    pub async fn delete_restored_cluster(&self, c: &RestoredCluster, tag: &str) -> Result<bool> {
+        if !c.tags.contains_key(tag) {
+            return Err(Error::Config(format!(
+                "refusing to delete {}: it is not a restore-test cluster",
+                c.id
+            )));
+        }
+        let res = self
+            .client
+            .delete_db_cluster()
+            .db_cluster_identifier(&c.id)
+            .skip_final_snapshot(true)
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if is_code(&e, &["DBClusterNotFoundFault"]) => Ok(true),
+            Err(e)
+                if is_code(
+                    &e,
+                    &[
+                        "InvalidDBClusterStateFault",
+                        "DBClusterToBeDeletedHasActiveMembers",
+                    ],
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(aws_error("DeleteDBCluster", e)),
+        }
+    }
+
     /// Sets one tag on an instance Rempart restored.
     pub async fn tag_instance(&self, arn: &str, key: &str, value: &str) -> Result<()> {
         self.client
@@ -595,6 +741,7 @@ impl Rds {
                 out.push(RestoredInstance {
                     id: db.db_instance_identifier().unwrap_or_default().to_string(),
                     arn: db.db_instance_arn().unwrap_or_default().to_string(),
+                    cluster: db.db_cluster_identifier().map(str::to_string),
                     status: db.db_instance_status().unwrap_or_default().to_string(),
                     engine: db.engine().unwrap_or_default().to_string(),
                     engine_version: db.engine_version().unwrap_or_default().to_string(),

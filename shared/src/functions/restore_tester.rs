@@ -13,7 +13,9 @@
 //! report with timestamps. An instance restored on request is never deleted.
 
 use crate::announce::{rfc3339, Outcome, RegistryRecord, ResourceSummary, Severity};
+use crate::aws::rds::RestoredCluster;
 use crate::aws::rds::{Rds, RestoredInstance};
+use crate::aws::rdsdata::DataApi;
 use crate::aws::registry::{Registry, REGISTRY_TABLE_ENV};
 use crate::aws::snapshots::Snapshots;
 use crate::aws::topic::{Topic, EVENTS_TOPIC_ENV};
@@ -23,16 +25,17 @@ use crate::model::{ResourceKind, TAG_MANAGED, TAG_POLICY};
 use crate::policy::PolicySource;
 use crate::replicator::TAG_VERIFIED;
 use crate::restore::{
-    checks, decide, due, instance_id, pick, request_target, seed, RestorePlan, RestoreRequest,
-    RestoreSource, RestoreTests, Windows, TAG_APPROVED_BY, TAG_RESTORE_COMPLETED,
-    TAG_RESTORE_POINT, TAG_RESTORE_REQUEST, TAG_RESTORE_SNAPSHOT, TAG_RESTORE_SOURCE,
-    TAG_RESTORE_STARTED, TAG_RESTORE_TEST,
+    checks, cluster_checks, decide, due, instance_id, pick, request_target, seed, sql_check, Check,
+    RestorePlan, RestoreRequest, RestoreSource, RestoreTests, Windows, TAG_APPROVED_BY,
+    TAG_RESTORE_COMPLETED, TAG_RESTORE_FINISHED, TAG_RESTORE_POINT, TAG_RESTORE_REQUEST,
+    TAG_RESTORE_SNAPSHOT, TAG_RESTORE_SOURCE, TAG_RESTORE_STARTED, TAG_RESTORE_TEST,
 };
 use crate::runtime::{env_var, load_policy, region_of};
 use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 pub const NAME: &str = "restore-tester";
 /// The detail-type of a restore on request (source `rempart`).
@@ -41,6 +44,7 @@ pub const RESTORE_REQUEST: &str = "Rempart Restore Request";
 #[derive(Clone, Debug)]
 pub struct Deps {
     pub rds: Rds,
+    pub data: DataApi,
     pub snapshots: Snapshots,
     pub registry: Registry,
     pub topic: Topic,
@@ -63,6 +67,7 @@ impl Deps {
         let region = region_of(cfg)?;
         Ok(Deps {
             rds: Rds::new(aws_sdk_rds::Client::new(cfg), &region),
+            data: DataApi::new(aws_sdk_rdsdata::Client::new(cfg)),
             snapshots: Snapshots::for_region(cfg, &region),
             registry: Registry::new(aws_sdk_dynamodb::Client::new(cfg), table),
             topic: Topic::new(aws_sdk_sns::Client::new(cfg), topic),
@@ -124,20 +129,39 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
         .into_iter()
         .filter(|i| i.tags.contains_key(TAG_RESTORE_TEST))
         .collect();
-    for i in &in_progress {
+    for i in in_progress.iter().filter(|i| i.cluster.is_none()) {
         follow(deps, &cfg, i, now, &mut report).await?;
     }
-    let dbs = deps.rds.tagged_instances().await?;
+    let clusters = deps.rds.clusters_tagged(TAG_RESTORE_TEST).await?;
+    for c in &clusters {
+        let member = in_progress
+            .iter()
+            .find(|i| i.cluster.as_deref() == Some(c.id.as_str()));
+        follow_cluster(deps, &cfg, c, member, now, &mut report).await?;
+    }
+    let mut dbs: Vec<_> = deps
+        .rds
+        .tagged_instances()
+        .await?
+        .into_iter()
+        .filter(|d| d.aurora_cluster.is_none())
+        .collect();
+    dbs.extend(deps.rds.tagged_clusters().await?);
     let snaps = deps.snapshots.rds.managed_snapshots().await?;
     for db in dbs.iter().filter(|d| {
-        d.aurora_cluster.is_none()
-            && d.policy_tag()
-                .is_some_and(|p| cfg.policies.iter().any(|x| x == p))
+        d.policy_tag()
+            .is_some_and(|p| cfg.policies.iter().any(|x| x == p))
     }) {
-        if in_progress
-            .iter()
-            .any(|i| i.tags.get(TAG_RESTORE_TEST) == Some(&db.id))
-        {
+        let testing = |tags: &BTreeMap<String, String>| tags.get(TAG_RESTORE_TEST) == Some(&db.id);
+        let busy = match db.kind {
+            ResourceKind::AuroraCluster => clusters
+                .iter()
+                .any(|c| testing(&c.tags) && !c.tags.contains_key(TAG_RESTORE_FINISHED)),
+            _ => in_progress
+                .iter()
+                .any(|i| i.cluster.is_none() && testing(&i.tags)),
+        };
+        if busy {
             continue;
         }
         let history = deps.registry.history(&db.registry_key()).await?;
@@ -158,12 +182,13 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
         }
         let mine: Vec<_> = snaps
             .iter()
-            .filter(|s| s.kind == ResourceKind::RdsInstance && s.source_id() == db.id)
+            .filter(|s| s.kind == db.kind && s.source_id() == db.id)
             .cloned()
             .collect();
         let summary = ResourceSummary::from(db);
         let about = About::new(
             deps,
+            db.kind,
             &db.id,
             db.policy_tag().map(str::to_string),
             ev.id.clone(),
@@ -208,20 +233,34 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
                 db.policy_tag().unwrap_or_default().to_string(),
             ),
         ];
-        deps.rds
-            .restore_instance(
-                &s.id,
-                &instance,
-                Some(&cfg.instance_class),
-                cfg.subnet_group.as_deref(),
-                &tags,
-            )
-            .await?;
+        let class = if db.kind == ResourceKind::AuroraCluster {
+            deps.rds
+                .restore_cluster(
+                    &s.id,
+                    &instance,
+                    &cfg.aurora_instance_class,
+                    cfg.subnet_group.as_deref(),
+                    &tags,
+                )
+                .await?;
+            &cfg.aurora_instance_class
+        } else {
+            deps.rds
+                .restore_instance(
+                    &s.id,
+                    &instance,
+                    Some(&cfg.instance_class),
+                    cfg.subnet_group.as_deref(),
+                    &tags,
+                )
+                .await?;
+            &cfg.instance_class
+        };
         let r = base(
             "restore.started",
             &instance,
             true,
-            json!({"snapshot": s.id, "instance": instance, "class": cfg.instance_class}),
+            json!({"snapshot": s.id, "instance": instance, "kind": db.kind, "class": class}),
         );
         announce(
             deps,
@@ -239,79 +278,121 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
     Ok(report)
 }
 
-async fn follow(
+/// One restore test in progress, whatever it restored.
+struct Test {
+    kind: ResourceKind,
+    /// The tested database (instance or cluster).
+    db: String,
+    /// The restored instance or cluster.
+    restored: String,
+    snapshot: String,
+    started: DateTime<Utc>,
+    policy: Option<String>,
+    status: String,
+}
+
+impl Test {
+    fn new(
+        kind: ResourceKind,
+        restored: &str,
+        status: &str,
+        tags: &BTreeMap<String, String>,
+        now: DateTime<Utc>,
+    ) -> Test {
+        let tag = |k: &str| tags.get(k).cloned().unwrap_or_default();
+        Test {
+            kind,
+            db: tag(TAG_RESTORE_TEST),
+            restored: restored.to_string(),
+            snapshot: tag(TAG_RESTORE_SNAPSHOT),
+            started: DateTime::parse_from_rfc3339(&tag(TAG_RESTORE_STARTED))
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or(now),
+            policy: tags.get(TAG_POLICY).cloned(),
+            status: status.to_string(),
+        }
+    }
+
+    fn about(&self, deps: &Deps) -> About {
+        About::new(deps, self.kind, &self.db, self.policy.clone(), None)
+    }
+}
+
+/// A restore test still restoring: reported once past `alert_after`.
+/// Returns whether it is still running.
+async fn still_running(
     deps: &Deps,
     cfg: &RestoreTests,
-    i: &RestoredInstance,
+    t: &Test,
+    done: bool,
+    now: DateTime<Utc>,
+    report: &mut TesterReport,
+) -> Result<bool> {
+    if done {
+        return Ok(false);
+    }
+    let elapsed = now - t.started;
+    if elapsed >= cfg.alert_after.0 {
+        // Once per test: the record's time is the alert instant.
+        let about = t.about(deps);
+        let r = about.record(
+            "restore.slow",
+            t.started + cfg.alert_after.0,
+            &t.restored,
+            false,
+            json!({"snapshot": t.snapshot, "status": t.status, "elapsed_s": elapsed.num_seconds()}),
+        );
+        announce(
+            deps,
+            &r,
+            Severity::Warning,
+            about.summary(),
+            format!(
+                "Restore test of {} still not available after {} min (alert at {})",
+                t.db,
+                elapsed.num_minutes(),
+                cfg.alert_after
+            ),
+        )
+        .await?;
+    }
+    report.running.push(t.restored.clone());
+    Ok(true)
+}
+
+/// A finished restore test (its restored copy already deleted): records and
+/// announces the verdict with the measured RTO, and tags the snapshot
+/// `rempart:verified` when it passed.
+async fn conclude(
+    deps: &Deps,
+    cfg: &RestoreTests,
+    t: &Test,
+    results: Vec<Check>,
+    failed_state: bool,
     now: DateTime<Utc>,
     report: &mut TesterReport,
 ) -> Result<()> {
-    let db = i.tags.get(TAG_RESTORE_TEST).cloned().unwrap_or_default();
-    let snapshot = i
-        .tags
-        .get(TAG_RESTORE_SNAPSHOT)
-        .cloned()
-        .unwrap_or_default();
-    let started = i
-        .tags
-        .get(TAG_RESTORE_STARTED)
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or(now);
-    let elapsed = now - started;
-    let about = About::new(deps, &db, i.tags.get(TAG_POLICY).cloned(), None);
-    let summary = about.summary();
-    let record = |action: &str, time: DateTime<Utc>, ok: bool, details: Value| {
-        about.record(action, time, &i.id, ok, details)
-    };
-    let failed_state = is_failed_state(&i.status);
-    if i.status != "available" && !failed_state {
-        if elapsed >= cfg.alert_after.0 {
-            // Once per test: the record's time is the alert instant.
-            let r = record(
-                "restore.slow",
-                started + cfg.alert_after.0,
-                false,
-                json!({"snapshot": snapshot, "status": i.status, "elapsed_s": elapsed.num_seconds()}),
-            );
-            if deps.registry.record_once(&r).await? {
-                deps.topic
-                    .publish(&r.announcement(
-                        Severity::Warning,
-                        Some(summary),
-                        format!(
-                            "Restore test of {db} still not available after {} min (alert at {})",
-                            elapsed.num_minutes(),
-                            cfg.alert_after
-                        ),
-                    ))
-                    .await?;
-            }
-        }
-        report.running.push(i.id.clone());
-        return Ok(());
-    }
-    let results = checks(i);
+    let elapsed = now - t.started;
     let ok = !failed_state && results.iter().all(|c| c.ok);
-    let rto_s = elapsed.num_seconds();
-    deps.rds.delete_restored(i, TAG_RESTORE_TEST).await?;
     let action = if ok {
         "restore.succeeded"
     } else {
         "restore.failed"
     };
-    let details = json!({"snapshot": snapshot, "instance": i.id, "rto_s": rto_s, "alert_after_s": cfg.alert_after.seconds(), "checks": results, "measured_to": "the polling period"});
-    let r = record(action, now, ok, details.clone());
+    let details = json!({"snapshot": t.snapshot, "instance": t.restored, "kind": t.kind, "rto_s": elapsed.num_seconds(), "alert_after_s": cfg.alert_after.seconds(), "checks": results, "measured_to": "the polling period"});
+    let about = t.about(deps);
+    let r = about.record(action, now, &t.restored, ok, details.clone());
     let severity = if !ok || elapsed >= cfg.alert_after.0 {
         Severity::Warning
     } else {
         Severity::Info
     };
     let text = if ok {
-        format!("Restore test of {db} passed: {snapshot} restored in {} min (RTO measured to the 5-minute polling)", elapsed.num_minutes())
+        format!("Restore test of {} passed: {} restored in {} min (RTO measured to the 5-minute polling)", t.db, t.snapshot, elapsed.num_minutes())
     } else {
         format!(
-            "Restore test of {db} FAILED: {}",
+            "Restore test of {} FAILED: {}",
+            t.db,
             results
                 .iter()
                 .filter(|c| !c.ok)
@@ -320,19 +401,111 @@ async fn follow(
                 .join(", ")
         )
     };
-    announce(deps, &r, severity, summary, text).await?;
+    announce(deps, &r, severity, about.summary(), text).await?;
     if ok {
-        if let Some(s) = deps
-            .snapshots
-            .rds
-            .instance_snapshot_by_id(&snapshot)
-            .await?
-        {
+        let snap = if t.kind == ResourceKind::AuroraCluster {
+            deps.snapshots
+                .rds
+                .cluster_snapshot_by_id(&t.snapshot)
+                .await?
+        } else {
+            deps.snapshots
+                .rds
+                .instance_snapshot_by_id(&t.snapshot)
+                .await?
+        };
+        if let Some(s) = snap {
             deps.snapshots.tag(&s, TAG_VERIFIED, &rfc3339(now)).await?;
         }
     }
     report.finished.push(details);
     Ok(())
+}
+
+/// A restore test of an RDS instance: checked, deleted, concluded once the
+/// instance is available (or failed).
+async fn follow(
+    deps: &Deps,
+    cfg: &RestoreTests,
+    i: &RestoredInstance,
+    now: DateTime<Utc>,
+    report: &mut TesterReport,
+) -> Result<()> {
+    let t = Test::new(ResourceKind::RdsInstance, &i.id, &i.status, &i.tags, now);
+    let failed_state = is_failed_state(&i.status);
+    if still_running(
+        deps,
+        cfg,
+        &t,
+        i.status == "available" || failed_state,
+        now,
+        report,
+    )
+    .await?
+    {
+        return Ok(());
+    }
+    let results = checks(i);
+    deps.rds.delete_restored(i, TAG_RESTORE_TEST).await?;
+    conclude(deps, cfg, &t, results, failed_state, now, report).await
+}
+
+/// A restore test of an Aurora cluster: once the cluster and its instance
+/// are available (or one failed), checked (and the SQL check run through
+/// the Data API when the policy names one), deleted (the instance, then the
+/// cluster: a later tick finishes a cluster AWS still refuses to delete),
+/// concluded.
+async fn follow_cluster(
+    deps: &Deps,
+    cfg: &RestoreTests,
+    c: &RestoredCluster,
+    member: Option<&RestoredInstance>,
+    now: DateTime<Utc>,
+    report: &mut TesterReport,
+) -> Result<()> {
+    if c.tags.contains_key(TAG_RESTORE_FINISHED) {
+        // Concluded earlier; only the cluster's deletion was left.
+        if let Some(m) = member {
+            deps.rds.delete_restored(m, TAG_RESTORE_TEST).await?;
+        }
+        deps.rds
+            .delete_restored_cluster(c, TAG_RESTORE_TEST)
+            .await?;
+        return Ok(());
+    }
+    let t = Test::new(ResourceKind::AuroraCluster, &c.id, &c.status, &c.tags, now);
+    let failed_state =
+        is_failed_state(&c.status) || member.is_some_and(|m| is_failed_state(&m.status));
+    let available = c.status == "available" && member.is_some_and(|m| m.status == "available");
+    if still_running(deps, cfg, &t, available || failed_state, now, report).await? {
+        return Ok(());
+    }
+    let mut results = cluster_checks(c, member);
+    if let Some(q) = cfg.sql_checks.iter().find(|q| q.cluster == t.db) {
+        let answer = if available {
+            match deps.rds.enable_http_endpoint(&c.arn).await {
+                Ok(()) => deps
+                    .data
+                    .first_value(&c.arn, &q.secret_arn, q.database.as_deref(), &q.sql)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        } else {
+            Err("the cluster is not available".into())
+        };
+        results.push(sql_check(q, answer));
+    }
+    if let Some(m) = member {
+        deps.rds.delete_restored(m, TAG_RESTORE_TEST).await?;
+    }
+    deps.rds
+        .tag_instance(&c.arn, TAG_RESTORE_FINISHED, &rfc3339(now))
+        .await?;
+    deps.rds
+        .delete_restored_cluster(c, TAG_RESTORE_TEST)
+        .await?;
+    conclude(deps, cfg, &t, results, failed_state, now, report).await
 }
 
 /// What a restore request meets: the windows, the placement, and the
@@ -433,7 +606,13 @@ async fn request(
     let mut report = TesterReport::default();
     let a = assess(&deps.rds, req, Some(id), now).await?;
     let db = a.database.clone();
-    let about = About::new(deps, &db, None, Some(id.to_string()));
+    let about = About::new(
+        deps,
+        ResourceKind::RdsInstance,
+        &db,
+        None,
+        Some(id.to_string()),
+    );
     let summary = about.summary();
     let record =
         |action: &str, ok: bool, details: Value| about.record(action, now, id, ok, details);
@@ -591,7 +770,7 @@ async fn follow_request(
         "requested_at": rfc3339(requested_at), "available_at": rfc3339(now), "rto_s": rto_s,
         "status": i.status, "checks": results, "measured_to": "the polling period",
     });
-    let about = About::new(deps, &db, None, Some(id.clone()));
+    let about = About::new(deps, ResourceKind::RdsInstance, &db, None, Some(id.clone()));
     let r = about.record("restore.completed", now, &id, ok, details.clone());
     let text = if ok {
         format!(
@@ -641,6 +820,7 @@ fn is_failed_state(status: &str) -> bool {
 
 /// The database a record is about, and what every record of it shares.
 struct About {
+    kind: ResourceKind,
     db: String,
     region: String,
     policy: Option<String>,
@@ -648,8 +828,15 @@ struct About {
 }
 
 impl About {
-    fn new(deps: &Deps, db: &str, policy: Option<String>, cause: Option<String>) -> About {
+    fn new(
+        deps: &Deps,
+        kind: ResourceKind,
+        db: &str,
+        policy: Option<String>,
+        cause: Option<String>,
+    ) -> About {
         About {
+            kind,
             db: db.to_string(),
             region: deps.region.clone(),
             policy,
@@ -666,7 +853,7 @@ impl About {
         details: Value,
     ) -> RegistryRecord {
         RegistryRecord {
-            resource: format!("{}#{}#{}", ResourceKind::RdsInstance, self.region, self.db),
+            resource: format!("{}#{}#{}", self.kind, self.region, self.db),
             time,
             action: action.into(),
             subject: subject.to_string(),
@@ -685,7 +872,7 @@ impl About {
 
     fn summary(&self) -> ResourceSummary {
         ResourceSummary {
-            kind: ResourceKind::RdsInstance.to_string(),
+            kind: self.kind.to_string(),
             id: self.db.clone(),
             arn: String::new(),
         }

@@ -1,14 +1,27 @@
 ################################################################################
 # restore-tester: every `restore_test_schedule` (default 5 minutes), follows
-# the restore tests in progress (throw-away RDS instances tagged
-# `rempart:restore-test`: checked, timed, deleted, `restore.succeeded` or
-# `restore.failed` recorded and announced, the snapshot tagged
+# the restore tests in progress (throw-away RDS instances and Aurora clusters
+# tagged `rempart:restore-test`: checked, timed, deleted, `restore.succeeded`
+# or `restore.failed` recorded and announced, the snapshot tagged
 # `rempart:verified`; `restore.slow` once beyond `alert_after`) and starts
-# the month's test of every RDS instance of the policy's `[restore_tests]`
-# that has none finished this month: a Rempart snapshot younger than
-# `max_snapshot_age`, restored into `rempart-rt-<database>-<yyyymmddhhmm>`
-# (private, single-AZ, tagged `rempart:managed`, `rempart:restore-test`,
-# `rempart:restore-snapshot`, `rempart:restore-started`, `rempart:policy`).
+# the month's test of every RDS instance and Aurora cluster of the policy's
+# `[restore_tests]` that has none finished this month: a Rempart snapshot
+# (DB or cluster snapshot) younger than `max_snapshot_age`, restored into
+# `rempart-rt-<database>-<yyyymmddhhmm>` (private, single-AZ, tagged
+# `rempart:managed`, `rempart:restore-test`, `rempart:restore-snapshot`,
+# `rempart:restore-started`, `rempart:policy`).
+#
+# Aurora clusters: RestoreDBClusterFromSnapshot into a new cluster
+# `rempart-rt-*` (DeletionProtection off), then CreateDBInstance of its one
+# member, of the same name, in that cluster (`aurora_instance_class`,
+# default db.t4g.medium, PubliclyAccessible false), both with the tags above
+# in the request. Once both are available: the checks, and, when the
+# policy has a `[[restore_tests.sql_checks]]` for the cluster,
+# EnableHttpEndpoint on the test cluster and one ExecuteStatement through
+# the RDS Data API with the source cluster's master-credentials secret
+# (`restore_test_sql_secret_arns`); then the member is deleted, the cluster
+# tagged `rempart:restore-finished` and deleted (AWS refuses that deletion
+# while the member is still being deleted: a later run retries it).
 #
 # Restores on request (`restore_requests_enabled`, default on): a
 # `Rempart Restore Request` event (source `rempart`, default bus, put by
@@ -29,13 +42,16 @@
 # the operators' IAM (infra/README.md).
 #
 # Everything happens in the primary region. For restore tests the role can
-# create instances only named `rempart-rt-*`, only from snapshots named
-# `rempart-*`, only with the `rempart:restore-test` tag in the request; for
-# restores on request, any new instance of the region from any snapshot or
-# instance of the region, only with the `rempart:restore-request` tag in the
-# request and not publicly accessible. It deletes only the instances named
-# `rempart-rt-*` AND tagged `rempart:restore-test`: no other database can be
-# deleted through it, restored on request or not.
+# create instances and clusters only named `rempart-rt-*`, only from
+# snapshots named `rempart-*`, only with the `rempart:restore-test` tag in
+# the request (instances only not publicly accessible); for restores on
+# request, any new instance of the region from any snapshot or instance of
+# the region, only with the `rempart:restore-request` tag in the request
+# and not publicly accessible. It deletes only the instances and clusters
+# named `rempart-rt-*` AND tagged `rempart:restore-test`: no other database
+# can be deleted through it, restored on request or not. The Data API runs
+# only on those test clusters, with only the secrets listed in
+# `restore_test_sql_secret_arns`.
 #
 # A failed run (a listing, the registry, the topic) or request is retried
 # twice by Lambda, then goes to the dead-letter queue, whose alarm fires
@@ -43,13 +59,24 @@
 ################################################################################
 
 locals {
-  # Instance and snapshot names are fixed by the function, whatever var.name:
-  # snapshots `rempart-<policy>-<resource>-<time>` (model.rs), test
-  # instances `rempart-rt-<database>-<yyyymmddhhmm>` (restore.rs).
-  tester_rds_arn          = "arn:${local.partition}:rds:${local.region}:${local.account_id}"
-  tester_instance_arns    = "${local.tester_rds_arn}:db:rempart-rt-*"
-  tester_snapshot_arns    = "${local.tester_rds_arn}:snapshot:rempart-*"
-  tester_subnet_group_arn = "${local.tester_rds_arn}:subgrp:${coalesce(var.restore_test_subnet_group, "default")}"
+  # Instance, cluster and snapshot names are fixed by the function, whatever
+  # var.name: DB and cluster snapshots `rempart-<policy>-<resource>-<time>`
+  # (model.rs), test instances and clusters (and a test cluster's member)
+  # `rempart-rt-<database>-<yyyymmddhhmm>` (restore.rs).
+  tester_rds_arn               = "arn:${local.partition}:rds:${local.region}:${local.account_id}"
+  tester_instance_arns         = "${local.tester_rds_arn}:db:rempart-rt-*"
+  tester_cluster_arns          = "${local.tester_rds_arn}:cluster:rempart-rt-*"
+  tester_snapshot_arns         = "${local.tester_rds_arn}:snapshot:rempart-*"
+  tester_cluster_snapshot_arns = "${local.tester_rds_arn}:cluster-snapshot:rempart-*"
+  tester_subnet_group_arn      = "${local.tester_rds_arn}:subgrp:${coalesce(var.restore_test_subnet_group, "default")}"
+
+  # The test copy carries the `rempart:restore-test` tag (any value): the
+  # deletions, the Data API and later tagging act on test copies only.
+  tester_test_resource_condition = {
+    test     = "Null"
+    variable = "aws:ResourceTag/rempart:restore-test"
+    values   = ["false"]
+  }
 
   # The request carries the `rempart:restore-test` tag (any value): the
   # restore, and the tagging it implies, only for test instances.
@@ -91,9 +118,22 @@ data "aws_iam_policy_document" "tester" {
     resources = ["${local.tester_rds_arn}:db:*"]
   }
 
+  # The protected Aurora clusters and the test clusters in progress (tagged
+  # `rempart:restore-test`): one paginated DescribeDBClusters listing of the
+  # region, tags included. RDS authorizes it on the `cluster` resource type.
+  # A test cluster's member instance is listed by ListDatabases.
+  statement {
+    sid       = "ListClusters"
+    actions   = ["rds:DescribeDBClusters"]
+    resources = ["${local.tester_rds_arn}:cluster:*"]
+  }
+
   # Rempart's snapshots (the listing of manual DB and cluster snapshots,
   # tags included, then filtered on rempart:managed), and the tested
-  # snapshot by identifier before it is tagged. For restores on request,
+  # snapshot by identifier before it is restored (a cluster snapshot: its
+  # engine and version, which RestoreDBClusterFromSnapshot needs) and
+  # before it is tagged; `cluster-snapshot:*` covers the `rempart-*` cluster
+  # snapshots of the Aurora tests. For restores on request,
   # the snapshots of one instance (any: `snapshot:*` includes the automated
   # `snapshot:rds:*`); the `db` side of that filtered call is granted by
   # ReadRestoreSources below.
@@ -145,8 +185,126 @@ data "aws_iam_policy_document" "tester" {
     }
   }
 
+  # Restore tests of Aurora clusters, first step: RestoreDBClusterFromSnapshot
+  # is authorized on every resource it names or uses (Service Authorization
+  # Reference: cluster, cluster-pg, og and subgrp required; cluster-snapshot,
+  # or snapshot when restoring a DB snapshot, which the function never
+  # does): the new cluster `rempart-rt-*`, a Rempart cluster snapshot
+  # `rempart-*`, the subnet group of `restore_test_subnet_group` (`default`
+  # when null), and the cluster parameter group and option group the
+  # restored cluster keeps from its snapshot (the engine's defaults or the
+  # source's, not known here: any of the region, used, never modified).
+  # Only when the request carries the `rempart:restore-test` tag. The
+  # function sends DeletionProtection false, so that the cluster can be
+  # deleted after the test.
+  statement {
+    sid     = "RestoreRempartClusterSnapshotsIntoTestClusters"
+    actions = ["rds:RestoreDBClusterFromSnapshot"]
+    resources = [
+      local.tester_cluster_arns,
+      local.tester_cluster_snapshot_arns,
+      local.tester_subnet_group_arn,
+      "${local.tester_rds_arn}:cluster-pg:*",
+      "${local.tester_rds_arn}:og:*",
+    ]
+
+    condition {
+      test     = local.tester_request_tag_condition.test
+      variable = local.tester_request_tag_condition.variable
+      values   = local.tester_request_tag_condition.values
+    }
+  }
+
+  # Tags given with the cluster restore are authorized as
+  # rds:AddTagsToResource on the new cluster: only requests that mark it as
+  # a restore test (the member's tags are TagTestInstancesOnCreation's).
+  statement {
+    sid       = "TagTestClustersOnCreation"
+    actions   = ["rds:AddTagsToResource"]
+    resources = [local.tester_cluster_arns]
+
+    condition {
+      test     = local.tester_request_tag_condition.test
+      variable = local.tester_request_tag_condition.variable
+      values   = local.tester_request_tag_condition.values
+    }
+  }
+
+  # Second step: the test cluster's one member, CreateDBInstance named as the
+  # cluster (`rempart-rt-*`) in that cluster. Authorized on db (required),
+  # and on cluster, og, pg, secgrp and subgrp when the request uses them
+  # (Service Authorization Reference): the new instance, the test cluster
+  # `rempart-rt-*`, the subnet group (the cluster's, that of
+  # `restore_test_subnet_group`), and the engine's default parameter and
+  # option groups (any of the region, used, never modified); no DB security
+  # group (EC2-Classic) is used. Only when the request carries the
+  # `rempart:restore-test` tag and PubliclyAccessible is false (the function
+  # always sends false; a public member is refused). It cannot add an
+  # instance to any other cluster: only `cluster:rempart-rt-*` is granted.
+  statement {
+    sid     = "CreateTestClusterMembers"
+    actions = ["rds:CreateDBInstance"]
+    resources = [
+      local.tester_instance_arns,
+      local.tester_cluster_arns,
+      local.tester_subnet_group_arn,
+      "${local.tester_rds_arn}:og:*",
+      "${local.tester_rds_arn}:pg:*",
+    ]
+
+    condition {
+      test     = local.tester_request_tag_condition.test
+      variable = local.tester_request_tag_condition.variable
+      values   = local.tester_request_tag_condition.values
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "rds:PubliclyAccessible"
+      values   = ["false"]
+    }
+  }
+
+  # The RDS Data API of a test cluster, turned on once it is available and
+  # only when the policy has a SQL check for it (EnableHttpEndpoint,
+  # ResourceArn = the cluster ARN; authorized on `cluster`): test clusters
+  # only, named `rempart-rt-*` AND tagged `rempart:restore-test`.
+  statement {
+    sid       = "EnableDataApiOnTestClusters"
+    actions   = ["rds:EnableHttpEndpoint"]
+    resources = [local.tester_cluster_arns]
+
+    condition {
+      test     = local.tester_test_resource_condition.test
+      variable = local.tester_test_resource_condition.variable
+      values   = local.tester_test_resource_condition.values
+    }
+  }
+
+  # `rempart:restore-finished=<time>` on a concluded test cluster (only its
+  # deletion is left, which AWS allows once the member is gone): test
+  # clusters only, and only that tag key in such a call.
+  statement {
+    sid       = "MarkTestClustersFinished"
+    actions   = ["rds:AddTagsToResource"]
+    resources = [local.tester_cluster_arns]
+
+    condition {
+      test     = local.tester_test_resource_condition.test
+      variable = local.tester_test_resource_condition.variable
+      values   = local.tester_test_resource_condition.values
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = ["rempart:restore-finished"]
+    }
+  }
+
   # Deletion (no final snapshot) of the test instances only: named
-  # `rempart-rt-*` AND tagged `rempart:restore-test`.
+  # `rempart-rt-*` AND tagged `rempart:restore-test`. A test cluster's
+  # member is such an instance (created with the tag in the request).
   statement {
     sid       = "DeleteTestInstances"
     actions   = ["rds:DeleteDBInstance"]
@@ -159,11 +317,30 @@ data "aws_iam_policy_document" "tester" {
     }
   }
 
-  # `rempart:verified=<time>` on the tested snapshot: Rempart's only.
+  # Deletion of the test clusters only, once their member is gone:
+  # DeleteDBCluster with SkipFinalSnapshot, on clusters named `rempart-rt-*`
+  # AND tagged `rempart:restore-test`. The Service Authorization Reference
+  # also lists `cluster-snapshot` for this action, the final snapshot's: the
+  # function never takes one, so none is granted (a deletion asking for a
+  # final snapshot is refused).
+  statement {
+    sid       = "DeleteTestClusters"
+    actions   = ["rds:DeleteDBCluster"]
+    resources = [local.tester_cluster_arns]
+
+    condition {
+      test     = local.tester_test_resource_condition.test
+      variable = local.tester_test_resource_condition.variable
+      values   = local.tester_test_resource_condition.values
+    }
+  }
+
+  # `rempart:verified=<time>` on the tested snapshot, DB or cluster
+  # snapshot: Rempart's only.
   statement {
     sid       = "MarkVerifiedSnapshots"
     actions   = ["rds:AddTagsToResource"]
-    resources = [local.tester_snapshot_arns]
+    resources = [local.tester_snapshot_arns, local.tester_cluster_snapshot_arns]
 
     condition {
       test     = local.managed_condition.test
@@ -181,7 +358,11 @@ data "aws_iam_policy_document" "tester" {
   # instance's key, so RDS needs the same Decrypt/GenerateDataKey/CreateGrant
   # on it; a source under a customer managed key missing from
   # replicator_source_kms_key_arns cannot be restored (by a test or on
-  # request).
+  # request). They cover the Aurora tests too: RestoreDBClusterFromSnapshot
+  # of a cluster snapshot under a customer managed key keeps that key (the
+  # function names no KmsKeyId), and RDS decrypts it and creates its grant
+  # (kms:CreateGrant, for an AWS resource) through RDS on the tester's
+  # behalf, as for an instance.
   dynamic "statement" {
     for_each = length(var.replicator_source_kms_key_arns) > 0 ? [1] : []
 
@@ -226,6 +407,71 @@ data "aws_iam_policy_document" "tester" {
     sid       = "RegistryHistoryAndRecords"
     actions   = ["dynamodb:Query", "dynamodb:PutItem"]
     resources = [aws_dynamodb_table.registry.arn]
+  }
+
+  # The SQL checks of the Aurora tests (`[[restore_tests.sql_checks]]`),
+  # when restore_test_sql_secret_arns lists their secrets: one
+  # ExecuteStatement through the RDS Data API (authorized on `cluster`) on
+  # a test cluster only, named `rempart-rt-*` AND tagged
+  # `rempart:restore-test`. No BatchExecuteStatement, no transactions. The
+  # statement is the policy's; it runs with the source cluster's master
+  # credentials, on the throw-away copy.
+  dynamic "statement" {
+    for_each = length(var.restore_test_sql_secret_arns) > 0 ? [1] : []
+
+    content {
+      sid       = "RunSqlChecksOnTestClusters"
+      actions   = ["rds-data:ExecuteStatement"]
+      resources = [local.tester_cluster_arns]
+
+      condition {
+        test     = local.tester_test_resource_condition.test
+        variable = local.tester_test_resource_condition.variable
+        values   = local.tester_test_resource_condition.values
+      }
+    }
+  }
+
+  # The Data API reads the SecretArn it is given with the caller's own
+  # permissions (secretsmanager:GetSecretValue): the secrets of the SQL
+  # checks (the source clusters' master credentials, which a cluster
+  # restored from a snapshot keeps), those listed only.
+  dynamic "statement" {
+    for_each = length(var.restore_test_sql_secret_arns) > 0 ? [1] : []
+
+    content {
+      sid       = "ReadSqlCheckSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = var.restore_test_sql_secret_arns
+    }
+  }
+
+  # Secrets under a customer managed key: Secrets Manager decrypts them with
+  # the caller's permissions, so the role may use those keys, to decrypt,
+  # through Secrets Manager of the primary region only, and only for the
+  # secrets above (the encryption context Secrets Manager sends names the
+  # secret). Secrets under the AWS managed aws/secretsmanager key need
+  # nothing here.
+  dynamic "statement" {
+    for_each = length(var.restore_test_sql_secret_arns) > 0 && length(var.restore_test_sql_secret_kms_key_arns) > 0 ? [1] : []
+
+    content {
+      sid       = "DecryptSqlCheckSecrets"
+      actions   = ["kms:Decrypt"]
+      resources = var.restore_test_sql_secret_kms_key_arns
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${local.region}.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringLike"
+        variable = "kms:EncryptionContext:SecretARN"
+        values   = var.restore_test_sql_secret_arns
+      }
+    }
   }
 
   # Restores on request, below. The source and the target name (exists?)
@@ -345,7 +591,7 @@ module "restore_tester" {
   source = "./modules/function"
 
   function_name = local.tester_name
-  description   = "Rempart: monthly restore test of each protected RDS instance into a throw-away instance (checks, RTO, deletion); restores on request into new instances"
+  description   = "Rempart: monthly restore test of each protected RDS instance and Aurora cluster into a throw-away copy (checks, RTO, deletion); restores on request into new instances"
   zip_file      = "${local.zip_dir}/restore-tester/bootstrap.zip"
   architecture  = var.architecture
   memory_size   = var.memory_size

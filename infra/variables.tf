@@ -385,13 +385,38 @@ variable "restore_test_schedule" {
 # role may restore into this subnet group only, and the function passes the
 # policy's. Both null: the default VPC's subnet group (`default`).
 variable "restore_test_subnet_group" {
-  description = "DB subnet group of the restore-test instances: must match `[restore_tests].subnet_group` in the policy document (the role allows restores into this group only). Null: the default VPC's `default` group, as the function uses when the policy names none."
+  description = "DB subnet group of the restore-test instances and Aurora clusters: must match `[restore_tests].subnet_group` in the policy document (the role allows restores into this group only). Null: the default VPC's `default` group, as the function uses when the policy names none."
   type        = string
   default     = null
 
   validation {
     condition     = var.restore_test_subnet_group == null ? true : can(regex("^[A-Za-z0-9 ._-]{1,255}$", var.restore_test_subnet_group))
     error_message = "restore_test_subnet_group must be a DB subnet group name (letters, digits, spaces, '.', '_', '-'), or null for the default VPC's group."
+  }
+}
+
+# Must be the `secret_arn`s of the policy document's
+# `[[restore_tests.sql_checks]]`: the Data API reads each secret with the
+# restore-tester's permissions, which cover these secrets only.
+variable "restore_test_sql_secret_arns" {
+  description = "Secrets Manager secrets of the Aurora restore tests' SQL checks: must match the `sql_checks[].secret_arn` of the policy document's `[[restore_tests.sql_checks]]` (the source clusters' master credentials, which a restored cluster keeps). Non-empty: the restore-tester may `rds-data:ExecuteStatement` on its test clusters (`rempart-rt-*` tagged `rempart:restore-test`) and `secretsmanager:GetSecretValue` on these secrets only, which the Data API reads with its permissions. Empty: no SQL check can run (the `sql` check fails with the API's access error). Full ARNs, with Secrets Manager's 6-character suffix (or `-??????`)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.restore_test_sql_secret_arns : can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", a))])
+    error_message = "restore_test_sql_secret_arns must be Secrets Manager secret ARNs (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<suffix>)."
+  }
+}
+
+variable "restore_test_sql_secret_kms_key_arns" {
+  description = "Customer managed KMS keys encrypting the secrets of restore_test_sql_secret_arns: the restore-tester may kms:Decrypt with them through Secrets Manager in `region` only, for those secrets only (encryption context). Secrets under the AWS managed aws/secretsmanager key need nothing here. Ignored while restore_test_sql_secret_arns is empty."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for k in var.restore_test_sql_secret_kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", k))])
+    error_message = "restore_test_sql_secret_kms_key_arns must be KMS key ARNs (arn:aws:kms:<region>:<account>:key/<id>)."
   }
 }
 
@@ -402,7 +427,7 @@ variable "restore_requests_enabled" {
 }
 
 variable "restore_tester_timeout" {
-  description = "Timeout (seconds) of the restore-tester: the listings of the instances and of the RDS snapshots, then per database a registry query and at most a restore or a deletion, a record and an announcement (RDS calls return at once; the restore runs between invocations)."
+  description = "Timeout (seconds) of the restore-tester: the listings of the instances, the Aurora clusters and the RDS snapshots, then per database a registry query and at most a restore (for a cluster, the restore and its instance) or a deletion, an optional SQL check through the Data API, a record and an announcement (RDS calls return at once; the restore runs between invocations)."
   type        = number
   default     = 120
 

@@ -49,6 +49,14 @@ module "rempart" {
   restore_test_schedule     = "rate(5 minutes)"
   restore_test_subnet_group = null
 
+  # rewapp-postgres covers RDS instances and Aurora clusters: a cluster is
+  # restored with one db.t4g.medium instance. The policy has no
+  # [[restore_tests.sql_checks]] yet, so no secret: add here the
+  # `secret_arn` of each SQL check added there (the Aurora cluster's
+  # master-credentials secret, and its customer managed key, if any, in
+  # restore_test_sql_secret_kms_key_arns).
+  restore_test_sql_secret_arns = []
+
   # `rempart restore` (seed 002 §3): restores on request into new instances,
   # by whoever may put a `Rempart Restore Request` event on the default bus
   # (restrict events:PutEvents on that detail-type to the operators).

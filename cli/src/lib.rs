@@ -9,6 +9,7 @@ pub mod latency;
 pub mod local;
 pub mod proxy;
 pub mod recorder;
+pub mod report;
 pub mod restore;
 pub mod retention;
 pub mod simulate;

@@ -79,6 +79,12 @@ enum Command {
     /// REMPART_EVENT_BUS, default `default`) for the restore-tester, which
     /// restores, runs the post-restore checks and reports with timestamps.
     Restore(Box<rempart_cli::restore::RestoreArgs>),
+    /// For an auditor: every backup, copy, deletion, restore test, restore
+    /// and incident of a period, with the measured RPO and RTO against the
+    /// policy's targets, from the registry (REMPART_REGISTRY_TABLE) and the
+    /// incidents table (REMPART_INCIDENTS_TABLE), as a table, JSON, or a
+    /// self-contained HTML page with a timeline.
+    Report(Box<rempart_cli::report::ReportArgs>),
     /// Start a local AWS emulator, create a small estate shaped like the
     /// example policy's (seed 003), run the scheduler over a few scheduled
     /// times and an on-demand request, and print what exists.
@@ -494,6 +500,7 @@ async fn main() -> ExitCode {
         Command::Incident { command } => incident(command).await,
         Command::Schedules { policy_file } => schedules(policy_file),
         Command::Restore(args) => rempart_cli::restore::run(args).await,
+        Command::Report(args) => rempart_cli::report::run(args).await,
         Command::Demo => demo().await,
     };
     match res {

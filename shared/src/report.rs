@@ -185,11 +185,13 @@ pub struct Summary {
 /// Measured RPO: the longest interval without a successful backup.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Rpo {
-    pub measured_s: i64,
+    /// `None` for a key without backups of its own, ever (the DR region's
+    /// copies, a bucket): their freshness is the primary's copy lag.
+    pub measured_s: Option<i64>,
     pub measured: String,
     /// Where the longest gap lies (the period's bounds at its edges).
-    pub gap_from: DateTime<Utc>,
-    pub gap_to: DateTime<Utc>,
+    pub gap_from: Option<DateTime<Utc>>,
+    pub gap_to: Option<DateTime<Utc>>,
     pub target_s: Option<i64>,
     pub target: Option<String>,
     pub verdict: Verdict,
@@ -331,6 +333,8 @@ struct Acc<'a> {
     policy: Option<&'a str>,
     counts: Counts,
     backups: Vec<DateTime<Utc>>,
+    /// Whether it ever had a backup of its own (before the period too).
+    own_backups: bool,
     rtos: Vec<i64>,
     unmeasured: usize,
 }
@@ -371,6 +375,9 @@ pub fn build(
         if let (Some(a), Some(p)) = (acc.as_mut(), r.policy.as_deref()) {
             a.policy = Some(p);
         }
+        if let Some(a) = acc.as_mut() {
+            a.own_backups |= matches!(r.action.as_str(), "snapshot.created" | "snapshot.failed");
+        }
         if r.time < from {
             continue;
         }
@@ -409,6 +416,27 @@ pub fn build(
             let t = a.policy.and_then(|p| targets.get(p));
             let (gap, gap_from, gap_to) = longest_gap(&a.backups, from, to);
             let rpo_target = t.map(|t| t.rpo.num_seconds());
+            let rpo = if a.own_backups {
+                Rpo {
+                    measured_s: Some(gap),
+                    measured: human(gap),
+                    gap_from: Some(gap_from),
+                    gap_to: Some(gap_to),
+                    target_s: rpo_target,
+                    target: rpo_target.map(human),
+                    verdict: Verdict::of(gap, rpo_target),
+                }
+            } else {
+                Rpo {
+                    measured_s: None,
+                    measured: "not measured (no backups of its own)".into(),
+                    gap_from: None,
+                    gap_to: None,
+                    target_s: rpo_target,
+                    target: rpo_target.map(human),
+                    verdict: Verdict::NotMeasured,
+                }
+            };
             a.rtos.sort_unstable();
             let n = a.rtos.len();
             let max = a.rtos.last().copied();
@@ -422,15 +450,7 @@ pub fn build(
                 resource: key.to_string(),
                 policy: a.policy.map(str::to_string),
                 counts: a.counts,
-                rpo: Rpo {
-                    measured_s: gap,
-                    measured: human(gap),
-                    gap_from,
-                    gap_to,
-                    target_s: rpo_target,
-                    target: rpo_target.map(human),
-                    verdict: Verdict::of(gap, rpo_target),
-                },
+                rpo,
                 rto: Rto {
                     restores_measured: n,
                     restores_unmeasured: a.unmeasured,
@@ -723,7 +743,10 @@ fn sections(r: &Report) -> Vec<Section> {
             x.resource.clone(),
             x.policy.clone().unwrap_or_else(|| "unknown".into()),
             format!("{}/{}", x.counts.backups_ok, x.counts.backups_failed),
-            format!("{} (from {})", x.rpo.measured, rfc3339(x.rpo.gap_from)),
+            match x.rpo.gap_from {
+                Some(g) => format!("{} (from {})", x.rpo.measured, rfc3339(g)),
+                None => x.rpo.measured.clone(),
+            },
             none(&x.rpo.target),
             x.rpo.verdict.label().into(),
             rto,
@@ -1141,17 +1164,35 @@ mod tests {
     /// one missing day of daily backups gives 48 h, breached against 24 h and
     /// met against 72 h; the gaps at both edges of the period count; no
     /// backup at all (even for a resource only seen before the period) is
-    /// the whole period; an unknown policy gives "no target".
+    /// the whole period; an unknown policy gives "no target"; a key that
+    /// never had a backup of its own (DR copies) is "not measured".
     #[test]
     fn measured_rpo() {
+        // A key with no backup of its own, ever (the DR region's copies):
+        // not measured, never a made-up breach.
+        let dr = vec![rec(
+            "rds-instance#eu-central-1#rewapp-prod-db",
+            "11-03T05",
+            "snapshot.deleted",
+            "copy-1",
+            json!({}),
+        )];
+        let r = nov(&dr, &[], &targets(24, None));
+        assert_eq!(
+            (r.resources[0].rpo.measured_s, r.resources[0].rpo.verdict),
+            (None, Verdict::NotMeasured)
+        );
         let month = daily((1..=30).filter(|d| *d != 15));
         let r = nov(&month, &[], &targets(24, None));
         let rpo = &r.resources[0].rpo;
         assert_eq!(
             (rpo.measured_s, rpo.verdict),
-            (48 * 3600, Verdict::Breached)
+            (Some(48 * 3600), Verdict::Breached)
         );
-        assert_eq!((rpo.gap_from, rpo.gap_to), (at("11-14T02"), at("11-16T02")));
+        assert_eq!(
+            (rpo.gap_from, rpo.gap_to),
+            (Some(at("11-14T02")), Some(at("11-16T02")))
+        );
         assert_eq!(r.resources[0].counts.backups_ok, 29);
         assert_eq!(
             nov(&month, &[], &targets(72, None)).resources[0]
@@ -1162,12 +1203,12 @@ mod tests {
         let start = &nov(&daily(10..=30), &[], &targets(24, None)).resources[0].rpo;
         assert_eq!(
             (start.measured_s, start.gap_from),
-            (9 * 86_400 + 2 * 3600, at("11-01T00"))
+            (Some(9 * 86_400 + 2 * 3600), Some(at("11-01T00")))
         );
         let end = &nov(&daily(1..=5), &[], &targets(24, None)).resources[0].rpo;
         assert_eq!(
             (end.measured_s, end.gap_to),
-            (25 * 86_400 + 22 * 3600, at("12-01T00"))
+            (Some(25 * 86_400 + 22 * 3600), Some(at("12-01T00")))
         );
         let none = vec![
             rec(
@@ -1184,7 +1225,7 @@ mod tests {
         for x in &r.resources {
             assert_eq!(
                 (x.rpo.measured_s, x.rpo.verdict),
-                (30 * 86_400, Verdict::Breached)
+                (Some(30 * 86_400), Verdict::Breached)
             );
         }
         assert_eq!(
@@ -1486,7 +1527,7 @@ mod tests {
             };
             let recs: Vec<_> = times.iter().map(backup).collect();
             let r = nov(&recs, &[], &targets(24, None));
-            let rpo = r.resources.first().map(|x| x.rpo.measured_s);
+            let rpo = r.resources.first().and_then(|x| x.rpo.measured_s);
             let mut points = vec![from];
             points.extend(&times);
             points.push(at("12-01T00"));

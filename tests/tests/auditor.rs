@@ -123,3 +123,144 @@ async fn the_audit_passes_fresh_backups_and_flags_stale_ones() {
         .count();
     assert_eq!(redis_breaches, 2);
 }
+
+/// Wraps an announcement as the SNS delivery the escalator's subscription
+/// receives.
+fn as_sns(a: &Value) -> Value {
+    let mut e: Value = serde_json::from_str(include_str!(
+        "../../events/slack-notifier/sns-announcement.json"
+    ))
+    .expect("JSON");
+    e["Records"][0]["Sns"]["Message"] = a.to_string().into();
+    e
+}
+
+/// Proves: the end-to-end path of a stale backup: an audit two days after
+/// the last snapshots reports the database's RPO breach, and its
+/// `audit.breach` announcement, delivered to the incident-escalator as the
+/// events topic delivers it, opens an incident; after fresh snapshots the
+/// next audit announces `audit.passed`, which resolves it (after the flap
+/// window). Alongside, the manual-snapshot quota headroom is computed from
+/// what moto holds: 85 manual snapshots of the region (Rempart's and
+/// others') make a `quota` finding with the count.
+#[tokio::test]
+async fn a_stale_backup_opens_an_incident_that_a_fresh_one_resolves() {
+    use rempart_shared::aws::incidents::Incidents;
+    use rempart_shared::functions::incident_escalator;
+    let h = Harness::new().await;
+    let incidents = Incidents::new(aws_sdk_dynamodb::Client::new(&h.cfg), "rempart-incidents");
+    incidents.create_table().await.expect("table");
+    let escalator = incident_escalator::Deps::new(
+        &h.cfg,
+        "rempart-incidents",
+        h.topic.arn(),
+        &[],
+        PolicySource::File(h.policy_file.clone()),
+    )
+    .expect("escalator");
+    let auditor = backup_auditor::Deps::new(
+        &h.cfg,
+        rempart_integration::TABLE,
+        h.topic.arn(),
+        PolicySource::File(h.policy_file.clone()),
+    )
+    .expect("auditor");
+    let hr = &h;
+    let night = |day: &'static str| async move {
+        for hour in ["02", "03", "04"] {
+            snapshot_scheduler::handle(&hr.deps, scheduled_at(&format!("{day}T{hour}:00:00Z")))
+                .await
+                .expect("scheduler");
+        }
+        let mut sweep: Value =
+            serde_json::from_str(include_str!("../../events/snapshot-replicator/sweep.json"))
+                .expect("JSON");
+        sweep["time"] = format!("{day}T04:45:00Z").into();
+        snapshot_replicator::handle(&hr.replicator, sweep)
+            .await
+            .expect("sweep");
+    };
+    // Someone else's manual snapshots: 85 with Rempart's (2 RDS).
+    let rds = aws_sdk_rds::Client::new(&h.cfg);
+    for n in 0..83 {
+        rds.create_db_snapshot()
+            .db_instance_identifier(&h.estate.untagged_db)
+            .db_snapshot_identifier(format!("manual-{n}"))
+            .send()
+            .await
+            .expect("manual snapshot");
+    }
+    night("2025-11-23").await;
+    let deliver = |kind: &'static str| {
+        let all = h.announcements("/all");
+        let escalator = &escalator;
+        async move {
+            for a in all.iter().filter(|a| a["kind"] == kind) {
+                incident_escalator::handle(escalator, as_sns(a))
+                    .await
+                    .expect("escalator");
+            }
+        }
+    };
+
+    let stale = backup_auditor::handle(&auditor, audit_at("2025-11-25T06:00:00Z"))
+        .await
+        .expect("audit");
+    let db = stale
+        .audit
+        .resources
+        .iter()
+        .find(|r| r.id == h.estate.db)
+        .expect("db");
+    assert!(!db.compliant && db.rpo_age_s > Some(db.rpo_s), "{db:?}");
+    assert_eq!(stale.audit.rds_manual.get("eu-west-1"), Some(&85));
+    let quota = stale
+        .audit
+        .findings
+        .iter()
+        .find(|f| f.check == "quota")
+        .expect("quota finding");
+    assert!(quota.message.starts_with("85 of the 100"), "{quota:?}");
+    deliver("audit.breach").await;
+    let open: Vec<String> = incidents
+        .all_open()
+        .await
+        .expect("open")
+        .into_iter()
+        .map(|s| s.incident.key)
+        .collect();
+    let key = format!("audit#rds-instance#{}", h.estate.db);
+    assert!(open.contains(&key), "{open:?}");
+
+    night("2025-11-26").await;
+    let fresh = backup_auditor::handle(&auditor, audit_at("2025-11-26T06:00:00Z"))
+        .await
+        .expect("audit");
+    assert!(fresh
+        .audit
+        .resources
+        .iter()
+        .any(|r| r.id == h.estate.db && r.compliant));
+    deliver("audit.passed").await;
+    let mut tick: Value =
+        serde_json::from_str(include_str!("../../events/incident-escalator/tick.json"))
+            .expect("JSON");
+    tick["time"] = "2025-11-26T06:20:00Z".into();
+    incident_escalator::handle(&escalator, tick)
+        .await
+        .expect("tick");
+    let still: Vec<String> = incidents
+        .all_open()
+        .await
+        .expect("open")
+        .into_iter()
+        .map(|s| s.incident.key)
+        .collect();
+    assert!(!still.contains(&key), "resolved: {still:?}");
+    assert!(incidents
+        .all()
+        .await
+        .expect("all")
+        .iter()
+        .any(|i| i.key == key && i.resolved_at.is_some()));
+}

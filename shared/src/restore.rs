@@ -47,6 +47,66 @@ pub struct RestoreTests {
     /// SQL checks through the RDS Data API, per protected Aurora cluster.
     #[serde(default)]
     pub sql_checks: Vec<SqlCheck>,
+    /// The checks run on a restored instance (default: all of them; `sql`
+    /// runs where `sql_checks` names the cluster).
+    #[serde(default = "d_checks")]
+    pub checks: Vec<CheckName>,
+    /// The DB parameter group restored instances get (default: the
+    /// engine's default group); the `parameter-group` check verifies that it
+    /// is the one applied and in sync.
+    #[serde(default)]
+    pub parameter_group: Option<String>,
+}
+
+/// A check the policy can name.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckName {
+    /// The instance (and the cluster) reached `available`.
+    Available,
+    /// The engine and its version are reported.
+    Engine,
+    /// Storage is allocated.
+    Storage,
+    /// Not publicly accessible.
+    Private,
+    /// The parameter group is applied (`in-sync`), and is the policy's.
+    ParameterGroup,
+    /// The policy's SQL check, through the RDS Data API (Aurora).
+    Sql,
+}
+
+impl CheckName {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CheckName::Available => "available",
+            CheckName::Engine => "engine",
+            CheckName::Storage => "storage",
+            CheckName::Private => "private",
+            CheckName::ParameterGroup => "parameter-group",
+            CheckName::Sql => "sql",
+        }
+    }
+}
+
+fn d_checks() -> Vec<CheckName> {
+    vec![
+        CheckName::Available,
+        CheckName::Engine,
+        CheckName::Storage,
+        CheckName::Private,
+        CheckName::ParameterGroup,
+        CheckName::Sql,
+    ]
+}
+
+/// Keeps the checks the policy names (`available` always: a restore that
+/// did not finish is never a pass).
+pub fn named(results: Vec<Check>, names: &[CheckName]) -> Vec<Check> {
+    results
+        .into_iter()
+        .filter(|c| c.name == "available" || names.iter().any(|n| n.as_str() == c.name))
+        .collect()
 }
 
 /// A SQL check on a restored Aurora cluster, through the RDS Data API (which
@@ -379,11 +439,34 @@ pub struct Check {
     pub detail: String,
 }
 
+/// The parameter group check: every group of the instance in sync, and the
+/// expected one (when the policy names it) among them.
+fn parameter_group_check(i: &RestoredInstance, expected: Option<&str>) -> Check {
+    let listed = i
+        .parameter_groups
+        .iter()
+        .map(|(n, st)| format!("{n} ({st})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let in_sync =
+        !i.parameter_groups.is_empty() && i.parameter_groups.iter().all(|(_, st)| st == "in-sync");
+    let right = expected.is_none_or(|e| i.parameter_groups.iter().any(|(n, _)| n == e));
+    Check {
+        name: "parameter-group".into(),
+        ok: in_sync && right,
+        detail: match (listed.is_empty(), right, expected) {
+            (true, _, _) => "no parameter group reported".into(),
+            (false, false, Some(e)) => format!("{listed}; expected {e}"),
+            _ => listed,
+        },
+    }
+}
+
 /// The checks seed 003 §10 asks for that the control plane can answer:
-/// available, engine present, storage allocated, not publicly accessible.
-/// (A SQL check through the RDS Data API is not done yet.)
-pub fn checks(i: &RestoredInstance) -> Vec<Check> {
-    vec![
+/// available, engine present, storage allocated, not publicly accessible,
+/// the parameter group applied (the policy's, when it names one).
+pub fn checks(i: &RestoredInstance, parameter_group: Option<&str>) -> Vec<Check> {
+    let mut out = vec![
         Check {
             name: "available".into(),
             ok: i.status == "available",
@@ -408,13 +491,19 @@ pub fn checks(i: &RestoredInstance) -> Vec<Check> {
                 "not publicly accessible".into()
             },
         },
-    ]
+    ];
+    out.push(parameter_group_check(i, parameter_group));
+    out
 }
 
 /// The checks on a restored Aurora cluster and its member instance.
-pub fn cluster_checks(c: &RestoredCluster, member: Option<&RestoredInstance>) -> Vec<Check> {
+pub fn cluster_checks(
+    c: &RestoredCluster,
+    member: Option<&RestoredInstance>,
+    parameter_group: Option<&str>,
+) -> Vec<Check> {
     let member_status = member.map_or("missing", |m| m.status.as_str());
-    vec![
+    let mut out = vec![
         Check {
             name: "available".into(),
             ok: c.status == "available" && member_status == "available",
@@ -434,7 +523,11 @@ pub fn cluster_checks(c: &RestoredCluster, member: Option<&RestoredInstance>) ->
                 None => "no instance".into(),
             },
         },
-    ]
+    ];
+    if let Some(m) = member {
+        out.push(parameter_group_check(m, parameter_group));
+    }
+    out
 }
 
 /// The SQL check's verdict on what the Data API answered: the first value
@@ -647,6 +740,57 @@ mod tests {
             ..c
         };
         assert!(sql_check(&any, Ok(Some("abc".into()))).ok);
+    }
+
+    fn restored(groups: &[(&str, &str)]) -> RestoredInstance {
+        RestoredInstance {
+            id: "rempart-rt-db-202511230600".into(),
+            arn: String::new(),
+            cluster: None,
+            status: "available".into(),
+            engine: "postgres".into(),
+            engine_version: "16.4".into(),
+            storage_gb: 20,
+            publicly_accessible: false,
+            parameter_groups: groups
+                .iter()
+                .map(|(n, s)| (n.to_string(), s.to_string()))
+                .collect(),
+            tags: Default::default(),
+        }
+    }
+
+    /// Proves: the parameter-group check passes when every group is in
+    /// sync and the policy's group (if named) is applied, and says why it
+    /// fails otherwise; the policy's `checks` keep only the named checks,
+    /// `available` always.
+    #[test]
+    fn the_parameter_group_check_and_the_named_checks() {
+        let pg = |i: &RestoredInstance, want: Option<&str>| {
+            checks(i, want)
+                .into_iter()
+                .find(|c| c.name == "parameter-group")
+                .expect("check")
+        };
+        let ok = restored(&[("rewapp-pg16", "in-sync")]);
+        assert!(pg(&ok, Some("rewapp-pg16")).ok);
+        assert!(pg(&ok, None).ok);
+        let other = pg(
+            &restored(&[("default.postgres16", "in-sync")]),
+            Some("rewapp-pg16"),
+        );
+        assert!(
+            !other.ok && other.detail.ends_with("expected rewapp-pg16"),
+            "{other:?}"
+        );
+        let pending = pg(&restored(&[("rewapp-pg16", "pending-reboot")]), None);
+        assert!(!pending.ok && pending.detail.contains("pending-reboot"));
+        assert!(!pg(&restored(&[]), None).ok);
+        let kept: Vec<String> = named(checks(&ok, None), &[CheckName::Private])
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(kept, ["available", "private"]);
     }
 
     /// Proves: instance ids are valid RDS identifiers, however odd the name.

@@ -71,6 +71,24 @@ async fn a_monthly_restore_test_restores_checks_times_and_cleans_up() {
         "rempart-rt-rewapp-prod-db-202511230600"
     );
     assert_eq!(second.finished[0]["rto_s"], 300);
+    let names: Vec<&str> = second.finished[0]["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["ok"] == true)
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "available",
+            "engine",
+            "storage",
+            "private",
+            "parameter-group"
+        ],
+        "every check the policy names ran and passed"
+    );
     let gone = rds
         .describe_db_instances()
         .db_instance_identifier("rempart-rt-rewapp-prod-db-202511230600")

@@ -424,6 +424,14 @@ pub(crate) fn not_found(operation: &'static str, code: &str, id: &str) -> Error 
     }
 }
 
+/// Where a restored instance goes and which parameter group it gets
+/// (`None`: the account's default subnet group, the engine's default group).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Placement<'a> {
+    pub subnet_group: Option<&'a str>,
+    pub parameter_group: Option<&'a str>,
+}
+
 /// An Aurora cluster restored by a restore test.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RestoredCluster {
@@ -447,6 +455,8 @@ pub struct RestoredInstance {
     pub engine_version: String,
     pub storage_gb: i32,
     pub publicly_accessible: bool,
+    /// DB parameter groups: (name, apply status, e.g. `in-sync`).
+    pub parameter_groups: Vec<(String, String)>,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -560,9 +570,10 @@ impl Rds {
         snapshot_id: &str,
         cluster_id: &str,
         class: &str,
-        subnet_group: Option<&str>,
+        placement: &Placement<'_>,
         tags: &[(String, String)],
     ) -> Result<()> {
+        let subnet_group = placement.subnet_group;
         let out = self
             .client
             .describe_db_cluster_snapshots()
@@ -601,6 +612,7 @@ impl Rds {
             .db_cluster_identifier(cluster_id)
             .engine(&engine)
             .db_instance_class(class)
+            .set_db_parameter_group_name(placement.parameter_group.map(str::to_string))
             .publicly_accessible(false)
             .set_tags(Some(to_tags(tags)))
             .send()
@@ -703,13 +715,15 @@ impl Rds {
         snapshot_id: &str,
         instance_id: &str,
         class: Option<&str>,
-        subnet_group: Option<&str>,
+        placement: &Placement<'_>,
         tags: &[(String, String)],
     ) -> Result<()> {
+        let subnet_group = placement.subnet_group;
         self.client
             .restore_db_instance_from_db_snapshot()
             .db_snapshot_identifier(snapshot_id)
             .db_instance_identifier(instance_id)
+            .set_db_parameter_group_name(placement.parameter_group.map(str::to_string))
             .set_db_instance_class(class.map(str::to_string))
             .publicly_accessible(false)
             .multi_az(false)
@@ -747,6 +761,16 @@ impl Rds {
                     engine_version: db.engine_version().unwrap_or_default().to_string(),
                     storage_gb: db.allocated_storage().unwrap_or(0),
                     publicly_accessible: db.publicly_accessible().unwrap_or(false),
+                    parameter_groups: db
+                        .db_parameter_groups()
+                        .iter()
+                        .map(|g| {
+                            (
+                                g.db_parameter_group_name().unwrap_or_default().to_string(),
+                                g.parameter_apply_status().unwrap_or_default().to_string(),
+                            )
+                        })
+                        .collect(),
                     tags,
                 });
             }

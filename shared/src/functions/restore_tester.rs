@@ -13,7 +13,7 @@
 //! report with timestamps. An instance restored on request is never deleted.
 
 use crate::announce::{rfc3339, Outcome, RegistryRecord, ResourceSummary, Severity};
-use crate::aws::rds::RestoredCluster;
+use crate::aws::rds::{Placement, RestoredCluster};
 use crate::aws::rds::{Rds, RestoredInstance};
 use crate::aws::rdsdata::DataApi;
 use crate::aws::registry::{Registry, REGISTRY_TABLE_ENV};
@@ -25,10 +25,11 @@ use crate::model::{ResourceKind, TAG_MANAGED, TAG_POLICY};
 use crate::policy::PolicySource;
 use crate::replicator::TAG_VERIFIED;
 use crate::restore::{
-    checks, cluster_checks, decide, due, instance_id, pick, request_target, seed, sql_check, Check,
-    RestorePlan, RestoreRequest, RestoreSource, RestoreTests, Windows, TAG_APPROVED_BY,
-    TAG_RESTORE_COMPLETED, TAG_RESTORE_FINISHED, TAG_RESTORE_POINT, TAG_RESTORE_REQUEST,
-    TAG_RESTORE_SNAPSHOT, TAG_RESTORE_SOURCE, TAG_RESTORE_STARTED, TAG_RESTORE_TEST,
+    checks, cluster_checks, decide, due, instance_id, named, pick, request_target, seed, sql_check,
+    Check, CheckName, RestorePlan, RestoreRequest, RestoreSource, RestoreTests, Windows,
+    TAG_APPROVED_BY, TAG_RESTORE_COMPLETED, TAG_RESTORE_FINISHED, TAG_RESTORE_POINT,
+    TAG_RESTORE_REQUEST, TAG_RESTORE_SNAPSHOT, TAG_RESTORE_SOURCE, TAG_RESTORE_STARTED,
+    TAG_RESTORE_TEST,
 };
 use crate::runtime::{env_var, load_policy, region_of};
 use aws_config::SdkConfig;
@@ -233,13 +234,17 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
                 db.policy_tag().unwrap_or_default().to_string(),
             ),
         ];
+        let placement = Placement {
+            subnet_group: cfg.subnet_group.as_deref(),
+            parameter_group: cfg.parameter_group.as_deref(),
+        };
         let class = if db.kind == ResourceKind::AuroraCluster {
             deps.rds
                 .restore_cluster(
                     &s.id,
                     &instance,
                     &cfg.aurora_instance_class,
-                    cfg.subnet_group.as_deref(),
+                    &placement,
                     &tags,
                 )
                 .await?;
@@ -250,7 +255,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
                     &s.id,
                     &instance,
                     Some(&cfg.instance_class),
-                    cfg.subnet_group.as_deref(),
+                    &placement,
                     &tags,
                 )
                 .await?;
@@ -445,7 +450,7 @@ async fn follow(
     {
         return Ok(());
     }
-    let results = checks(i);
+    let results = named(checks(i, cfg.parameter_group.as_deref()), &cfg.checks);
     deps.rds.delete_restored(i, TAG_RESTORE_TEST).await?;
     conclude(deps, cfg, &t, results, failed_state, now, report).await
 }
@@ -480,8 +485,16 @@ async fn follow_cluster(
     if still_running(deps, cfg, &t, available || failed_state, now, report).await? {
         return Ok(());
     }
-    let mut results = cluster_checks(c, member);
-    if let Some(q) = cfg.sql_checks.iter().find(|q| q.cluster == t.db) {
+    let mut results = named(
+        cluster_checks(c, member, cfg.parameter_group.as_deref()),
+        &cfg.checks,
+    );
+    let sql = cfg
+        .sql_checks
+        .iter()
+        .find(|q| q.cluster == t.db)
+        .filter(|_| cfg.checks.contains(&CheckName::Sql));
+    if let Some(q) = sql {
         let answer = if available {
             match deps.rds.enable_http_endpoint(&c.arn).await {
                 Ok(()) => deps
@@ -675,7 +688,10 @@ async fn request(
                     s,
                     &plan.target,
                     req.instance_class.as_deref(),
-                    a.subnet_group.as_deref(),
+                    &Placement {
+                        subnet_group: a.subnet_group.as_deref(),
+                        parameter_group: None,
+                    },
                     &tags,
                 )
                 .await
@@ -761,7 +777,8 @@ async fn follow_request(
     let requested_at = DateTime::parse_from_rfc3339(&tag(TAG_RESTORE_STARTED))
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or(now);
-    let results = checks(i);
+    // The source's parameter group is kept: only "applied" is checked.
+    let results = checks(i, None);
     let ok = !failed_state && results.iter().all(|c| c.ok);
     let rto_s = (now - requested_at).num_seconds();
     let details = json!({

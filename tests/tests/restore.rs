@@ -554,3 +554,85 @@ async fn an_aurora_restore_test_runs_the_sql_check_through_the_data_api() {
         assert_eq!(tagged, passes, "verified only when the test passed");
     }
 }
+
+/// Proves: a restore still not available after the policy's `alert_after`
+/// (45 min) is announced once as `restore.slow` (a warning, recorded at the
+/// alert instant), later ticks do not repeat it, and when the instance
+/// becomes available the measured RTO (1 h) is recorded and the success is
+/// announced as a warning, beyond the threshold. moto makes a restored
+/// instance available at once: a proxy rewrites its `DescribeDBInstances`
+/// answers to say `creating` until the test lets the restore finish.
+#[tokio::test]
+async fn a_slow_restore_is_reported_once_past_the_alert_threshold() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let h = Harness::new().await;
+    snapshot_scheduler::handle(&h.deps, scheduled_at("2025-11-23T02:00:00Z"))
+        .await
+        .expect("snapshots");
+    let restoring = std::sync::Arc::new(AtomicBool::new(true));
+    let flag = restoring.clone();
+    let proxy = rempart_cli::proxy::CountingProxy::with_hooks(
+        &h.aws.endpoint,
+        None,
+        Some(std::sync::Arc::new(
+            move |r: &rempart_cli::http::Request, body: &str| {
+                (flag.load(Ordering::SeqCst)
+                    && rempart_cli::proxy::operation(r) == "rds:DescribeDBInstances")
+                    .then(|| {
+                        body.replace(
+                            "<DBInstanceStatus>available</DBInstanceStatus>",
+                            "<DBInstanceStatus>creating</DBInstanceStatus>",
+                        )
+                    })
+            },
+        )),
+    )
+    .await
+    .expect("proxy");
+    let cfg = rempart_cli::local::sdk_config_for(&proxy.url(), "eu-west-1").await;
+    let deps = restore_tester::Deps::new(
+        &cfg,
+        rempart_integration::TABLE,
+        h.topic.arn(),
+        PolicySource::File(h.policy_file.clone()),
+    )
+    .expect("deps");
+    let instance = "rempart-rt-rewapp-prod-db-202511230600";
+    let run = |t: &'static str| restore_tester::handle(&deps, tick(t));
+    run("2025-11-23T06:00:00Z").await.expect("started");
+    for t in [
+        "2025-11-23T06:05:00Z",
+        "2025-11-23T06:50:00Z",
+        "2025-11-23T06:55:00Z",
+    ] {
+        let r = run(t).await.expect("tick");
+        assert!(r.running.contains(&instance.to_string()), "{t}: {r:?}");
+    }
+    let slow: Vec<Value> = h
+        .announcements("/warnings")
+        .into_iter()
+        .filter(|a| a["kind"] == "restore.slow")
+        .collect();
+    // One for the instance (the Aurora cluster's member is "creating" too).
+    let mine: Vec<&Value> = slow
+        .iter()
+        .filter(|a| {
+            a["details"]["elapsed_s"].as_i64().is_some() && a["resource"]["id"] == "rewapp-prod-db"
+        })
+        .collect();
+    assert_eq!(mine.len(), 1, "{slow:?}");
+    assert_eq!(mine[0]["time"], "2025-11-23T06:45:00Z");
+
+    restoring.store(false, Ordering::SeqCst);
+    let done = run("2025-11-23T07:00:00Z").await.expect("tick");
+    let d = done
+        .finished
+        .iter()
+        .find(|d| d["instance"] == instance)
+        .unwrap_or_else(|| panic!("concluded: {done:?}"));
+    assert_eq!(d["rto_s"], 3600);
+    assert!(h
+        .announcements("/warnings")
+        .iter()
+        .any(|a| a["kind"] == "restore.succeeded" && a["resource"]["id"] == "rewapp-prod-db"));
+}

@@ -25,7 +25,7 @@ pub struct Targets {
 
 /// Registry actions that summarise a run rather than act on a snapshot:
 /// counted in [`Summary::digests_not_listed`], not listed as events.
-pub const DIGESTS: &[&str] = &["copy.lag", "retention.digest"];
+pub const DIGESTS: &[&str] = &["copy.lag", "retention.digest", "retention.applied"];
 
 /// What kind of action an event is, for counting and for the chart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -530,7 +530,7 @@ fn notes() -> Vec<String> {
         "Measured RTO: rto_s of successful restore.succeeded (restore tests, measured to the restore tester's polling) and restore.completed (restores on request) records; no such restore in the period reads 'not measured'. Breached when the longest exceeds the target.",
         "Targets come from the policy named on the resource's latest record; 'no target' when that policy is unknown or states none.",
         "Incidents: every incident open at some time in the period.",
-        "Deletions count snapshot.deleted records; retention.applied (one per resource and run) is listed as an event, not counted. Digest records (copy.lag, retention.digest) are counted, not listed.",
+        "Deletions count snapshot.deleted records (one per snapshot). Digest records (copy.lag, retention.digest, and retention.applied: one per resource and enforcer run) are counted, not listed.",
     ]
     .iter()
     .map(|s| s.to_string())

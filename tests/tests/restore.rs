@@ -182,7 +182,8 @@ async fn instance_ids(rds: &aws_sdk_rds::Client) -> Vec<String> {
 /// database's point-in-time window is refused with the window and the
 /// snapshots' span in the message (recorded as `restore.refused`, announced
 /// as a warning), and changes nothing: no instance is created. A request
-/// approved by its own requester is refused too.
+/// approved by its own requester is refused too, and so is one naming an
+/// Aurora cluster (restores on request cover DB instances), saying so.
 #[tokio::test]
 async fn a_restore_request_outside_the_window_is_refused_with_the_window() {
     let h = Harness::new().await;
@@ -237,6 +238,16 @@ async fn a_restore_request_outside_the_window_is_refused_with_the_window() {
         .as_str()
         .is_some_and(|s| s.contains("cannot approve their own")));
     assert_eq!(instance_ids(&rds).await, before, "nothing restored");
+
+    let mut cluster = request("snapshot");
+    cluster["id"] = "aurora".into();
+    cluster["detail"]["database"] = "rewapp-aurora".into();
+    let r = restore_tester::handle(&deps, cluster)
+        .await
+        .expect("handled");
+    assert!(r.requests[0]["reason"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("rewapp-aurora is an Aurora cluster")));
 }
 
 /// Proves: a restore request from a Rempart snapshot starts a new private

@@ -558,9 +558,12 @@ pub async fn assess(
         Err(Error::Aws { code, .. })
             if code == "DBInstanceNotFound" || code == "DBInstanceNotFoundFault" =>
         {
-            return Ok(refused(format!(
-                "there is no DB instance {db} in this region"
-            )));
+            let why = if rds.cluster_by_id(&db).await.is_ok() {
+                format!("{db} is an Aurora cluster: restores on request cover RDS DB instances (restore a cluster with `aws rds restore-db-cluster-to-point-in-time`, then add an instance); its monthly restore tests run through [restore_tests]")
+            } else {
+                format!("there is no DB instance {db} in this region")
+            };
+            return Ok(refused(why));
         }
         Err(e) => return Err(e),
     };

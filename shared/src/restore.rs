@@ -137,8 +137,12 @@ fn d_age() -> Span {
 fn d_class() -> String {
     "db.t4g.micro".into()
 }
+/// The smallest Aurora instance class: restored clusters' one instance when
+/// nothing else says.
+pub const DEFAULT_AURORA_CLASS: &str = "db.t4g.medium";
+
 fn d_aurora_class() -> String {
-    "db.t4g.medium".into()
+    DEFAULT_AURORA_CLASS.into()
 }
 fn d_alert() -> Span {
     "45min".parse().expect("constant")

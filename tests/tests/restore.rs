@@ -182,8 +182,8 @@ async fn instance_ids(rds: &aws_sdk_rds::Client) -> Vec<String> {
 /// database's point-in-time window is refused with the window and the
 /// snapshots' span in the message (recorded as `restore.refused`, announced
 /// as a warning), and changes nothing: no instance is created. A request
-/// approved by its own requester is refused too, and so is one naming an
-/// Aurora cluster (restores on request cover DB instances), saying so.
+/// approved by its own requester is refused too, and so is one naming no
+/// database of the region.
 #[tokio::test]
 async fn a_restore_request_outside_the_window_is_refused_with_the_window() {
     let h = Harness::new().await;
@@ -239,15 +239,89 @@ async fn a_restore_request_outside_the_window_is_refused_with_the_window() {
         .is_some_and(|s| s.contains("cannot approve their own")));
     assert_eq!(instance_ids(&rds).await, before, "nothing restored");
 
-    let mut cluster = request("snapshot");
-    cluster["id"] = "aurora".into();
-    cluster["detail"]["database"] = "rewapp-aurora".into();
-    let r = restore_tester::handle(&deps, cluster)
+    let mut nothing = request("snapshot");
+    nothing["id"] = "nothing".into();
+    nothing["detail"]["database"] = "no-such-db".into();
+    let r = restore_tester::handle(&deps, nothing)
         .await
         .expect("handled");
-    assert!(r.requests[0]["reason"]
-        .as_str()
-        .is_some_and(|s| s.starts_with("rewapp-aurora is an Aurora cluster")));
+    assert_eq!(
+        r.requests[0]["reason"],
+        "there is no DB instance nor Aurora cluster no-such-db in this region"
+    );
+}
+
+/// Proves: a restore request naming an Aurora cluster restores its cluster
+/// snapshot into a new cluster with one private instance, tagged with the
+/// request; the next tick finds cluster and instance available, runs the
+/// checks and records `restore.completed` under the cluster, keeping both.
+#[tokio::test]
+async fn an_aurora_restore_request_restores_a_new_cluster() {
+    let h = Harness::new().await;
+    snapshot_scheduler::handle(&h.deps, scheduled_at("2025-11-23T02:00:00Z"))
+        .await
+        .expect("snapshots");
+    let deps = tester(&h);
+    let rds = aws_sdk_rds::Client::new(&h.cfg);
+    let mut req = request("snapshot");
+    req["detail"]["database"] = "rewapp-aurora".into();
+    req["detail"]["snapshot"] = "rempart-rewapp-postgres-rewapp-aurora-20251123-0200".into();
+    req["detail"]["target"] = "rewapp-aurora-restored".into();
+    let r = restore_tester::handle(&deps, req).await.expect("handled");
+    assert_eq!(r.requests[0]["state"], "started", "{r:?}");
+    let c = rds
+        .describe_db_clusters()
+        .db_cluster_identifier("rewapp-aurora-restored")
+        .send()
+        .await
+        .expect("restored cluster");
+    assert!(c.db_clusters()[0]
+        .tag_list()
+        .iter()
+        .any(|t| t.key() == Some("rempart:restore-request")));
+    let member = rds
+        .describe_db_instances()
+        .db_instance_identifier("rewapp-aurora-restored")
+        .send()
+        .await
+        .expect("its instance");
+    assert_eq!(
+        member.db_instances()[0].db_cluster_identifier(),
+        Some("rewapp-aurora-restored")
+    );
+
+    let done = restore_tester::handle(&deps, tick("2025-11-24T15:15:00Z"))
+        .await
+        .expect("followed");
+    let d = done
+        .requests
+        .iter()
+        .find(|d| d["target"] == "rewapp-aurora-restored")
+        .unwrap_or_else(|| panic!("reported: {done:?}"));
+    assert_eq!(d["rto_s"], 300);
+    assert!(
+        d["checks"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty() && c.iter().all(|c| c["ok"] == true)),
+        "{d}"
+    );
+    assert!(h
+        .registry_items()
+        .await
+        .iter()
+        .any(|(res, action, _, outcome, _)| {
+            res == "aurora-cluster#eu-west-1#rewapp-aurora"
+                && action == "restore.completed"
+                && outcome == "success"
+        }));
+    assert!(
+        rds.describe_db_clusters()
+            .db_cluster_identifier("rewapp-aurora-restored")
+            .send()
+            .await
+            .is_ok(),
+        "kept"
+    );
 }
 
 /// Proves: a restore request from a Rempart snapshot starts a new private

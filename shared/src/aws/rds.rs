@@ -432,6 +432,16 @@ pub struct Placement<'a> {
     pub parameter_group: Option<&'a str>,
 }
 
+/// What a cluster is restored from.
+#[derive(Clone, Copy, Debug)]
+pub enum ClusterFrom<'a> {
+    Snapshot(&'a str),
+    PointInTime {
+        source: &'a str,
+        time: chrono::DateTime<chrono::Utc>,
+    },
+}
+
 /// An Aurora cluster restored by a restore test.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RestoredCluster {
@@ -460,9 +470,14 @@ pub struct RestoredInstance {
     pub tags: BTreeMap<String, String>,
 }
 
-/// What a restore on request needs to know of its source instance.
+/// What a restore on request needs to know of its source instance or
+/// Aurora cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RestoreSourceInfo {
+    pub kind: ResourceKind,
+    /// Aurora: the writer's instance class (the restored cluster's one
+    /// instance gets it unless the request names one).
+    pub class: Option<String>,
     /// The point-in-time window: from the automated backups' restore window
     /// when RDS gives one, else from the instance (the later of its creation
     /// and `LatestRestorableTime` minus the backup retention period).
@@ -514,12 +529,83 @@ impl Rds {
             }
         }
         Ok(RestoreSourceInfo {
+            kind: ResourceKind::RdsInstance,
+            class: None,
             pitr,
             subnet_group: i
                 .db_subnet_group()
                 .and_then(|g| g.db_subnet_group_name())
                 .map(str::to_string),
         })
+    }
+
+    /// The PITR window (`EarliestRestorableTime` to `LatestRestorableTime`),
+    /// subnet group and writer class of a source Aurora cluster.
+    pub async fn cluster_restore_source(&self, db: &str) -> Result<RestoreSourceInfo> {
+        let out = self
+            .client
+            .describe_db_clusters()
+            .db_cluster_identifier(db)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeDBClusters", e))?;
+        let c = out
+            .db_clusters()
+            .first()
+            .ok_or_else(|| not_found("DescribeDBClusters", "DBClusterNotFoundFault", db))?;
+        let pitr = match (
+            to_chrono(c.earliest_restorable_time()),
+            to_chrono(c.latest_restorable_time()),
+        ) {
+            (Some(a), Some(b)) => Some((a.min(b), b)),
+            _ => None,
+        };
+        let writer = c
+            .db_cluster_members()
+            .iter()
+            .find(|m| m.is_cluster_writer() == Some(true))
+            .and_then(|m| m.db_instance_identifier());
+        let class = match writer {
+            Some(w) => self
+                .client
+                .describe_db_instances()
+                .db_instance_identifier(w)
+                .send()
+                .await
+                .map_err(|e| aws_error("DescribeDBInstances", e))?
+                .db_instances()
+                .first()
+                .and_then(|i| i.db_instance_class())
+                .map(str::to_string),
+            None => None,
+        };
+        Ok(RestoreSourceInfo {
+            kind: ResourceKind::AuroraCluster,
+            class,
+            pitr,
+            subnet_group: c.db_subnet_group().map(str::to_string),
+        })
+    }
+
+    /// Every snapshot of one Aurora cluster, Rempart's or not.
+    pub async fn snapshots_of_cluster(&self, db: &str) -> Result<Vec<SnapshotInfo>> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .describe_db_cluster_snapshots()
+            .db_cluster_identifier(db)
+            .max_records(PAGE)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeDBClusterSnapshots", e))?;
+            out.extend(
+                page.db_cluster_snapshots()
+                    .iter()
+                    .map(|s| self.cluster_snapshot(s)),
+            );
+        }
+        Ok(out)
     }
 
     /// Whether a DB instance with this identifier exists.
@@ -567,45 +653,70 @@ impl Rds {
     /// the cluster's name (instances and clusters are separate namespaces).
     pub async fn restore_cluster(
         &self,
-        snapshot_id: &str,
+        from: ClusterFrom<'_>,
         cluster_id: &str,
         class: &str,
         placement: &Placement<'_>,
         tags: &[(String, String)],
     ) -> Result<()> {
-        let subnet_group = placement.subnet_group;
-        let out = self
-            .client
-            .describe_db_cluster_snapshots()
-            .db_cluster_snapshot_identifier(snapshot_id)
-            .send()
-            .await
-            .map_err(|e| aws_error("DescribeDBClusterSnapshots", e))?;
-        let snap = out.db_cluster_snapshots().first().ok_or_else(|| {
-            not_found(
-                "DescribeDBClusterSnapshots",
-                "DBClusterSnapshotNotFoundFault",
-                snapshot_id,
-            )
-        })?;
-        let engine = snap.engine().unwrap_or("aurora-postgresql").to_string();
-        let res = self
-            .client
-            .restore_db_cluster_from_snapshot()
-            .snapshot_identifier(snapshot_id)
-            .db_cluster_identifier(cluster_id)
-            .engine(&engine)
-            .set_engine_version(snap.engine_version().map(str::to_string))
-            .deletion_protection(false)
-            .set_db_subnet_group_name(subnet_group.map(str::to_string))
-            .set_tags(Some(to_tags(tags)))
-            .send()
-            .await;
-        match res {
-            Ok(_) => {}
-            Err(e) if is_code(&e, &["DBClusterAlreadyExistsFault"]) => {}
-            Err(e) => return Err(aws_error("RestoreDBClusterFromSnapshot", e)),
-        }
+        let subnet_group = placement.subnet_group.map(str::to_string);
+        let engine = match from {
+            ClusterFrom::Snapshot(snapshot_id) => {
+                let out = self
+                    .client
+                    .describe_db_cluster_snapshots()
+                    .db_cluster_snapshot_identifier(snapshot_id)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("DescribeDBClusterSnapshots", e))?;
+                let snap = out.db_cluster_snapshots().first().ok_or_else(|| {
+                    not_found(
+                        "DescribeDBClusterSnapshots",
+                        "DBClusterSnapshotNotFoundFault",
+                        snapshot_id,
+                    )
+                })?;
+                let engine = snap.engine().unwrap_or("aurora-postgresql").to_string();
+                let res = self
+                    .client
+                    .restore_db_cluster_from_snapshot()
+                    .snapshot_identifier(snapshot_id)
+                    .db_cluster_identifier(cluster_id)
+                    .engine(&engine)
+                    .set_engine_version(snap.engine_version().map(str::to_string))
+                    .deletion_protection(false)
+                    .set_db_subnet_group_name(subnet_group)
+                    .set_tags(Some(to_tags(tags)))
+                    .send()
+                    .await;
+                match res {
+                    Ok(_) => {}
+                    Err(e) if is_code(&e, &["DBClusterAlreadyExistsFault"]) => {}
+                    Err(e) => return Err(aws_error("RestoreDBClusterFromSnapshot", e)),
+                }
+                engine
+            }
+            ClusterFrom::PointInTime { source, time } => {
+                let src = self.cluster_engine(source).await?;
+                let res = self
+                    .client
+                    .restore_db_cluster_to_point_in_time()
+                    .source_db_cluster_identifier(source)
+                    .db_cluster_identifier(cluster_id)
+                    .restore_to_time(aws_smithy_types::DateTime::from_secs(time.timestamp()))
+                    .deletion_protection(false)
+                    .set_db_subnet_group_name(subnet_group)
+                    .set_tags(Some(to_tags(tags)))
+                    .send()
+                    .await;
+                match res {
+                    Ok(_) => {}
+                    Err(e) if is_code(&e, &["DBClusterAlreadyExistsFault"]) => {}
+                    Err(e) => return Err(aws_error("RestoreDBClusterToPointInTime", e)),
+                }
+                src
+            }
+        };
         self.client
             .create_db_instance()
             .db_instance_identifier(cluster_id)
@@ -619,6 +730,23 @@ impl Rds {
             .await
             .map_err(|e| aws_error("CreateDBInstance", e))?;
         Ok(())
+    }
+
+    /// A cluster's engine.
+    async fn cluster_engine(&self, id: &str) -> Result<String> {
+        let out = self
+            .client
+            .describe_db_clusters()
+            .db_cluster_identifier(id)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeDBClusters", e))?;
+        Ok(out
+            .db_clusters()
+            .first()
+            .and_then(|c| c.engine())
+            .unwrap_or("aurora-postgresql")
+            .to_string())
     }
 
     /// Clusters carrying tag `key` (the restore tester's).

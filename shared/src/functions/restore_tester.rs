@@ -13,7 +13,7 @@
 //! report with timestamps. An instance restored on request is never deleted.
 
 use crate::announce::{rfc3339, Outcome, RegistryRecord, ResourceSummary, Severity};
-use crate::aws::rds::{Placement, RestoredCluster};
+use crate::aws::rds::{ClusterFrom, Placement, RestoredCluster};
 use crate::aws::rds::{Rds, RestoredInstance};
 use crate::aws::rdsdata::DataApi;
 use crate::aws::registry::{Registry, REGISTRY_TABLE_ENV};
@@ -117,10 +117,24 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
         .rds
         .instances_tagged(&[TAG_RESTORE_TEST, TAG_RESTORE_REQUEST])
         .await?;
-    for i in restored.iter().filter(|i| {
-        i.tags.contains_key(TAG_RESTORE_REQUEST) && !i.tags.contains_key(TAG_RESTORE_COMPLETED)
-    }) {
-        follow_request(deps, i, now, &mut report).await?;
+    let requested: Vec<&RestoredInstance> = restored
+        .iter()
+        .filter(|i| {
+            i.tags.contains_key(TAG_RESTORE_REQUEST) && !i.tags.contains_key(TAG_RESTORE_COMPLETED)
+        })
+        .collect();
+    // Aurora restores on request: the cluster's state too (listed only then).
+    let request_clusters = if requested.iter().any(|i| i.cluster.is_some()) {
+        deps.rds.clusters_tagged(TAG_RESTORE_REQUEST).await?
+    } else {
+        Vec::new()
+    };
+    for i in requested {
+        let cluster = i
+            .cluster
+            .as_deref()
+            .and_then(|c| request_clusters.iter().find(|x| x.id == c));
+        follow_request(deps, i, cluster, now, &mut report).await?;
     }
     let doc = load_policy(&deps.policy, &deps.ssm).await?;
     let Some(cfg) = doc.restore_tests.clone() else {
@@ -241,7 +255,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
         let class = if db.kind == ResourceKind::AuroraCluster {
             deps.rds
                 .restore_cluster(
-                    &s.id,
+                    ClusterFrom::Snapshot(&s.id),
                     &instance,
                     &cfg.aurora_instance_class,
                     &placement,
@@ -527,8 +541,12 @@ async fn follow_cluster(
 #[derive(Clone, Debug, Serialize)]
 pub struct Assessment {
     pub database: String,
+    /// An RDS DB instance or an Aurora cluster.
+    pub kind: ResourceKind,
     pub windows: Windows,
     pub subnet_group: Option<String>,
+    /// Aurora: the source writer's class, for the restored cluster's instance.
+    pub class: Option<String>,
     /// The target exists and carries this request's id: a redelivery.
     #[serde(skip)]
     pub already_started: bool,
@@ -545,48 +563,64 @@ pub async fn assess(
     let db = req.database.trim().to_string();
     let refused = |why: String| Assessment {
         database: db.clone(),
+        kind: ResourceKind::RdsInstance,
         windows: Windows::default(),
         subnet_group: None,
+        class: None,
         already_started: false,
         decision: Err(why),
     };
     if db.is_empty() {
         return Ok(refused("the request has no database".into()));
     }
+    let not_found = |code: &str| {
+        matches!(
+            code,
+            "DBInstanceNotFound" | "DBInstanceNotFoundFault" | "DBClusterNotFoundFault"
+        )
+    };
     let source = match rds.restore_source(&db).await {
         Ok(s) => s,
-        Err(Error::Aws { code, .. })
-            if code == "DBInstanceNotFound" || code == "DBInstanceNotFoundFault" =>
-        {
-            let why = if rds.cluster_by_id(&db).await.is_ok() {
-                format!("{db} is an Aurora cluster: restores on request cover RDS DB instances (restore a cluster with `aws rds restore-db-cluster-to-point-in-time`, then add an instance); its monthly restore tests run through [restore_tests]")
-            } else {
-                format!("there is no DB instance {db} in this region")
-            };
-            return Ok(refused(why));
+        Err(Error::Aws { code, .. }) if not_found(&code) => {
+            match rds.cluster_restore_source(&db).await {
+                Ok(s) => s,
+                Err(Error::Aws { code, .. }) if not_found(&code) => {
+                    return Ok(refused(format!(
+                        "there is no DB instance nor Aurora cluster {db} in this region"
+                    )));
+                }
+                Err(e) => return Err(e),
+            }
         }
         Err(e) => return Err(e),
     };
+    let snapshots = if source.kind == ResourceKind::AuroraCluster {
+        rds.snapshots_of_cluster(&db).await?
+    } else {
+        rds.snapshots_of_instance(&db).await?
+    };
     let windows = Windows {
         pitr: source.pitr,
-        snapshots: rds
-            .snapshots_of_instance(&db)
-            .await?
+        snapshots: snapshots
             .iter()
             .filter(|s| crate::replicator::is_available(s))
             .filter_map(|s| Some((s.id.clone(), s.taken_at()?)))
             .collect(),
     };
     let target = request_target(req, now);
+    // A restored cluster's one instance has the cluster's name: both
+    // namespaces must be free.
     let existing = match rds.instance_by_id(&target).await {
         Ok(r) => Some(r),
-        Err(Error::Aws { code, .. })
-            if code == "DBInstanceNotFound" || code == "DBInstanceNotFoundFault" =>
-        {
-            None
-        }
+        Err(Error::Aws { code, .. }) if not_found(&code) => None,
         Err(e) => return Err(e),
     };
+    let cluster_taken = source.kind == ResourceKind::AuroraCluster
+        && match rds.cluster_by_id(&target).await {
+            Ok(_) => true,
+            Err(Error::Aws { code, .. }) if not_found(&code) => false,
+            Err(e) => return Err(e),
+        };
     let already_started = existing.as_ref().is_some_and(|r| {
         request_id.is_some_and(|id| r.tags.get(TAG_RESTORE_REQUEST).map(String::as_str) == Some(id))
     });
@@ -600,12 +634,14 @@ pub async fn assess(
             target,
         })
     } else {
-        decide(req, &windows, existing.is_some(), now)
+        decide(req, &windows, existing.is_some() || cluster_taken, now)
     };
     Ok(Assessment {
         database: db,
+        kind: source.kind,
         windows,
         subnet_group: source.subnet_group,
+        class: source.class,
         already_started,
         decision,
     })
@@ -684,17 +720,35 @@ async fn request(
         ),
     ];
     tags.retain(|(_, v)| v.len() <= 256);
+    let placement = Placement {
+        subnet_group: a.subnet_group.as_deref(),
+        parameter_group: None,
+    };
     let started = match &plan.source {
+        _ if a.kind == ResourceKind::AuroraCluster => {
+            let from = match &plan.source {
+                RestoreSource::Snapshot(s) => ClusterFrom::Snapshot(s),
+                RestoreSource::PointInTime(t) => ClusterFrom::PointInTime {
+                    source: &db,
+                    time: *t,
+                },
+            };
+            let class = req
+                .instance_class
+                .as_deref()
+                .or(a.class.as_deref())
+                .unwrap_or(crate::restore::DEFAULT_AURORA_CLASS);
+            deps.rds
+                .restore_cluster(from, &plan.target, class, &placement, &tags)
+                .await
+        }
         RestoreSource::Snapshot(s) => {
             deps.rds
                 .restore_instance(
                     s,
                     &plan.target,
                     req.instance_class.as_deref(),
-                    &Placement {
-                        subnet_group: a.subnet_group.as_deref(),
-                        parameter_group: None,
-                    },
+                    &placement,
                     &tags,
                 )
                 .await
@@ -706,7 +760,7 @@ async fn request(
                     &plan.target,
                     *t,
                     req.instance_class.as_deref(),
-                    a.subnet_group.as_deref(),
+                    placement.subnet_group,
                     &tags,
                 )
                 .await
@@ -766,11 +820,14 @@ async fn request(
 async fn follow_request(
     deps: &Deps,
     i: &RestoredInstance,
+    cluster: Option<&RestoredCluster>,
     now: DateTime<Utc>,
     report: &mut TesterReport,
 ) -> Result<()> {
-    let failed_state = is_failed_state(&i.status);
-    if i.status != "available" && !failed_state {
+    let failed_state =
+        is_failed_state(&i.status) || cluster.is_some_and(|c| is_failed_state(&c.status));
+    let available = i.status == "available" && cluster.is_none_or(|c| c.status == "available");
+    if !available && !failed_state {
         report.running.push(i.id.clone());
         return Ok(());
     }
@@ -781,7 +838,13 @@ async fn follow_request(
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or(now);
     // The source's parameter group is kept: only "applied" is checked.
-    let results = checks(i, None);
+    let (kind, results) = match cluster {
+        Some(c) => (
+            ResourceKind::AuroraCluster,
+            cluster_checks(c, Some(i), None),
+        ),
+        None => (ResourceKind::RdsInstance, checks(i, None)),
+    };
     let ok = !failed_state && results.iter().all(|c| c.ok);
     let rto_s = (now - requested_at).num_seconds();
     let details = json!({
@@ -790,7 +853,7 @@ async fn follow_request(
         "requested_at": rfc3339(requested_at), "available_at": rfc3339(now), "rto_s": rto_s,
         "status": i.status, "checks": results, "measured_to": "the polling period",
     });
-    let about = About::new(deps, ResourceKind::RdsInstance, &db, None, Some(id.clone()));
+    let about = About::new(deps, kind, &db, None, Some(id.clone()));
     let r = about.record("restore.completed", now, &id, ok, details.clone());
     let text = if ok {
         format!(

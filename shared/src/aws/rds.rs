@@ -243,21 +243,7 @@ impl Rds {
     /// (tags come with the describe calls; 100 per page).
     pub async fn managed_snapshots(&self) -> Result<Vec<SnapshotInfo>> {
         let mut out = self.instance_snapshots(None, Some("manual")).await?;
-        let mut pages = self
-            .client
-            .describe_db_cluster_snapshots()
-            .snapshot_type("manual")
-            .max_records(PAGE)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| aws_error("DescribeDBClusterSnapshots", e))?;
-            out.extend(
-                page.db_cluster_snapshots()
-                    .iter()
-                    .map(|s| self.cluster_snapshot(s)),
-            );
-        }
+        out.extend(self.cluster_snapshots(None, Some("manual")).await?);
         out.retain(SnapshotInfo::is_managed);
         Ok(out)
     }
@@ -589,11 +575,21 @@ impl Rds {
 
     /// Every snapshot of one Aurora cluster, Rempart's or not.
     pub async fn snapshots_of_cluster(&self, db: &str) -> Result<Vec<SnapshotInfo>> {
+        self.cluster_snapshots(Some(db), None).await
+    }
+
+    /// DB cluster snapshots, of one cluster or all, of one type or all.
+    async fn cluster_snapshots(
+        &self,
+        db: Option<&str>,
+        snapshot_type: Option<&str>,
+    ) -> Result<Vec<SnapshotInfo>> {
         let mut out = Vec::new();
         let mut pages = self
             .client
             .describe_db_cluster_snapshots()
-            .db_cluster_identifier(db)
+            .set_db_cluster_identifier(db.map(str::to_string))
+            .set_snapshot_type(snapshot_type.map(str::to_string))
             .max_records(PAGE)
             .into_paginator()
             .send();
@@ -606,19 +602,6 @@ impl Rds {
             );
         }
         Ok(out)
-    }
-
-    /// Whether a DB instance with this identifier exists.
-    pub async fn instance_exists(&self, id: &str) -> Result<bool> {
-        match self.instance_by_id(id).await {
-            Ok(_) => Ok(true),
-            Err(Error::Aws { code, .. })
-                if code == "DBInstanceNotFound" || code == "DBInstanceNotFoundFault" =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(e),
-        }
     }
 
     /// `RestoreDBInstanceToPointInTime` into a new, private instance.

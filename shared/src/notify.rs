@@ -744,7 +744,7 @@ mod tests {
 
     /// Proves: routing follows the policy: warnings to #ops-alerts, critical
     /// also to the war room, incidents to #incidents whatever their severity,
-    /// info nowhere unless a route asks, and a warning matching no route
+    /// info nowhere unless a route asks (restores do), and a warning matching no route
     /// still reaches the default channel (never silence).
     #[test]
     fn messages_go_where_the_policy_routes_them() {
@@ -752,6 +752,11 @@ mod tests {
         assert_eq!(
             route(&n, Severity::Info, "snapshot.created"),
             Vec::<String>::new()
+        );
+        // Restores, successes included, reach their requesters.
+        assert_eq!(
+            route(&n, Severity::Info, "restore.completed"),
+            vec!["#ops-alerts".to_string()]
         );
         assert_eq!(
             route(&n, Severity::Warning, "copy.failed"),

@@ -25,33 +25,41 @@
 #
 # Restores on request (`restore_requests_enabled`, default on): a
 # `Rempart Restore Request` event (source `rempart`, default bus, put by
-# `rempart restore`; rule `request`) restores a database into a NEW
-# instance, named as the requester says (default
-# `rempart-rr-<database>-<yyyymmddhhmm>`): from any snapshot of the instance
-# in the region (Rempart's or not, automated or manual,
-# RestoreDBInstanceFromDBSnapshot) or to a point in time
-# (RestoreDBInstanceToPointInTime), in the source's DB subnet group,
-# private, tagged `rempart:restore-request=<request id>`,
-# `rempart:restore-source`, `rempart:restore-point`, `rempart:restore-started`,
-# `rempart:requested-by`, `rempart:approved-by`. The schedule then follows
-# it and, once available and checked, tags it `rempart:restore-completed`.
-# Such an instance is never deleted by Rempart (no `rempart:restore-test`
-# tag, and usually not a `rempart-rt-*` name): whoever asked for it deletes
-# it. Who may request a restore is whoever may `events:PutEvents` with
-# detail-type `Rempart Restore Request` on the default bus: restrict that in
-# the operators' IAM (infra/README.md).
+# `rempart restore`; rule `request`) restores an RDS instance or an Aurora
+# cluster into a NEW one, named as the requester says (default
+# `rempart-rr-<database>-<yyyymmddhhmm>`), in the source's DB subnet group,
+# tagged `rempart:restore-request=<request id>`, `rempart:restore-source`,
+# `rempart:restore-point`, `rempart:restore-started`,
+# `rempart:requested-by`, `rempart:approved-by`. An instance: from any
+# snapshot of the instance in the region (Rempart's or not, automated or
+# manual, RestoreDBInstanceFromDBSnapshot) or to a point in time
+# (RestoreDBInstanceToPointInTime), private. An Aurora cluster: from any
+# cluster snapshot of the cluster in the region (Rempart's, manual or
+# automated, RestoreDBClusterFromSnapshot) or to a point in time
+# (RestoreDBClusterToPointInTime), DeletionProtection off, then
+# CreateDBInstance of its one member, named as the cluster, in it (the
+# requested class, else the source writer's, else db.t4g.medium),
+# PubliclyAccessible false, with the same tags. The schedule then follows
+# the instance (or the cluster and its member) and, once available and
+# checked, tags the instance (the member) `rempart:restore-completed`.
+# Nothing restored on request is ever deleted by Rempart (no
+# `rempart:restore-test` tag, and usually not a `rempart-rt-*` name):
+# whoever asked for it deletes it. Who may request a restore is whoever may
+# `events:PutEvents` with detail-type `Rempart Restore Request` on the
+# default bus: restrict that in the operators' IAM (infra/README.md).
 #
 # Everything happens in the primary region. For restore tests the role can
 # create instances and clusters only named `rempart-rt-*`, only from
 # snapshots named `rempart-*`, only with the `rempart:restore-test` tag in
 # the request (instances only not publicly accessible); for restores on
-# request, any new instance of the region from any snapshot or instance of
-# the region, only with the `rempart:restore-request` tag in the request
-# and not publicly accessible. It deletes only the instances and clusters
-# named `rempart-rt-*` AND tagged `rempart:restore-test`: no other database
-# can be deleted through it, restored on request or not. The Data API runs
-# only on those test clusters, with only the secrets listed in
-# `restore_test_sql_secret_arns`.
+# request, any new instance or cluster of the region from any snapshot,
+# cluster snapshot, instance or cluster of the region, and a cluster's
+# member instance, only with the `rempart:restore-request` tag in the
+# request (instances only not publicly accessible). It deletes only the
+# instances and clusters named `rempart-rt-*` AND tagged
+# `rempart:restore-test`: no other database can be deleted through it,
+# restored on request or not. The Data API runs only on those test
+# clusters, with only the secrets listed in `restore_test_sql_secret_arns`.
 #
 # A failed run (a listing, the registry, the topic) or request is retried
 # twice by Lambda, then goes to the dead-letter queue, whose alarm fires
@@ -121,7 +129,13 @@ data "aws_iam_policy_document" "tester" {
   # The protected Aurora clusters and the test clusters in progress (tagged
   # `rempart:restore-test`): one paginated DescribeDBClusters listing of the
   # region, tags included. RDS authorizes it on the `cluster` resource type.
-  # A test cluster's member instance is listed by ListDatabases.
+  # A test cluster's member instance is listed by ListDatabases. Also, for
+  # restores on request of a cluster: the source cluster (point-in-time
+  # window, subnet group, members: its writer is then read by
+  # ListDatabases for its class), whether the target name is a cluster
+  # already (ListDatabases answers for instances), and the clusters restored
+  # on request that the schedule follows (their member too, by
+  # ListDatabases).
   statement {
     sid       = "ListClusters"
     actions   = ["rds:DescribeDBClusters"]
@@ -135,8 +149,9 @@ data "aws_iam_policy_document" "tester" {
   # before it is tagged; `cluster-snapshot:*` covers the `rempart-*` cluster
   # snapshots of the Aurora tests. For restores on request,
   # the snapshots of one instance (any: `snapshot:*` includes the automated
-  # `snapshot:rds:*`); the `db` side of that filtered call is granted by
-  # ReadRestoreSources below.
+  # `snapshot:rds:*`) or of one cluster (any: `cluster-snapshot:*` includes
+  # the automated `cluster-snapshot:rds:*`); the `db` and `cluster` sides of
+  # those filtered calls are granted by ReadRestoreSources below.
   statement {
     sid     = "ListSnapshots"
     actions = ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"]
@@ -362,7 +377,13 @@ data "aws_iam_policy_document" "tester" {
   # of a cluster snapshot under a customer managed key keeps that key (the
   # function names no KmsKeyId), and RDS decrypts it and creates its grant
   # (kms:CreateGrant, for an AWS resource) through RDS on the tester's
-  # behalf, as for an instance.
+  # behalf, as for an instance. And the Aurora restores on request: a
+  # cluster restored from any of its cluster snapshots or to a point in
+  # time keeps the source cluster's key (no KmsKeyId is sent), used through
+  # RDS the same way; its member instance is encrypted by the cluster's
+  # storage, with no key of its own to grant. A cluster under a customer
+  # managed key missing from replicator_source_kms_key_arns cannot be
+  # restored either.
   dynamic "statement" {
     for_each = length(var.replicator_source_kms_key_arns) > 0 ? [1] : []
 
@@ -475,24 +496,33 @@ data "aws_iam_policy_document" "tester" {
   }
 
   # Restores on request, below. The source and the target name (exists?)
-  # are read by ListDatabases; the snapshots by ListSnapshots (`snapshot:*`
-  # covers every DB snapshot of the region: Rempart's, other manual ones,
-  # and the automated `snapshot:rds:*`).
+  # are read by ListDatabases and ListClusters (a target name must be free
+  # among instances and clusters); the snapshots by ListSnapshots
+  # (`snapshot:*` and `cluster-snapshot:*` cover every DB and cluster
+  # snapshot of the region: Rempart's, other manual ones, and the automated
+  # `rds:*` ones).
 
   # The source's point-in-time window (DescribeDBInstanceAutomatedBackups,
   # authorized on `db` and `auto-backup`, Service Authorization Reference)
   # and the snapshots of one instance (DescribeDBSnapshots filtered by
   # DBInstanceIdentifier: besides `snapshot`, the reference lists the `db`
-  # resource type for it). Read-only, region's instances only.
+  # resource type for it); for an Aurora cluster, its snapshots
+  # (DescribeDBClusterSnapshots filtered by DBClusterIdentifier: besides
+  # `cluster-snapshot`, granted by ListSnapshots, the reference lists
+  # `cluster`; its point-in-time window comes with ListClusters). One
+  # statement to keep the role's policy short: each action is authorized
+  # only on the resource types the reference lists for it. Read-only,
+  # region's instances and clusters only.
   dynamic "statement" {
     for_each = var.restore_requests_enabled ? [1] : []
 
     content {
       sid     = "ReadRestoreSources"
-      actions = ["rds:DescribeDBInstanceAutomatedBackups", "rds:DescribeDBSnapshots"]
+      actions = ["rds:DescribeDBInstanceAutomatedBackups", "rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"]
       resources = [
         "${local.tester_rds_arn}:db:*",
         "${local.tester_rds_arn}:auto-backup:*",
+        "${local.tester_rds_arn}:cluster:*",
       ]
     }
   }
@@ -539,19 +569,24 @@ data "aws_iam_policy_document" "tester" {
   }
 
   # Tags given with a restore on request are authorized as
-  # rds:AddTagsToResource on the new instance: only requests that mark it
-  # with `rempart:restore-request`. RDS has no condition key tying the
-  # tagging to the restore call (as ec2:CreateAction does for EC2), and the
-  # name is the requester's, so this is any instance of the region: tags
-  # only, no key restriction (tags a restore inherits from its source may
-  # be authorized here too).
+  # rds:AddTagsToResource on the new instance or cluster (and, for an Aurora
+  # restore, on the member instance, tags given with its CreateDBInstance):
+  # only requests that mark it with `rempart:restore-request`. RDS has no
+  # condition key tying the tagging to the restore call (as
+  # ec2:CreateAction does for EC2), and the name is the requester's, so
+  # this is any instance or cluster of the region: tags only, no key
+  # restriction (tags a restore inherits from its source may be authorized
+  # here too).
   dynamic "statement" {
     for_each = var.restore_requests_enabled ? [1] : []
 
     content {
-      sid       = "TagRequestedInstancesOnCreation"
-      actions   = ["rds:AddTagsToResource"]
-      resources = ["${local.tester_rds_arn}:db:*"]
+      sid     = "TagRequestedRestoresOnCreation"
+      actions = ["rds:AddTagsToResource"]
+      resources = [
+        "${local.tester_rds_arn}:db:*",
+        "${local.tester_rds_arn}:cluster:*",
+      ]
 
       condition {
         test     = local.tester_restore_request_tag_condition.test
@@ -561,9 +596,93 @@ data "aws_iam_policy_document" "tester" {
     }
   }
 
+  # The cluster restores themselves, into a NEW cluster of any valid name
+  # (the requester's, default `rempart-rr-*`): from any cluster snapshot of
+  # the region (RestoreDBClusterFromSnapshot: cluster, cluster-pg, og,
+  # subgrp required; cluster-snapshot) or to a point in time
+  # (RestoreDBClusterToPointInTime: cluster, the source's and the new one's;
+  # cluster-pg, og, subgrp required), in the source's subnet group (any of
+  # the region), with the cluster parameter group and option group the new
+  # cluster keeps (used, never modified). Not granted: `snapshot`
+  # (RestoreDBClusterFromSnapshot of a DB snapshot, a migration the function
+  # never does) and `cluster-auto-backup` (a point-in-time restore from a
+  # deleted cluster's retained backups; the function names the source
+  # cluster). Only when the request carries the `rempart:restore-request`
+  # tag. Clusters have no public access of their own (RDS has no
+  # rds:PubliclyAccessible key for these actions): the member's is refused
+  # by CreateRequestedClusterMembers. The tags given with the restore are
+  # TagRequestedRestoresOnCreation's. The function sends DeletionProtection
+  # false. Neither action can modify or delete an existing cluster: a
+  # restore whose target name exists fails.
+  dynamic "statement" {
+    for_each = var.restore_requests_enabled ? [1] : []
+
+    content {
+      sid     = "RestoreOnRequestIntoNewClusters"
+      actions = ["rds:RestoreDBClusterFromSnapshot", "rds:RestoreDBClusterToPointInTime"]
+      resources = [
+        "${local.tester_rds_arn}:cluster:*",
+        "${local.tester_rds_arn}:cluster-snapshot:*",
+        "${local.tester_rds_arn}:subgrp:*",
+        "${local.tester_rds_arn}:cluster-pg:*",
+        "${local.tester_rds_arn}:og:*",
+      ]
+
+      condition {
+        test     = local.tester_restore_request_tag_condition.test
+        variable = local.tester_restore_request_tag_condition.variable
+        values   = local.tester_restore_request_tag_condition.values
+      }
+    }
+  }
+
+  # The restored cluster's one member, CreateDBInstance named as the cluster
+  # in that cluster, once it is available. Authorized on db (required), and
+  # on cluster, og, pg, secgrp and subgrp when the request uses them
+  # (Service Authorization Reference): the new instance (any name: the
+  # requester's), the restored cluster (any: the requester's name), the
+  # cluster's subnet group, and the engine's default parameter and option
+  # groups (used, never modified); no DB security group (EC2-Classic). Only
+  # when the request carries the `rempart:restore-request` tag and
+  # PubliclyAccessible is false (the function always sends false; a public
+  # copy of a database is refused). The cluster's name being the
+  # requester's, `cluster:*` is any cluster of the region: the role could add
+  # a private member, tagged `rempart:restore-request`, to another cluster
+  # (the function names only the cluster it restored); it creates
+  # instances only, and modifies or deletes no existing instance or cluster.
+  dynamic "statement" {
+    for_each = var.restore_requests_enabled ? [1] : []
+
+    content {
+      sid     = "CreateRequestedClusterMembers"
+      actions = ["rds:CreateDBInstance"]
+      resources = [
+        "${local.tester_rds_arn}:db:*",
+        "${local.tester_rds_arn}:cluster:*",
+        "${local.tester_rds_arn}:subgrp:*",
+        "${local.tester_rds_arn}:og:*",
+        "${local.tester_rds_arn}:pg:*",
+      ]
+
+      condition {
+        test     = local.tester_restore_request_tag_condition.test
+        variable = local.tester_restore_request_tag_condition.variable
+        values   = local.tester_restore_request_tag_condition.values
+      }
+
+      condition {
+        test     = "Bool"
+        variable = "rds:PubliclyAccessible"
+        values   = ["false"]
+      }
+    }
+  }
+
   # `rempart:restore-completed=<time>` once the instance is available and
   # checked: only on instances restored on request (tagged
-  # `rempart:restore-request`), and only that tag key in such a call.
+  # `rempart:restore-request`), and only that tag key in such a call. For
+  # an Aurora restore, the tag goes on the cluster's member instance
+  # (created with `rempart:restore-request`), not on the cluster.
   dynamic "statement" {
     for_each = var.restore_requests_enabled ? [1] : []
 
@@ -591,7 +710,7 @@ module "restore_tester" {
   source = "./modules/function"
 
   function_name = local.tester_name
-  description   = "Rempart: monthly restore test of each protected RDS instance and Aurora cluster into a throw-away copy (checks, RTO, deletion); restores on request into new instances"
+  description   = "Rempart: monthly restore test of each protected RDS instance and Aurora cluster into a throw-away copy (checks, RTO, deletion); restores on request into new instances and clusters"
   zip_file      = "${local.zip_dir}/restore-tester/bootstrap.zip"
   architecture  = var.architecture
   memory_size   = var.memory_size

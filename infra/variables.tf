@@ -421,7 +421,7 @@ variable "restore_test_sql_secret_kms_key_arns" {
 }
 
 variable "restore_requests_enabled" {
-  description = "Let the restore-tester take restores on request: a `Rempart Restore Request` event (source `rempart`, default bus, put by `rempart restore`) restores an RDS instance of `region` into a NEW, private instance, from any of its snapshots (Rempart's or not, automated or manual) or to a point in time, tagged `rempart:restore-request`; never deleted by Rempart. Creates the rule `<name>-restore-tester-request` and grants the role the restores, the tagging and the reads they need. Whoever may `events:PutEvents` with detail-type `Rempart Restore Request` on the default bus may request a restore: restrict that in the operators' IAM (condition on `events:detail-type`, infra/README.md)."
+  description = "Let the restore-tester take restores on request: a `Rempart Restore Request` event (source `rempart`, default bus, put by `rempart restore`) restores an RDS instance of `region` into a NEW, private instance, or an Aurora cluster into a NEW cluster with one private member instance, from any of its snapshots or cluster snapshots (Rempart's or not, automated or manual) or to a point in time, tagged `rempart:restore-request`; never deleted by Rempart. Creates the rule `<name>-restore-tester-request` and grants the role the restores, the member creation, the tagging and the reads they need. Whoever may `events:PutEvents` with detail-type `Rempart Restore Request` on the default bus may request a restore: restrict that in the operators' IAM (condition on `events:detail-type`, infra/README.md)."
   type        = bool
   default     = true
 }

@@ -379,6 +379,11 @@ pub fn decide(
             "`{target}` is not a valid RDS instance identifier (1-63 letters, digits or hyphens, a letter first, no `--`, no trailing hyphen)"
         ));
     }
+    if target.to_ascii_lowercase().starts_with("rempart-rt-") {
+        return Err(format!(
+            "`{target}`: names starting with rempart-rt- are the restore tests' throw-away instances (deleted after the test); choose another target"
+        ));
+    }
     if target.eq_ignore_ascii_case(db) {
         return Err(format!(
             "the target cannot be the source {db}: a restore creates a new instance"
@@ -628,8 +633,9 @@ mod tests {
 
     /// Proves: a point outside the PITR window is refused with both windows
     /// and the snapshot to ask for instead; an unknown snapshot, a missing
-    /// approval, a self-approval, the source as target, an existing target
-    /// and an invalid name are refused, each with its reason.
+    /// approval, a self-approval, the source as target, an existing target,
+    /// an invalid name and a name reserved for the restore tests are
+    /// refused, each with its reason.
     #[test]
     fn requests_outside_the_window_or_unapproved_are_refused() {
         let now = t("2025-11-23T10:00:00Z");
@@ -709,6 +715,14 @@ mod tests {
                 },
                 false,
                 "not a valid RDS instance identifier",
+            ),
+            (
+                RestoreRequest {
+                    target: Some("rempart-rt-mine".into()),
+                    ..request()
+                },
+                false,
+                "restore tests' throw-away",
             ),
         ];
         for (r, exists, want) in cases {

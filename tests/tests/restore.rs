@@ -22,17 +22,7 @@ fn tick(time: &str) -> Value {
 /// tick in the same month starts nothing.
 #[tokio::test]
 async fn a_monthly_restore_test_restores_checks_times_and_cleans_up() {
-    let h = Harness::new().await;
-    snapshot_scheduler::handle(&h.deps, scheduled_at("2025-11-23T02:00:00Z"))
-        .await
-        .expect("snapshots");
-    let deps = restore_tester::Deps::new(
-        &h.cfg,
-        rempart_integration::TABLE,
-        h.topic.arn(),
-        PolicySource::File(h.policy_file.clone()),
-    )
-    .expect("deps");
+    let (h, deps) = snapshotted().await;
     let rds = aws_sdk_rds::Client::new(&h.cfg);
 
     let first = restore_tester::handle(&deps, tick("2025-11-23T06:00:00Z"))
@@ -131,13 +121,7 @@ async fn no_recent_snapshot_fails_the_test() {
     snapshot_scheduler::handle(&h.deps, scheduled_at("2025-11-01T02:00:00Z"))
         .await
         .expect("snapshots");
-    let deps = restore_tester::Deps::new(
-        &h.cfg,
-        rempart_integration::TABLE,
-        h.topic.arn(),
-        PolicySource::File(h.policy_file.clone()),
-    )
-    .expect("deps");
+    let deps = tester(&h);
     let r = restore_tester::handle(&deps, tick("2025-11-23T06:00:00Z"))
         .await
         .expect("run");
@@ -157,6 +141,17 @@ fn tester(h: &Harness) -> restore_tester::Deps {
         PolicySource::File(h.policy_file.clone()),
     )
     .expect("deps")
+}
+
+/// The example estate with the night's Rempart snapshots (2025-11-23
+/// 02:00), and the restore-tester against it.
+async fn snapshotted() -> (Harness, restore_tester::Deps) {
+    let h = Harness::new().await;
+    snapshot_scheduler::handle(&h.deps, scheduled_at("2025-11-23T02:00:00Z"))
+        .await
+        .expect("snapshots");
+    let deps = tester(&h);
+    (h, deps)
 }
 
 fn request(file: &str) -> Value {
@@ -186,11 +181,7 @@ async fn instance_ids(rds: &aws_sdk_rds::Client) -> Vec<String> {
 /// database of the region.
 #[tokio::test]
 async fn a_restore_request_outside_the_window_is_refused_with_the_window() {
-    let h = Harness::new().await;
-    snapshot_scheduler::handle(&h.deps, scheduled_at("2025-11-23T02:00:00Z"))
-        .await
-        .expect("snapshots");
-    let deps = tester(&h);
+    let (h, deps) = snapshotted().await;
     let rds = aws_sdk_rds::Client::new(&h.cfg);
     let before = instance_ids(&rds).await;
 
@@ -257,11 +248,7 @@ async fn a_restore_request_outside_the_window_is_refused_with_the_window() {
 /// checks and records `restore.completed` under the cluster, keeping both.
 #[tokio::test]
 async fn an_aurora_restore_request_restores_a_new_cluster() {
-    let h = Harness::new().await;
-    snapshot_scheduler::handle(&h.deps, scheduled_at("2025-11-23T02:00:00Z"))
-        .await
-        .expect("snapshots");
-    let deps = tester(&h);
+    let (h, deps) = snapshotted().await;
     let rds = aws_sdk_rds::Client::new(&h.cfg);
     let mut req = request("snapshot");
     req["detail"]["database"] = "rewapp-aurora".into();
@@ -332,11 +319,7 @@ async fn an_aurora_restore_request_restores_a_new_cluster() {
 /// requester's); later ticks report it no more.
 #[tokio::test]
 async fn a_restore_request_from_a_snapshot_is_started_followed_checked_and_kept() {
-    let h = Harness::new().await;
-    snapshot_scheduler::handle(&h.deps, scheduled_at("2025-11-23T02:00:00Z"))
-        .await
-        .expect("snapshots");
-    let deps = tester(&h);
+    let (h, deps) = snapshotted().await;
     let rds = aws_sdk_rds::Client::new(&h.cfg);
 
     let r = restore_tester::handle(&deps, request("snapshot"))
@@ -436,11 +419,7 @@ async fn a_point_in_time_request_inside_the_window_is_started() {
 /// tagged verified.
 #[tokio::test]
 async fn a_failed_restore_test_is_reported_and_cleaned_up() {
-    let h = Harness::new().await;
-    snapshot_scheduler::handle(&h.deps, scheduled_at("2025-11-23T02:00:00Z"))
-        .await
-        .expect("snapshots");
-    let deps = tester(&h);
+    let (h, deps) = snapshotted().await;
     let rds = aws_sdk_rds::Client::new(&h.cfg);
     restore_tester::handle(&deps, tick("2025-11-23T06:00:00Z"))
         .await

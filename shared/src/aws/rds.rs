@@ -611,18 +611,19 @@ impl Rds {
         target: &str,
         time: chrono::DateTime<chrono::Utc>,
         class: Option<&str>,
-        subnet_group: Option<&str>,
+        placement: &Placement<'_>,
         tags: &[(String, String)],
     ) -> Result<()> {
         self.client
             .restore_db_instance_to_point_in_time()
+            .set_db_parameter_group_name(placement.parameter_group.map(str::to_string))
             .source_db_instance_identifier(source)
             .target_db_instance_identifier(target)
             .restore_time(aws_smithy_types::DateTime::from_secs(time.timestamp()))
             .set_db_instance_class(class.map(str::to_string))
             .publicly_accessible(false)
             .deletion_protection(false)
-            .set_db_subnet_group_name(subnet_group.map(str::to_string))
+            .set_db_subnet_group_name(placement.subnet_group.map(str::to_string))
             .set_tags(Some(to_tags(tags)))
             .send()
             .await

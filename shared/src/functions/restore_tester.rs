@@ -21,7 +21,7 @@ use crate::aws::snapshots::Snapshots;
 use crate::aws::topic::{Topic, EVENTS_TOPIC_ENV};
 use crate::error::{Error, Result};
 use crate::event::{envelope, event_time, SCHEDULED_EVENT};
-use crate::model::{ResourceKind, TAG_MANAGED, TAG_POLICY};
+use crate::model::{ResourceKind, SnapshotInfo, TAG_MANAGED, TAG_POLICY};
 use crate::policy::PolicySource;
 use crate::replicator::TAG_VERIFIED;
 use crate::restore::{
@@ -162,7 +162,8 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
         .filter(|d| d.aurora_cluster.is_none())
         .collect();
     dbs.extend(deps.rds.tagged_clusters().await?);
-    let snaps = deps.snapshots.rds.managed_snapshots().await?;
+    // Listed once, and only when a database is due: most ticks start nothing.
+    let mut snaps: Option<Vec<SnapshotInfo>> = None;
     for db in dbs.iter().filter(|d| {
         d.policy_tag()
             .is_some_and(|p| cfg.policies.iter().any(|x| x == p))
@@ -195,8 +196,12 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
             report.not_due.push(db.id.clone());
             continue;
         }
+        if snaps.is_none() {
+            snaps = Some(deps.snapshots.rds.managed_snapshots().await?);
+        }
         let mine: Vec<_> = snaps
             .iter()
+            .flatten()
             .filter(|s| s.kind == db.kind && s.source_id() == db.id)
             .cloned()
             .collect();
@@ -760,7 +765,7 @@ async fn request(
                     &plan.target,
                     *t,
                     req.instance_class.as_deref(),
-                    placement.subnet_group,
+                    &placement,
                     &tags,
                 )
                 .await

@@ -14,6 +14,7 @@ pub mod event;
 pub mod functions;
 pub mod incident;
 pub mod model;
+pub mod naming;
 pub mod notify;
 pub mod policy;
 pub mod replicator;

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::naming;
+
 /// The tag that puts a resource under a policy: `rempart:policy=<name>`.
 pub const TAG_POLICY: &str = "rempart:policy";
 /// Carried by every snapshot Rempart creates. Rempart never deletes or
@@ -211,114 +213,216 @@ impl SnapshotInfo {
     }
 }
 
-/// Lower-cases and replaces anything but `[a-z0-9-]` with `-`, collapses
-/// runs of `-` and trims them at the ends: the intersection of what RDS,
-/// ElastiCache and EC2 accept in identifiers and tag values.
-fn slug(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        let c = c.to_ascii_lowercase();
-        let c = if c.is_ascii_alphanumeric() { c } else { '-' };
-        if c == '-' && (out.is_empty() || out.ends_with('-')) {
-            continue;
-        }
-        out.push(c);
-    }
-    while out.ends_with('-') {
-        out.pop();
-    }
-    out
-}
-
-/// The deterministic snapshot identifier for `(resource, policy, time)`.
+/// The deterministic snapshot identifier for `(kind, resource, policy, time)`.
 ///
 /// `rempart-<policy>-<resource>-<yyyymmdd>-<hhmm>` for a scheduled run (the
 /// minute of the schedule), with seconds and `-od` for an on-demand one. The
-/// result is a valid RDS and ElastiCache snapshot identifier: it starts with a
-/// letter, holds only `[a-z0-9-]`, has no `--`, does not end with `-`, and is
-/// at most 255 characters (resource ids are cut to 120).
-pub fn snapshot_id(policy: &str, resource_id: &str, at: DateTime<Utc>, on_demand: bool) -> String {
-    let mut res = slug(resource_id);
-    res.truncate(120);
-    while res.ends_with('-') {
-        res.pop();
-    }
-    if res.is_empty() {
-        res.push_str("resource");
-    }
+/// result is a valid identifier for the kind's service ([`naming::valid_snapshot_id`]):
+/// it starts with a letter, holds only `[a-z0-9-]`, has no `--`, does not end
+/// with `-`, and has at most [`naming::snapshot_id_max`] characters: 63 for
+/// an Aurora cluster snapshot, [`naming::SNAPSHOT_ID_MAX`] otherwise. A name
+/// that would be longer has its policy and resource parts cut and a hash of
+/// them added (`rempart-<policy…>-<resource…>-<hash>-<stamp>`), so that two
+/// long names stay distinct; a part with nothing usable reads `policy` or
+/// `resource`.
+pub fn snapshot_id(
+    kind: ResourceKind,
+    policy: &str,
+    resource_id: &str,
+    at: DateTime<Utc>,
+    on_demand: bool,
+) -> String {
+    let (policy, res, stamp) = id_parts(policy, resource_id, at, on_demand);
+    naming::fit_id(
+        "rempart",
+        &[&policy, &res],
+        &stamp,
+        naming::snapshot_id_max(kind),
+    )
+}
+
+/// The snapshot identifier of a resource whose [`snapshot_id`] is also
+/// another's (`rewapp` + `postgres-db` and `rewapp-postgres` + `db` both give
+/// `rempart-rewapp-postgres-db-…`): the same shape with a hash of the kind,
+/// policy, id and ARN before the stamp, so that neither snapshot is taken
+/// for the other.
+pub fn distinct_snapshot_id(
+    resource: &Resource,
+    policy: &str,
+    at: DateTime<Utc>,
+    on_demand: bool,
+) -> String {
+    let (p, res, stamp) = id_parts(policy, &resource.id, at, on_demand);
+    let hash = naming::short_hash(&[resource.kind.as_str(), policy, &resource.id, &resource.arn]);
+    naming::hashed_id(
+        "rempart",
+        &[&p, &res],
+        &stamp,
+        naming::snapshot_id_max(resource.kind),
+        &hash,
+    )
+}
+
+fn id_parts(
+    policy: &str,
+    resource_id: &str,
+    at: DateTime<Utc>,
+    on_demand: bool,
+) -> (String, String, String) {
+    let or = |s: String, default: &str| if s.is_empty() { default.to_string() } else { s };
     let stamp = if on_demand {
         at.format("%Y%m%d-%H%M%S-od")
     } else {
         at.format("%Y%m%d-%H%M")
     };
-    format!("rempart-{}-{}-{}", slug(policy), res, stamp)
+    (
+        or(naming::slug(policy), "policy"),
+        or(naming::slug(resource_id), "resource"),
+        stamp.to_string(),
+    )
 }
 
 /// Makes free text (a reason, a requester) safe as a tag value in every
-/// service: letters, digits, spaces and `_ . : / = + - @`, at most 256.
-pub fn tag_value(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_alphanumeric() || " _.:/=+-@".contains(c) {
-                c
-            } else {
-                ' '
-            }
-        })
-        .take(256)
-        .collect::<String>()
-        .trim()
-        .to_string()
-}
+/// service: see [`naming::tag_value`].
+pub use crate::naming::tag_value;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn valid_rds_identifier(s: &str) -> bool {
-        s.len() <= 255
-            && s.starts_with(|c: char| c.is_ascii_lowercase())
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            && !s.contains("--")
-            && !s.ends_with('-')
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
     }
 
+    /// Proves: ordinary ids keep their documented shape
+    /// `rempart-<policy>-<resource>-<yyyymmdd>-<hhmm>` (`-<hhmmss>-od` on
+    /// demand), for every kind, and are deterministic.
     #[test]
     fn snapshot_id_is_readable_and_deterministic() {
-        let at: DateTime<Utc> = "2025-11-24T02:00:00Z".parse().unwrap();
-        let id = snapshot_id("rewapp-postgres", "rewapp-prod-db", at, false);
-        assert_eq!(id, "rempart-rewapp-postgres-rewapp-prod-db-20251124-0200");
+        let t = at("2025-11-24T02:00:00Z");
+        for kind in ResourceKind::ALL {
+            let id = snapshot_id(kind, "rewapp-postgres", "rewapp-prod-db", t, false);
+            assert_eq!(id, "rempart-rewapp-postgres-rewapp-prod-db-20251124-0200");
+            assert_eq!(
+                id,
+                snapshot_id(kind, "rewapp-postgres", "rewapp-prod-db", t, false)
+            );
+            let od = snapshot_id(kind, "rewapp-postgres", "rewapp-prod-db", t, true);
+            assert_eq!(
+                od,
+                "rempart-rewapp-postgres-rewapp-prod-db-20251124-020000-od"
+            );
+        }
+    }
+
+    /// Proves: the inputs that broke the old generator now give valid ids:
+    /// an empty policy (was `rempart--db-…`), an Aurora cluster whose id is
+    /// over RDS's 63-character cluster snapshot limit (was 70 characters), a
+    /// very long policy (was over 255), a resource with no usable character.
+    #[test]
+    fn the_ids_that_were_invalid_are_valid() {
+        let t = at("2025-11-24T02:00:00Z");
         assert_eq!(
-            id,
-            snapshot_id("rewapp-postgres", "rewapp-prod-db", at, false)
+            snapshot_id(ResourceKind::RdsInstance, "", "db", t, false),
+            "rempart-policy-db-20251124-0200"
         );
-        let od = snapshot_id("rewapp-postgres", "rewapp-prod-db", at, true);
         assert_eq!(
-            od,
-            "rempart-rewapp-postgres-rewapp-prod-db-20251124-020000-od"
+            snapshot_id(ResourceKind::EbsVolume, "p", "ünï", t, false),
+            "rempart-p-n-20251124-0200"
         );
+        assert_eq!(
+            snapshot_id(ResourceKind::EbsVolume, "p", "é", t, false),
+            "rempart-p-resource-20251124-0200"
+        );
+        let aurora = snapshot_id(
+            ResourceKind::AuroraCluster,
+            "rewapp-postgres",
+            "rewapp-production-aurora-cluster",
+            t,
+            true,
+        );
+        assert_eq!(
+            aurora,
+            "rempart-rewapp-postgr-rewapp-produc-82411a6d-20251124-020000-od"
+        );
+        assert!(naming::valid_rds_cluster_snapshot_id(&aurora), "{aurora}");
+        let long = snapshot_id(ResourceKind::RdsInstance, &"p".repeat(300), "db", t, true);
+        assert!(
+            naming::valid_snapshot_id(ResourceKind::RdsInstance, &long),
+            "{long}"
+        );
+        assert!(long.starts_with("rempart-ppp") && long.ends_with("-20251124-020000-od"));
+    }
+
+    /// Any string, empty or long, any script.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            any::<String>(),
+            ".{0,40}",
+            "[a-z0-9_ -]{100,400}",
+        ]
+    }
+
+    fn kind() -> impl Strategy<Value = ResourceKind> {
+        prop::sample::select(ResourceKind::ALL.to_vec())
     }
 
     proptest! {
-        /// Whatever the resource id (EBS ids, odd characters, very long), the
-        /// snapshot id is one that RDS and ElastiCache accept.
+        /// Proves: whatever the policy name and resource id (empty, odd
+        /// characters, any script, very long) and the time (0 to 4e9 s,
+        /// scheduled or on demand), the snapshot id is a valid identifier of
+        /// the kind's service, within Rempart's bound, prefixed `rempart-`
+        /// and ending with its time stamp.
         #[test]
-        fn snapshot_id_is_always_a_valid_identifier(res in ".{0,300}", secs in 0i64..4_000_000_000, od: bool) {
-            let at = DateTime::<Utc>::from_timestamp(secs, 0).unwrap();
-            let id = snapshot_id("p", &res, at, od);
-            prop_assert!(valid_rds_identifier(&id), "{}", id);
+        fn snapshot_id_is_always_a_valid_identifier(kind in kind(), policy in text(), res in text(), secs in 0i64..4_000_000_000, od: bool) {
+            let t = DateTime::<Utc>::from_timestamp(secs, 0).unwrap();
+            let id = snapshot_id(kind, &policy, &res, t, od);
+            prop_assert!(naming::valid_snapshot_id(kind, &id), "{} {}", kind, id);
+            prop_assert!(id.starts_with("rempart-"));
+            let stamp = if od { t.format("%Y%m%d-%H%M%S-od") } else { t.format("%Y%m%d-%H%M") };
+            prop_assert!(id.ends_with(&stamp.to_string()), "{}", id);
+            prop_assert!(naming::valid_tag_value(&id));
         }
 
-        /// Two different minutes never give the same scheduled id.
+        /// Proves: for ordinary inputs (a valid policy name, an AWS-style
+        /// resource id) the id is exactly `rempart-<policy>-<resource>-<stamp>`
+        /// whenever that fits the kind's limit, so the ids of existing
+        /// deployments do not change.
         #[test]
-        fn snapshot_id_differs_per_minute(a in 0i64..100_000_000, b in 0i64..100_000_000) {
+        fn ordinary_ids_are_unchanged(kind in kind(), policy in "[a-z](-?[a-z0-9]){0,15}", res in "[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,8}){0,6}", secs in 0i64..4_000_000_000, od: bool) {
+            let t = DateTime::<Utc>::from_timestamp(secs, 0).unwrap();
+            let stamp = if od { t.format("%Y%m%d-%H%M%S-od") } else { t.format("%Y%m%d-%H%M") };
+            let plain = format!("rempart-{policy}-{res}-{stamp}");
+            let id = snapshot_id(kind, &policy, &res, t, od);
+            if plain.len() <= naming::snapshot_id_max(kind) {
+                prop_assert_eq!(id, plain);
+            } else {
+                prop_assert!(naming::valid_snapshot_id(kind, &id), "{}", id);
+            }
+        }
+
+        /// Proves: two resources whose ids had to be shortened (Aurora
+        /// clusters with long names) still get distinct snapshot ids.
+        #[test]
+        fn shortened_ids_stay_distinct(a in "[a-z][a-z0-9-]{40,62}", b in "[a-z][a-z0-9-]{40,62}", secs in 0i64..4_000_000_000) {
+            prop_assume!(naming::slug(&a) != naming::slug(&b));
+            let t = DateTime::<Utc>::from_timestamp(secs, 0).unwrap();
+            let k = ResourceKind::AuroraCluster;
+            prop_assert_ne!(snapshot_id(k, "rewapp-postgres", &a, t, false), snapshot_id(k, "rewapp-postgres", &b, t, false));
+        }
+
+        /// Proves: two different minutes never give the same scheduled id.
+        #[test]
+        fn snapshot_id_differs_per_minute(kind in kind(), a in 0i64..60_000_000, b in 0i64..60_000_000) {
             let (ta, tb) = (DateTime::<Utc>::from_timestamp(a * 60, 0).unwrap(), DateTime::<Utc>::from_timestamp(b * 60, 0).unwrap());
-            prop_assert_eq!(a == b, snapshot_id("p", "db", ta, false) == snapshot_id("p", "db", tb, false));
+            prop_assert_eq!(a == b, snapshot_id(kind, "p", "db", ta, false) == snapshot_id(kind, "p", "db", tb, false));
         }
     }
 
+    /// Proves: the source id comes from the `rempart:source` tag when there
+    /// is one, else from what AWS reports.
     #[test]
     fn the_source_comes_from_the_tag_when_there_is_one() {
         let mut s = SnapshotInfo {
@@ -346,6 +450,8 @@ mod tests {
         assert_eq!(s.source_id(), "rewapp-prod-db");
     }
 
+    /// Proves: free text loses the characters some service refuses, and
+    /// accented letters are folded rather than lost.
     #[test]
     fn tag_value_strips_forbidden_characters() {
         assert_eq!(
@@ -353,5 +459,8 @@ mod tests {
             "Migration V42  schema  users"
         );
         assert_eq!(tag_value("alice@rewapp.fr"), "alice@rewapp.fr");
+        assert_eq!(tag_value("Mise à jour, Hélène"), "Mise a jour  Helene");
+        assert_eq!(tag_value("aws:evil"), "aws evil");
+        assert_eq!(tag_value("  "), "");
     }
 }

@@ -249,6 +249,30 @@ pub struct DrTarget {
     pub bucket: Option<String>,
 }
 
+/// The longest schedule name.
+pub const SCHEDULE_NAME_MAX: usize = 32;
+
+/// A schedule name: 1 to [`SCHEDULE_NAME_MAX`] ASCII letters, digits, `-`,
+/// `_` or `.`. The names of the schedules a snapshot serves, joined with
+/// `+`, are its `rempart:schedule` tag, valid on every service.
+pub fn valid_schedule_name(s: &str) -> bool {
+    (1..=SCHEDULE_NAME_MAX).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
+/// An S3 bucket the policy names: a valid bucket name (its `s3://` URL goes
+/// into the tags of exported Redis snapshots).
+fn check_bucket(b: &str, field: &str) -> std::result::Result<(), String> {
+    if crate::naming::valid_s3_bucket_name(b) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field}: `{b}` is not a valid S3 bucket name (3-63 lowercase letters, digits, `.` and `-`, beginning and ending with a letter or digit)"
+        ))
+    }
+}
+
 /// A validated policy name: `[a-z0-9-]`, 1 to 32 characters, starting with a
 /// letter, no `--`, not ending with `-`. It goes into snapshot identifiers
 /// and tag values, so it must be valid in all of them.
@@ -428,6 +452,13 @@ impl PolicyDocument {
                         s.name
                     ));
                 }
+                if !valid_schedule_name(&s.name) {
+                    return Err(format!(
+                        "{}: `{}` is invalid: use 1-{SCHEDULE_NAME_MAX} letters, digits, `-`, `_` or `.` (the names go into the `rempart:schedule` tag of every snapshot)",
+                        at(&format!("schedules[{i}].name")),
+                        s.name
+                    ));
+                }
                 if s.tiers.is_empty() {
                     return Err(format!(
                         "{}: list at least one tier",
@@ -440,6 +471,15 @@ impl PolicyDocument {
                         at(&format!("schedules[{i}].tiers"))
                     ));
                 }
+            }
+            // A snapshot serving every schedule at once carries all their names.
+            let joined: usize = p.schedules.iter().map(|s| s.name.len() + 1).sum();
+            if joined > crate::naming::TAG_VALUE_MAX + 1 {
+                return Err(format!(
+                    "{}: the schedule names, joined with `+`, make {} characters, more than the 256 of the `rempart:schedule` tag a snapshot serving them all carries: shorten them",
+                    at("schedules"),
+                    joined - 1
+                ));
             }
             if !p.retention.keeps_something() {
                 return Err(format!(
@@ -466,6 +506,16 @@ impl PolicyDocument {
                         d.region
                     ));
                 }
+                if !crate::naming::valid_tag_key(&crate::replicator::dr_copy_tag(&d.region.0)) {
+                    return Err(format!(
+                        "{}: `{}` is too long for an AWS region name",
+                        at(&format!("dr[{i}].region")),
+                        d.region
+                    ));
+                }
+                if let Some(b) = d.bucket.as_deref().filter(|b| !b.trim().is_empty()) {
+                    check_bucket(b, &at(&format!("dr[{i}].bucket")))?;
+                }
                 if p.kinds.contains(&ResourceKind::ElasticacheRedis)
                     && d.bucket.as_deref().is_none_or(|b| b.trim().is_empty())
                 {
@@ -475,6 +525,9 @@ impl PolicyDocument {
                         d.region
                     ));
                 }
+            }
+            if let Some(b) = p.export_bucket.as_deref().filter(|b| !b.trim().is_empty()) {
+                check_bucket(b, &at("export_bucket"))?;
             }
             if p.kinds.contains(&ResourceKind::ElasticacheRedis)
                 && !p.dr.is_empty()
@@ -662,6 +715,107 @@ mod tests {
         assert!(err_of(no_kinds).contains("policies.p.kinds"));
         let bad_name = "version = 1\n[policies.Prod_DB]\nkinds = [\"ebs-volume\"]\nrpo = \"1d\"\n[policies.Prod_DB.retention]\nkeep_last = 1\n";
         assert!(err_of(bad_name).contains("policy name `Prod_DB` is invalid"));
+    }
+
+    /// Proves: a document whose own names would make an invalid id or tag
+    /// (an odd or long policy or schedule name, too many schedule names for
+    /// the `rempart:schedule` tag, an invalid bucket, an over-long region) is
+    /// refused at load, naming the field.
+    #[test]
+    fn names_that_would_make_invalid_ids_or_tags_are_refused() {
+        let doc = |policy: &str, schedules: &str, extra: &str| {
+            format!(
+                "version = 1\n[policies.{policy}]\nkinds = [\"elasticache-redis\"]\nrpo = \"1d\"\n{extra}{schedules}[policies.{policy}.retention]\nkeep_last = 1\n"
+            )
+        };
+        let sched = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| {
+                    format!("[[policies.p.schedules]]\nname = \"{n}\"\ncron = \"0 2 * * *\"\n")
+                })
+                .collect::<String>()
+        };
+        assert!(
+            PolicyDocument::from_toml(&doc("p", &sched(&["daily", "weekly-full"]), ""), "t")
+                .is_ok()
+        );
+        for bad in [
+            "\"\"",
+            "a--b",
+            "a-",
+            "\"1db\"",
+            &"p".repeat(33),
+            "\"Prod DB\"",
+        ] {
+            let err = err_of(&doc(bad, "", ""));
+            assert!(
+                err.contains("policy name") && err.contains("is invalid"),
+                "{bad}: {err}"
+            );
+        }
+        for bad in ["daily, weekly", "nightly (UTC)", "a+b", &"d".repeat(33)] {
+            let err = err_of(&doc("p", &sched(&[bad]), ""));
+            assert!(
+                err.contains("policies.p.schedules[0].name") && err.contains("is invalid"),
+                "{bad}: {err}"
+            );
+        }
+        let names: Vec<String> = (0..8).map(|i| format!("{i}{}", "s".repeat(31))).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let err = err_of(&doc("p", &sched(&names), ""));
+        assert!(
+            err.contains("policies.p.schedules: the schedule names") && err.contains("263"),
+            "{err}"
+        );
+        let err = err_of(&doc("p", "", "export_bucket = \"Rewapp_Backups\"\n"));
+        assert!(
+            err.contains(
+                "policies.p.export_bucket: `Rewapp_Backups` is not a valid S3 bucket name"
+            ),
+            "{err}"
+        );
+        let dr = |region: &str, bucket: &str| {
+            format!("export_bucket = \"rewapp-prod-backups\"\n[[policies.p.dr]]\nregion = \"{region}\"\nkms_key = \"alias/k\"\nbucket = \"{bucket}\"\n")
+        };
+        assert!(
+            PolicyDocument::from_toml(&doc("p", "", &dr("eu-central-1", "rewapp-dr")), "t").is_ok()
+        );
+        let err = err_of(&doc("p", "", &dr("eu-central-1", "x")));
+        assert!(
+            err.contains("policies.p.dr[0].bucket: `x` is not a valid S3 bucket name"),
+            "{err}"
+        );
+        let long_region = format!("eu-{}-1", "c".repeat(120));
+        let err = err_of(&doc("p", "", &dr(&long_region, "rewapp-dr")));
+        assert!(
+            err.contains("policies.p.dr[0].region") && err.contains("too long"),
+            "{err}"
+        );
+    }
+
+    proptest::proptest! {
+        /// Proves: whatever text a document gives as a policy or schedule
+        /// name, one that loads is a valid tag value everywhere, is its own
+        /// slug (a policy name: so it appears unchanged in snapshot ids), and
+        /// the `+`-joined names of a policy's schedules, as the load allows
+        /// them, make a valid tag value.
+        #[test]
+        fn names_that_load_make_valid_ids_and_tags(s in proptest::prelude::any::<String>(), ascii in "[a-z0-9._+, -]{0,40}", n in 1usize..=8) {
+            for name in [s.as_str(), ascii.as_str()] {
+                if let Ok(p) = name.parse::<PolicyName>() {
+                    proptest::prop_assert!(crate::naming::valid_tag_value(p.as_str()));
+                    proptest::prop_assert_eq!(crate::naming::slug(p.as_str()), p.as_str());
+                }
+                if valid_schedule_name(name) {
+                    proptest::prop_assert!(crate::naming::valid_tag_value(name) && !name.contains('+'));
+                    let joined = vec![name; n].join("+");
+                    if joined.len() <= crate::naming::TAG_VALUE_MAX {
+                        proptest::prop_assert!(crate::naming::valid_tag_value(&joined));
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -166,13 +166,17 @@ pub struct Ignored {
 
 /// The tags a copy carries: the source's, without Rempart's per-snapshot
 /// state (retention marks, verification, export bookkeeping) or AWS's
-/// reserved `aws:` tags, plus `rempart:copy-of=<source ARN>`.
+/// reserved `aws:` tags, plus `rempart:copy-of=<source ARN>`. At most the 50
+/// tags AWS allows on a resource: when the source has that many, Rempart's
+/// own `rempart:` tags are kept and the others (the instance's, which RDS
+/// copies to its snapshots) dropped in key order.
 pub fn copy_tags(source: &SnapshotInfo) -> Vec<(String, String)> {
-    let mut tags: Vec<(String, String)> = source
+    type Tags = Vec<(String, String)>;
+    let (mut tags, others): (Tags, Tags) = source
         .tags
         .iter()
         .filter(|(k, _)| {
-            !k.starts_with("aws:")
+            !k.to_ascii_lowercase().starts_with("aws:")
                 && k.as_str() != TAG_DELETE_AFTER
                 && k.as_str() != TAG_VERIFIED
                 && k.as_str() != TAG_EXPORT
@@ -180,9 +184,33 @@ pub fn copy_tags(source: &SnapshotInfo) -> Vec<(String, String)> {
                 && !k.starts_with(TAG_DR_COPY_PREFIX)
         })
         .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+        .partition(|(k, _)| k.starts_with("rempart:"));
+    tags.extend(others);
+    tags.truncate(crate::naming::TAGS_PER_RESOURCE_MAX - 1);
     tags.push((TAG_COPY_OF.to_string(), source.arn.clone()));
     tags
+}
+
+/// Why `s` cannot be copied under its own name, if it cannot: the copy
+/// keeps the source's identifier (valid for the kind's service) and carries
+/// [`copy_tags`] (valid tags; the source ARN is one of them).
+fn copy_problem(s: &SnapshotInfo) -> Option<String> {
+    let id_ok = match s.kind {
+        ResourceKind::RdsInstance => crate::naming::valid_rds_snapshot_id(&s.id),
+        ResourceKind::AuroraCluster => crate::naming::valid_rds_cluster_snapshot_id(&s.id),
+        _ => true,
+    };
+    if !id_ok {
+        return Some(format!(
+            "`{}` is not a valid {} snapshot identifier in the DR region (letters, digits and single hyphens, a letter first, at most {}): it was not named by Rempart; copy it by hand under another name",
+            s.id,
+            s.kind,
+            if s.kind == ResourceKind::AuroraCluster { 63 } else { 255 }
+        ));
+    }
+    crate::naming::check_tags(&copy_tags(s))
+        .err()
+        .map(|why| format!("its copy cannot carry its tags ({why}); copy it by hand"))
 }
 
 /// Splits `s3://bucket/prefix`.
@@ -350,6 +378,9 @@ fn decide_copy(
             reason: format!("{} snapshots are not copied this way", s.kind),
         };
     };
+    if let Some(reason) = copy_problem(s) {
+        return Verdict::Blocked { reason };
+    }
     let used = slots.entry((region.clone(), family)).or_insert(0);
     if *used >= limit {
         return Verdict::Deferred {
@@ -389,7 +420,19 @@ fn plan_redis(
         return;
     };
     let Some((from_bucket, prefix)) = s.tags.get(TAG_EXPORT).and_then(|u| parse_s3_url(u)) else {
-        let verdict = if is_available(s) {
+        let url = format!("s3://{bucket}/{}", s.id);
+        let verdict = if !crate::naming::valid_elasticache_snapshot_name(&s.id)
+            || !crate::naming::valid_tag_value(&url)
+        {
+            // The export is named after the snapshot, and its URL tags it.
+            Verdict::Blocked {
+                reason: format!(
+                    "`{}` cannot name an export whose URL `{url}` is a valid tag value ({}): it was not named by Rempart; export it by hand",
+                    s.id,
+                    crate::naming::TAG_VALUE_RULE
+                ),
+            }
+        } else if is_available(s) {
             Verdict::Export {
                 bucket,
                 prefix: s.id.clone(),
@@ -1721,5 +1764,228 @@ mod tests {
         unknown["detail-type"] = "Something Else".into();
         let err = parse_replicator_event(&unknown).expect_err("unknown");
         assert!(err.to_string().contains("does not handle"), "{err}");
+    }
+
+    /// Proves: a snapshot Rempart did not name, whose id its copy could not
+    /// keep (an Aurora id over 63 characters, a name with `_`) or whose ARN
+    /// is too long to tag its copy with, is blocked with the reason instead
+    /// of failing at AWS on every sweep; so is a Redis snapshot whose export
+    /// URL would not be a valid tag value.
+    #[test]
+    fn snapshots_whose_copy_aws_would_refuse_are_blocked() {
+        let long = format!("rempart-{}", "a".repeat(60));
+        let aurora = snap(ResourceKind::AuroraCluster, &long, 20, "rewapp-postgres");
+        let odd = snap(
+            ResourceKind::RdsInstance,
+            "rempart_x",
+            20,
+            "rewapp-postgres",
+        );
+        let mut far = snap(
+            ResourceKind::RdsInstance,
+            &format!("rempart-{}", "b".repeat(240)),
+            20,
+            "rewapp-postgres",
+        );
+        far.arn = format!("arn:aws:rds:eu-west-1:123456789012:snapshot:{}", far.id);
+        let redis = snap(
+            ResourceKind::ElasticacheRedis,
+            &format!("rempart-{}", "c".repeat(240)),
+            20,
+            "rewapp-redis",
+        );
+        let (planned, _) = plan(
+            &doc(),
+            &[aurora, odd, far, redis],
+            &BTreeMap::new(),
+            &keys_ok(),
+            20,
+        );
+        let reason = |prefix: &str| -> String {
+            let p = planned
+                .iter()
+                .find(|p| p.source.id.starts_with(prefix))
+                .expect(prefix);
+            match &p.verdict {
+                Verdict::Blocked { reason } => reason.clone(),
+                v => panic!("{} should be blocked, not {v:?}", p.source.id),
+            }
+        };
+        let r = reason("rempart-aaa");
+        assert!(
+            r.contains("not a valid aurora-cluster snapshot identifier"),
+            "{r}"
+        );
+        let r = reason("rempart_x");
+        assert!(
+            r.contains("not a valid rds-instance snapshot identifier"),
+            "{r}"
+        );
+        let r = reason("rempart-bbb");
+        assert!(
+            r.contains("cannot carry its tags") && r.contains("rempart:copy-of"),
+            "{r}"
+        );
+        let r = reason("rempart-ccc");
+        assert!(r.contains("cannot name an export"), "{r}");
+    }
+
+    /// Proves: a copy carries at most the 50 tags AWS allows, Rempart's own
+    /// first, and always `rempart:copy-of`.
+    #[test]
+    fn copies_carry_at_most_fifty_tags() {
+        let mut s = snap(
+            ResourceKind::RdsInstance,
+            "rempart-x",
+            20,
+            "rewapp-postgres",
+        );
+        for i in 0..46 {
+            s.tags.insert(format!("app:{i:02}"), "v".into());
+        }
+        assert_eq!(s.tags.len(), 50);
+        let tags = copy_tags(&s);
+        assert_eq!(tags.len(), 50);
+        assert_eq!(
+            tags.last().unwrap(),
+            &(TAG_COPY_OF.to_string(), s.arn.clone())
+        );
+        assert_eq!(
+            tags.iter()
+                .filter(|(k, _)| k.starts_with("rempart:"))
+                .count(),
+            5
+        );
+        assert!(crate::naming::check_tags(&tags).is_ok());
+    }
+
+    mod properties {
+        use super::*;
+        use crate::model::snapshot_id;
+        use proptest::prelude::*;
+
+        const REGION: &str = "us-gov-west-1";
+
+        fn bucket() -> impl Strategy<Value = String> {
+            "[a-z0-9][a-z0-9-]{1,61}[a-z0-9]"
+        }
+
+        fn document(policy: &str, export: &str, dr: &str) -> PolicyDocument {
+            let text = format!(
+                "version = 1\n[policies.{policy}]\nkinds = [\"rds-instance\", \"aurora-cluster\", \"ebs-volume\", \"elasticache-redis\"]\nrpo = \"1d\"\nexport_bucket = \"{export}\"\n[[policies.{policy}.dr]]\nregion = \"{REGION}\"\nkms_key = \"alias/k\"\nbucket = \"{dr}\"\n[policies.{policy}.retention]\nkeep_last = 1\n"
+            );
+            PolicyDocument::from_toml(&text, "t").expect("a valid document")
+        }
+
+        /// A Rempart snapshot as the scheduler names it, with the longest
+        /// ARN AWS could give it and up to 60 tags.
+        fn source(
+            kind: ResourceKind,
+            policy: &str,
+            resource: &str,
+            at: DateTime<Utc>,
+            od: bool,
+            extra: &BTreeMap<String, String>,
+        ) -> SnapshotInfo {
+            let id = match kind {
+                ResourceKind::EbsVolume => "snap-0123456789abcdef0".to_string(),
+                _ => snapshot_id(kind, policy, resource, at, od),
+            };
+            let arn = match kind {
+                ResourceKind::RdsInstance => {
+                    format!("arn:aws-us-gov:rds:{REGION}:123456789012:snapshot:{id}")
+                }
+                ResourceKind::AuroraCluster => {
+                    format!("arn:aws-us-gov:rds:{REGION}:123456789012:cluster-snapshot:{id}")
+                }
+                ResourceKind::ElasticacheRedis => {
+                    format!("arn:aws-us-gov:elasticache:{REGION}:123456789012:snapshot:{id}")
+                }
+                ResourceKind::EbsVolume => format!("arn:aws-us-gov:ec2:{REGION}::snapshot/{id}"),
+            };
+            let mut tags = extra.clone();
+            tags.insert(TAG_MANAGED.into(), "true".into());
+            tags.insert(TAG_POLICY.into(), policy.into());
+            tags.insert(TAG_SCHEDULED_AT.into(), crate::announce::rfc3339(at));
+            tags.insert(
+                TAG_SOURCE.into(),
+                format!(
+                    "arn:aws-us-gov:rds:{REGION}:123456789012:db:{}",
+                    crate::naming::slug(resource)
+                ),
+            );
+            SnapshotInfo {
+                kind,
+                id,
+                arn,
+                region: REGION.into(),
+                source: resource.into(),
+                status: "available".into(),
+                created: None,
+                tags,
+                encrypted: true,
+                kms_key: None,
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Proves: for any snapshot Rempart names (any policy name that
+            /// loads, any resource name, any time, scheduled or on demand,
+            /// up to 60 tags, the longest ARN), with any valid export and DR
+            /// buckets: an RDS or Aurora copy keeps an id valid for its kind
+            /// in the DR region, every copy's tags are valid and at most 50,
+            /// a Redis export is a valid snapshot name whose URL is a valid
+            /// tag value, and the DR-copy tag recording its transfer has a
+            /// valid key and value; none of them is blocked.
+            #[test]
+            fn dr_copies_and_exports_have_valid_names_and_tags(
+                kind in prop::sample::select(ResourceKind::ALL.to_vec()),
+                policy in "[a-z](-?[a-z0-9]){0,15}",
+                resource in prop_oneof![any::<String>(), "[a-z0-9-]{40,200}"],
+                secs in 0i64..4_000_000_000,
+                od: bool,
+                extra in prop::collection::btree_map("app:[A-Za-z0-9_.:/=+@-]{1,100}", "[A-Za-z0-9 _.:/=+@-]{0,256}", 0..60),
+                export in bucket(),
+                dr_bucket in bucket(),
+            ) {
+                let doc = document(&policy, &export, &dr_bucket);
+                let at = DateTime::<Utc>::from_timestamp(secs, 0).unwrap();
+                let s = source(kind, &policy, &resource, at, od, &extra);
+                let keys = BTreeMap::from([((REGION.to_string(), "alias/k".to_string()), KeyCheck::Usable("arn:k".into()))]);
+                let (planned, ignored) = plan(&doc, std::slice::from_ref(&s), &BTreeMap::new(), &keys, 20);
+                prop_assert!(ignored.is_empty(), "{:?}", ignored);
+                prop_assert_eq!(planned.len(), 1);
+                match &planned[0].verdict {
+                    Verdict::Copy { target, .. } => {
+                        let ok = match kind {
+                            ResourceKind::RdsInstance => crate::naming::valid_rds_snapshot_id(target),
+                            ResourceKind::AuroraCluster => crate::naming::valid_rds_cluster_snapshot_id(target),
+                            _ => target.is_empty(),
+                        };
+                        prop_assert!(ok, "{} {}", kind, target);
+                        let tags = copy_tags(&s);
+                        prop_assert!(crate::naming::check_tags(&tags).is_ok(), "{:?}", crate::naming::check_tags(&tags));
+                    }
+                    Verdict::Export { bucket, prefix } => {
+                        prop_assert!(crate::naming::valid_elasticache_snapshot_name(prefix), "{}", prefix);
+                        let url = format!("s3://{bucket}/{prefix}");
+                        prop_assert!(crate::naming::valid_tag_value(&url), "{}", url);
+                        // Once exported, the transfer's tag records the DR URL.
+                        let mut exported = s.clone();
+                        exported.tags.insert(TAG_EXPORT.into(), url);
+                        let (planned, _) = plan(&doc, &[exported], &BTreeMap::new(), &keys, 20);
+                        let Verdict::Transfer { to_bucket, prefix, .. } = &planned[0].verdict else {
+                            return Err(TestCaseError::fail(format!("{:?}", planned[0].verdict)));
+                        };
+                        prop_assert!(crate::naming::valid_tag_key(&dr_copy_tag(REGION)));
+                        let dr_url = format!("s3://{to_bucket}/{prefix}");
+                        prop_assert!(crate::naming::valid_tag_value(&dr_url), "{}", dr_url);
+                    }
+                    v => return Err(TestCaseError::fail(format!("{kind} {}: {v:?}", s.id))),
+                }
+            }
+        }
     }
 }

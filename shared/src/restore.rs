@@ -186,31 +186,22 @@ pub fn pick(
     (n > 0).then(|| young[(seed % n as u64) as usize])
 }
 
-/// `rempart-rt-<db>-<yyyymmddhhmm>`: a valid RDS instance identifier (at
-/// most 63 characters, a letter first, no `--`, no trailing `-`).
+/// `rempart-rt-<db>-<yyyymmddhhmm>`: a valid RDS instance (and cluster)
+/// identifier: at most 63 characters, a letter first, no `--`, no trailing
+/// `-`. A database name too long for that is cut and followed by a hash of
+/// it (`rempart-rt-<db…>-<hash>-<stamp>`), so that two databases sharing a
+/// long prefix, tested in the same run, do not get the same name.
 pub fn instance_id(db: &str, now: DateTime<Utc>) -> String {
-    stamped_id("rempart-rt-", db, now)
+    stamped_id("rempart-rt", db, now)
 }
 
-fn stamped_id(prefix: &str, db: &str, now: DateTime<Utc>) -> String {
-    let mut slug: String = db
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    while slug.contains("--") {
-        slug = slug.replace("--", "-");
+fn stamped_id(head: &str, db: &str, now: DateTime<Utc>) -> String {
+    let mut slug = crate::naming::slug(db);
+    if slug.is_empty() {
+        slug.push_str("db");
     }
     let stamp = now.format("%Y%m%d%H%M").to_string();
-    let room = 63 - prefix.len() - 1 - stamp.len();
-    slug.truncate(room);
-    let slug = slug.trim_matches('-');
-    format!("{prefix}{slug}-{stamp}")
+    crate::naming::fit_id(head, &[&slug], &stamp, crate::naming::RDS_INSTANCE_ID_MAX)
 }
 
 /// On an instance restored on request: the request id (the event's id).
@@ -329,17 +320,8 @@ pub struct RestorePlan {
 pub fn request_target(req: &RestoreRequest, now: DateTime<Utc>) -> String {
     match &req.target {
         Some(t) => t.trim().to_string(),
-        None => stamped_id("rempart-rr-", req.database.trim(), now),
+        None => stamped_id("rempart-rr", req.database.trim(), now),
     }
-}
-
-/// Whether `id` is a valid new RDS instance identifier.
-fn valid_identifier(id: &str) -> bool {
-    (1..=63).contains(&id.len())
-        && id.starts_with(|c: char| c.is_ascii_alphabetic())
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && !id.contains("--")
-        && !id.ends_with('-')
 }
 
 /// Feasibility (seed 002 §3): accepts the request, or refuses it with a
@@ -373,8 +355,21 @@ pub fn decide(
             req.requested_by.trim()
         ));
     }
+    // Written as tags of the new instance: RDS refuses the restore otherwise.
+    for (field, v) in [
+        ("requested_by", &req.requested_by),
+        ("approved_by", &req.approved_by),
+    ] {
+        if !crate::naming::valid_rds_tag_value(v.trim()) {
+            return Err(format!(
+                "{field} `{}` cannot be written as a tag of the restored instance: use {}",
+                v.trim(),
+                crate::naming::TAG_VALUE_RULE.replace("letters", "letters (any script)")
+            ));
+        }
+    }
     let target = request_target(req, now);
-    if !valid_identifier(&target) {
+    if !crate::naming::valid_rds_instance_id(&target) {
         return Err(format!(
             "`{target}` is not a valid RDS instance identifier (1-63 letters, digits or hyphens, a letter first, no `--`, no trailing hyphen)"
         ));
@@ -821,6 +816,80 @@ mod tests {
         );
         let long = instance_id(&"x_".repeat(60), now);
         assert!(long.len() <= 63 && !long.contains("--"), "{long}");
+    }
+
+    /// Proves: the names that broke the old generator are valid: a database
+    /// with no usable character (was `rempart-rt--<stamp>`), and two long
+    /// names sharing their first 39 characters (were cut to the same name,
+    /// so the second restore of a run failed).
+    #[test]
+    fn odd_and_long_database_names_give_distinct_valid_ids() {
+        let now = t("2025-11-23T02:30:00Z");
+        assert_eq!(instance_id("é", now), "rempart-rt-db-202511230230");
+        let r = RestoreRequest {
+            database: "ü".into(),
+            ..request()
+        };
+        assert_eq!(request_target(&r, now), "rempart-rr-db-202511230230");
+        let a = instance_id("rewapp-production-postgres-primary-eu-west-1", now);
+        let b = instance_id("rewapp-production-postgres-primary-eu-west-2", now);
+        assert_ne!(a, b);
+        for id in [&a, &b] {
+            assert!(crate::naming::valid_rds_instance_id(id), "{id}");
+            assert!(
+                id.starts_with("rempart-rt-rewapp-production-postgres-"),
+                "{id}"
+            );
+        }
+    }
+
+    /// Proves: a requester or approver that RDS cannot write as a tag of the
+    /// restored instance (a comma, parentheses, over 256 characters) is
+    /// refused before any restore starts; names in any script are accepted.
+    #[test]
+    fn requesters_that_cannot_be_tags_are_refused() {
+        let now = t("2025-11-23T10:00:00Z");
+        for ok in ["Hélène Dupont", "李明", "ops+oncall@rewapp.io"] {
+            let r = RestoreRequest {
+                requested_by: ok.into(),
+                ..request()
+            };
+            assert!(decide(&r, &windows(), false, now).is_ok(), "{ok}");
+        }
+        let long = "a".repeat(257);
+        for bad in ["Alice (ops)", "alice, bob", long.as_str(), "aws:alice"] {
+            let r = RestoreRequest {
+                approved_by: bad.into(),
+                ..request()
+            };
+            let err = decide(&r, &windows(), false, now).unwrap_err();
+            assert!(err.starts_with("approved_by `"), "{err}");
+            assert!(err.contains("cannot be written as a tag"), "{err}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Proves: whatever the database name (empty, any script, very
+        /// long) and the time (0 to 4e9 s), the restore-test and the
+        /// restore-request instance ids are valid RDS instance and cluster
+        /// identifiers with their `rempart-rt-` / `rempart-rr-` prefix; an
+        /// ordinary name of at most 39 characters keeps the documented
+        /// `rempart-rt-<db>-<yyyymmddhhmm>` shape.
+        #[test]
+        fn restore_ids_are_always_valid(db in proptest::prop_oneof![proptest::prelude::any::<String>(), ".{0,100}", "[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,8}){0,6}"], secs in 0i64..4_000_000_000) {
+            let now = DateTime::<Utc>::from_timestamp(secs, 0).unwrap();
+            let r = RestoreRequest { database: db.clone(), ..request() };
+            for (id, prefix) in [(instance_id(&db, now), "rempart-rt-"), (request_target(&r, now), "rempart-rr-")] {
+                proptest::prop_assert!(crate::naming::valid_rds_instance_id(&id), "{}", id);
+                proptest::prop_assert!(crate::naming::valid_rds_cluster_id(&id), "{}", id);
+                proptest::prop_assert!(id.starts_with(prefix) && id.ends_with(&now.format("-%Y%m%d%H%M").to_string()), "{}", id);
+                proptest::prop_assert!(crate::naming::valid_tag_value(&id));
+            }
+            let slug = crate::naming::slug(&db);
+            if !slug.is_empty() && slug.len() <= 39 && slug == db {
+                proptest::prop_assert_eq!(instance_id(&db, now), format!("rempart-rt-{db}-{}", now.format("%Y%m%d%H%M")));
+            }
+        }
     }
 
     /// Proves: only young, available snapshots are picked, and the same seed

@@ -133,6 +133,45 @@ fn base_tags(
     tags
 }
 
+/// A resource whose snapshot's tags AWS would refuse (its ARN, say, is not
+/// a valid tag value): refused with the reason, never half-snapshotted.
+fn untaggable(resource: Resource, policy: String, reason: String) -> Decision {
+    Decision::Refused {
+        resource,
+        policy: Some(policy),
+        reason: format!("its snapshot cannot be tagged as AWS requires: {reason}"),
+    }
+}
+
+/// Gives the resources whose snapshot ids coincide (same kind, `rewapp` +
+/// `postgres-db` and `rewapp-postgres` + `db`) distinct ids
+/// ([`distinct_snapshot_id`]): otherwise the second snapshot would be found
+/// "already there" and its resource silently left without one.
+fn disambiguate(mut decisions: Vec<Decision>, on_demand: bool) -> Vec<Decision> {
+    let mut seen: BTreeMap<(ResourceKind, String), usize> = BTreeMap::new();
+    for d in &decisions {
+        if let Decision::Snapshot(p) = d {
+            *seen
+                .entry((p.resource.kind, p.snapshot_id.clone()))
+                .or_default() += 1;
+        }
+    }
+    for d in &mut decisions {
+        let Decision::Snapshot(p) = d else { continue };
+        if seen[&(p.resource.kind, p.snapshot_id.clone())] < 2 {
+            continue;
+        }
+        let id = distinct_snapshot_id(&p.resource, &p.policy, p.at, on_demand);
+        for (k, v) in &mut p.tags {
+            if (k == TAG_KEY || k == "Name") && *v == p.snapshot_id {
+                v.clone_from(&id);
+            }
+        }
+        p.snapshot_id = id;
+    }
+    decisions
+}
+
 /// Decides, for every tagged resource, whether a scheduled event at `at`
 /// snapshots it, and how. One snapshot per resource serves every schedule of
 /// its policy that fires now and every tier those runs serve.
@@ -142,7 +181,7 @@ pub fn plan_scheduled(
     at: DateTime<Utc>,
 ) -> Vec<Decision> {
     let at = minute(at);
-    resources
+    let decisions = resources
         .into_iter()
         .map(|resource| {
             let policy = resource.policy_tag().unwrap_or_default().to_string();
@@ -167,8 +206,11 @@ pub fn plan_scheduled(
             tiers.sort();
             tiers.dedup();
             let schedules: Vec<String> = due.iter().map(|s| s.name.clone()).collect();
-            let snapshot_id = snapshot_id(&policy, &resource.id, at, false);
+            let snapshot_id = snapshot_id(resource.kind, &policy, &resource.id, at, false);
             let tags = base_tags(&resource, &policy, &tiers, &schedules, at, &snapshot_id);
+            if let Err(reason) = crate::naming::check_tags(&tags) {
+                return untaggable(resource, policy, reason);
+            }
             Decision::Snapshot(Planned {
                 resource,
                 policy,
@@ -179,7 +221,8 @@ pub fn plan_scheduled(
                 tags,
             })
         })
-        .collect()
+        .collect();
+    disambiguate(decisions, false)
 }
 
 /// Decides the snapshots of an on-demand request. A resource's own
@@ -191,7 +234,7 @@ pub fn plan_on_demand(
     at: DateTime<Utc>,
 ) -> Vec<Decision> {
     let at = at.duration_trunc(TimeDelta::seconds(1)).unwrap_or(at);
-    resources
+    let decisions = resources
         .into_iter()
         .map(|resource| {
             let Some(policy) = resource
@@ -216,12 +259,15 @@ pub fn plan_on_demand(
             }
             let tiers = vec![Tier::OnDemand];
             let schedules = vec![Tier::OnDemand.to_string()];
-            let snapshot_id = snapshot_id(&policy, &resource.id, at, true);
+            let snapshot_id = snapshot_id(resource.kind, &policy, &resource.id, at, true);
             let mut tags = base_tags(&resource, &policy, &tiers, &schedules, at, &snapshot_id);
             tags.push((TAG_REASON.to_string(), tag_value(&req.reason)));
             tags.push((TAG_REQUESTED_BY.to_string(), tag_value(&req.requested_by)));
             if let Some(c) = &req.change_ref {
                 tags.push((TAG_CHANGE_REF.to_string(), tag_value(c)));
+            }
+            if let Err(reason) = crate::naming::check_tags(&tags) {
+                return untaggable(resource, policy, reason);
             }
             Decision::Snapshot(Planned {
                 resource,
@@ -233,7 +279,8 @@ pub fn plan_on_demand(
                 tags,
             })
         })
-        .collect()
+        .collect();
+    disambiguate(decisions, true)
 }
 
 /// An AWS error as reported.
@@ -884,5 +931,160 @@ mod tests {
         assert!(due_schedules(&doc(), t("2025-11-24T02:01:00Z")).is_empty());
         let due = due_schedules(&doc(), t("2025-11-23T03:00:00Z"));
         assert_eq!(due["rewapp-postgres"], vec!["weekly-full"]);
+    }
+
+    /// Proves: two resources whose ordinary snapshot ids coincide
+    /// (`rewapp` + `postgres-db`, `rewapp-postgres` + `db`) get distinct,
+    /// valid ids and `rempart:key` tags, instead of the second being found
+    /// "already there"; a resource alone keeps its ordinary id.
+    #[test]
+    fn colliding_snapshot_ids_are_made_distinct() {
+        let text = "version = 1\n\
+            [policies.rewapp]\nkinds = [\"ebs-volume\"]\nrpo = \"1d\"\n\
+            [[policies.rewapp.schedules]]\nname = \"d\"\ncron = \"0 2 * * *\"\n\
+            [policies.rewapp.retention]\nkeep_last = 1\n\
+            [policies.rewapp-postgres]\nkinds = [\"ebs-volume\"]\nrpo = \"1d\"\n\
+            [[policies.rewapp-postgres.schedules]]\nname = \"d\"\ncron = \"0 2 * * *\"\n\
+            [policies.rewapp-postgres.retention]\nkeep_last = 1\n";
+        let doc = PolicyDocument::from_toml(text, "t").unwrap();
+        let at = t("2025-11-24T02:00:00Z");
+        let a = res(ResourceKind::EbsVolume, "postgres-db", Some("rewapp"));
+        let b = res(ResourceKind::EbsVolume, "db", Some("rewapp-postgres"));
+        let alone = plan_scheduled(&doc, vec![a.clone()], at);
+        assert_eq!(
+            planned(&alone)[0].snapshot_id,
+            "rempart-rewapp-postgres-db-20251124-0200"
+        );
+        let ds = plan_scheduled(&doc, vec![a, b], at);
+        let ps = planned(&ds);
+        assert_eq!(ps.len(), 2);
+        assert_ne!(ps[0].snapshot_id, ps[1].snapshot_id);
+        for p in ps {
+            assert!(
+                crate::naming::valid_snapshot_id(p.resource.kind, &p.snapshot_id),
+                "{}",
+                p.snapshot_id
+            );
+            let tags: BTreeMap<_, _> = p.tags.iter().cloned().collect();
+            assert_eq!(tags[TAG_KEY], p.snapshot_id);
+            assert_eq!(tags["Name"], p.snapshot_id);
+        }
+    }
+
+    /// Proves: a resource whose snapshot could not carry its tags (an ARN
+    /// that is no valid tag value) is refused with the reason, not
+    /// snapshotted.
+    #[test]
+    fn a_resource_whose_tags_aws_would_refuse_is_refused() {
+        let mut r = res(ResourceKind::RdsInstance, "db", Some("rewapp-postgres"));
+        r.arn = format!("arn:aws:rds:eu-west-1:123456789012:db:{}", "d".repeat(300));
+        let ds = plan_scheduled(&doc(), vec![r], t("2025-11-24T02:00:00Z"));
+        assert!(
+            matches!(&ds[0], Decision::Refused { reason, .. } if reason.contains("cannot be tagged") && reason.contains("rempart:source")),
+            "{ds:?}"
+        );
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn kind() -> impl Strategy<Value = ResourceKind> {
+            prop::sample::select(ResourceKind::ALL.to_vec())
+        }
+
+        /// A resource as AWS could list it (an AWS-style id and ARN), or
+        /// with any id and ARN at all.
+        fn resource() -> impl Strategy<Value = (ResourceKind, String, Option<String>)> {
+            (
+                kind(),
+                prop_oneof![
+                    "[a-z][a-z0-9]{0,9}(-[a-z0-9]{1,9}){0,5}",
+                    "vol-[0-9a-f]{17}",
+                    any::<String>(),
+                    "[a-z0-9 _-]{100,300}",
+                ],
+                prop_oneof![
+                    Just(None),
+                    Just(Some(String::new())),
+                    any::<String>().prop_map(Some)
+                ],
+            )
+        }
+
+        fn document(policy: &str, schedules: &[String]) -> PolicyDocument {
+            let mut text = format!(
+                "version = 1\n[policies.{policy}]\nkinds = [\"rds-instance\", \"aurora-cluster\", \"ebs-volume\", \"elasticache-redis\"]\nrpo = \"1d\"\n"
+            );
+            for s in schedules {
+                text.push_str(&format!(
+                    "[[policies.{policy}.schedules]]\nname = \"{s}\"\ncron = \"* * * * *\"\n"
+                ));
+            }
+            text.push_str(&format!("[policies.{policy}.retention]\nkeep_last = 1\n"));
+            PolicyDocument::from_toml(&text, "t").expect("a valid document")
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            /// Proves: for any policy document that loads (any valid policy
+            /// name, up to 7 schedules of any valid name, all due), any
+            /// resources (any kind, id and ARN: empty, any script, very
+            /// long), any time (0 to 4e9 s) and any on-demand reason and
+            /// requester, every snapshot the scheduler plans has a valid id
+            /// for its kind and tags valid on every service; resources as
+            /// AWS lists them are never refused for their tags; and no two
+            /// planned snapshots of a kind share an id.
+            #[test]
+            fn every_planned_snapshot_has_a_valid_id_and_tags(
+                policy in "[a-z](-?[a-z0-9]){0,15}",
+                schedules in prop::collection::btree_set("[A-Za-z0-9_.-]{1,32}", 0..=7),
+                resources in prop::collection::vec(resource(), 1..6),
+                secs in 0i64..4_000_000_000,
+                reason in any::<String>(),
+                requested_by in any::<String>(),
+            ) {
+                let schedules: Vec<String> = schedules.into_iter().collect();
+                let doc = document(&policy, &schedules);
+                let at = DateTime::<Utc>::from_timestamp(secs, 0).unwrap();
+                let rs: Vec<Resource> = resources
+                    .iter()
+                    .map(|(kind, id, arn)| Resource {
+                        kind: *kind,
+                        id: id.clone(),
+                        arn: arn.clone().unwrap_or_else(|| format!("arn:aws:rds:eu-west-1:123456789012:db:{id}")),
+                        region: "eu-west-1".into(),
+                        tags: BTreeMap::from([(TAG_POLICY.to_string(), policy.clone())]),
+                        aurora_cluster: None,
+                        redis: None,
+                    })
+                    .collect();
+                let req = OnDemandRequest {
+                    resources: vec![],
+                    reason,
+                    requested_by,
+                    change_ref: Some("CHG-1".into()),
+                    policy: None,
+                };
+                for ds in [plan_scheduled(&doc, rs.clone(), at), plan_on_demand(&doc, rs.clone(), &req, at)] {
+                    let mut ids = std::collections::BTreeSet::new();
+                    for d in &ds {
+                        match d {
+                            Decision::Snapshot(p) => {
+                                prop_assert!(crate::naming::valid_snapshot_id(p.resource.kind, &p.snapshot_id), "{}", p.snapshot_id);
+                                prop_assert!(crate::naming::check_tags(&p.tags).is_ok(), "{:?}", p.tags);
+                                prop_assert!(ids.insert((p.resource.kind, p.snapshot_id.clone())), "{} twice", p.snapshot_id);
+                            }
+                            Decision::Refused { resource, reason, .. } => {
+                                let aws_like = crate::naming::valid_tag_value(&resource.arn) && crate::naming::valid_tag_value(&resource.id);
+                                prop_assert!(!aws_like, "{} refused: {}", resource.id, reason);
+                            }
+                            Decision::NotDue { .. } => prop_assert!(schedules.is_empty()),
+                        }
+                    }
+                }
+            }
+        }
     }
 }

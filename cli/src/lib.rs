@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod http;
+pub mod iam_record;
 pub mod lambda_rt;
 pub mod latency;
 pub mod local;

@@ -118,7 +118,25 @@ impl LocalAws {
 
 /// An SDK configuration for a local endpoint (the emulator, or a proxy in
 /// front of it), in `region`, with dummy credentials.
+///
+/// With `REMPART_IAM_RECORD` set, the functions' requests made with it are
+/// recorded for the IAM conformance test ([`crate::iam_record`]).
 pub async fn sdk_config_for(endpoint: &str, region: &str) -> SdkConfig {
+    let cfg = plain_sdk_config(endpoint, region).await;
+    match crate::iam_record::record_dir() {
+        // The emulator speaks plain HTTP on 127.0.0.1.
+        Some(_) => cfg
+            .to_builder()
+            .http_client(crate::iam_record::recording_client(
+                aws_smithy_http_client::Builder::new().build_http(),
+            ))
+            .build(),
+        None => cfg,
+    }
+}
+
+/// The same, never recorded (the recorder's own look-ups).
+pub(crate) async fn plain_sdk_config(endpoint: &str, region: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
         .endpoint_url(endpoint)

@@ -119,3 +119,14 @@ impl From<Error> for lambda_runtime::Diagnostic {
         }
     }
 }
+
+/// The configuration a function's clients use: `cfg` with the function's
+/// name as the SDK's app name, so that every request it makes says which
+/// Rempart function made it (`app/<function>` in the User-Agent, which
+/// CloudTrail records as `userAgent`).
+pub fn function_config(cfg: &SdkConfig, function: &str) -> SdkConfig {
+    match aws_config::AppName::new(function.to_string()) {
+        Ok(name) => cfg.to_builder().app_name(name).build(),
+        Err(_) => cfg.clone(),
+    }
+}

@@ -33,10 +33,13 @@ async fn setup(policy: &str) -> Setup {
     let sns = aws_sdk_sns::Client::new(&h.cfg);
     let tiers = Recorder::start().await.expect("recorder");
     let mut arns = Vec::new();
-    for n in 1..=3 {
+    // The first three tiers of the example deployment (infra/examples/rewapp:
+    // `<name>-oncall-<tier>`), so that the IAM conformance test judges the
+    // escalator's publications against the topics Terraform makes.
+    for (n, tier) in (1..=3).zip(["devops", "lead-dev", "cto"]) {
         let t = sns
             .create_topic()
-            .name(format!("rempart-oncall-{n}"))
+            .name(format!("rempart-oncall-{tier}"))
             .send()
             .await
             .expect("topic");

@@ -470,7 +470,7 @@ async fn a_failed_restore_test_is_reported_and_cleaned_up() {
 /// A policy whose restore tests run a SQL check on the Aurora cluster.
 fn with_sql_check(min_value: i64) -> String {
     format!(
-        "{}\n[[restore_tests.sql_checks]]\ncluster = \"rewapp-aurora\"\nsecret_arn = \"arn:aws:secretsmanager:eu-west-1:123456789012:secret:rewapp-aurora-master\"\ndatabase = \"rewapp\"\nsql = \"SELECT count(*) FROM users\"\nmin_value = {min_value}\n",
+        "{}\n[[restore_tests.sql_checks]]\ncluster = \"rewapp-aurora\"\nsecret_arn = \"arn:aws:secretsmanager:eu-west-1:123456789012:secret:rewapp-aurora-master-AbCdEf\"\ndatabase = \"rewapp\"\nsql = \"SELECT count(*) FROM users\"\nmin_value = {min_value}\n",
         include_str!("../../examples/rewapp-policy.toml")
     )
 }

@@ -42,6 +42,7 @@ impl Deps {
     }
 
     pub fn new(cfg: &SdkConfig, table: &str, topic: &str, policy: PolicySource) -> Result<Deps> {
+        let cfg = &crate::runtime::function_config(cfg, "backup-auditor");
         Ok(Deps {
             cfg: cfg.clone(),
             region: region_of(cfg)?,

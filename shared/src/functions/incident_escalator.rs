@@ -68,6 +68,7 @@ impl Deps {
         tiers: &[String],
         policy: PolicySource,
     ) -> Result<Deps> {
+        let cfg = &crate::runtime::function_config(cfg, "incident-escalator");
         let sns = aws_sdk_sns::Client::new(cfg);
         Ok(Deps {
             store: Incidents::new(aws_sdk_dynamodb::Client::new(cfg), table),

@@ -65,6 +65,7 @@ impl Deps {
     }
 
     pub fn new(cfg: &SdkConfig, table: &str, topic: &str, policy: PolicySource) -> Result<Deps> {
+        let cfg = &crate::runtime::function_config(cfg, "restore-tester");
         let region = region_of(cfg)?;
         Ok(Deps {
             rds: Rds::new(aws_sdk_rds::Client::new(cfg), &region),

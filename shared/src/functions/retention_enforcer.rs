@@ -90,6 +90,7 @@ impl Deps {
         topic_arn: &str,
         policy: PolicySource,
     ) -> Result<Deps> {
+        let cfg = &crate::runtime::function_config(cfg, "retention-enforcer");
         Ok(Deps {
             cfg: cfg.clone(),
             primary: region_of(cfg)?,

@@ -43,6 +43,7 @@ impl Deps {
         policy: PolicySource,
         slack: Slack,
     ) -> Result<Deps> {
+        let cfg = &crate::runtime::function_config(cfg, "slack-notifier");
         Ok(Deps {
             slack,
             secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(cfg)),

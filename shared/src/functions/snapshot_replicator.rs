@@ -56,6 +56,7 @@ impl Deps {
         policy: PolicySource,
         max_in_flight: usize,
     ) -> Result<Deps> {
+        let cfg = &crate::runtime::function_config(cfg, "snapshot-replicator");
         let region = region_of(cfg)?;
         Ok(Deps {
             replicator: Replicator::new(

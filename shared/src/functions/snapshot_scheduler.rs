@@ -42,6 +42,7 @@ impl Deps {
         topic_arn: &str,
         policy: PolicySource,
     ) -> Result<Deps> {
+        let cfg = &crate::runtime::function_config(cfg, "snapshot-scheduler");
         let region = region_of(cfg)?;
         let account = std::env::var("REMPART_ACCOUNT_ID").ok();
         Ok(Deps {

@@ -37,6 +37,24 @@ locals {
   backup_bucket_names = distinct(concat(var.backup_bucket_names, keys(var.backup_buckets)))
   backup_bucket_arns  = [for b in local.backup_bucket_names : "arn:${local.partition}:s3:::${b}"]
 
+  # The tag keys the snapshot-scheduler writes on its snapshots
+  # (shared/src/model.rs, scheduler.rs: base_tags, on-demand requests).
+  scheduler_tag_keys = [
+    "rempart:managed",
+    "rempart:policy",
+    "rempart:tiers",
+    "rempart:source",
+    "rempart:source-kind",
+    "rempart:scheduled-at",
+    "rempart:schedule",
+    "rempart:key",
+    "rempart:reason",
+    "rempart:requested-by",
+    "rempart:change-ref",
+  ]
+  scheduler_rds_arn         = "arn:${local.partition}:rds:${local.region}:${local.account_id}"
+  scheduler_elasticache_arn = "arn:${local.partition}:elasticache:${local.region}:${local.account_id}"
+
   managed_condition = {
     test     = "StringEquals"
     variable = "aws:ResourceTag/rempart:managed"
@@ -59,7 +77,42 @@ locals {
 # the account statement is AWS's default one, which delegates the key's use
 # to IAM policies (the functions' least-privilege roles); without it the key
 # could be locked beyond recovery.
+#
+# Disabling a key or scheduling its deletion makes every backup under it
+# unreadable: only the principals of kms_break_glass_principal_arns may do
+# either (default: nobody). That Deny does not cover kms:PutKeyPolicy: a key
+# policy that let nobody (or only an empty break-glass list) change it would
+# be final, since KMS refuses a policy that locks its own caller out and no
+# one could ever lift the Deny again. An administrator can still rewrite the
+# policy, so the Deny is a deliberate, visible extra step (a PutKeyPolicy
+# in CloudTrail, worth an alarm), not an absolute wall.
+data "aws_iam_policy_document" "kms_break_glass" {
+  statement {
+    sid       = "OnlyBreakGlassDisablesOrDeletes"
+    effect    = "Deny"
+    actions   = ["kms:DisableKey", "kms:ScheduleKeyDeletion"]
+    resources = ["*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    dynamic "condition" {
+      for_each = length(var.kms_break_glass_principal_arns) > 0 ? [1] : []
+
+      content {
+        test     = "ArnNotLike"
+        variable = "aws:PrincipalArn"
+        values   = var.kms_break_glass_principal_arns
+      }
+    }
+  }
+}
+
 data "aws_iam_policy_document" "kms" {
+  source_policy_documents = [data.aws_iam_policy_document.kms_break_glass.json]
+
   #checkov:skip=CKV_AWS_356:In a key policy, Resource "*" is this key only (see above).
   #checkov:skip=CKV_AWS_111:The account-root statement is AWS's default key policy; write use of the key is granted by the roles' IAM policies, each limited to its key and service (kms:ViaService).
   #checkov:skip=CKV_AWS_109:The account-root statement is AWS's default key policy; permission management stays with the account's administrators through IAM.
@@ -178,6 +231,8 @@ resource "aws_kms_alias" "this" {
 }
 
 data "aws_iam_policy_document" "kms_dr" {
+  source_policy_documents = [data.aws_iam_policy_document.kms_break_glass.json]
+
   #checkov:skip=CKV_AWS_356:In a key policy, Resource "*" is this key only (see the primary key's policy).
   #checkov:skip=CKV_AWS_111:The account-root statement is AWS's default key policy; the snapshot-replicator's use of the key is granted by its IAM policy, through RDS, EC2, ElastiCache and S3 only.
   #checkov:skip=CKV_AWS_109:The account-root statement is AWS's default key policy; permission management stays with the account's administrators through IAM.
@@ -258,6 +313,70 @@ resource "aws_sns_topic" "events" {
   tags = local.tags
 }
 
+# Who may publish to the events topic: the functions that announce (all but
+# the slack-notifier, which only reads it). Every subscriber trusts what it
+# reads there (the incident-escalator opens and resolves incidents from it),
+# so any other principal of the account is refused by the Deny, whatever its
+# IAM policies allow. The account keeps the topic's management (subscribing,
+# reading its attributes), as in SNS's default policy.
+locals {
+  publisher_role_arns = [
+    module.snapshot_scheduler.role_arn,
+    module.retention_enforcer.role_arn,
+    module.snapshot_replicator.role_arn,
+    module.incident_escalator.role_arn,
+    module.backup_auditor.role_arn,
+    module.restore_tester.role_arn,
+  ]
+}
+
+data "aws_iam_policy_document" "events_topic" {
+  statement {
+    sid       = "AccountManagesTopic"
+    actions   = ["sns:GetTopicAttributes", "sns:Subscribe", "sns:ListSubscriptionsByTopic"]
+    resources = [aws_sns_topic.events.arn]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "RempartPublishers"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.events.arn]
+
+    principals {
+      type        = "AWS"
+      identifiers = local.publisher_role_arns
+    }
+  }
+
+  statement {
+    sid       = "OnlyRempartPublishers"
+    effect    = "Deny"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.events.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "ArnNotEquals"
+      variable = "aws:PrincipalArn"
+      values   = local.publisher_role_arns
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "events" {
+  arn    = aws_sns_topic.events.arn
+  policy = data.aws_iam_policy_document.events_topic.json
+}
+
 resource "aws_ssm_parameter" "policy" {
   name        = var.policy_parameter_name
   description = "Rempart policy document (TOML)"
@@ -325,22 +444,47 @@ data "aws_iam_policy_document" "scheduler" {
     }
   }
 
+  # Snapshots of any instance, cluster, volume or Redis of the region, only
+  # under Rempart's names (`rempart-<policy>-<resource>-<time>`, model.rs;
+  # EBS snapshots have no name, their ids are AWS's).
   statement {
     sid = "CreateSnapshots"
     actions = [
       "rds:CreateDBSnapshot",
       "rds:CreateDBClusterSnapshot",
-      "rds:AddTagsToResource",
       "ec2:CreateSnapshot",
       "elasticache:CreateSnapshot",
-      "elasticache:AddTagsToResource",
     ]
-    resources = ["*"]
+    resources = [
+      "${local.scheduler_rds_arn}:db:*",
+      "${local.scheduler_rds_arn}:cluster:*",
+      "${local.scheduler_rds_arn}:snapshot:rempart-*",
+      "${local.scheduler_rds_arn}:cluster-snapshot:rempart-*",
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:volume/*",
+      "arn:${local.partition}:ec2:${local.region}::snapshot/*",
+      "${local.scheduler_elasticache_arn}:replicationgroup:*",
+      "${local.scheduler_elasticache_arn}:cluster:*",
+      "${local.scheduler_elasticache_arn}:snapshot:rempart-*",
+    ]
+  }
+
+  # The tags given with CreateDBSnapshot, CreateDBClusterSnapshot and
+  # ElastiCache's CreateSnapshot are authorized as AddTagsToResource on the
+  # new snapshot: only on Rempart's names, and only the keys the scheduler
+  # writes (scheduler.rs base_tags and the on-demand ones).
+  statement {
+    sid     = "TagOwnSnapshotsOnCreation"
+    actions = ["rds:AddTagsToResource", "elasticache:AddTagsToResource"]
+    resources = [
+      "${local.scheduler_rds_arn}:snapshot:rempart-*",
+      "${local.scheduler_rds_arn}:cluster-snapshot:rempart-*",
+      "${local.scheduler_elasticache_arn}:snapshot:rempart-*",
+    ]
 
     condition {
-      test     = "StringEquals"
-      variable = "aws:RequestedRegion"
-      values   = [local.region]
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = local.scheduler_tag_keys
     }
   }
 
@@ -353,6 +497,12 @@ data "aws_iam_policy_document" "scheduler" {
       test     = "StringEquals"
       variable = "ec2:CreateAction"
       values   = ["CreateSnapshot"]
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = concat(local.scheduler_tag_keys, ["Name"])
     }
   }
 
@@ -416,7 +566,8 @@ data "aws_iam_policy_document" "enforcer" {
     }
   }
 
-  # Mark, unmark and delete: only snapshots Rempart made.
+  # Mark, unmark and delete: only snapshots Rempart made, and as tags only
+  # the retention mark (rempart:delete-after, enforcer.rs).
   statement {
     sid = "ManageRempartRdsAndElastiCacheSnapshots"
     actions = [
@@ -439,6 +590,12 @@ data "aws_iam_policy_document" "enforcer" {
       variable = local.managed_condition.variable
       values   = local.managed_condition.values
     }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = ["rempart:delete-after"]
+    }
   }
 
   statement {
@@ -450,6 +607,12 @@ data "aws_iam_policy_document" "enforcer" {
       test     = local.managed_condition.test
       variable = local.managed_condition.variable
       values   = local.managed_condition.values
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = ["rempart:delete-after"]
     }
   }
 

@@ -102,6 +102,11 @@ locals {
     values   = ["false"]
   }
 
+  # The tag keys a restore test writes on its copy, and those a restore on
+  # request writes on the new database (restore_tester.rs).
+  tester_test_tag_keys    = ["rempart:managed", "rempart:restore-test", "rempart:restore-snapshot", "rempart:restore-started", "rempart:policy"]
+  tester_request_tag_keys = ["rempart:restore-request", "rempart:restore-source", "rempart:restore-point", "rempart:restore-started", "rempart:requested-by", "rempart:approved-by"]
+
   # The rule of restore requests, on the default bus (module: rule
   # `<name>-restore-tester-request`, its target and Lambda permission).
   tester_event_patterns = var.restore_requests_enabled ? {
@@ -161,13 +166,40 @@ data "aws_iam_policy_document" "tester" {
     ]
   }
 
+  # The database's history (Query: a test finished this month?) and its
+  # records, written once (PutItem with attribute_not_exists).
+  statement {
+    sid       = "RegistryHistoryAndRecords"
+    actions   = ["dynamodb:Query", "dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.registry.arn]
+  }
+}
+
+# The rights by concern, as customer managed policies attached to the role
+# (module: managed_policy_jsons): the SQL checks grow with every secret and
+# the key statements with every database key, and one inline document for
+# all would outgrow IAM's 10,240 characters for a role's inline policies.
+# scripts/iam-check fails when any of them exceeds AWS's size quotas.
+locals {
+  tester_managed_policies = merge(
+    { restore-tests = data.aws_iam_policy_document.tester_tests.json },
+    length(var.replicator_source_kms_key_arns) > 0 ? { database-keys = data.aws_iam_policy_document.tester_database_keys.json } : {},
+    length(var.restore_test_sql_secret_arns) > 0 ? { sql-checks = data.aws_iam_policy_document.tester_sql_checks.json } : {},
+    var.restore_requests_enabled ? { restores-on-request = data.aws_iam_policy_document.tester_requests.json } : {},
+  )
+}
+
+# The restore tests: restores of Rempart's snapshots into `rempart-rt-*`
+# copies, their checks, marks and deletion.
+data "aws_iam_policy_document" "tester_tests" {
   # RestoreDBInstanceFromDBSnapshot is authorized on every resource it
   # names or uses (Service Authorization Reference: db, snapshot, subgrp and
   # og required; pg): the new instance `rempart-rt-*`, a Rempart snapshot,
   # the subnet group of `restore_test_subnet_group` (`default`, the default
   # VPC's, when null), and the option and parameter groups the restored
   # instance keeps from its snapshot (the engine's defaults or the source's,
-  # not known here: any of the region, used, never modified).
+  # not known here: any of the region, used, never modified). Only not
+  # publicly accessible (the function always sends PubliclyAccessible=false).
   statement {
     sid     = "RestoreRempartSnapshotsIntoTestInstances"
     actions = ["rds:RestoreDBInstanceFromDBSnapshot"]
@@ -184,10 +216,17 @@ data "aws_iam_policy_document" "tester" {
       variable = local.tester_request_tag_condition.variable
       values   = local.tester_request_tag_condition.values
     }
+
+    condition {
+      test     = "Bool"
+      variable = "rds:PubliclyAccessible"
+      values   = ["false"]
+    }
   }
 
   # Tags given with the restore are authorized as rds:AddTagsToResource on
-  # the new instance: only requests that mark it as a restore test.
+  # the new instance: only requests that mark it as a restore test, and only
+  # the keys a restore test writes (restore_tester.rs).
   statement {
     sid       = "TagTestInstancesOnCreation"
     actions   = ["rds:AddTagsToResource"]
@@ -197,6 +236,12 @@ data "aws_iam_policy_document" "tester" {
       test     = local.tester_request_tag_condition.test
       variable = local.tester_request_tag_condition.variable
       values   = local.tester_request_tag_condition.values
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = local.tester_test_tag_keys
     }
   }
 
@@ -242,6 +287,12 @@ data "aws_iam_policy_document" "tester" {
       test     = local.tester_request_tag_condition.test
       variable = local.tester_request_tag_condition.variable
       values   = local.tester_request_tag_condition.values
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = local.tester_test_tag_keys
     }
   }
 
@@ -334,10 +385,7 @@ data "aws_iam_policy_document" "tester" {
 
   # Deletion of the test clusters only, once their member is gone:
   # DeleteDBCluster with SkipFinalSnapshot, on clusters named `rempart-rt-*`
-  # AND tagged `rempart:restore-test`. The Service Authorization Reference
-  # also lists `cluster-snapshot` for this action, the final snapshot's: the
-  # function never takes one, so none is granted (a deletion asking for a
-  # final snapshot is refused).
+  # AND tagged `rempart:restore-test`.
   statement {
     sid       = "DeleteTestClusters"
     actions   = ["rds:DeleteDBCluster"]
@@ -348,6 +396,18 @@ data "aws_iam_policy_document" "tester" {
       variable = local.tester_test_resource_condition.variable
       values   = local.tester_test_resource_condition.values
     }
+  }
+
+  # AWS's authorization data lists `cluster-snapshot` as a required resource
+  # type of rds:DeleteDBCluster too (the final snapshot's), granted on that
+  # word alone (infra/README.md): only names of test copies,
+  # `cluster-snapshot:rempart-rt-*`, a snapshot that does not exist yet and
+  # so carries no tag. The function sends SkipFinalSnapshot; this statement
+  # deletes nothing by itself (the cluster side above must allow it too).
+  statement {
+    sid       = "DeleteTestClustersFinalSnapshotName"
+    actions   = ["rds:DeleteDBCluster"]
+    resources = ["${local.tester_rds_arn}:cluster-snapshot:rempart-rt-*"]
   }
 
   # `rempart:verified=<time>` on the tested snapshot, DB or cluster
@@ -363,7 +423,11 @@ data "aws_iam_policy_document" "tester" {
       values   = local.managed_condition.values
     }
   }
+}
 
+# The databases' customer managed keys, used through RDS (tests and
+# restores on request).
+data "aws_iam_policy_document" "tester_database_keys" {
   # Snapshots of databases under customer managed keys: RDS uses the key
   # (and grants itself its use for the new instance) on the tester's
   # behalf. Through RDS in the primary region only. Snapshots under the
@@ -421,15 +485,10 @@ data "aws_iam_policy_document" "tester" {
       }
     }
   }
+}
 
-  # The database's history (Query: a test finished this month?) and its
-  # records, written once (PutItem with attribute_not_exists).
-  statement {
-    sid       = "RegistryHistoryAndRecords"
-    actions   = ["dynamodb:Query", "dynamodb:PutItem"]
-    resources = [aws_dynamodb_table.registry.arn]
-  }
-
+# The SQL checks of the Aurora tests and their secrets.
+data "aws_iam_policy_document" "tester_sql_checks" {
   # The SQL checks of the Aurora tests (`[[restore_tests.sql_checks]]`),
   # when restore_test_sql_secret_arns lists their secrets: one
   # ExecuteStatement through the RDS Data API (authorized on `cluster`) on
@@ -494,9 +553,12 @@ data "aws_iam_policy_document" "tester" {
       }
     }
   }
+}
 
-  # Restores on request, below. The source and the target name (exists?)
-  # are read by ListDatabases and ListClusters (a target name must be free
+# Restores on request (restore_requests_enabled).
+data "aws_iam_policy_document" "tester_requests" {
+  # The source and the target name (exists?) are read by ListDatabases and
+  # ListClusters (the role's inline policy) (a target name must be free
   # among instances and clusters); the snapshots by ListSnapshots
   # (`snapshot:*` and `cluster-snapshot:*` cover every DB and cluster
   # snapshot of the region: Rempart's, other manual ones, and the automated
@@ -574,9 +636,9 @@ data "aws_iam_policy_document" "tester" {
   # only requests that mark it with `rempart:restore-request`. RDS has no
   # condition key tying the tagging to the restore call (as
   # ec2:CreateAction does for EC2), and the name is the requester's, so
-  # this is any instance or cluster of the region: tags only, no key
-  # restriction (tags a restore inherits from its source may be authorized
-  # here too).
+  # this is any instance or cluster of the region: hence only the keys a
+  # restore on request writes (restore_tester.rs), none of which Rempart
+  # trusts for a deletion (no `rempart:managed`, no `rempart:restore-test`).
   dynamic "statement" {
     for_each = var.restore_requests_enabled ? [1] : []
 
@@ -592,6 +654,12 @@ data "aws_iam_policy_document" "tester" {
         test     = local.tester_restore_request_tag_condition.test
         variable = local.tester_restore_request_tag_condition.variable
         values   = local.tester_restore_request_tag_condition.values
+      }
+
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "aws:TagKeys"
+        values   = local.tester_request_tag_keys
       }
     }
   }
@@ -719,7 +787,8 @@ module "restore_tester" {
   # REMPART_POLICY, REMPART_REGISTRY_TABLE, REMPART_EVENTS_TOPIC_ARN, RUST_LOG.
   environment_variables = local.common_environment
 
-  policy_json = data.aws_iam_policy_document.tester.json
+  policy_json          = data.aws_iam_policy_document.tester.json
+  managed_policy_jsons = local.tester_managed_policies
 
   # The 5-minute poll, and the restore requests (async, so retried twice
   # then to the dead-letter queue, as the schedule's runs).

@@ -8,23 +8,33 @@
 locals {
   replicator_regions = [local.region, var.dr_region]
 
-  # Snapshots in both regions: the source (primary) and the copy (DR).
-  # Cross-region copies are requested in the DR region; for encrypted RDS
-  # sources the call is also authorized in the source region (pre-signed URL).
+  # Rempart's snapshots in both regions: the source (primary) and the copy
+  # (DR), which keeps the source's identifier `rempart-<policy>-...`
+  # (model.rs, replicator.rs). Cross-region copies are requested in the DR
+  # region; for encrypted RDS sources the call is also authorized in the
+  # source region (pre-signed URL).
   replicator_rds_snapshot_arns = flatten([for r in local.replicator_regions : [
-    "arn:${local.partition}:rds:${r}:${local.account_id}:snapshot:*",
-    "arn:${local.partition}:rds:${r}:${local.account_id}:cluster-snapshot:*",
+    "arn:${local.partition}:rds:${r}:${local.account_id}:snapshot:rempart-*",
+    "arn:${local.partition}:rds:${r}:${local.account_id}:cluster-snapshot:rempart-*",
   ]])
+  # The copies: in the DR region only.
+  replicator_rds_copy_arns = [
+    "arn:${local.partition}:rds:${var.dr_region}:${local.account_id}:snapshot:rempart-*",
+    "arn:${local.partition}:rds:${var.dr_region}:${local.account_id}:cluster-snapshot:rempart-*",
+  ]
   # The Rempart keys of both regions, and the keys of the protected resources.
   replicator_kms_key_arns = concat([aws_kms_key.this.arn, aws_kms_key.dr.arn], var.replicator_source_kms_key_arns)
 
-  # The backup buckets (the export bucket among them) and the DR bucket
-  # that receives the exports' copies.
-  replicator_bucket_arns        = concat(local.backup_bucket_arns, [for b in keys(local.dr_backup_buckets) : "arn:${local.partition}:s3:::${b}"])
+  # The ElastiCache export bucket and the DR bucket that receives the
+  # exports' copies: the replicator's only business in S3 (the other backup
+  # buckets are the retention-enforcer's, for their configuration only).
+  replicator_bucket_arns        = [for b in compact(concat([var.redis_export_bucket], keys(local.dr_backup_buckets))) : "arn:${local.partition}:s3:::${b}"]
   replicator_bucket_object_arns = [for b in local.replicator_bucket_arns : "${b}/*"]
 
-  replicator_ec2_snapshot_arns         = [for r in local.replicator_regions : "arn:${local.partition}:ec2:${r}::snapshot/*"]
-  replicator_elasticache_snapshot_arns = [for r in local.replicator_regions : "arn:${local.partition}:elasticache:${r}:${local.account_id}:snapshot:*"]
+  replicator_ec2_snapshot_arns = [for r in local.replicator_regions : "arn:${local.partition}:ec2:${r}::snapshot/*"]
+  # ElastiCache snapshots are exported in the primary region only (no
+  # cross-region copy): Rempart's, `rempart-*`, the export keeping the name.
+  replicator_elasticache_snapshot_arns = ["arn:${local.partition}:elasticache:${local.region}:${local.account_id}:snapshot:rempart-*"]
 
   # Services through which the replicator may use the snapshot keys.
   replicator_kms_via_services = flatten([for r in local.replicator_regions : [
@@ -71,23 +81,36 @@ data "aws_iam_policy_document" "replicator" {
     }
   }
 
+  # Copies of Rempart's snapshots only. rds:CrossRegionCommunication is
+  # listed by AWS's authorization data for cross-region operations on
+  # snapshots and cluster snapshots (no API of its own): granted on the same
+  # snapshots.
   statement {
     sid       = "CopyRdsSnapshots"
-    actions   = ["rds:CopyDBSnapshot", "rds:CopyDBClusterSnapshot"]
+    actions   = ["rds:CopyDBSnapshot", "rds:CopyDBClusterSnapshot", "rds:CrossRegionCommunication"]
     resources = local.replicator_rds_snapshot_arns
   }
 
-  # Tags given with the copy request: only requests that mark the copy as
-  # Rempart's (the retention-enforcer may then delete it).
+  # Tags given with the copy request (authorized on the new copy): only on
+  # copies (DR region, Rempart's names), and only requests that mark the copy
+  # as Rempart's and name its source (rempart:copy-of, replicator.rs
+  # copy_tags; the retention-enforcer may then delete it). The other keys
+  # are the source's tags, copied as they are.
   statement {
     sid       = "TagRdsCopiesAsManaged"
     actions   = ["rds:AddTagsToResource"]
-    resources = local.replicator_rds_snapshot_arns
+    resources = local.replicator_rds_copy_arns
 
     condition {
       test     = "StringEquals"
       variable = "aws:RequestTag/rempart:managed"
       values   = ["true"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "aws:RequestTag/rempart:copy-of"
+      values   = ["false"]
     }
   }
 
@@ -111,7 +134,8 @@ data "aws_iam_policy_document" "replicator" {
 
   # ElastiCache copies a snapshot only within its region: to a new name or,
   # with TargetBucket, exported to an S3 bucket of that region, from where it
-  # is copied to the DR region's bucket.
+  # is copied to the DR region's bucket. Rempart's snapshots only, exported
+  # under their own name.
   statement {
     sid       = "CopyElastiCacheSnapshots"
     actions   = ["elasticache:CopySnapshot"]
@@ -119,7 +143,8 @@ data "aws_iam_policy_document" "replicator" {
   }
 
   # The replicator records an export (rempart:export) and a DR copy
-  # (rempart:dr-copy:<region>) on the source snapshot: Rempart's only.
+  # (rempart:dr-copy:<region>) on the source snapshot: Rempart's only, and
+  # only those keys.
   statement {
     sid       = "TagManagedElastiCacheSnapshots"
     actions   = ["elasticache:AddTagsToResource"]
@@ -129,6 +154,12 @@ data "aws_iam_policy_document" "replicator" {
       test     = local.managed_condition.test
       variable = local.managed_condition.variable
       values   = local.managed_condition.values
+    }
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "aws:TagKeys"
+      values   = ["rempart:export", "rempart:dr-copy:*"]
     }
   }
 

@@ -136,7 +136,7 @@ variable "rust_log" {
 }
 
 variable "backup_bucket_names" {
-  description = "S3 buckets listed under `[[buckets]]` in the policy document that this module does not create (the keys of backup_buckets are added): the retention-enforcer may read and set their versioning and lifecycle configuration, the snapshot-replicator may read and write their objects."
+  description = "S3 buckets listed under `[[buckets]]` in the policy document that this module does not create (the keys of backup_buckets are added): the retention-enforcer may read and set their versioning and lifecycle configuration (the snapshot-replicator reads and writes the objects of redis_export_bucket and dr_backup_bucket only)."
   type        = list(string)
   default     = []
 
@@ -559,6 +559,17 @@ variable "kms_deletion_window_in_days" {
   validation {
     condition     = var.kms_deletion_window_in_days >= 7 && var.kms_deletion_window_in_days <= 30
     error_message = "kms_deletion_window_in_days must be between 7 and 30."
+  }
+}
+
+variable "kms_break_glass_principal_arns" {
+  description = "IAM principals (role or user ARNs; `*` patterns allowed, e.g. an IAM Identity Center role `arn:aws:iam::<account>:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_BreakGlass_*`) that alone may disable the Rempart KMS keys or schedule their deletion (kms:DisableKey, kms:ScheduleKeyDeletion), in both regions. Empty (default): nobody, not even the account's administrators or the root user, until this list names someone (a `terraform destroy` of the keys included). Changing the key policies (kms:PutKeyPolicy) stays with the account's administrators, so that the keys can never be locked beyond recovery (infra/README.md)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.kms_break_glass_principal_arns : can(regex("^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:.+$", p))])
+    error_message = "kms_break_glass_principal_arns must be IAM principal ARNs (arn:aws:iam::<account>:role/<name>, ...)."
   }
 }
 

@@ -51,11 +51,11 @@ module "rempart" {
 
   # rewapp-postgres covers RDS instances and Aurora clusters: a cluster is
   # restored with one db.t4g.medium instance. The policy has no
-  # [[restore_tests.sql_checks]] yet, so no secret: add here the
-  # `secret_arn` of each SQL check added there (the Aurora cluster's
-  # master-credentials secret, and its customer managed key, if any, in
-  # restore_test_sql_secret_kms_key_arns).
-  restore_test_sql_secret_arns = []
+  # [[restore_tests.sql_checks]] yet, so no secret by default: give in
+  # var.restore_test_sql_secret_arns the `secret_arn` of each SQL check added
+  # there (the Aurora cluster's master-credentials secret, and its customer
+  # managed key, if any, in restore_test_sql_secret_kms_key_arns).
+  restore_test_sql_secret_arns = var.restore_test_sql_secret_arns
 
   # `rempart restore` (seed 002 §3): restores on request into new instances,
   # by whoever may put a `Rempart Restore Request` event on the default bus
@@ -100,6 +100,10 @@ module "rempart" {
   oncall_subscriptions = var.oncall_phone == null ? [] : [
     { tier = "devops", protocol = "sms", endpoint = var.oncall_phone },
   ]
+
+  # Who alone may disable the KMS keys or schedule their deletion (empty:
+  # nobody; name the break-glass role before any `terraform destroy`).
+  kms_break_glass_principal_arns = var.kms_break_glass_principal_arns
 
   log_retention_in_days         = 365
   registry_deletion_protection  = var.registry_deletion_protection

@@ -45,3 +45,15 @@ variable "dba_email" {
   type        = string
   default     = null
 }
+
+variable "kms_break_glass_principal_arns" {
+  description = "The break-glass principals (role ARNs) that alone may disable the Rempart KMS keys or schedule their deletion; empty: nobody (a `terraform destroy` of the keys then fails until one is named)."
+  type        = list(string)
+  default     = []
+}
+
+variable "restore_test_sql_secret_arns" {
+  description = "The secrets of the policy's [[restore_tests.sql_checks]] (the Aurora clusters' master-credentials secrets), read by the restore-tester through the RDS Data API; none while the policy has no SQL check."
+  type        = list(string)
+  default     = []
+}

@@ -6,6 +6,10 @@ locals {
   log_group_name = "/aws/lambda/${var.function_name}"
   log_group_arn  = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${local.log_group_name}"
 
+  # The function's ARN, built: the role's policies exist before the function
+  # (depends_on below), so a reference would be a cycle.
+  function_arn = "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:function:${var.function_name}"
+
   rules = merge(
     { for k, s in var.schedules : k => { schedule_expression = s, event_pattern = null, description = "Runs ${var.function_name} on ${s}" } },
     { for k, p in var.event_patterns : k => { schedule_expression = null, event_pattern = p, description = "Sends matching events to ${var.function_name}" } },
@@ -43,6 +47,26 @@ resource "aws_iam_role_policy" "function" {
   policy = var.policy_json
 }
 
+# The function's rights by concern, as customer managed policies (6,144
+# characters each, 10 per role by default) where one inline document could
+# outgrow IAM's 10,240 characters for all of a role's inline policies.
+resource "aws_iam_policy" "concern" {
+  for_each = var.managed_policy_jsons
+
+  name        = "${var.function_name}-${each.key}"
+  description = "Rempart ${var.function_name}: ${each.key}"
+  policy      = each.value
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "concern" {
+  for_each = aws_iam_policy.concern
+
+  role       = aws_iam_role.this.name
+  policy_arn = each.value.arn
+}
+
 data "aws_iam_policy_document" "runtime" {
   statement {
     sid       = "WriteLogs"
@@ -65,6 +89,28 @@ data "aws_iam_policy_document" "runtime" {
     sid       = "SendToDeadLetterQueue"
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.dlq.arn]
+  }
+
+  # Lambda decrypts the environment variables at every cold start with the
+  # execution role's credentials (KMSAccessDeniedException at invocation
+  # otherwise): Decrypt on the function's key, only for the ciphertext Lambda
+  # made for this function (encryption context aws:lambda:FunctionArn). No
+  # kms:ViaService condition: the scoping is the encryption context, and the
+  # statement holds whether or not AWS sets kms:ViaService on that call.
+  dynamic "statement" {
+    for_each = var.kms_key_arn != null && length(var.environment_variables) > 0 ? [1] : []
+
+    content {
+      sid       = "DecryptEnvironment"
+      actions   = ["kms:Decrypt"]
+      resources = [var.kms_key_arn]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:EncryptionContext:aws:lambda:FunctionArn"
+        values   = [local.function_arn]
+      }
+    }
   }
 
   dynamic "statement" {
@@ -149,6 +195,7 @@ resource "aws_lambda_function" "this" {
   depends_on = [
     aws_iam_role_policy.function,
     aws_iam_role_policy.runtime,
+    aws_iam_role_policy_attachment.concern,
   ]
 }
 

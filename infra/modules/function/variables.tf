@@ -91,6 +91,17 @@ variable "policy_json" {
   type        = string
 }
 
+variable "managed_policy_jsons" {
+  description = "More IAM policy documents (JSON) granting the function what it does, by concern: each becomes a customer managed policy `<function_name>-<key>` attached to the role (at most 6,144 characters each; IAM's default quota is 10 managed policies per role). For rights that would push the role's inline policies past IAM's 10,240 characters."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = length(var.managed_policy_jsons) <= 9
+    error_message = "managed_policy_jsons: at most 9 policies (IAM's default quota is 10 managed policies per role)."
+  }
+}
+
 variable "schedules" {
   description = "EventBridge schedule expressions triggering the function, by rule suffix (e.g. `{ \"0200\" = \"cron(0 2 * * ? *)\" }`)."
   type        = map(string)

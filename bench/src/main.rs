@@ -12,8 +12,8 @@
 //!        rempart-bench retention-engine [SNAPSHOTS] [RUNS]
 //!        rempart-bench retention-sweep [SNAPSHOTS]
 
-use rempart_cli::lambda_rt::{Outcome, RuntimeApi};
-use rempart_cli::local::{create_estate, create_plumbing, LocalAws, REGION};
+use rempart_testkit::lambda_rt::{Outcome, RuntimeApi};
+use rempart_testkit::local::{create_estate, create_plumbing, LocalAws, REGION};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -189,10 +189,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// through a counting proxy: API calls by operation for the marking run and
 /// for the deleting run a grace period later.
 pub async fn retention_sweep(n: usize) -> Result<(), Box<dyn std::error::Error>> {
-    use rempart_cli::local::sdk_config_for;
-    use rempart_cli::proxy::CountingProxy;
     use rempart_shared::functions::retention_enforcer;
     use rempart_shared::policy::PolicySource;
+    use rempart_testkit::local::sdk_config_for;
+    use rempart_testkit::proxy::CountingProxy;
 
     let aws = LocalAws::start(&[("MOTO_RDS_SNAPSHOT_LIMIT", "1000000")])?;
     let cfg = aws.sdk_config(REGION).await;
@@ -204,14 +204,14 @@ pub async fn retention_sweep(n: usize) -> Result<(), Box<dyn std::error::Error>>
     let path = std::env::temp_dir().join(format!("rempart-sweep-{}.toml", std::process::id()));
     std::fs::write(&path, policy)?;
     let start = chrono::DateTime::<chrono::Utc>::from_timestamp(1_600_000_000, 0).ok_or("time")?;
-    let rds = rempart_cli::local::rds_client(&cfg);
-    let ec2 = rempart_cli::local::ec2_client(&cfg);
+    let rds = rempart_testkit::local::rds_client(&cfg);
+    let ec2 = rempart_testkit::local::ec2_client(&cfg);
     let t0 = Instant::now();
     for i in 0..n {
         let at = start + chrono::TimeDelta::hours(6 * i as i64);
         let stamp = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         if i % 2 == 0 {
-            rempart_cli::local::put_rds_snapshot(
+            rempart_testkit::local::put_rds_snapshot(
                 &rds,
                 &estate.db,
                 &format!("rempart-sweep-{i}"),
@@ -220,7 +220,7 @@ pub async fn retention_sweep(n: usize) -> Result<(), Box<dyn std::error::Error>>
             )
             .await?;
         } else {
-            rempart_cli::local::put_ebs_snapshot(&ec2, &estate.volume, "rewapp-ebs", &stamp)
+            rempart_testkit::local::put_ebs_snapshot(&ec2, &estate.volume, "rewapp-ebs", &stamp)
                 .await?;
         }
     }
@@ -272,11 +272,11 @@ pub async fn retention_sweep(n: usize) -> Result<(), Box<dyn std::error::Error>>
 /// held "in flight" at the HTTP level (moto makes them available at once).
 /// Prints the API calls per copy and the most copies ever in flight.
 pub async fn replication(n: usize) -> Result<(), Box<dyn std::error::Error>> {
-    use rempart_cli::latency::CopyLatency;
-    use rempart_cli::local::{create_dr, sdk_config_for};
-    use rempart_cli::proxy::CountingProxy;
     use rempart_shared::functions::snapshot_replicator;
     use rempart_shared::policy::PolicySource;
+    use rempart_testkit::latency::CopyLatency;
+    use rempart_testkit::local::{create_dr, sdk_config_for};
+    use rempart_testkit::proxy::CountingProxy;
 
     const DR: &str = "eu-central-1";
     let aws = LocalAws::start(&[("MOTO_RDS_SNAPSHOT_LIMIT", "1000000")])?;
@@ -291,8 +291,8 @@ pub async fn replication(n: usize) -> Result<(), Box<dyn std::error::Error>> {
                   [[policies.rewapp-ebs.dr]]\nregion = \"eu-central-1\"\nkms_key = \"alias/rempart-dr\"\n";
     let path = std::env::temp_dir().join(format!("rempart-repl-{}.toml", std::process::id()));
     std::fs::write(&path, policy)?;
-    let rds = rempart_cli::local::rds_client(&cfg);
-    let ec2 = rempart_cli::local::ec2_client(&cfg);
+    let rds = rempart_testkit::local::rds_client(&cfg);
+    let ec2 = rempart_testkit::local::ec2_client(&cfg);
     let stamp = "2025-11-23T02:00:00Z";
     let mut events = Vec::new();
     let rds_sample: serde_json::Value = serde_json::from_str(include_str!(
@@ -303,14 +303,14 @@ pub async fn replication(n: usize) -> Result<(), Box<dyn std::error::Error>> {
     ))?;
     for i in 0..n.div_ceil(2) {
         let id = format!("rempart-bench-{i:04}");
-        rempart_cli::local::put_rds_snapshot(&rds, &estate.db, &id, "rewapp-postgres", stamp)
+        rempart_testkit::local::put_rds_snapshot(&rds, &estate.db, &id, "rewapp-postgres", stamp)
             .await?;
         let mut e = rds_sample.clone();
         e["detail"]["SourceIdentifier"] = id.into();
         events.push(e);
     }
     for _ in 0..n / 2 {
-        rempart_cli::local::put_ebs_snapshot(&ec2, &estate.volume, "rewapp-ebs", stamp).await?;
+        rempart_testkit::local::put_ebs_snapshot(&ec2, &estate.volume, "rewapp-ebs", stamp).await?;
     }
     let snaps = ec2.describe_snapshots().owner_ids("self").send().await?;
     for s in snaps.snapshots() {

@@ -5,8 +5,6 @@ use thiserror::Error;
 pub enum CliError {
     #[error(transparent)]
     Rempart(#[from] rempart_shared::Error),
-    #[error("local AWS stack: {0}")]
-    LocalStack(String),
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]
@@ -15,8 +13,6 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
-    #[error("AWS call while setting up the local estate: {0}")]
-    Setup(String),
 }
 
 impl CliError {

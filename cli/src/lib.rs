@@ -1,18 +1,11 @@
-//! The `rempart` command's library: running handlers locally, the local
-//! AWS stack (moto), a demo estate, and a local Lambda runtime API. The
-//! integration tests and the benchmark use the same pieces.
+//! The `rempart` command's library: the operator's commands (restores on
+//! request, reports, retention plans) that the binary and the integration
+//! tests share. The local AWS stack lives in the test kit
+//! (`rempart-testkit`), which no shipped binary depends on.
 
 pub mod error;
-pub mod http;
-pub mod iam_record;
-pub mod lambda_rt;
-pub mod latency;
-pub mod local;
-pub mod proxy;
-pub mod recorder;
 pub mod report;
 pub mod restore;
 pub mod retention;
-pub mod simulate;
 
 pub use error::CliError;

@@ -679,7 +679,7 @@ mod tests {
         /// Enforcing after every new snapshot (as the enforcer does, run
         /// after run) ends with exactly what one application of the rules to
         /// the whole history keeps, for policies without the
-        /// `keep_within_<unit>` rules: what `rempart simulate` checks against.
+        /// `keep_within_<unit>` rules: what `rempart-local simulate` checks against.
         ///
         /// With them it does not hold, and that is restic's semantics, not a
         /// bug: with `keep_within_weekly 1m`, snapshots on Monday and Saturday

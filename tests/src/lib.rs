@@ -7,14 +7,14 @@
 //! adapters under test.
 
 use aws_config::SdkConfig;
-use rempart_cli::local::{
-    create_dr, create_estate, create_plumbing, Estate, LocalAws, DR_REGION, REGION,
-};
-use rempart_cli::recorder::Recorder;
 use rempart_shared::aws::registry::Registry;
 use rempart_shared::aws::topic::Topic;
 use rempart_shared::functions::snapshot_scheduler::Deps;
 use rempart_shared::policy::PolicySource;
+use rempart_testkit::local::{
+    create_dr, create_estate, create_plumbing, Estate, LocalAws, DR_REGION, REGION,
+};
+use rempart_testkit::recorder::Recorder;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -36,7 +36,7 @@ pub struct Harness {
     /// Between the replicator and moto: answers ElastiCache `CopySnapshot`
     /// (the export to S3), which moto does not implement (HTTP 500), as AWS
     /// documents it, and forwards everything else.
-    pub proxy: rempart_cli::proxy::CountingProxy,
+    pub proxy: rempart_testkit::proxy::CountingProxy,
     /// The form bodies of the ElastiCache exports the proxy answered.
     pub exports: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     pub registry: Registry,
@@ -135,11 +135,11 @@ impl Harness {
         let dr_cfg = aws.sdk_config(DR_REGION).await;
         let exports = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = exports.clone();
-        let proxy = rempart_cli::proxy::CountingProxy::with_hooks(
+        let proxy = rempart_testkit::proxy::CountingProxy::with_hooks(
             &aws.endpoint,
             Some(std::sync::Arc::new(
-                move |r: &rempart_cli::http::Request| {
-                    if rempart_cli::proxy::operation(r) != "elasticache:CopySnapshot" {
+                move |r: &rempart_testkit::http::Request| {
+                    if rempart_testkit::proxy::operation(r) != "elasticache:CopySnapshot" {
                         return None;
                     }
                     let body = String::from_utf8_lossy(&r.body).to_string();
@@ -151,7 +151,7 @@ impl Harness {
         )
         .await
         .expect("proxy");
-        let proxied = rempart_cli::local::sdk_config_for(&proxy.url(), REGION).await;
+        let proxied = rempart_testkit::local::sdk_config_for(&proxy.url(), REGION).await;
         let replicator = rempart_shared::functions::snapshot_replicator::Deps::new(
             &proxied,
             TABLE,

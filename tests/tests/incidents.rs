@@ -4,11 +4,11 @@
 //! EventBridge event and SNS notification themselves, in the shapes AWS
 //! sends (`events/incident-escalator/`). Time comes from the events.
 
-use rempart_cli::recorder::Recorder;
 use rempart_integration::{Harness, EXAMPLE_POLICY};
 use rempart_shared::aws::incidents::Incidents;
 use rempart_shared::functions::incident_escalator::{handle, Deps};
 use rempart_shared::policy::PolicySource;
+use rempart_testkit::recorder::Recorder;
 use serde_json::Value;
 
 const ALARM: &str = include_str!("../../events/incident-escalator/alarm-state-change.json");

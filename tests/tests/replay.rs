@@ -7,11 +7,11 @@
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_rds::config::Credentials;
-use rempart_cli::http::Request;
-use rempart_cli::recorder::Recorder;
 use rempart_shared::aws::ec2::Ec2;
 use rempart_shared::aws::rds::Rds;
 use rempart_shared::Error;
+use rempart_testkit::http::Request;
+use rempart_testkit::recorder::Recorder;
 use std::sync::Arc;
 
 fn body(r: &Request) -> String {

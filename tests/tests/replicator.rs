@@ -324,10 +324,10 @@ async fn unmanaged_and_no_dr_snapshots_are_never_copied() {
 #[tokio::test]
 async fn the_21st_copy_is_deferred_and_made_by_the_next_sweep() {
     let h = Harness::new().await;
-    let rds = rempart_cli::local::rds_client(&h.cfg);
+    let rds = rempart_testkit::local::rds_client(&h.cfg);
     for day in 1..=21 {
         let at = format!("2025-11-{day:02}T02:00:00Z");
-        rempart_cli::local::put_rds_snapshot(
+        rempart_testkit::local::put_rds_snapshot(
             &rds,
             &h.estate.db,
             &format!("rempart-rewapp-postgres-rewapp-prod-db-202511{day:02}-0200"),

@@ -1,16 +1,16 @@
 //! snapshot-replicator where moto falls short, at the HTTP level: moto makes
 //! every copy available at once, so a proxy between the replicator and moto
-//! (`rempart_cli::latency`) keeps each copy "in flight" (RDS `copying`, EBS
+//! (`rempart_testkit::latency`) keeps each copy "in flight" (RDS `copying`, EBS
 //! `pending` in the DR region's describe answers) until the test lets AWS
 //! finish it. Everything else is moto's real answer.
 
-use rempart_cli::latency::CopyLatency;
-use rempart_cli::local::{put_ebs_snapshot, put_rds_snapshot, sdk_config_for, REGION};
-use rempart_cli::proxy::CountingProxy;
 use rempart_integration::{Harness, TABLE};
 use rempart_shared::functions::snapshot_replicator;
 use rempart_shared::policy::PolicySource;
 use rempart_shared::replicator::ReplicationReport;
+use rempart_testkit::latency::CopyLatency;
+use rempart_testkit::local::{put_ebs_snapshot, put_rds_snapshot, sdk_config_for, REGION};
+use rempart_testkit::proxy::CountingProxy;
 
 const DR: &str = "eu-central-1";
 
@@ -29,8 +29,8 @@ fn sweep_at(minute: u32) -> serde_json::Value {
 #[tokio::test]
 async fn copies_in_flight_never_exceed_the_limit_across_sweeps() {
     let h = Harness::new().await;
-    let rds = rempart_cli::local::rds_client(&h.cfg);
-    let ec2 = rempart_cli::local::ec2_client(&h.cfg);
+    let rds = rempart_testkit::local::rds_client(&h.cfg);
+    let ec2 = rempart_testkit::local::ec2_client(&h.cfg);
     for i in 0..30u32 {
         let at = format!("2025-11-{:02}T{:02}:00:00Z", 1 + i / 24, i % 24);
         put_rds_snapshot(

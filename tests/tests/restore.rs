@@ -493,10 +493,10 @@ async fn an_aurora_restore_test_runs_the_sql_check_through_the_data_api() {
             .expect("snapshots");
         let enabled = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
         let seen = enabled.clone();
-        let proxy = rempart_cli::proxy::CountingProxy::with_hooks(
+        let proxy = rempart_testkit::proxy::CountingProxy::with_hooks(
             &h.aws.endpoint,
-            Some(std::sync::Arc::new(move |r: &rempart_cli::http::Request| {
-                if rempart_cli::proxy::operation(r) != "rds:EnableHttpEndpoint" {
+            Some(std::sync::Arc::new(move |r: &rempart_testkit::http::Request| {
+                if rempart_testkit::proxy::operation(r) != "rds:EnableHttpEndpoint" {
                     return None;
                 }
                 let body = String::from_utf8_lossy(&r.body).to_string();
@@ -511,7 +511,7 @@ async fn an_aurora_restore_test_runs_the_sql_check_through_the_data_api() {
         )
         .await
         .expect("proxy");
-        let cfg = rempart_cli::local::sdk_config_for(&proxy.url(), "eu-west-1").await;
+        let cfg = rempart_testkit::local::sdk_config_for(&proxy.url(), "eu-west-1").await;
         let deps = restore_tester::Deps::new(
             &cfg,
             rempart_integration::TABLE,
@@ -635,13 +635,13 @@ async fn a_slow_restore_is_reported_once_past_the_alert_threshold() {
         .expect("snapshots");
     let restoring = std::sync::Arc::new(AtomicBool::new(true));
     let flag = restoring.clone();
-    let proxy = rempart_cli::proxy::CountingProxy::with_hooks(
+    let proxy = rempart_testkit::proxy::CountingProxy::with_hooks(
         &h.aws.endpoint,
         None,
         Some(std::sync::Arc::new(
-            move |r: &rempart_cli::http::Request, body: &str| {
+            move |r: &rempart_testkit::http::Request, body: &str| {
                 (flag.load(Ordering::SeqCst)
-                    && rempart_cli::proxy::operation(r) == "rds:DescribeDBInstances")
+                    && rempart_testkit::proxy::operation(r) == "rds:DescribeDBInstances")
                     .then(|| {
                         body.replace(
                             "<DBInstanceStatus>available</DBInstanceStatus>",
@@ -653,7 +653,7 @@ async fn a_slow_restore_is_reported_once_past_the_alert_threshold() {
     )
     .await
     .expect("proxy");
-    let cfg = rempart_cli::local::sdk_config_for(&proxy.url(), "eu-west-1").await;
+    let cfg = rempart_testkit::local::sdk_config_for(&proxy.url(), "eu-west-1").await;
     let deps = restore_tester::Deps::new(
         &cfg,
         rempart_integration::TABLE,

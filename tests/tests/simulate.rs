@@ -2,7 +2,7 @@
 //! scheduler, replicator and enforcer handlers against moto, in the primary
 //! and the DR region.
 
-use rempart_cli::simulate::{simulate, SimArgs, RDS_MANUAL_QUOTA};
+use rempart_testkit::simulate::{simulate, SimArgs, RDS_MANUAL_QUOTA};
 
 /// Proves: 400 days of seed 003's schedules, with the retention-enforcer
 /// running daily, leave exactly what restic's rules (applied once to every

@@ -3,12 +3,12 @@
 //! answers as Slack does (200 `ok`, 429 with `Retry-After`, 500, the Web
 //! API's `{"ok": false}`).
 
-use rempart_cli::http::Request;
-use rempart_cli::recorder::Recorder;
 use rempart_integration::Harness;
 use rempart_shared::functions::slack_notifier::{handle, Deps};
 use rempart_shared::policy::PolicySource;
 use rempart_shared::slack::Slack;
+use rempart_testkit::http::Request;
+use rempart_testkit::recorder::Recorder;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;

@@ -2,8 +2,8 @@
 //! Lambda runtime API hands it events, and it reaches the emulator through
 //! the standard AWS_ENDPOINT_URL only.
 
-use rempart_cli::lambda_rt::{Outcome, RuntimeApi};
-use rempart_cli::local::REGION;
+use rempart_testkit::lambda_rt::{Outcome, RuntimeApi};
+use rempart_testkit::local::REGION;
 use rempart_integration::{scheduled_at, Harness};
 use std::path::Path;
 use std::time::Duration;

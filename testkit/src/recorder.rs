@@ -4,7 +4,7 @@
 //! responses (for what the emulator does not do: pagination, throttling,
 //! snapshots still `pending`).
 
-use crate::error::CliError;
+use crate::error::KitError;
 use crate::http::{read_request, response, Request};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncWriteExt, BufReader};
@@ -29,18 +29,18 @@ impl Drop for Recorder {
 
 impl Recorder {
     /// A recorder that answers `200 ok` to everything.
-    pub async fn start() -> Result<Recorder, CliError> {
+    pub async fn start() -> Result<Recorder, KitError> {
         Self::with_responder(Arc::new(|_| ("200 OK".to_string(), "ok".to_string()))).await
     }
 
     /// A recorder that answers with `responder`.
-    pub async fn with_responder(responder: Responder) -> Result<Recorder, CliError> {
+    pub async fn with_responder(responder: Responder) -> Result<Recorder, KitError> {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(CliError::io("binding the recorder"))?;
+            .map_err(KitError::io("binding the recorder"))?;
         let addr = listener
             .local_addr()
-            .map_err(CliError::io("recorder address"))?
+            .map_err(KitError::io("recorder address"))?
             .to_string();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let reqs = requests.clone();

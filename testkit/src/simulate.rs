@@ -1,4 +1,4 @@
-//! `rempart simulate`: replays N days of a policy's schedules through the
+//! `rempart-local simulate`: replays N days of a policy's schedules through the
 //! real snapshot-scheduler, snapshot-replicator and retention-enforcer
 //! handlers against the local emulator, primary and DR regions. Event times
 //! advance; the clock does not.
@@ -10,7 +10,7 @@
 //! answers it as AWS does, and the simulator then writes the `.rdb` file
 //! into the export bucket, as ElastiCache would.
 
-use crate::error::CliError;
+use crate::error::KitError;
 use crate::local::{create_dr, create_estate, create_plumbing, LocalAws, REGION};
 use crate::proxy::CountingProxy;
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
@@ -122,10 +122,10 @@ fn group_key(s: &SnapshotInfo) -> GroupKey {
 }
 
 /// Runs the simulation, writing its report to `out`.
-pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome, CliError> {
+pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome, KitError> {
     let text = match &args.policy_file {
         Some(p) => {
-            std::fs::read_to_string(p).map_err(CliError::io(format!("reading {}", p.display())))?
+            std::fs::read_to_string(p).map_err(KitError::io(format!("reading {}", p.display())))?
         }
         None => EXAMPLE_POLICY.to_string(),
     };
@@ -151,7 +151,7 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
         std::process::id(),
         aws.pid
     ));
-    std::fs::write(&policy_path, &text).map_err(CliError::io("writing the simulated policy"))?;
+    std::fs::write(&policy_path, &text).map_err(KitError::io("writing the simulated policy"))?;
     let sched = snapshot_scheduler::Deps::new(
         &cfg,
         registry.table(),
@@ -209,7 +209,7 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
                     .flat_map(|r| &r.items)
                     .find(|i| matches!(i.state.as_str(), "failed" | "blocked" | "deferred"))
                 {
-                    return Err(CliError::Usage(format!(
+                    return Err(KitError::Usage(format!(
                         "simulated replicator run at {t}: {} to {} {}: {}",
                         i.snapshot, i.region, i.state, i.reason
                     )));
@@ -225,10 +225,10 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
                         ))
                         .send()
                         .await
-                        .map_err(|e| CliError::Setup(format!("writing the export: {e:?}")))?;
+                        .map_err(|e| KitError::Setup(format!("writing the export: {e:?}")))?;
                 }
             }
-            Ok::<usize, CliError>(sweeps)
+            Ok::<usize, KitError>(sweeps)
         }
     };
     let regions: Vec<_> = rempart_shared::enforcer::regions_of(&doc, REGION)
@@ -237,7 +237,7 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
         .collect();
 
     let w = |out: &mut dyn Write, s: String| {
-        writeln!(out, "{s}").map_err(CliError::io("writing the report"))
+        writeln!(out, "{s}").map_err(KitError::io("writing the report"))
     };
     w(
         out,
@@ -282,7 +282,7 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
             spent[0] += clock.elapsed();
             outcome.scheduler_runs += 1;
             if let Some(f) = r.failed.first() {
-                return Err(CliError::Usage(format!(
+                return Err(KitError::Usage(format!(
                     "simulated scheduler run at {t} failed: {f:?}"
                 )));
             }

@@ -9,7 +9,7 @@
 //! edits the emulator's answer (a copy still `pending`, where moto makes
 //! every copy available at once).
 
-use crate::error::CliError;
+use crate::error::KitError;
 use crate::http::{read_request, Request};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -101,7 +101,7 @@ async fn forward(req: &Request, upstream: &str) -> std::io::Result<Vec<u8>> {
 
 impl CountingProxy {
     /// Starts a proxy to `upstream` (`http://127.0.0.1:<port>`).
-    pub async fn start(upstream: &str) -> Result<CountingProxy, CliError> {
+    pub async fn start(upstream: &str) -> Result<CountingProxy, KitError> {
         Self::with_hooks(upstream, None, None).await
     }
 
@@ -110,17 +110,17 @@ impl CountingProxy {
         upstream: &str,
         answer: Option<Answer>,
         rewrite: Option<Rewrite>,
-    ) -> Result<CountingProxy, CliError> {
+    ) -> Result<CountingProxy, KitError> {
         let upstream = upstream
             .trim_start_matches("http://")
             .trim_end_matches('/')
             .to_string();
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(CliError::io("binding the proxy"))?;
+            .map_err(KitError::io("binding the proxy"))?;
         let addr = listener
             .local_addr()
-            .map_err(CliError::io("proxy address"))?
+            .map_err(KitError::io("proxy address"))?
             .to_string();
         let counts = Arc::new(Mutex::new(BTreeMap::new()));
         let c = counts.clone();

@@ -7,7 +7,7 @@
 //! Used by the integration tests (the built binary, not just the handler)
 //! and by the benchmark (time from exec to the first poll).
 
-use crate::error::CliError;
+use crate::error::KitError;
 use crate::http::{read_request, response as http};
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
@@ -49,13 +49,13 @@ impl Drop for RuntimeApi {
 }
 
 impl RuntimeApi {
-    pub async fn start() -> Result<RuntimeApi, CliError> {
+    pub async fn start() -> Result<RuntimeApi, KitError> {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(CliError::io("binding the runtime API"))?;
+            .map_err(KitError::io("binding the runtime API"))?;
         let addr = listener
             .local_addr()
-            .map_err(CliError::io("runtime API address"))?
+            .map_err(KitError::io("runtime API address"))?
             .to_string();
         let state = Arc::new(Mutex::new(State::default()));
         let changed = Arc::new(Notify::new());
@@ -98,7 +98,7 @@ impl RuntimeApi {
     }
 
     /// Waits for the outcome of request `id`, or an init error, up to `timeout`.
-    pub async fn outcome(&self, id: &str, timeout: Duration) -> Result<Outcome, CliError> {
+    pub async fn outcome(&self, id: &str, timeout: Duration) -> Result<Outcome, KitError> {
         let deadline = Instant::now() + timeout;
         loop {
             let notified = self.changed.notified();
@@ -108,14 +108,14 @@ impl RuntimeApi {
                     return Ok(o.clone());
                 }
                 if let Some(e) = &st.init_error {
-                    return Err(CliError::LocalStack(format!(
+                    return Err(KitError::LocalStack(format!(
                         "function failed to initialise: {e}"
                     )));
                 }
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() || tokio::time::timeout(left, notified).await.is_err() {
-                return Err(CliError::LocalStack(format!(
+                return Err(KitError::LocalStack(format!(
                     "no answer to request {id} within {timeout:?}"
                 )));
             }
@@ -143,7 +143,7 @@ impl RuntimeApi {
         binary: &Path,
         function: &str,
         env: &[(String, String)],
-    ) -> Result<tokio::process::Child, CliError> {
+    ) -> Result<tokio::process::Child, KitError> {
         tokio::process::Command::new(binary)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -153,7 +153,7 @@ impl RuntimeApi {
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .map_err(CliError::io(format!("starting {}", binary.display())))
+            .map_err(KitError::io(format!("starting {}", binary.display())))
     }
 }
 

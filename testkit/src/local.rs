@@ -1,7 +1,7 @@
 //! The local AWS stack (moto server, through `scripts/local-aws`) and a small
 //! estate shaped like seed 003's.
 
-use crate::error::CliError;
+use crate::error::KitError;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_rds::config::Credentials;
 use rempart_shared::aws::registry::Registry;
@@ -34,16 +34,16 @@ pub struct LocalAws {
 impl LocalAws {
     /// Starts a server (installing moto first if needed). `env` adds MOTO_*
     /// settings such as `MOTO_RDS_SNAPSHOT_LIMIT`.
-    pub fn start(env: &[(&str, &str)]) -> Result<LocalAws, CliError> {
+    pub fn start(env: &[(&str, &str)]) -> Result<LocalAws, KitError> {
         let script = script_path();
         let out = Command::new(&script)
             .arg("start")
             .envs(env.iter().copied())
             .output()
-            .map_err(CliError::io(format!("running {}", script.display())))?;
+            .map_err(KitError::io(format!("running {}", script.display())))?;
         let stdout = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() {
-            return Err(CliError::LocalStack(format!(
+            return Err(KitError::LocalStack(format!(
                 "{} start failed: {}{}",
                 script.display(),
                 stdout,
@@ -55,7 +55,7 @@ impl LocalAws {
                 .split_whitespace()
                 .find_map(|w| w.strip_prefix(&format!("{name}=")).map(str::to_string))
                 .ok_or_else(|| {
-                    CliError::LocalStack(format!(
+                    KitError::LocalStack(format!(
                         "unexpected output from local-aws start: {stdout}"
                     ))
                 })
@@ -64,7 +64,7 @@ impl LocalAws {
             endpoint: field("endpoint")?,
             pid: field("pid")?
                 .parse()
-                .map_err(|_| CliError::LocalStack(format!("bad pid in: {stdout}")))?,
+                .map_err(|_| KitError::LocalStack(format!("bad pid in: {stdout}")))?,
             log: field("log")?.into(),
         })
     }
@@ -77,26 +77,26 @@ impl LocalAws {
 
     /// POSTs a JSON body to moto's own API (`/moto-api/...`), e.g. the
     /// results its RDS Data API answers (`static/rds-data/statement-results`).
-    pub async fn moto_api_post(&self, path: &str, body: &str) -> Result<(), CliError> {
+    pub async fn moto_api_post(&self, path: &str, body: &str) -> Result<(), KitError> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let host = self.endpoint.trim_start_matches("http://");
         let mut conn = tokio::net::TcpStream::connect(host)
             .await
-            .map_err(CliError::io(format!("connecting to {host}")))?;
+            .map_err(KitError::io(format!("connecting to {host}")))?;
         let req = format!(
             "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
         conn.write_all(req.as_bytes())
             .await
-            .map_err(CliError::io(format!("POST {path}")))?;
+            .map_err(KitError::io(format!("POST {path}")))?;
         let mut answer = String::new();
         conn.read_to_string(&mut answer)
             .await
-            .map_err(CliError::io(format!("POST {path}")))?;
+            .map_err(KitError::io(format!("POST {path}")))?;
         match answer.split_whitespace().nth(1) {
             Some(code) if code.starts_with('2') => Ok(()),
-            _ => Err(CliError::LocalStack(format!(
+            _ => Err(KitError::LocalStack(format!(
                 "moto answered POST {path} with: {}",
                 answer.lines().next().unwrap_or("nothing")
             ))),
@@ -165,7 +165,7 @@ pub async fn create_plumbing(
     cfg: &SdkConfig,
     table: &str,
     topic: &str,
-) -> Result<(Registry, Topic), CliError> {
+) -> Result<(Registry, Topic), KitError> {
     let registry = Registry::new(aws_sdk_dynamodb::Client::new(cfg), table);
     registry.create_table().await?;
     let topic = Topic::create(aws_sdk_sns::Client::new(cfg), topic).await?;
@@ -184,14 +184,14 @@ pub struct Estate {
     pub untagged_volume: String,
 }
 
-fn setup_err(what: &str) -> impl FnOnce(String) -> CliError + '_ {
-    move |e| CliError::Setup(format!("{what}: {e}"))
+fn setup_err(what: &str) -> impl FnOnce(String) -> KitError + '_ {
+    move |e| KitError::Setup(format!("{what}: {e}"))
 }
 
 /// Creates seed 003's estate in the emulator: a PostgreSQL instance, an
 /// Aurora PostgreSQL cluster, an EBS data volume and a Redis replication
 /// group, tagged with the example policy, plus an untagged instance and volume.
-pub async fn create_estate(cfg: &SdkConfig) -> Result<Estate, CliError> {
+pub async fn create_estate(cfg: &SdkConfig) -> Result<Estate, KitError> {
     let rds = aws_sdk_rds::Client::new(cfg);
     let ec2 = aws_sdk_ec2::Client::new(cfg);
     let ec = aws_sdk_elasticache::Client::new(cfg);
@@ -311,7 +311,7 @@ pub async fn put_rds_snapshot(
     id: &str,
     policy: &str,
     at: &str,
-) -> Result<(), CliError> {
+) -> Result<(), KitError> {
     let tag = |k: &str, v: &str| aws_sdk_rds::types::Tag::builder().key(k).value(v).build();
     rds.create_db_snapshot()
         .db_instance_identifier(db)
@@ -321,7 +321,7 @@ pub async fn put_rds_snapshot(
         .tags(tag("rempart:scheduled-at", at))
         .send()
         .await
-        .map_err(|e| CliError::Setup(format!("CreateDBSnapshot: {e:?}")))?;
+        .map_err(|e| KitError::Setup(format!("CreateDBSnapshot: {e:?}")))?;
     Ok(())
 }
 
@@ -331,7 +331,7 @@ pub async fn put_ebs_snapshot(
     volume: &str,
     policy: &str,
     at: &str,
-) -> Result<(), CliError> {
+) -> Result<(), KitError> {
     let tag = |k: &str, v: &str| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build();
     ec2.create_snapshot()
         .volume_id(volume)
@@ -345,7 +345,7 @@ pub async fn put_ebs_snapshot(
         )
         .send()
         .await
-        .map_err(|e| CliError::Setup(format!("CreateSnapshot: {e:?}")))?;
+        .map_err(|e| KitError::Setup(format!("CreateSnapshot: {e:?}")))?;
     Ok(())
 }
 
@@ -356,7 +356,7 @@ pub const DR_REGION: &str = "eu-central-1";
 /// alias `alias/rempart-dr` in the DR region (unless `with_dr_key` is
 /// false), the Redis export bucket in the primary region and the DR bucket.
 /// Returns the DR key's ARN.
-pub async fn create_dr(cfg: &SdkConfig, with_dr_key: bool) -> Result<Option<String>, CliError> {
+pub async fn create_dr(cfg: &SdkConfig, with_dr_key: bool) -> Result<Option<String>, KitError> {
     let dr = cfg
         .to_builder()
         .region(aws_config::Region::new(DR_REGION))
@@ -373,7 +373,7 @@ pub async fn create_dr(cfg: &SdkConfig, with_dr_key: bool) -> Result<Option<Stri
             .map_err(setup_err("CreateKey"))?;
         let meta = key
             .key_metadata()
-            .ok_or_else(|| CliError::Setup("CreateKey: no metadata".into()))?;
+            .ok_or_else(|| KitError::Setup("CreateKey: no metadata".into()))?;
         kms.create_alias()
             .alias_name("alias/rempart-dr")
             .target_key_id(meta.key_id())
@@ -403,7 +403,7 @@ pub async fn create_dr(cfg: &SdkConfig, with_dr_key: bool) -> Result<Option<Stri
                 .as_service_error()
                 .is_some_and(|se| se.is_bucket_already_owned_by_you());
             if !already {
-                return Err(CliError::Setup(format!("CreateBucket {bucket}: {e:?}")));
+                return Err(KitError::Setup(format!("CreateBucket {bucket}: {e:?}")));
             }
         }
     }

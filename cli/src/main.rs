@@ -257,7 +257,7 @@ fn schedules(path: &PathBuf) -> Result<(), CliError> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    rempart_shared::runtime::init_tracing();
+    rempart_shared::runtime::init_tracing_quiet();
     let cli = Cli::parse();
     let res = match &cli.command {
         Command::Invoke { function, event } => invoke(function, event).await,

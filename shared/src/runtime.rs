@@ -8,8 +8,19 @@ use aws_config::{BehaviorVersion, SdkConfig};
 /// Logs as JSON on Lambda (CloudWatch Logs Insights reads the fields), as
 /// compact text elsewhere. `RUST_LOG` filters (default `info`).
 pub fn init_tracing() {
+    init_tracing_with("info");
+}
+
+/// Local tools (`rempart`, `rempart-local`): quiet by default (warnings and
+/// errors only, on stderr), so that their own output is what a person reads;
+/// `RUST_LOG=info` shows the functions' logs.
+pub fn init_tracing_quiet() {
+    init_tracing_with("warn");
+}
+
+fn init_tracing_with(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -255,7 +255,7 @@ fn tiers(t: &[rempart_shared::model::Tier]) -> String {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    rempart_shared::runtime::init_tracing();
+    rempart_shared::runtime::init_tracing_quiet();
     let cli = Cli::parse();
     let res = match &cli.command {
         Command::Demo => demo().await,

@@ -2,9 +2,9 @@
 //! Lambda runtime API hands it events, and it reaches the emulator through
 //! the standard AWS_ENDPOINT_URL only.
 
+use rempart_integration::{scheduled_at, Harness};
 use rempart_testkit::lambda_rt::{Outcome, RuntimeApi};
 use rempart_testkit::local::REGION;
-use rempart_integration::{scheduled_at, Harness};
 use std::path::Path;
 use std::time::Duration;
 

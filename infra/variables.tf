@@ -9,6 +9,8 @@ variable "name" {
   }
 }
 
+# region and dr_region name the regions of the caller's `aws` and `aws.dr`
+# providers (the ARNs of the policies are built from them).
 variable "region" {
   description = "Primary region, where the functions, the registry table, the events topic and the policy parameter live (provider `aws`)."
   type        = string
@@ -33,12 +35,6 @@ variable "dr_region" {
     condition     = var.dr_region != var.region
     error_message = "dr_region must differ from region."
   }
-}
-
-variable "profile" {
-  description = "AWS CLI profile the providers use; null: the standard credential chain."
-  type        = string
-  default     = null
 }
 
 variable "policy_document" {

@@ -5,6 +5,9 @@ terraform {
     aws = {
       source  = "hashicorp/aws"
       version = "~> 5.100"
+      # The caller configures both: `aws` in var.region, `aws.dr` in
+      # var.dr_region (examples/rewapp/providers.tf).
+      configuration_aliases = [aws.dr]
     }
   }
 }

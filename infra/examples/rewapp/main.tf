@@ -5,7 +5,7 @@
 #   terraform init && terraform apply
 #
 # The providers (aws in var.region, aws.dr in var.dr_region) are configured
-# by the root module.
+# here (providers.tf) and passed to the module.
 
 locals {
   tags = {
@@ -17,6 +17,11 @@ locals {
 
 module "rempart" {
   source = "../.."
+
+  providers = {
+    aws    = aws
+    aws.dr = aws.dr
+  }
 
   region          = var.region
   dr_region       = var.dr_region

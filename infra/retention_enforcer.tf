@@ -2,6 +2,16 @@
 # retention-enforcer
 ################################################################################
 
+locals {
+  # As tags, the enforcer writes and removes only its retention mark
+  # (rempart:delete-after, enforcer.rs).
+  enforcer_tag_keys_condition = {
+    test     = "ForAllValues:StringEquals"
+    variable = "aws:TagKeys"
+    values   = ["rempart:delete-after"]
+  }
+}
+
 data "aws_iam_policy_document" "enforcer" {
   source_policy_documents = [data.aws_iam_policy_document.common.json]
 
@@ -49,9 +59,9 @@ data "aws_iam_policy_document" "enforcer" {
     }
 
     condition {
-      test     = "ForAllValues:StringEquals"
-      variable = "aws:TagKeys"
-      values   = ["rempart:delete-after"]
+      test     = local.enforcer_tag_keys_condition.test
+      variable = local.enforcer_tag_keys_condition.variable
+      values   = local.enforcer_tag_keys_condition.values
     }
   }
 
@@ -67,9 +77,9 @@ data "aws_iam_policy_document" "enforcer" {
     }
 
     condition {
-      test     = "ForAllValues:StringEquals"
-      variable = "aws:TagKeys"
-      values   = ["rempart:delete-after"]
+      test     = local.enforcer_tag_keys_condition.test
+      variable = local.enforcer_tag_keys_condition.variable
+      values   = local.enforcer_tag_keys_condition.values
     }
   }
 

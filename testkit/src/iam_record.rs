@@ -97,6 +97,26 @@ impl HttpConnector for RecordingConnector {
 
 /// Emulator clients for the tag and key look-ups, one configuration per
 /// (endpoint, region), without the recorder.
+/// ListTagsForResource of a client whose answer has a `tag_list()` of
+/// key/value tags (RDS, ElastiCache: the same shape, other types).
+macro_rules! list_tags {
+    ($client:expr, $arn:expr) => {
+        match $client
+            .list_tags_for_resource()
+            .resource_name($arn)
+            .send()
+            .await
+        {
+            Ok(out) => tags_value(
+                out.tag_list()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string()))),
+            ),
+            Err(_) => json!({}),
+        }
+    };
+}
+
 #[derive(Debug, Default)]
 struct Lookups {
     configs: tokio::sync::Mutex<HashMap<(String, String), SdkConfig>>,
@@ -113,40 +133,16 @@ impl Lookups {
         c
     }
 
-    /// Tags of an RDS resource (`{}` when it does not exist yet).
+    /// Tags of an RDS or ElastiCache resource by ARN (`{}` when it does not
+    /// exist yet): both answer ListTagsForResource with a `TagList`.
     async fn rds_tags(&self, endpoint: &str, arn: &str) -> Value {
         let cfg = self.cfg(endpoint, region_of_arn(arn)).await;
-        match aws_sdk_rds::Client::new(&cfg)
-            .list_tags_for_resource()
-            .resource_name(arn)
-            .send()
-            .await
-        {
-            Ok(out) => tags_value(
-                out.tag_list()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string()))),
-            ),
-            Err(_) => json!({}),
-        }
+        list_tags!(aws_sdk_rds::Client::new(&cfg), arn)
     }
 
-    /// Tags of an ElastiCache resource (`{}` when it does not exist yet).
     async fn elasticache_tags(&self, endpoint: &str, arn: &str) -> Value {
         let cfg = self.cfg(endpoint, region_of_arn(arn)).await;
-        match aws_sdk_elasticache::Client::new(&cfg)
-            .list_tags_for_resource()
-            .resource_name(arn)
-            .send()
-            .await
-        {
-            Ok(out) => tags_value(
-                out.tag_list()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string()))),
-            ),
-            Err(_) => json!({}),
-        }
+        list_tags!(aws_sdk_elasticache::Client::new(&cfg), arn)
     }
 
     /// Tags of an EC2 resource by id (`{}` when it has none or does not exist).

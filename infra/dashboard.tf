@@ -82,7 +82,7 @@ locals {
       type = "alarm", x = 0, y = local.health_y + 6, width = 24, height = 4
       properties = {
         title  = "Alarms"
-        alarms = concat(flatten([for s in values(local.dashboard_functions) : values(s.alarm_arns)]), [aws_cloudwatch_metric_alarm.notifier_sns_dlq.arn])
+        alarms = flatten([for s in values(local.dashboard_functions) : values(s.alarm_arns)])
       }
     },
   ])

@@ -147,6 +147,14 @@ module "incident_escalator" {
 
   policy_json = data.aws_iam_policy_document.escalator.json
 
+  # Only the announcements that open or resolve incidents.
+  sns_topic = {
+    name                = "events"
+    arn                 = aws_sns_topic.events.arn
+    filter_policy       = jsonencode({ kind = local.escalator_announcement_kinds })
+    filter_policy_scope = "MessageAttributes"
+  }
+
   schedules      = { tick = var.incident_tick_schedule }
   event_patterns = local.escalator_event_patterns
 
@@ -157,79 +165,33 @@ module "incident_escalator" {
   tags = local.tags
 }
 
-resource "aws_lambda_permission" "escalator_sns" {
-  statement_id   = "AllowEventsTopic"
-  action         = "lambda:InvokeFunction"
-  function_name  = module.incident_escalator.function_name
-  principal      = "sns.amazonaws.com"
-  source_arn     = aws_sns_topic.events.arn
-  source_account = local.account_id
+# The escalator's filtered subscription to the events topic, its
+# dead-letter queue (a lost failure announcement would be an incident never
+# opened; SNS may use the Rempart key for it: key policy statement
+# SnsDeadLettersFromEventsTopic) and that queue's alarm are
+# modules/function's sns_topic.
+moved {
+  from = aws_lambda_permission.escalator_sns
+  to   = module.incident_escalator.aws_lambda_permission.sns[0]
 }
 
-# What SNS could not deliver to the function (function deleted, permission
-# missing, throttled beyond SNS's retries), kept 14 days, as for the
-# slack-notifier: a lost failure announcement would be an incident never
-# opened. SNS may use the Rempart key for it (key policy statement
-# SnsDeadLettersFromEventsTopic: any dead-letter queue of the events topic).
-resource "aws_sqs_queue" "escalator_sns_dlq" {
-  name                              = "${local.escalator_name}-sns-dlq"
-  message_retention_seconds         = 1209600
-  kms_master_key_id                 = aws_kms_key.this.arn
-  kms_data_key_reuse_period_seconds = 300
-
-  tags = local.tags
+moved {
+  from = aws_sqs_queue.escalator_sns_dlq
+  to   = module.incident_escalator.aws_sqs_queue.sns_dlq[0]
 }
 
-data "aws_iam_policy_document" "escalator_sns_dlq" {
-  statement {
-    sid       = "EventsTopicDeadLetters"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.escalator_sns_dlq.arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["sns.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [aws_sns_topic.events.arn]
-    }
-  }
+moved {
+  from = aws_sqs_queue_policy.escalator_sns_dlq
+  to   = module.incident_escalator.aws_sqs_queue_policy.sns_dlq[0]
 }
 
-resource "aws_sqs_queue_policy" "escalator_sns_dlq" {
-  queue_url = aws_sqs_queue.escalator_sns_dlq.id
-  policy    = data.aws_iam_policy_document.escalator_sns_dlq.json
+moved {
+  from = aws_sns_topic_subscription.escalator
+  to   = module.incident_escalator.aws_sns_topic_subscription.this[0]
 }
 
-resource "aws_sns_topic_subscription" "escalator" {
-  topic_arn           = aws_sns_topic.events.arn
-  protocol            = "lambda"
-  endpoint            = module.incident_escalator.function_arn
-  filter_policy       = jsonencode({ kind = local.escalator_announcement_kinds })
-  filter_policy_scope = "MessageAttributes"
-  redrive_policy      = jsonencode({ deadLetterTargetArn = aws_sqs_queue.escalator_sns_dlq.arn })
-
-  depends_on = [aws_lambda_permission.escalator_sns, aws_sqs_queue_policy.escalator_sns_dlq]
-}
-
-resource "aws_cloudwatch_metric_alarm" "escalator_sns_dlq" {
-  alarm_name          = "${local.escalator_name}-sns-dlq-not-empty"
-  alarm_description   = "Announcements SNS could not deliver to ${local.escalator_name} are waiting in ${aws_sqs_queue.escalator_sns_dlq.name}."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.escalator_sns_dlq.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-
-  tags = local.tags
+moved {
+  from = aws_cloudwatch_metric_alarm.escalator_sns_dlq
+  to   = module.incident_escalator.aws_cloudwatch_metric_alarm.sns_dlq[0]
 }
 

@@ -59,21 +59,13 @@ output "snapshot_replicator" {
 }
 
 output "slack_notifier" {
-  description = "The slack-notifier: function, role, log group, dead-letter queue and alarms; its subscription to the events topic, the subscription's dead-letter queue and that queue's alarm."
-  value = merge(module.slack_notifier.summary, {
-    subscription_arn          = aws_sns_topic_subscription.notifier.arn
-    sns_dead_letter_queue_url = aws_sqs_queue.notifier_sns_dlq.url
-    sns_dlq_alarm_arn         = aws_cloudwatch_metric_alarm.notifier_sns_dlq.arn
-  })
+  description = "The slack-notifier: function, role, log group, dead-letter queue and alarms; its subscription to the events topic and the subscription's dead-letter queue (its alarm is `alarm_arns.sns_dlq`)."
+  value       = module.slack_notifier.summary
 }
 
 output "incident_escalator" {
-  description = "The incident-escalator: function, role, log group, dead-letter queue, rules (events `alarms`, `human`, schedule `tick`) and alarms; its filtered subscription to the events topic, the subscription's dead-letter queue and that queue's alarm."
-  value = merge(module.incident_escalator.summary, {
-    subscription_arn          = aws_sns_topic_subscription.escalator.arn
-    sns_dead_letter_queue_url = aws_sqs_queue.escalator_sns_dlq.url
-    sns_dlq_alarm_arn         = aws_cloudwatch_metric_alarm.escalator_sns_dlq.arn
-  })
+  description = "The incident-escalator: function, role, log group, dead-letter queue, rules (events `alarms`, `human`, schedule `tick`) and alarms; its filtered subscription to the events topic and the subscription's dead-letter queue (its alarm is `alarm_arns.sns_dlq`)."
+  value       = module.incident_escalator.summary
 }
 
 output "backup_auditor" {
@@ -118,10 +110,10 @@ output "dashboard_name" {
 
 output "backup_bucket_arns" {
   description = "The backup buckets created in the primary region (name => ARN)."
-  value       = { for k, b in aws_s3_bucket.backup : k => b.arn }
+  value       = module.backup_buckets.arns
 }
 
 output "dr_backup_bucket_arn" {
   description = "The DR region's bucket of the Redis exports' copies; null when dr_backup_bucket is."
-  value       = one([for b in aws_s3_bucket.dr_backup : b.arn])
+  value       = one(values(module.dr_backup_buckets.arns))
 }

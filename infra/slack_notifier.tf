@@ -60,6 +60,7 @@ module "slack_notifier" {
   }
 
   policy_json = data.aws_iam_policy_document.notifier.json
+  sns_topic   = { name = "events", arn = aws_sns_topic.events.arn }
 
   log_retention_in_days = var.log_retention_in_days
   kms_key_arn           = aws_kms_key.this.arn
@@ -68,73 +69,30 @@ module "slack_notifier" {
   tags = local.tags
 }
 
-resource "aws_lambda_permission" "notifier_sns" {
-  statement_id   = "AllowEventsTopic"
-  action         = "lambda:InvokeFunction"
-  function_name  = module.slack_notifier.function_name
-  principal      = "sns.amazonaws.com"
-  source_arn     = aws_sns_topic.events.arn
-  source_account = local.account_id
+# The slack-notifier's subscription to the events topic (every
+# announcement: the policy document decides which go to which channel), its
+# dead-letter queue and that queue's alarm are modules/function's sns_topic.
+moved {
+  from = aws_lambda_permission.notifier_sns
+  to   = module.slack_notifier.aws_lambda_permission.sns[0]
 }
 
-# What SNS could not deliver to the function, kept 14 days.
-resource "aws_sqs_queue" "notifier_sns_dlq" {
-  name                              = "${local.notifier_name}-sns-dlq"
-  message_retention_seconds         = 1209600
-  kms_master_key_id                 = aws_kms_key.this.arn
-  kms_data_key_reuse_period_seconds = 300
-
-  tags = local.tags
+moved {
+  from = aws_sqs_queue.notifier_sns_dlq
+  to   = module.slack_notifier.aws_sqs_queue.sns_dlq[0]
 }
 
-data "aws_iam_policy_document" "notifier_sns_dlq" {
-  statement {
-    sid       = "EventsTopicDeadLetters"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.notifier_sns_dlq.arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["sns.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [aws_sns_topic.events.arn]
-    }
-  }
+moved {
+  from = aws_sqs_queue_policy.notifier_sns_dlq
+  to   = module.slack_notifier.aws_sqs_queue_policy.sns_dlq[0]
 }
 
-resource "aws_sqs_queue_policy" "notifier_sns_dlq" {
-  queue_url = aws_sqs_queue.notifier_sns_dlq.id
-  policy    = data.aws_iam_policy_document.notifier_sns_dlq.json
+moved {
+  from = aws_sns_topic_subscription.notifier
+  to   = module.slack_notifier.aws_sns_topic_subscription.this[0]
 }
 
-# Every announcement: the policy document decides which go to which channel.
-resource "aws_sns_topic_subscription" "notifier" {
-  topic_arn      = aws_sns_topic.events.arn
-  protocol       = "lambda"
-  endpoint       = module.slack_notifier.function_arn
-  redrive_policy = jsonencode({ deadLetterTargetArn = aws_sqs_queue.notifier_sns_dlq.arn })
-
-  depends_on = [aws_lambda_permission.notifier_sns, aws_sqs_queue_policy.notifier_sns_dlq]
-}
-
-resource "aws_cloudwatch_metric_alarm" "notifier_sns_dlq" {
-  alarm_name          = "${local.notifier_name}-sns-dlq-not-empty"
-  alarm_description   = "Announcements SNS could not deliver to ${local.notifier_name} are waiting in ${aws_sqs_queue.notifier_sns_dlq.name}."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.notifier_sns_dlq.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-
-  tags = local.tags
+moved {
+  from = aws_cloudwatch_metric_alarm.notifier_sns_dlq
+  to   = module.slack_notifier.aws_cloudwatch_metric_alarm.sns_dlq[0]
 }

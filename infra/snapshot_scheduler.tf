@@ -4,7 +4,7 @@
 
 locals {
   # The tag keys the snapshot-scheduler writes on its snapshots
-  # (shared/src/model.rs, scheduler.rs: base_tags, on-demand requests).
+  # (shared/core/src/tags.rs, scheduling.rs: base_tags, on-demand requests).
   scheduler_tag_keys = [
     "rempart:managed",
     "rempart:policy",

@@ -47,8 +47,8 @@ fn median(v: &mut [f64]) -> f64 {
 /// yearly, a keep-tag), in UTC and in Europe/Paris. Median of `runs` runs on
 /// one thread.
 fn retention_engine(n: usize, runs: usize) -> Result<(), Box<dyn std::error::Error>> {
-    use rempart_shared::policy::PolicyDocument;
-    use rempart_shared::retention::{plan, Place, Snap};
+    use rempart_core::policy::PolicyDocument;
+    use rempart_core::retention::{plan, Place, Snap};
     let doc = PolicyDocument::from_toml(POLICY, "examples/rewapp-policy.toml")?;
     let policy = doc
         .policy("rewapp-postgres")
@@ -75,7 +75,7 @@ fn retention_engine(n: usize, runs: usize) -> Result<(), Box<dyn std::error::Err
             times.push(t.elapsed().as_secs_f64() * 1000.0);
             kept = v
                 .iter()
-                .filter(|v| v.action == rempart_shared::retention::Action::Keep)
+                .filter(|v| v.action == rempart_core::retention::Action::Keep)
                 .count();
         }
         println!(
@@ -189,8 +189,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// through a counting proxy: API calls by operation for the marking run and
 /// for the deleting run a grace period later.
 pub async fn retention_sweep(n: usize) -> Result<(), Box<dyn std::error::Error>> {
-    use rempart_shared::functions::retention_enforcer;
-    use rempart_shared::policy::PolicySource;
+    use rempart_core::policy::PolicySource;
+    use rempart_retention_enforcer as retention_enforcer;
     use rempart_testkit::local::sdk_config_for;
     use rempart_testkit::proxy::CountingProxy;
 
@@ -272,8 +272,8 @@ pub async fn retention_sweep(n: usize) -> Result<(), Box<dyn std::error::Error>>
 /// held "in flight" at the HTTP level (moto makes them available at once).
 /// Prints the API calls per copy and the most copies ever in flight.
 pub async fn replication(n: usize) -> Result<(), Box<dyn std::error::Error>> {
-    use rempart_shared::functions::snapshot_replicator;
-    use rempart_shared::policy::PolicySource;
+    use rempart_core::policy::PolicySource;
+    use rempart_snapshot_replicator as snapshot_replicator;
     use rempart_testkit::latency::CopyLatency;
     use rempart_testkit::local::{create_dr, sdk_config_for};
     use rempart_testkit::proxy::CountingProxy;

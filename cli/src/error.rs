@@ -4,7 +4,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum CliError {
     #[error(transparent)]
-    Rempart(#[from] rempart_shared::Error),
+    Rempart(#[from] rempart_aws::Error),
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]
@@ -19,5 +19,13 @@ impl CliError {
     pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
         let context = context.into();
         move |source| CliError::Io { context, source }
+    }
+}
+
+/// The core's refusals (a bad policy or event) reach the operator as the
+/// adapters' error does.
+impl From<rempart_core::Error> for CliError {
+    fn from(e: rempart_core::Error) -> Self {
+        CliError::Rempart(e.into())
     }
 }

@@ -1,12 +1,15 @@
 //! `rempart`: the operator's command line.
 
 use clap::{Parser, Subcommand};
+use rempart_backup_auditor as backup_auditor;
 use rempart_cli::CliError;
-use rempart_shared::functions::{
-    backup_auditor, incident_escalator, restore_tester, retention_enforcer, slack_notifier,
-    snapshot_replicator, snapshot_scheduler,
-};
-use rempart_shared::policy::PolicySource;
+use rempart_core::policy::PolicySource;
+use rempart_incident_escalator as incident_escalator;
+use rempart_restore_tester as restore_tester;
+use rempart_retention_enforcer as retention_enforcer;
+use rempart_slack_notifier as slack_notifier;
+use rempart_snapshot_replicator as snapshot_replicator;
+use rempart_snapshot_scheduler as snapshot_scheduler;
 use serde_json::Value;
 use std::io::Read;
 use std::path::PathBuf;
@@ -130,7 +133,7 @@ fn read_event(path: &PathBuf) -> Result<Value, CliError> {
 
 async fn invoke(function: &str, event: &PathBuf) -> Result<(), CliError> {
     let event = read_event(event)?;
-    let cfg = rempart_shared::runtime::aws_config().await;
+    let cfg = rempart_aws::runtime::aws_config().await;
     let report = match function {
         snapshot_scheduler::NAME => {
             let deps = snapshot_scheduler::Deps::from_env(&cfg)?;
@@ -185,7 +188,7 @@ async fn invoke(function: &str, event: &PathBuf) -> Result<(), CliError> {
 }
 
 async fn incident(command: &IncidentCommand) -> Result<(), CliError> {
-    use rempart_shared::functions::incident_escalator::{ACK, CLIENT_NOTIFIED, STATUS_UPDATE};
+    use rempart_incident_escalator::{ACK, CLIENT_NOTIFIED, STATUS_UPDATE};
     let (detail_type, args, note) = match command {
         IncidentCommand::Ack(a) => (ACK, a, ""),
         IncidentCommand::ClientNotified(a) => (CLIENT_NOTIFIED, a, ""),
@@ -194,15 +197,15 @@ async fn incident(command: &IncidentCommand) -> Result<(), CliError> {
     if args.by.trim().is_empty() {
         return Err(CliError::Usage("--by must name who acts".into()));
     }
-    let cfg = rempart_shared::runtime::aws_config().await;
-    let bus = rempart_shared::aws::bus::Bus::new(
+    let cfg = rempart_aws::runtime::aws_config().await;
+    let bus = rempart_aws::bus::Bus::new(
         aws_sdk_eventbridge::Client::new(&cfg),
         std::env::var("REMPART_EVENT_BUS").unwrap_or_else(|_| "default".into()),
     );
     let id = bus
         .put(
             detail_type,
-            &rempart_shared::functions::incident_escalator::human_detail(&args.id, &args.by, note),
+            &rempart_incident_escalator::human_detail(&args.id, &args.by, note),
         )
         .await?;
     println!("published `{detail_type}` for {} (event {id})", args.id);
@@ -210,20 +213,20 @@ async fn incident(command: &IncidentCommand) -> Result<(), CliError> {
 }
 
 async fn undo(regions: &[String]) -> Result<(), CliError> {
-    let cfg = rempart_shared::runtime::aws_config().await;
+    let cfg = rempart_aws::runtime::aws_config().await;
     let regions = if regions.is_empty() {
         let source = PolicySource::from_env()?;
         let doc =
-            rempart_shared::runtime::load_policy(&source, &aws_sdk_ssm::Client::new(&cfg)).await?;
-        rempart_shared::enforcer::regions_of(&doc, &rempart_shared::runtime::region_of(&cfg)?)
+            rempart_aws::runtime::load_policy(&source, &aws_sdk_ssm::Client::new(&cfg)).await?;
+        rempart_core::enforcement::regions_of(&doc, &rempart_aws::runtime::region_of(&cfg)?)
     } else {
         regions.to_vec()
     };
     let adapters: Vec<_> = regions
         .iter()
-        .map(|r| rempart_shared::aws::snapshots::Snapshots::for_region(&cfg, r))
+        .map(|r| rempart_aws::snapshots::Snapshots::for_region(&cfg, r))
         .collect();
-    let cleared = rempart_shared::enforcer::undo(&adapters).await?;
+    let cleared = rempart_retention_enforcer::enforcer::undo(&adapters).await?;
     println!(
         "cleared {} deletion mark(s) in {}",
         cleared.len(),
@@ -238,8 +241,7 @@ async fn undo(regions: &[String]) -> Result<(), CliError> {
 fn schedules(path: &PathBuf) -> Result<(), CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(CliError::io(format!("reading {}", path.display())))?;
-    let doc =
-        rempart_shared::policy::PolicyDocument::from_toml(&text, &path.display().to_string())?;
+    let doc = rempart_core::policy::PolicyDocument::from_toml(&text, &path.display().to_string())?;
     for (name, p) in &doc.policies {
         let tz = doc.timezone_of(p);
         for s in &p.schedules {
@@ -257,7 +259,7 @@ fn schedules(path: &PathBuf) -> Result<(), CliError> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    rempart_shared::runtime::init_tracing_quiet();
+    rempart_aws::runtime::init_tracing_quiet();
     let cli = Cli::parse();
     let res = match &cli.command {
         Command::Invoke { function, event } => invoke(function, event).await,

@@ -5,10 +5,10 @@
 
 use crate::CliError;
 use chrono::{DateTime, TimeDelta, Utc};
-use rempart_shared::aws::incidents::{Incidents, INCIDENTS_TABLE_ENV};
-use rempart_shared::aws::registry::{Registry, REGISTRY_TABLE_ENV};
-use rempart_shared::policy::{PolicyDocument, PolicySource};
-use rempart_shared::report::{build, render_html, render_table, Report, Targets};
+use rempart_aws::incidents::{Incidents, INCIDENTS_TABLE_ENV};
+use rempart_aws::registry::{Registry, REGISTRY_TABLE_ENV};
+use rempart_core::policy::{PolicyDocument, PolicySource};
+use rempart_core::report::{build, render_html, render_table, Report, Targets};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -108,8 +108,8 @@ pub fn period(
     if from >= to {
         return Err(CliError::Usage(format!(
             "--from {} is not before --to {} (the end is capped at now)",
-            rempart_shared::announce::rfc3339(from),
-            rempart_shared::announce::rfc3339(to)
+            rempart_core::time::rfc3339(from),
+            rempart_core::time::rfc3339(to)
         )));
     }
     Ok((from, to))
@@ -117,13 +117,12 @@ pub fn period(
 
 pub async fn run(args: &ReportArgs) -> Result<(), CliError> {
     let (from, to) = period(args, Utc::now())?;
-    let cfg = rempart_shared::runtime::aws_config().await;
+    let cfg = rempart_aws::runtime::aws_config().await;
     let source = match &args.policy_file {
         Some(p) => PolicySource::File(p.clone()),
         None => PolicySource::from_env()?,
     };
-    let doc =
-        rempart_shared::runtime::load_policy(&source, &aws_sdk_ssm::Client::new(&cfg)).await?;
+    let doc = rempart_aws::runtime::load_policy(&source, &aws_sdk_ssm::Client::new(&cfg)).await?;
     let table = std::env::var(REGISTRY_TABLE_ENV).map_err(|_| {
         CliError::Usage(format!(
             "{REGISTRY_TABLE_ENV} must name the registry table (Terraform output `registry_table`)"

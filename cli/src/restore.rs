@@ -6,10 +6,10 @@
 
 use crate::CliError;
 use chrono::{DateTime, Utc};
-use rempart_shared::announce::rfc3339;
-use rempart_shared::aws::rds::Rds;
-use rempart_shared::functions::restore_tester::{assess, Assessment, RESTORE_REQUEST};
-use rempart_shared::restore::{RestoreRequest, RestoreSource};
+use rempart_aws::rds::Rds;
+use rempart_core::restore::{RestoreRequest, RestoreSource};
+use rempart_core::time::rfc3339;
+use rempart_restore_tester::{assess, Assessment, RESTORE_REQUEST};
 
 #[derive(clap::Args, Debug)]
 pub struct RestoreArgs {
@@ -120,8 +120,8 @@ pub fn describe(a: &Assessment, req: &RestoreRequest) -> String {
 
 pub async fn run(args: &RestoreArgs) -> Result<(), CliError> {
     let mut req = args.request();
-    let cfg = rempart_shared::runtime::aws_config().await;
-    let region = rempart_shared::runtime::region_of(&cfg)?;
+    let cfg = rempart_aws::runtime::aws_config().await;
+    let region = rempart_aws::runtime::region_of(&cfg)?;
     let rds = Rds::new(aws_sdk_rds::Client::new(&cfg), &region);
     let now = Utc::now();
     let a = assess(&rds, &req, None, now).await?;
@@ -139,7 +139,7 @@ pub async fn run(args: &RestoreArgs) -> Result<(), CliError> {
     req.target = Some(plan.target.clone());
     let detail = serde_json::to_value(&req)
         .map_err(|e| CliError::Usage(format!("the request does not serialize: {e}")))?;
-    let bus = rempart_shared::aws::bus::Bus::new(
+    let bus = rempart_aws::bus::Bus::new(
         aws_sdk_eventbridge::Client::new(&cfg),
         std::env::var("REMPART_EVENT_BUS").unwrap_or_else(|_| "default".into()),
     );

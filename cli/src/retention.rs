@@ -4,9 +4,9 @@
 use crate::error::CliError;
 use chrono_tz::Tz;
 use clap::Args;
-use rempart_shared::duration::ResticDuration;
-use rempart_shared::policy::{KeepCount, PolicyDocument, Retention};
-use rempart_shared::retention::{plan, Action, Place, Snap, Verdict};
+use rempart_core::duration::ResticDuration;
+use rempart_core::policy::{KeepCount, PolicyDocument, Retention};
+use rempart_core::retention::{plan, Action, Place, Snap, Verdict};
 use std::io::Read;
 use std::path::PathBuf;
 

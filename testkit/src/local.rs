@@ -4,8 +4,8 @@
 use crate::error::KitError;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_rds::config::Credentials;
-use rempart_shared::aws::registry::Registry;
-use rempart_shared::aws::topic::Topic;
+use rempart_aws::registry::Registry;
+use rempart_aws::topic::Topic;
 use std::path::PathBuf;
 use std::process::Command;
 

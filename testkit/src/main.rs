@@ -4,9 +4,10 @@
 //! against an emulator.
 
 use clap::{Parser, Subcommand};
-use rempart_shared::functions::snapshot_scheduler;
-use rempart_shared::model::{SnapshotInfo, TAG_SCHEDULED_AT, TAG_TIERS};
-use rempart_shared::policy::PolicySource;
+use rempart_core::model::SnapshotInfo;
+use rempart_core::policy::PolicySource;
+use rempart_core::tags::*;
+use rempart_snapshot_scheduler as snapshot_scheduler;
 use rempart_testkit::local::{create_estate, create_plumbing, LocalAws, REGION};
 use rempart_testkit::KitError;
 use serde_json::Value;
@@ -62,7 +63,7 @@ async fn local_init(table: &str, topic: &str) -> Result<(), KitError> {
             "local-init only creates resources in an emulator: set AWS_ENDPOINT_URL first (eval \"$(scripts/local-aws env)\")".into(),
         ));
     }
-    let cfg = rempart_shared::runtime::aws_config().await;
+    let cfg = rempart_aws::runtime::aws_config().await;
     let (registry, topic) = create_plumbing(&cfg, table, topic).await?;
     println!(
         "export REMPART_REGISTRY_TABLE={} REMPART_EVENTS_TOPIC_ARN={}",
@@ -249,13 +250,13 @@ async fn demo() -> Result<(), KitError> {
     Ok(())
 }
 
-fn tiers(t: &[rempart_shared::model::Tier]) -> String {
-    rempart_shared::model::tiers_tag_value(t)
+fn tiers(t: &[rempart_core::model::Tier]) -> String {
+    rempart_core::model::tiers_tag_value(t)
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    rempart_shared::runtime::init_tracing_quiet();
+    rempart_aws::runtime::init_tracing_quiet();
     let cli = Cli::parse();
     let res = match &cli.command {
         Command::Demo => demo().await,

@@ -15,13 +15,15 @@ use crate::local::{create_dr, create_estate, create_plumbing, LocalAws, REGION};
 use crate::proxy::CountingProxy;
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use clap::Args;
-use rempart_shared::cron::Cron;
-use rempart_shared::enforcer::{Step, TAG_DELETE_AFTER};
-use rempart_shared::functions::snapshot_replicator;
-use rempart_shared::functions::{retention_enforcer, snapshot_scheduler};
-use rempart_shared::model::{ResourceKind, SnapshotInfo, TAG_TIERS};
-use rempart_shared::policy::{PolicyDocument, PolicySource};
-use rempart_shared::retention::{plan, Action, Place, Snap};
+use rempart_core::cron::Cron;
+use rempart_core::enforcement::Step;
+use rempart_core::model::{ResourceKind, SnapshotInfo};
+use rempart_core::policy::{PolicyDocument, PolicySource};
+use rempart_core::retention::{plan, Action, Place, Snap};
+use rempart_core::tags::*;
+use rempart_retention_enforcer as retention_enforcer;
+use rempart_snapshot_replicator as snapshot_replicator;
+use rempart_snapshot_scheduler as snapshot_scheduler;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
@@ -196,7 +198,7 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
         registry.table(),
         topic.arn(),
         PolicySource::File(policy_path.clone()),
-        rempart_shared::replicator::DEFAULT_MAX_IN_FLIGHT,
+        rempart_core::replication::DEFAULT_MAX_IN_FLIGHT,
     )?;
     let s3 = aws_sdk_s3::Client::new(&cfg);
     let replicate = |t: DateTime<Utc>, sweeps: usize| {
@@ -231,9 +233,9 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
             Ok::<usize, KitError>(sweeps)
         }
     };
-    let regions: Vec<_> = rempart_shared::enforcer::regions_of(&doc, REGION)
+    let regions: Vec<_> = rempart_core::enforcement::regions_of(&doc, REGION)
         .iter()
-        .map(|r| rempart_shared::aws::snapshots::Snapshots::for_region(&cfg, r))
+        .map(|r| rempart_aws::snapshots::Snapshots::for_region(&cfg, r))
         .collect();
 
     let w = |out: &mut dyn Write, s: String| {
@@ -376,7 +378,7 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
         .values()
         .filter_map(|p| p.retention.grace_period.map(|g| g.0))
         .max()
-        .unwrap_or(rempart_shared::enforcer::DEFAULT_GRACE);
+        .unwrap_or(rempart_core::enforcement::DEFAULT_GRACE);
     let settle = last_enforce.max(end) + max_grace + TimeDelta::minutes(1);
     outcome.replicator_runs += replicate(settle, 2).await?;
     let report = retention_enforcer::handle(&enf, scheduled(settle)).await?;
@@ -538,7 +540,7 @@ fn export_answer(name: &str) -> String {
 
 fn policy_of(s: &SnapshotInfo) -> String {
     s.tags
-        .get(rempart_shared::model::TAG_POLICY)
+        .get(rempart_core::tags::TAG_POLICY)
         .cloned()
         .unwrap_or_default()
 }

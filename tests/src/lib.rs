@@ -7,10 +7,10 @@
 //! adapters under test.
 
 use aws_config::SdkConfig;
-use rempart_shared::aws::registry::Registry;
-use rempart_shared::aws::topic::Topic;
-use rempart_shared::functions::snapshot_scheduler::Deps;
-use rempart_shared::policy::PolicySource;
+use rempart_aws::registry::Registry;
+use rempart_aws::topic::Topic;
+use rempart_core::policy::PolicySource;
+use rempart_snapshot_scheduler::Deps;
 use rempart_testkit::local::{
     create_dr, create_estate, create_plumbing, Estate, LocalAws, DR_REGION, REGION,
 };
@@ -32,7 +32,7 @@ pub struct Harness {
     /// The DR region's KMS key (`alias/rempart-dr`), when created.
     pub dr_key: Option<String>,
     /// The replicator, whose AWS calls go through [`Harness::proxy`].
-    pub replicator: rempart_shared::functions::snapshot_replicator::Deps,
+    pub replicator: rempart_snapshot_replicator::Deps,
     /// Between the replicator and moto: answers ElastiCache `CopySnapshot`
     /// (the export to S3), which moto does not implement (HTTP 500), as AWS
     /// documents it, and forwards everything else.
@@ -152,7 +152,7 @@ impl Harness {
         .await
         .expect("proxy");
         let proxied = rempart_testkit::local::sdk_config_for(&proxy.url(), REGION).await;
-        let replicator = rempart_shared::functions::snapshot_replicator::Deps::new(
+        let replicator = rempart_snapshot_replicator::Deps::new(
             &proxied,
             TABLE,
             topic.arn(),

@@ -1,9 +1,11 @@
 //! backup-auditor against moto: seed 003's estate, snapshots taken by the
 //! scheduler, copies made by the replicator, then the hourly audit.
 
+use rempart_backup_auditor as backup_auditor;
+use rempart_core::policy::PolicySource;
 use rempart_integration::{scheduled_at, Harness};
-use rempart_shared::functions::{backup_auditor, snapshot_replicator, snapshot_scheduler};
-use rempart_shared::policy::PolicySource;
+use rempart_snapshot_replicator as snapshot_replicator;
+use rempart_snapshot_scheduler as snapshot_scheduler;
 use serde_json::Value;
 
 fn audit_at(time: &str) -> Value {
@@ -145,8 +147,8 @@ fn as_sns(a: &Value) -> Value {
 /// others') make a `quota` finding with the count.
 #[tokio::test]
 async fn a_stale_backup_opens_an_incident_that_a_fresh_one_resolves() {
-    use rempart_shared::aws::incidents::Incidents;
-    use rempart_shared::functions::incident_escalator;
+    use rempart_aws::incidents::Incidents;
+    use rempart_incident_escalator as incident_escalator;
     let h = Harness::new().await;
     let incidents = Incidents::new(aws_sdk_dynamodb::Client::new(&h.cfg), "rempart-incidents");
     incidents.create_table().await.expect("table");

@@ -4,10 +4,10 @@
 //! EventBridge event and SNS notification themselves, in the shapes AWS
 //! sends (`events/incident-escalator/`). Time comes from the events.
 
+use rempart_aws::incidents::Incidents;
+use rempart_core::policy::PolicySource;
+use rempart_incident_escalator::{handle, Deps};
 use rempart_integration::{Harness, EXAMPLE_POLICY};
-use rempart_shared::aws::incidents::Incidents;
-use rempart_shared::functions::incident_escalator::{handle, Deps};
-use rempart_shared::policy::PolicySource;
 use rempart_testkit::recorder::Recorder;
 use serde_json::Value;
 
@@ -249,7 +249,7 @@ async fn a_malformed_event_is_rejected_and_opens_nothing() {
 /// envelope, acknowledges the incident.
 #[tokio::test]
 async fn the_cli_acknowledgement_reaches_the_escalator() {
-    use rempart_shared::functions::incident_escalator::{human_detail, ACK};
+    use rempart_incident_escalator::{human_detail, ACK};
     let s = setup(EXAMPLE_POLICY).await;
     handle(&s.deps, serde_json::from_str(ALARM).expect("JSON"))
         .await
@@ -259,8 +259,7 @@ async fn the_cli_acknowledgement_reaches_the_escalator() {
         .id
         .clone();
     let detail = human_detail(&id, "alice@rewapp.fr", "");
-    let bus =
-        rempart_shared::aws::bus::Bus::new(aws_sdk_eventbridge::Client::new(&s.h.cfg), "default");
+    let bus = rempart_aws::bus::Bus::new(aws_sdk_eventbridge::Client::new(&s.h.cfg), "default");
     let event_id = bus.put(ACK, &detail).await.expect("published");
     let delivered = serde_json::json!({
         "version": "0", "id": event_id, "detail-type": ACK, "source": "rempart",

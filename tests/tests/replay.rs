@@ -7,9 +7,9 @@
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_rds::config::Credentials;
-use rempart_shared::aws::ec2::Ec2;
-use rempart_shared::aws::rds::Rds;
-use rempart_shared::Error;
+use rempart_aws::ec2::Ec2;
+use rempart_aws::rds::Rds;
+use rempart_aws::Error;
 use rempart_testkit::http::Request;
 use rempart_testkit::recorder::Recorder;
 use std::sync::Arc;
@@ -211,21 +211,21 @@ async fn a_bucket_never_versioned_reads_as_versioning_off() {
             .force_path_style(true)
             .build(),
     );
-    let state = rempart_shared::aws::s3::Buckets::new(s3)
+    let state = rempart_aws::s3::Buckets::new(s3)
         .state("b")
         .await
         .expect("state");
     assert_eq!(state.versioning, None);
     assert!(state.rules.is_empty());
-    let rule = rempart_shared::buckets::BucketRule {
+    let rule = rempart_core::buckets::BucketRule {
         name: "b".into(),
         region: None,
         versioning: true,
-        lifecycle: rempart_shared::buckets::Lifecycle {
+        lifecycle: rempart_core::buckets::Lifecycle {
             transition_days: Some(30),
             ..Default::default()
         },
     };
-    let d = rempart_shared::buckets::drift(&rule, &state);
+    let d = rempart_core::buckets::drift(&rule, &state);
     assert!(d.enable_versioning && d.lifecycle.is_some());
 }

@@ -7,9 +7,10 @@
 //! across runs is covered in `replicator_http.rs`), and ElastiCache
 //! `CopySnapshot` (the export to S3) answers HTTP 500 (covered there too).
 
+use rempart_core::replication::ReplicationReport;
 use rempart_integration::{scheduled_at, Harness, EXAMPLE_POLICY};
-use rempart_shared::functions::{snapshot_replicator, snapshot_scheduler};
-use rempart_shared::replicator::ReplicationReport;
+use rempart_snapshot_replicator as snapshot_replicator;
+use rempart_snapshot_scheduler as snapshot_scheduler;
 use serde_json::Value;
 use std::collections::BTreeMap;
 

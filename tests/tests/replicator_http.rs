@@ -4,10 +4,10 @@
 //! `pending` in the DR region's describe answers) until the test lets AWS
 //! finish it. Everything else is moto's real answer.
 
+use rempart_core::policy::PolicySource;
+use rempart_core::replication::ReplicationReport;
 use rempart_integration::{Harness, TABLE};
-use rempart_shared::functions::snapshot_replicator;
-use rempart_shared::policy::PolicySource;
-use rempart_shared::replicator::ReplicationReport;
+use rempart_snapshot_replicator as snapshot_replicator;
 use rempart_testkit::latency::CopyLatency;
 use rempart_testkit::local::{put_ebs_snapshot, put_rds_snapshot, sdk_config_for, REGION};
 use rempart_testkit::proxy::CountingProxy;

@@ -5,15 +5,17 @@
 //! is read back from them.
 
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
+use rempart_aws::incidents::Incidents;
 use rempart_cli::report::{gather, render, Format};
+use rempart_core::policy::{PolicyDocument, PolicySource};
+use rempart_core::report::Verdict;
+use rempart_core::time::rfc3339;
+use rempart_incident_escalator as incident_escalator;
 use rempart_integration::{scheduled_at, Harness};
-use rempart_shared::announce::rfc3339;
-use rempart_shared::aws::incidents::Incidents;
-use rempart_shared::functions::{
-    incident_escalator, restore_tester, retention_enforcer, snapshot_replicator, snapshot_scheduler,
-};
-use rempart_shared::policy::{PolicyDocument, PolicySource};
-use rempart_shared::report::Verdict;
+use rempart_restore_tester as restore_tester;
+use rempart_retention_enforcer as retention_enforcer;
+use rempart_snapshot_replicator as snapshot_replicator;
+use rempart_snapshot_scheduler as snapshot_scheduler;
 use serde_json::Value;
 
 fn at(json: &str, time: &str) -> Value {

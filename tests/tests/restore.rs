@@ -2,9 +2,10 @@
 //! at once; the "still restoring" path is the slow-restore alert below,
 //! driven by the instance's status).
 
+use rempart_core::policy::PolicySource;
 use rempart_integration::{scheduled_at, Harness};
-use rempart_shared::functions::{restore_tester, snapshot_scheduler};
-use rempart_shared::policy::PolicySource;
+use rempart_restore_tester as restore_tester;
+use rempart_snapshot_scheduler as snapshot_scheduler;
 use serde_json::Value;
 
 fn tick(time: &str) -> Value {

@@ -1,10 +1,11 @@
 //! retention-enforcer against moto: two-phase deletion, floors, dry run,
 //! undo, and the digest.
 
+use rempart_core::policy::PolicySource;
+use rempart_core::tags::TAG_DELETE_AFTER;
 use rempart_integration::*;
-use rempart_shared::enforcer::TAG_DELETE_AFTER;
-use rempart_shared::functions::{retention_enforcer, snapshot_scheduler};
-use rempart_shared::policy::PolicySource;
+use rempart_retention_enforcer as retention_enforcer;
+use rempart_snapshot_scheduler as snapshot_scheduler;
 use serde_json::{json, Value};
 
 /// Seed 003's policy names, each keeping the last 2 snapshots, no DR region
@@ -195,11 +196,13 @@ async fn dry_run_changes_nothing_and_undo_and_policy_changes_clear_marks() {
     retention_enforcer::handle(&e, scheduled_at("2025-11-04T05:00:00Z"))
         .await
         .unwrap();
-    let regions = vec![rempart_shared::aws::snapshots::Snapshots::for_region(
+    let regions = vec![rempart_aws::snapshots::Snapshots::for_region(
         &h.cfg,
         "eu-west-1",
     )];
-    let cleared = rempart_shared::enforcer::undo(&regions).await.unwrap();
+    let cleared = rempart_retention_enforcer::enforcer::undo(&regions)
+        .await
+        .unwrap();
     assert_eq!(cleared.len(), 4, "{cleared:?}");
     assert!(h
         .ebs_snapshots_by_id()

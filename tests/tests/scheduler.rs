@@ -2,7 +2,7 @@
 //! server): resources, snapshots, registry and topic are all in the emulator.
 
 use rempart_integration::*;
-use rempart_shared::functions::snapshot_scheduler::handle;
+use rempart_snapshot_scheduler::handle;
 use serde_json::{json, Value};
 
 const PROD_DB_0200: &str = "rempart-rewapp-postgres-rewapp-prod-db-20251124-0200";

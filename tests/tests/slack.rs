@@ -3,10 +3,10 @@
 //! answers as Slack does (200 `ok`, 429 with `Retry-After`, 500, the Web
 //! API's `{"ok": false}`).
 
+use rempart_aws::slack::Slack;
+use rempart_core::policy::PolicySource;
 use rempart_integration::Harness;
-use rempart_shared::functions::slack_notifier::{handle, Deps};
-use rempart_shared::policy::PolicySource;
-use rempart_shared::slack::Slack;
+use rempart_slack_notifier::{handle, Deps};
 use rempart_testkit::http::Request;
 use rempart_testkit::recorder::Recorder;
 use serde_json::Value;
@@ -215,11 +215,11 @@ async fn a_malformed_event_is_rejected_and_posts_nothing() {
 /// French user message) and #incidents.
 #[tokio::test]
 async fn an_alarm_becomes_one_incident_message_per_routed_channel() {
-    use rempart_shared::functions::incident_escalator;
+    use rempart_incident_escalator as incident_escalator;
     let h = Harness::new().await;
     let s = stub(vec![]).await;
     let deps = notifier(&h, webhooks(&s), &s).await;
-    rempart_shared::aws::incidents::Incidents::new(
+    rempart_aws::incidents::Incidents::new(
         aws_sdk_dynamodb::Client::new(&h.cfg),
         "rempart-incidents",
     )

@@ -1,7 +1,7 @@
 //! backup-auditor Lambda: wires configuration, clients and the handler.
 
-use rempart_shared::functions::backup_auditor::{handle, Deps};
-use rempart_shared::runtime;
+use rempart_aws::runtime;
+use rempart_backup_auditor::{handle, Deps};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

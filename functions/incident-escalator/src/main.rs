@@ -1,7 +1,7 @@
 //! incident-escalator Lambda: wires configuration, clients and the handler.
 
-use rempart_shared::functions::incident_escalator::{handle, Deps};
-use rempart_shared::runtime;
+use rempart_aws::runtime;
+use rempart_incident_escalator::{handle, Deps};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

@@ -1,7 +1,7 @@
 //! restore-tester Lambda: wires configuration, clients and the handler.
 
-use rempart_shared::functions::restore_tester::{handle, Deps};
-use rempart_shared::runtime;
+use rempart_aws::runtime;
+use rempart_restore_tester::{handle, Deps};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

@@ -1,7 +1,7 @@
 //! retention-enforcer Lambda: wires configuration, clients and the handler.
 
-use rempart_shared::functions::retention_enforcer::{handle, Deps};
-use rempart_shared::runtime;
+use rempart_aws::runtime;
+use rempart_retention_enforcer::{handle, Deps};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

@@ -1,7 +1,7 @@
 //! slack-notifier Lambda: wires configuration, clients and the handler.
 
-use rempart_shared::functions::slack_notifier::{handle, Deps};
-use rempart_shared::runtime;
+use rempart_aws::runtime;
+use rempart_slack_notifier::{handle, Deps};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

@@ -1,7 +1,7 @@
 //! snapshot-replicator Lambda: wires configuration, clients and the handler.
 
-use rempart_shared::functions::snapshot_replicator::{handle, Deps};
-use rempart_shared::runtime;
+use rempart_aws::runtime;
+use rempart_snapshot_replicator::{handle, Deps};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

@@ -1,7 +1,7 @@
 //! snapshot-scheduler Lambda: wires configuration, clients and the handler.
 
-use rempart_shared::functions::snapshot_scheduler::{handle, Deps};
-use rempart_shared::runtime;
+use rempart_aws::runtime;
+use rempart_snapshot_scheduler::{handle, Deps};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

@@ -316,3 +316,92 @@ resource "aws_cloudwatch_metric_alarm" "dlq" {
 
   tags = var.tags
 }
+################################################################################
+# An SNS topic's deliveries: permission, subscription, and what SNS cannot
+# deliver (function gone, permission missing, throttled beyond SNS's
+# retries) kept in an encrypted dead-letter queue, with an alarm
+################################################################################
+
+resource "aws_lambda_permission" "sns" {
+  count = var.sns_topic == null ? 0 : 1
+
+  statement_id   = "Allow${title(var.sns_topic.name)}Topic"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.this.function_name
+  principal      = "sns.amazonaws.com"
+  source_arn     = var.sns_topic.arn
+  source_account = data.aws_caller_identity.current.account_id
+}
+
+resource "aws_sqs_queue" "sns_dlq" {
+  count = var.sns_topic == null ? 0 : 1
+
+  name                              = "${var.function_name}-sns-dlq"
+  message_retention_seconds         = var.dlq_message_retention_seconds
+  kms_master_key_id                 = var.kms_key_arn
+  kms_data_key_reuse_period_seconds = var.kms_key_arn != null ? 300 : null
+  sqs_managed_sse_enabled           = var.kms_key_arn == null ? true : null
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "sns_dlq" {
+  count = var.sns_topic == null ? 0 : 1
+
+  statement {
+    sid       = "${title(var.sns_topic.name)}TopicDeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.sns_dlq[0].arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["sns.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [var.sns_topic.arn]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "sns_dlq" {
+  count = var.sns_topic == null ? 0 : 1
+
+  queue_url = aws_sqs_queue.sns_dlq[0].id
+  policy    = data.aws_iam_policy_document.sns_dlq[0].json
+}
+
+resource "aws_sns_topic_subscription" "this" {
+  count = var.sns_topic == null ? 0 : 1
+
+  topic_arn           = var.sns_topic.arn
+  protocol            = "lambda"
+  endpoint            = aws_lambda_function.this.arn
+  filter_policy       = var.sns_topic.filter_policy
+  filter_policy_scope = var.sns_topic.filter_policy_scope
+  redrive_policy      = jsonencode({ deadLetterTargetArn = aws_sqs_queue.sns_dlq[0].arn })
+
+  depends_on = [aws_lambda_permission.sns, aws_sqs_queue_policy.sns_dlq]
+}
+
+resource "aws_cloudwatch_metric_alarm" "sns_dlq" {
+  count = var.sns_topic == null ? 0 : 1
+
+  alarm_name          = "${var.function_name}-sns-dlq-not-empty"
+  alarm_description   = "Messages of the ${var.sns_topic.name} topic that SNS could not deliver to ${var.function_name} are waiting in ${aws_sqs_queue.sns_dlq[0].name}."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.sns_dlq[0].name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+
+  tags = var.tags
+}

@@ -217,3 +217,14 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "sns_topic" {
+  description = "An SNS topic the function subscribes to (null: none): `name` (in the permission's statement id, the queue policy's sid and the alarm's text), `arn`, and optionally `filter_policy` (JSON) and `filter_policy_scope`. What SNS cannot deliver goes to the encrypted dead-letter queue `<function_name>-sns-dlq` (kept dlq_message_retention_seconds), with an alarm when it is not empty."
+  type = object({
+    name                = string
+    arn                 = string
+    filter_policy       = optional(string)
+    filter_policy_scope = optional(string)
+  })
+  default = null
+}

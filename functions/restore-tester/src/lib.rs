@@ -1,0 +1,984 @@
+//! restore-tester: an EventBridge schedule (every 5 minutes) that follows
+//! the restore tests in progress (throw-away instances tagged
+//! `rempart:restore-test`) and starts the month's test of each database that
+//! is due. A finished test is checked, timed (the real RTO, to the polling
+//! period), deleted, recorded and announced; its snapshot is tagged
+//! `rempart:verified`.
+//!
+//! It also takes restores on request (`Rempart Restore Request`, source
+//! `rempart`, sent by `rempart restore`): the request is checked against the
+//! database's point-in-time window and snapshots ([`rempart_core::restore::decide`]),
+//! refused with the windows or started into a new private instance; the next
+//! ticks follow that instance to "available", run the same checks, and
+//! report with timestamps. An instance restored on request is never deleted.
+
+use aws_config::SdkConfig;
+use chrono::{DateTime, Utc};
+use rempart_aws::envelope::{envelope, event_time};
+use rempart_aws::error::{Error, Result};
+use rempart_aws::rds::{ClusterFrom, Placement, Rds};
+use rempart_aws::rdsdata::DataApi;
+use rempart_aws::registry::{Registry, REGISTRY_TABLE_ENV};
+use rempart_aws::runtime::{env_var, load_policy, region_of};
+use rempart_aws::snapshots::Snapshots;
+use rempart_aws::topic::{Topic, EVENTS_TOPIC_ENV};
+use rempart_core::announce::{Outcome, RegistryRecord, ResourceSummary, Severity};
+use rempart_core::event::SCHEDULED_EVENT;
+use rempart_core::model::{ResourceKind, SnapshotInfo};
+use rempart_core::policy::PolicySource;
+use rempart_core::restore::{
+    checks, cluster_checks, decide, due, instance_id, named, pick, request_target, seed, sql_check,
+    Check, CheckName, RestorePlan, RestoreRequest, RestoreSource, RestoreTests, Windows,
+};
+use rempart_core::restore::{RestoredCluster, RestoredInstance};
+use rempart_core::tags::TAG_VERIFIED;
+use rempart_core::tags::*;
+use rempart_core::time::rfc3339;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+pub const NAME: &str = "restore-tester";
+/// The detail-type of a restore on request (source `rempart`).
+pub const RESTORE_REQUEST: &str = "Rempart Restore Request";
+
+#[derive(Clone, Debug)]
+pub struct Deps {
+    pub rds: Rds,
+    pub data: DataApi,
+    pub snapshots: Snapshots,
+    pub registry: Registry,
+    pub topic: Topic,
+    pub policy: PolicySource,
+    pub ssm: aws_sdk_ssm::Client,
+    pub region: String,
+}
+
+impl Deps {
+    pub fn from_env(cfg: &SdkConfig) -> Result<Deps> {
+        Deps::new(
+            cfg,
+            &env_var(REGISTRY_TABLE_ENV)?,
+            &env_var(EVENTS_TOPIC_ENV)?,
+            PolicySource::from_env()?,
+        )
+    }
+
+    pub fn new(cfg: &SdkConfig, table: &str, topic: &str, policy: PolicySource) -> Result<Deps> {
+        let cfg = &rempart_aws::runtime::function_config(cfg, "restore-tester");
+        let region = region_of(cfg)?;
+        Ok(Deps {
+            rds: Rds::new(aws_sdk_rds::Client::new(cfg), &region),
+            data: DataApi::new(aws_sdk_rdsdata::Client::new(cfg)),
+            snapshots: Snapshots::for_region(cfg, &region),
+            registry: Registry::new(aws_sdk_dynamodb::Client::new(cfg), table),
+            topic: Topic::new(aws_sdk_sns::Client::new(cfg), topic),
+            policy,
+            ssm: aws_sdk_ssm::Client::new(cfg),
+            region,
+        })
+    }
+}
+
+/// What one run did, per database.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TesterReport {
+    pub started: Vec<String>,
+    pub finished: Vec<Value>,
+    pub running: Vec<String>,
+    pub not_due: Vec<String>,
+    pub failed: Vec<String>,
+    /// Restores on request: accepted, refused, started, completed.
+    pub requests: Vec<Value>,
+}
+
+pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
+    let ev = envelope(&event)?;
+    let now = event_time(&ev)?;
+    if ev.detail_type == RESTORE_REQUEST {
+        let req: RestoreRequest = serde_json::from_value(ev.detail.clone()).map_err(|e| {
+            Error::Event(format!(
+                "a `{RESTORE_REQUEST}` detail is {{database, snapshot | point_in_time, environment, requested_by, reason, approved_by, target?, instance_class?, scope?, ticket?}}: {e}"
+            ))
+        })?;
+        let id = ev
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("{}@{}", req.database.trim(), rfc3339(now)));
+        return request(deps, &req, &id, now).await;
+    }
+    if ev.detail_type != SCHEDULED_EVENT {
+        return Err(Error::Event(format!(
+            "restore-tester takes `{SCHEDULED_EVENT}` (its 5-minute schedule) and `{RESTORE_REQUEST}` (source rempart), not `{}`",
+            ev.detail_type
+        )));
+    }
+    let mut report = TesterReport::default();
+    let restored = deps
+        .rds
+        .instances_tagged(&[TAG_RESTORE_TEST, TAG_RESTORE_REQUEST])
+        .await?;
+    let requested: Vec<&RestoredInstance> = restored
+        .iter()
+        .filter(|i| {
+            i.tags.contains_key(TAG_RESTORE_REQUEST) && !i.tags.contains_key(TAG_RESTORE_COMPLETED)
+        })
+        .collect();
+    // Aurora restores on request: the cluster's state too (listed only then).
+    let request_clusters = if requested.iter().any(|i| i.cluster.is_some()) {
+        deps.rds.clusters_tagged(TAG_RESTORE_REQUEST).await?
+    } else {
+        Vec::new()
+    };
+    for i in requested {
+        let cluster = i
+            .cluster
+            .as_deref()
+            .and_then(|c| request_clusters.iter().find(|x| x.id == c));
+        follow_request(deps, i, cluster, now, &mut report).await?;
+    }
+    let doc = load_policy(&deps.policy, &deps.ssm).await?;
+    let Some(cfg) = doc.restore_tests.clone() else {
+        return Ok(report);
+    };
+    let in_progress: Vec<RestoredInstance> = restored
+        .into_iter()
+        .filter(|i| i.tags.contains_key(TAG_RESTORE_TEST))
+        .collect();
+    for i in in_progress.iter().filter(|i| i.cluster.is_none()) {
+        follow(deps, &cfg, i, now, &mut report).await?;
+    }
+    let clusters = deps.rds.clusters_tagged(TAG_RESTORE_TEST).await?;
+    for c in &clusters {
+        let member = in_progress
+            .iter()
+            .find(|i| i.cluster.as_deref() == Some(c.id.as_str()));
+        follow_cluster(deps, &cfg, c, member, now, &mut report).await?;
+    }
+    let mut dbs: Vec<_> = deps
+        .rds
+        .tagged_instances()
+        .await?
+        .into_iter()
+        .filter(|d| d.aurora_cluster.is_none())
+        .collect();
+    dbs.extend(deps.rds.tagged_clusters().await?);
+    // Listed once, and only when a database is due: most ticks start nothing.
+    let mut snaps: Option<Vec<SnapshotInfo>> = None;
+    for db in dbs.iter().filter(|d| {
+        d.policy_tag()
+            .is_some_and(|p| cfg.policies.iter().any(|x| x == p))
+    }) {
+        let testing = |tags: &BTreeMap<String, String>| tags.get(TAG_RESTORE_TEST) == Some(&db.id);
+        let busy = match db.kind {
+            ResourceKind::AuroraCluster => clusters
+                .iter()
+                .any(|c| testing(&c.tags) && !c.tags.contains_key(TAG_RESTORE_FINISHED)),
+            _ => in_progress
+                .iter()
+                .any(|i| i.cluster.is_none() && testing(&i.tags)),
+        };
+        if busy {
+            continue;
+        }
+        let history = deps.registry.history(&db.registry_key()).await?;
+        let finished: Vec<DateTime<Utc>> = history
+            .iter()
+            .filter(|i| {
+                i.get("action")
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|a| a == "restore.succeeded" || a == "restore.failed")
+            })
+            .filter_map(|i| i.get("time").and_then(|v| v.as_s().ok()))
+            .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+            .collect();
+        if !due(&finished, now) {
+            report.not_due.push(db.id.clone());
+            continue;
+        }
+        if snaps.is_none() {
+            snaps = Some(deps.snapshots.rds.managed_snapshots().await?);
+        }
+        let mine: Vec<_> = snaps
+            .iter()
+            .flatten()
+            .filter(|s| s.kind == db.kind && s.source_id() == db.id)
+            .cloned()
+            .collect();
+        let summary = ResourceSummary::from(db);
+        let about = About::new(
+            deps,
+            db.kind,
+            &db.id,
+            db.policy_tag().map(str::to_string),
+            ev.id.clone(),
+        );
+        let base = |action: &str, subject: &str, ok: bool, details: Value| {
+            about.record(action, now, subject, ok, details)
+        };
+        let Some(s) = pick(
+            &mine,
+            cfg.max_snapshot_age.0,
+            now,
+            seed(&[ev.id.as_deref().unwrap_or(""), &db.id]),
+        ) else {
+            let r = base(
+                "restore.failed",
+                "no-snapshot",
+                false,
+                json!({"reason": format!("no available Rempart snapshot younger than {}", cfg.max_snapshot_age)}),
+            );
+            announce(
+                deps,
+                &r,
+                Severity::Warning,
+                summary,
+                format!(
+                    "Restore test of {}: no Rempart snapshot younger than {} to test",
+                    db.id, cfg.max_snapshot_age
+                ),
+            )
+            .await?;
+            report.failed.push(db.id.clone());
+            continue;
+        };
+        let instance = instance_id(&db.id, now);
+        let tags = vec![
+            (TAG_MANAGED.to_string(), "true".to_string()),
+            (TAG_RESTORE_TEST.to_string(), db.id.clone()),
+            (TAG_RESTORE_SNAPSHOT.to_string(), s.id.clone()),
+            (TAG_RESTORE_STARTED.to_string(), rfc3339(now)),
+            (
+                TAG_POLICY.to_string(),
+                db.policy_tag().unwrap_or_default().to_string(),
+            ),
+        ];
+        let placement = Placement {
+            subnet_group: cfg.subnet_group.as_deref(),
+            parameter_group: cfg.parameter_group.as_deref(),
+        };
+        let class = if db.kind == ResourceKind::AuroraCluster {
+            deps.rds
+                .restore_cluster(
+                    ClusterFrom::Snapshot(&s.id),
+                    &instance,
+                    &cfg.aurora_instance_class,
+                    &placement,
+                    &tags,
+                )
+                .await?;
+            &cfg.aurora_instance_class
+        } else {
+            deps.rds
+                .restore_instance(
+                    &s.id,
+                    &instance,
+                    Some(&cfg.instance_class),
+                    &placement,
+                    &tags,
+                )
+                .await?;
+            &cfg.instance_class
+        };
+        let r = base(
+            "restore.started",
+            &instance,
+            true,
+            json!({"snapshot": s.id, "instance": instance, "kind": db.kind, "class": class}),
+        );
+        announce(
+            deps,
+            &r,
+            Severity::Info,
+            summary,
+            format!(
+                "Restore test of {} started from {} into {instance}",
+                db.id, s.id
+            ),
+        )
+        .await?;
+        report.started.push(instance);
+    }
+    Ok(report)
+}
+
+/// One restore test in progress, whatever it restored.
+struct Test {
+    kind: ResourceKind,
+    /// The tested database (instance or cluster).
+    db: String,
+    /// The restored instance or cluster.
+    restored: String,
+    snapshot: String,
+    started: DateTime<Utc>,
+    policy: Option<String>,
+    status: String,
+}
+
+impl Test {
+    fn new(
+        kind: ResourceKind,
+        restored: &str,
+        status: &str,
+        tags: &BTreeMap<String, String>,
+        now: DateTime<Utc>,
+    ) -> Test {
+        let tag = |k: &str| tags.get(k).cloned().unwrap_or_default();
+        Test {
+            kind,
+            db: tag(TAG_RESTORE_TEST),
+            restored: restored.to_string(),
+            snapshot: tag(TAG_RESTORE_SNAPSHOT),
+            started: DateTime::parse_from_rfc3339(&tag(TAG_RESTORE_STARTED))
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or(now),
+            policy: tags.get(TAG_POLICY).cloned(),
+            status: status.to_string(),
+        }
+    }
+
+    fn about(&self, deps: &Deps) -> About {
+        About::new(deps, self.kind, &self.db, self.policy.clone(), None)
+    }
+}
+
+/// A restore test still restoring: reported once past `alert_after`.
+/// Returns whether it is still running.
+async fn still_running(
+    deps: &Deps,
+    cfg: &RestoreTests,
+    t: &Test,
+    done: bool,
+    now: DateTime<Utc>,
+    report: &mut TesterReport,
+) -> Result<bool> {
+    if done {
+        return Ok(false);
+    }
+    let elapsed = now - t.started;
+    if elapsed >= cfg.alert_after.0 {
+        // Once per test: the record's time is the alert instant.
+        let about = t.about(deps);
+        let r = about.record(
+            "restore.slow",
+            t.started + cfg.alert_after.0,
+            &t.restored,
+            false,
+            json!({"snapshot": t.snapshot, "status": t.status, "elapsed_s": elapsed.num_seconds()}),
+        );
+        announce(
+            deps,
+            &r,
+            Severity::Warning,
+            about.summary(),
+            format!(
+                "Restore test of {} still not available after {} min (alert at {})",
+                t.db,
+                elapsed.num_minutes(),
+                cfg.alert_after
+            ),
+        )
+        .await?;
+    }
+    report.running.push(t.restored.clone());
+    Ok(true)
+}
+
+/// A finished restore test (its restored copy already deleted): records and
+/// announces the verdict with the measured RTO, and tags the snapshot
+/// `rempart:verified` when it passed.
+async fn conclude(
+    deps: &Deps,
+    cfg: &RestoreTests,
+    t: &Test,
+    results: Vec<Check>,
+    failed_state: bool,
+    now: DateTime<Utc>,
+    report: &mut TesterReport,
+) -> Result<()> {
+    let elapsed = now - t.started;
+    let ok = !failed_state && results.iter().all(|c| c.ok);
+    let action = if ok {
+        "restore.succeeded"
+    } else {
+        "restore.failed"
+    };
+    let details = json!({"snapshot": t.snapshot, "instance": t.restored, "kind": t.kind, "rto_s": elapsed.num_seconds(), "alert_after_s": cfg.alert_after.seconds(), "checks": results, "measured_to": "the polling period"});
+    let about = t.about(deps);
+    let r = about.record(action, now, &t.restored, ok, details.clone());
+    let severity = if !ok || elapsed >= cfg.alert_after.0 {
+        Severity::Warning
+    } else {
+        Severity::Info
+    };
+    let text = if ok {
+        format!("Restore test of {} passed: {} restored in {} min (RTO measured to the 5-minute polling)", t.db, t.snapshot, elapsed.num_minutes())
+    } else {
+        format!(
+            "Restore test of {} FAILED: {}",
+            t.db,
+            results
+                .iter()
+                .filter(|c| !c.ok)
+                .map(|c| format!("{} ({})", c.name, c.detail))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    announce(deps, &r, severity, about.summary(), text).await?;
+    if ok {
+        let snap = if t.kind == ResourceKind::AuroraCluster {
+            deps.snapshots
+                .rds
+                .cluster_snapshot_by_id(&t.snapshot)
+                .await?
+        } else {
+            deps.snapshots
+                .rds
+                .instance_snapshot_by_id(&t.snapshot)
+                .await?
+        };
+        if let Some(s) = snap {
+            deps.snapshots.tag(&s, TAG_VERIFIED, &rfc3339(now)).await?;
+        }
+    }
+    report.finished.push(details);
+    Ok(())
+}
+
+/// A restore test of an RDS instance: checked, deleted, concluded once the
+/// instance is available (or failed).
+async fn follow(
+    deps: &Deps,
+    cfg: &RestoreTests,
+    i: &RestoredInstance,
+    now: DateTime<Utc>,
+    report: &mut TesterReport,
+) -> Result<()> {
+    let t = Test::new(ResourceKind::RdsInstance, &i.id, &i.status, &i.tags, now);
+    let failed_state = is_failed_state(&i.status);
+    if still_running(
+        deps,
+        cfg,
+        &t,
+        i.status == "available" || failed_state,
+        now,
+        report,
+    )
+    .await?
+    {
+        return Ok(());
+    }
+    let results = named(checks(i, cfg.parameter_group.as_deref()), &cfg.checks);
+    deps.rds.delete_restored(i, TAG_RESTORE_TEST).await?;
+    conclude(deps, cfg, &t, results, failed_state, now, report).await
+}
+
+/// A restore test of an Aurora cluster: once the cluster and its instance
+/// are available (or one failed), checked (and the SQL check run through
+/// the Data API when the policy names one), deleted (the instance, then the
+/// cluster: a later tick finishes a cluster AWS still refuses to delete),
+/// concluded.
+async fn follow_cluster(
+    deps: &Deps,
+    cfg: &RestoreTests,
+    c: &RestoredCluster,
+    member: Option<&RestoredInstance>,
+    now: DateTime<Utc>,
+    report: &mut TesterReport,
+) -> Result<()> {
+    if c.tags.contains_key(TAG_RESTORE_FINISHED) {
+        // Concluded earlier; only the cluster's deletion was left.
+        if let Some(m) = member {
+            deps.rds.delete_restored(m, TAG_RESTORE_TEST).await?;
+        }
+        deps.rds
+            .delete_restored_cluster(c, TAG_RESTORE_TEST)
+            .await?;
+        return Ok(());
+    }
+    let t = Test::new(ResourceKind::AuroraCluster, &c.id, &c.status, &c.tags, now);
+    let failed_state =
+        is_failed_state(&c.status) || member.is_some_and(|m| is_failed_state(&m.status));
+    let available = c.status == "available" && member.is_some_and(|m| m.status == "available");
+    if still_running(deps, cfg, &t, available || failed_state, now, report).await? {
+        return Ok(());
+    }
+    let mut results = named(
+        cluster_checks(c, member, cfg.parameter_group.as_deref()),
+        &cfg.checks,
+    );
+    let sql = cfg
+        .sql_checks
+        .iter()
+        .find(|q| q.cluster == t.db)
+        .filter(|_| cfg.checks.contains(&CheckName::Sql));
+    if let Some(q) = sql {
+        let answer = if available {
+            match deps.rds.enable_http_endpoint(&c.arn).await {
+                Ok(()) => deps
+                    .data
+                    .first_value(&c.arn, &q.secret_arn, q.database.as_deref(), &q.sql)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        } else {
+            Err("the cluster is not available".into())
+        };
+        results.push(sql_check(q, answer));
+    }
+    if let Some(m) = member {
+        deps.rds.delete_restored(m, TAG_RESTORE_TEST).await?;
+    }
+    deps.rds
+        .tag_instance(&c.arn, TAG_RESTORE_FINISHED, &rfc3339(now))
+        .await?;
+    deps.rds
+        .delete_restored_cluster(c, TAG_RESTORE_TEST)
+        .await?;
+    conclude(deps, cfg, &t, results, failed_state, now, report).await
+}
+
+/// What a restore request meets: the windows, the placement, and the
+/// decision. Read-only: `rempart restore` runs it before sending a request,
+/// and the handler again when it takes one.
+#[derive(Clone, Debug, Serialize)]
+pub struct Assessment {
+    pub database: String,
+    /// An RDS DB instance or an Aurora cluster.
+    pub kind: ResourceKind,
+    pub windows: Windows,
+    pub subnet_group: Option<String>,
+    /// Aurora: the source writer's class, for the restored cluster's instance.
+    pub class: Option<String>,
+    /// The target exists and carries this request's id: a redelivery.
+    #[serde(skip)]
+    pub already_started: bool,
+    pub decision: std::result::Result<RestorePlan, String>,
+}
+
+/// Checks a restore request against the database as it is now.
+pub async fn assess(
+    rds: &Rds,
+    req: &RestoreRequest,
+    request_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Assessment> {
+    let db = req.database.trim().to_string();
+    let refused = |why: String| Assessment {
+        database: db.clone(),
+        kind: ResourceKind::RdsInstance,
+        windows: Windows::default(),
+        subnet_group: None,
+        class: None,
+        already_started: false,
+        decision: Err(why),
+    };
+    if db.is_empty() {
+        return Ok(refused("the request has no database".into()));
+    }
+    let not_found = |code: &str| {
+        matches!(
+            code,
+            "DBInstanceNotFound" | "DBInstanceNotFoundFault" | "DBClusterNotFoundFault"
+        )
+    };
+    let source = match rds.restore_source(&db).await {
+        Ok(s) => s,
+        Err(Error::Aws { code, .. }) if not_found(&code) => {
+            match rds.cluster_restore_source(&db).await {
+                Ok(s) => s,
+                Err(Error::Aws { code, .. }) if not_found(&code) => {
+                    return Ok(refused(format!(
+                        "there is no DB instance nor Aurora cluster {db} in this region"
+                    )));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    let snapshots = if source.kind == ResourceKind::AuroraCluster {
+        rds.snapshots_of_cluster(&db).await?
+    } else {
+        rds.snapshots_of_instance(&db).await?
+    };
+    let windows = Windows {
+        pitr: source.pitr,
+        snapshots: snapshots
+            .iter()
+            .filter(|s| rempart_core::replication::is_available(s))
+            .filter_map(|s| Some((s.id.clone(), s.taken_at()?)))
+            .collect(),
+    };
+    let target = request_target(req, now);
+    // A restored cluster's one instance has the cluster's name: both
+    // namespaces must be free.
+    let existing = match rds.instance_by_id(&target).await {
+        Ok(r) => Some(r),
+        Err(Error::Aws { code, .. }) if not_found(&code) => None,
+        Err(e) => return Err(e),
+    };
+    let cluster_taken = source.kind == ResourceKind::AuroraCluster
+        && match rds.cluster_by_id(&target).await {
+            Ok(_) => true,
+            Err(Error::Aws { code, .. }) if not_found(&code) => false,
+            Err(e) => return Err(e),
+        };
+    let already_started = existing.as_ref().is_some_and(|r| {
+        request_id.is_some_and(|id| r.tags.get(TAG_RESTORE_REQUEST).map(String::as_str) == Some(id))
+    });
+    let decision = if already_started {
+        Ok(RestorePlan {
+            source: match (&req.snapshot, req.point_in_time) {
+                (Some(s), _) => RestoreSource::Snapshot(s.clone()),
+                (None, Some(t)) => RestoreSource::PointInTime(t),
+                (None, None) => RestoreSource::Snapshot(String::new()),
+            },
+            target,
+        })
+    } else {
+        decide(req, &windows, existing.is_some() || cluster_taken, now)
+    };
+    Ok(Assessment {
+        database: db,
+        kind: source.kind,
+        windows,
+        subnet_group: source.subnet_group,
+        class: source.class,
+        already_started,
+        decision,
+    })
+}
+
+/// A restore on request: refused (recorded and announced with the windows)
+/// or started into a new instance tagged with the request.
+async fn request(
+    deps: &Deps,
+    req: &RestoreRequest,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<TesterReport> {
+    let mut report = TesterReport::default();
+    let a = assess(&deps.rds, req, Some(id), now).await?;
+    let db = a.database.clone();
+    let about = About::new(
+        deps,
+        ResourceKind::RdsInstance,
+        &db,
+        None,
+        Some(id.to_string()),
+    );
+    let summary = about.summary();
+    let record =
+        |action: &str, ok: bool, details: Value| about.record(action, now, id, ok, details);
+    let plan = match &a.decision {
+        Err(why) => {
+            let r = record(
+                "restore.refused",
+                false,
+                json!({"request": req, "reason": why, "windows": a.windows}),
+            );
+            announce(
+                deps,
+                &r,
+                Severity::Warning,
+                summary,
+                format!(
+                    "Restore of {db} requested by {} REFUSED: {why}",
+                    req.requested_by.trim()
+                ),
+            )
+            .await?;
+            report
+                .requests
+                .push(json!({"request": id, "state": "refused", "reason": why}));
+            return Ok(report);
+        }
+        Ok(plan) => plan.clone(),
+    };
+    if a.already_started {
+        report
+            .requests
+            .push(json!({"request": id, "state": "already-started", "target": plan.target}));
+        return Ok(report);
+    }
+    let r = record(
+        "restore.requested",
+        true,
+        json!({"request": req, "plan": plan, "windows": a.windows, "requested_at": rfc3339(now)}),
+    );
+    let point = plan.source.point();
+    let mut tags = vec![
+        (TAG_RESTORE_REQUEST.to_string(), id.to_string()),
+        (TAG_RESTORE_SOURCE.to_string(), db.clone()),
+        (TAG_RESTORE_POINT.to_string(), point.clone()),
+        (TAG_RESTORE_STARTED.to_string(), rfc3339(now)),
+        (
+            rempart_core::tags::TAG_REQUESTED_BY.to_string(),
+            req.requested_by.trim().to_string(),
+        ),
+        (
+            TAG_APPROVED_BY.to_string(),
+            req.approved_by.trim().to_string(),
+        ),
+    ];
+    tags.retain(|(_, v)| v.len() <= 256);
+    let placement = Placement {
+        subnet_group: a.subnet_group.as_deref(),
+        parameter_group: None,
+    };
+    let started = match &plan.source {
+        _ if a.kind == ResourceKind::AuroraCluster => {
+            let from = match &plan.source {
+                RestoreSource::Snapshot(s) => ClusterFrom::Snapshot(s),
+                RestoreSource::PointInTime(t) => ClusterFrom::PointInTime {
+                    source: &db,
+                    time: *t,
+                },
+            };
+            let class = req
+                .instance_class
+                .as_deref()
+                .or(a.class.as_deref())
+                .unwrap_or(rempart_core::restore::DEFAULT_AURORA_CLASS);
+            deps.rds
+                .restore_cluster(from, &plan.target, class, &placement, &tags)
+                .await
+        }
+        RestoreSource::Snapshot(s) => {
+            deps.rds
+                .restore_instance(
+                    s,
+                    &plan.target,
+                    req.instance_class.as_deref(),
+                    &placement,
+                    &tags,
+                )
+                .await
+        }
+        RestoreSource::PointInTime(t) => {
+            deps.rds
+                .restore_instance_to_time(
+                    &db,
+                    &plan.target,
+                    *t,
+                    req.instance_class.as_deref(),
+                    &placement,
+                    &tags,
+                )
+                .await
+        }
+    };
+    match started {
+        Ok(()) => {}
+        Err(e) if e.is_retryable() => return Err(e),
+        Err(e) => {
+            let why = e.to_string();
+            let r = record(
+                "restore.completed",
+                false,
+                json!({"request": req, "plan": plan, "error": why, "requested_at": rfc3339(now)}),
+            );
+            announce(
+                deps,
+                &r,
+                Severity::Warning,
+                summary,
+                format!(
+                    "Restore of {db} to {point} into {} FAILED to start: {why}",
+                    plan.target
+                ),
+            )
+            .await?;
+            report
+                .requests
+                .push(json!({"request": id, "state": "failed", "reason": why}));
+            return Ok(report);
+        }
+    }
+    announce(
+        deps,
+        &r,
+        Severity::Info,
+        summary,
+        format!(
+            "Restore of {db} to {point} into {} started, requested by {} ({}), approved by {}",
+            plan.target,
+            req.requested_by.trim(),
+            req.reason.trim(),
+            req.approved_by.trim()
+        ),
+    )
+    .await?;
+    report
+        .requests
+        .push(json!({"request": id, "state": "started", "target": plan.target, "point": point}));
+    Ok(report)
+}
+
+/// Follows an instance restored on request: once it is available (or has
+/// failed), runs the checks, records and announces `restore.completed` with
+/// the timestamps, and tags it completed. The instance is the requester's:
+/// it is never deleted.
+async fn follow_request(
+    deps: &Deps,
+    i: &RestoredInstance,
+    cluster: Option<&RestoredCluster>,
+    now: DateTime<Utc>,
+    report: &mut TesterReport,
+) -> Result<()> {
+    let failed_state =
+        is_failed_state(&i.status) || cluster.is_some_and(|c| is_failed_state(&c.status));
+    let available = i.status == "available" && cluster.is_none_or(|c| c.status == "available");
+    if !available && !failed_state {
+        report.running.push(i.id.clone());
+        return Ok(());
+    }
+    let tag = |k: &str| i.tags.get(k).cloned().unwrap_or_default();
+    let db = tag(TAG_RESTORE_SOURCE);
+    let id = tag(TAG_RESTORE_REQUEST);
+    let requested_at = DateTime::parse_from_rfc3339(&tag(TAG_RESTORE_STARTED))
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now);
+    // The source's parameter group is kept: only "applied" is checked.
+    let (kind, results) = match cluster {
+        Some(c) => (
+            ResourceKind::AuroraCluster,
+            cluster_checks(c, Some(i), None),
+        ),
+        None => (ResourceKind::RdsInstance, checks(i, None)),
+    };
+    let ok = !failed_state && results.iter().all(|c| c.ok);
+    let rto_s = (now - requested_at).num_seconds();
+    let details = json!({
+        "request": id, "target": i.id, "point": tag(TAG_RESTORE_POINT),
+        "requested_by": tag(rempart_core::tags::TAG_REQUESTED_BY), "approved_by": tag(TAG_APPROVED_BY),
+        "requested_at": rfc3339(requested_at), "available_at": rfc3339(now), "rto_s": rto_s,
+        "status": i.status, "checks": results, "measured_to": "the polling period",
+    });
+    let about = About::new(deps, kind, &db, None, Some(id.clone()));
+    let r = about.record("restore.completed", now, &id, ok, details.clone());
+    let text = if ok {
+        format!(
+            "Restore of {db} to {} is ready: {} available after {} min, checks passed (requested by {}, approved by {})",
+            tag(TAG_RESTORE_POINT),
+            i.id,
+            rto_s / 60,
+            tag(rempart_core::tags::TAG_REQUESTED_BY),
+            tag(TAG_APPROVED_BY)
+        )
+    } else {
+        format!(
+            "Restore of {db} into {} FAILED ({}): {}",
+            i.id,
+            i.status,
+            results
+                .iter()
+                .filter(|c| !c.ok)
+                .map(|c| format!("{} ({})", c.name, c.detail))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let severity = if ok {
+        Severity::Info
+    } else {
+        Severity::Warning
+    };
+    announce(deps, &r, severity, about.summary(), text).await?;
+    deps.rds
+        .tag_instance(&i.arn, TAG_RESTORE_COMPLETED, &rfc3339(now))
+        .await?;
+    report.requests.push(details);
+    Ok(())
+}
+
+fn is_failed_state(status: &str) -> bool {
+    matches!(
+        status,
+        "failed"
+            | "incompatible-restore"
+            | "incompatible-parameters"
+            | "incompatible-network"
+            | "storage-full"
+    )
+}
+
+/// The database a record is about, and what every record of it shares.
+struct About {
+    kind: ResourceKind,
+    db: String,
+    region: String,
+    policy: Option<String>,
+    cause: Option<String>,
+}
+
+impl About {
+    fn new(
+        deps: &Deps,
+        kind: ResourceKind,
+        db: &str,
+        policy: Option<String>,
+        cause: Option<String>,
+    ) -> About {
+        About {
+            kind,
+            db: db.to_string(),
+            region: deps.region.clone(),
+            policy,
+            cause,
+        }
+    }
+
+    fn record(
+        &self,
+        action: &str,
+        time: DateTime<Utc>,
+        subject: &str,
+        ok: bool,
+        details: Value,
+    ) -> RegistryRecord {
+        RegistryRecord {
+            resource: format!("{}#{}#{}", self.kind, self.region, self.db),
+            time,
+            action: action.into(),
+            subject: subject.to_string(),
+            outcome: if ok {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            },
+            policy: self.policy.clone(),
+            region: self.region.clone(),
+            function: NAME.into(),
+            details,
+            cause: self.cause.clone(),
+        }
+    }
+
+    fn summary(&self) -> ResourceSummary {
+        ResourceSummary {
+            kind: self.kind.to_string(),
+            id: self.db.clone(),
+            arn: String::new(),
+        }
+    }
+}
+
+async fn announce(
+    deps: &Deps,
+    r: &RegistryRecord,
+    severity: Severity,
+    resource: ResourceSummary,
+    summary: String,
+) -> Result<()> {
+    if deps.registry.record_once(r).await? {
+        deps.topic
+            .publish(&r.announcement(severity, Some(resource), summary))
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,359 @@
+//! The retention-enforcer's loop: in every region a policy covers, list
+//! Rempart's snapshots, ask the core for the plan
+//! (`rempart_core::enforcement`), and carry out the two-phase deletion
+//! (mark with the time a snapshot becomes deletable, delete on a later run
+//! if it is still to be removed); check the backup buckets; record and
+//! announce.
+
+use chrono::{DateTime, Utc};
+use rempart_aws::error::{Error, Result};
+use rempart_aws::registry::Registry;
+use rempart_aws::s3::Buckets;
+use rempart_aws::snapshots::Snapshots;
+use rempart_aws::topic::Topic;
+use rempart_core::announce::Announcement;
+use rempart_core::announce::{Outcome, RegistryRecord, Severity, SCHEMA};
+use rempart_core::buckets::{drift, BucketRule, Drift};
+use rempart_core::policy::PolicyDocument;
+use rempart_core::tags::*;
+use rempart_core::time::rfc3339;
+use serde_json::json;
+use std::collections::BTreeSet;
+
+use rempart_core::enforcement::*;
+
+/// The enforcer with its adapters: one [`Snapshots`] per region.
+#[derive(Clone, Debug)]
+pub struct Enforcer {
+    pub primary: String,
+    pub regions: Vec<Snapshots>,
+    pub registry: Registry,
+    pub topic: Topic,
+    /// The policy's backup buckets, each with the S3 adapter of its region.
+    pub buckets: Vec<(BucketRule, Buckets)>,
+    /// Pause after each mutating call in a region (12 requests/s: 84 ms).
+    pub pace: std::time::Duration,
+}
+
+/// The RDS API budget Rempart stays within: 12 mutating requests a second.
+pub const DEFAULT_PACE: std::time::Duration = std::time::Duration::from_millis(84);
+
+impl Enforcer {
+    /// One run at `now` (event time). `dry_run` decides and reports only.
+    pub async fn run(
+        &self,
+        doc: &PolicyDocument,
+        now: DateTime<Utc>,
+        dry_run: bool,
+        cause: Option<&str>,
+    ) -> EnforcerReport {
+        let mut report = EnforcerReport {
+            function: FUNCTION.into(),
+            time: Some(now),
+            dry_run,
+            regions: self.regions.iter().map(|r| r.region.clone()).collect(),
+            ..Default::default()
+        };
+        let mut all = Vec::new();
+        for r in &self.regions {
+            match r.list_managed().await {
+                Ok(mut s) => all.append(&mut s),
+                Err(e) => report.failed.push(Failure {
+                    region: r.region.clone(),
+                    snapshot: "*".into(),
+                    step: "list".into(),
+                    retryable: e.is_retryable(),
+                    error: e.to_string(),
+                }),
+            }
+        }
+        let copies: BTreeSet<(String, String)> = all
+            .iter()
+            .filter(|s| rempart_core::replication::is_available(s))
+            .filter_map(|s| Some((s.tags.get(TAG_COPY_OF)?.clone(), s.region.clone())))
+            .collect();
+        let (plans, untouched) = decide(doc, all, &copies, now);
+        report.untouched = untouched;
+        for g in &plans {
+            let counts = self.apply(g, now, dry_run, cause, &mut report).await;
+            report.groups.push(counts);
+        }
+        report.decisions = plans;
+        for (rule, s3) in &self.buckets {
+            let outcome = self
+                .bucket(rule, s3, now, dry_run, cause, &mut report)
+                .await;
+            report.buckets.push(outcome);
+        }
+        if !dry_run {
+            self.digest(&report, now, cause).await;
+        }
+        report
+    }
+
+    async fn apply(
+        &self,
+        g: &GroupPlan,
+        now: DateTime<Utc>,
+        dry_run: bool,
+        cause: Option<&str>,
+        report: &mut EnforcerReport,
+    ) -> GroupCounts {
+        let mut c = GroupCounts {
+            region: g.region.clone(),
+            kind: g.kind.to_string(),
+            source: g.source.clone(),
+            policy: g.policy.clone(),
+            ..Default::default()
+        };
+        let Some(adapters) = self.regions.iter().find(|r| r.region == g.region) else {
+            return c;
+        };
+        let mut deletions = Vec::new();
+        for d in &g.decisions {
+            let by_floor =
+                d.reasons.iter().all(|r| r.starts_with("floor:")) && !d.reasons.is_empty();
+            let res: Result<()> = match &d.step {
+                Step::Keep => {
+                    c.kept += 1;
+                    c.kept_by_floor += usize::from(by_floor);
+                    continue;
+                }
+                Step::Wait { .. } => {
+                    c.waiting += 1;
+                    continue;
+                }
+                _ if dry_run => {
+                    match d.step {
+                        Step::Mark { .. } => c.marked += 1,
+                        Step::Delete => c.deleted += 1,
+                        _ => c.unmarked += 1,
+                    }
+                    continue;
+                }
+                Step::Mark { delete_after } => {
+                    adapters
+                        .tag(&d.snapshot, TAG_DELETE_AFTER, &rfc3339(*delete_after))
+                        .await
+                }
+                Step::Unmark => adapters.untag(&d.snapshot, TAG_DELETE_AFTER).await,
+                Step::Delete => adapters.delete(&d.snapshot).await,
+            };
+            if !self.pace.is_zero() {
+                tokio::time::sleep(self.pace).await;
+            }
+            match res {
+                Ok(()) => match d.step {
+                    Step::Mark { .. } => c.marked += 1,
+                    Step::Unmark => {
+                        c.unmarked += 1;
+                        c.kept += 1;
+                    }
+                    Step::Delete => {
+                        c.deleted += 1;
+                        deletions.push(Self::deletion_record(g, d, now, cause));
+                    }
+                    _ => {}
+                },
+                Err(e) => {
+                    c.failed += 1;
+                    report.failed.push(Failure {
+                        region: g.region.clone(),
+                        snapshot: d.id.clone(),
+                        step: format!("{:?}", d.step)
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or("")
+                            .to_lowercase(),
+                        retryable: e.is_retryable(),
+                        error: e.to_string(),
+                    });
+                }
+            }
+        }
+        if let Err(e) = self.registry.record_many(&deletions).await {
+            report.bookkeeping_errors.push(format!(
+                "registry snapshot.deleted ({} records): {e}",
+                deletions.len()
+            ));
+        }
+        if !dry_run {
+            let rec = RegistryRecord {
+                resource: format!("{}#{}#{}", g.kind, g.region, g.source),
+                time: now,
+                action: "retention.applied".into(),
+                subject: g.place.into(),
+                outcome: if c.failed == 0 {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                },
+                policy: Some(g.policy.clone()),
+                region: g.region.clone(),
+                function: FUNCTION.into(),
+                details: applied_details(&c, &g.decisions),
+                cause: cause.map(str::to_string),
+            };
+            if let Err(e) = self.registry.record_once(&rec).await {
+                report
+                    .bookkeeping_errors
+                    .push(format!("registry retention.applied {}: {e}", g.source));
+            }
+        }
+        c
+    }
+
+    async fn bucket(
+        &self,
+        rule: &BucketRule,
+        s3: &Buckets,
+        now: DateTime<Utc>,
+        dry_run: bool,
+        cause: Option<&str>,
+        report: &mut EnforcerReport,
+    ) -> BucketOutcome {
+        let region = rule
+            .region
+            .as_ref()
+            .map(|r| r.0.clone())
+            .unwrap_or_else(|| self.primary.clone());
+        let mut out = BucketOutcome {
+            bucket: rule.name.clone(),
+            region,
+            drift: Drift::default(),
+            corrected: false,
+            error: None,
+            retryable: false,
+        };
+        let state = match s3.state(&rule.name).await {
+            Ok(s) => s,
+            Err(e) => {
+                out.retryable = e.is_retryable();
+                out.error = Some(e.to_string());
+                return out;
+            }
+        };
+        out.drift = drift(rule, &state);
+        if dry_run || out.drift.is_none() {
+            return out;
+        }
+        let mut res = Ok(());
+        if out.drift.enable_versioning {
+            res = s3.enable_versioning(&rule.name).await;
+        }
+        if res.is_ok() && out.drift.lifecycle.is_some() {
+            res = s3.put_lifecycle(&rule.name, &rule.lifecycle).await;
+        }
+        match res {
+            Ok(()) => {
+                out.corrected = true;
+                let rec = RegistryRecord {
+                    resource: format!("s3-bucket#{}#{}", out.region, rule.name),
+                    time: now,
+                    action: "bucket.corrected".into(),
+                    subject: rfc3339(now),
+                    outcome: Outcome::Success,
+                    policy: None,
+                    region: out.region.clone(),
+                    function: FUNCTION.into(),
+                    details: json!({ "drift": out.drift, "before": state }),
+                    cause: cause.map(str::to_string),
+                };
+                if let Err(e) = self.registry.record_once(&rec).await {
+                    report
+                        .bookkeeping_errors
+                        .push(format!("registry bucket.corrected {}: {e}", rule.name));
+                }
+            }
+            Err(e) => {
+                out.retryable = e.is_retryable();
+                out.error = Some(e.to_string());
+            }
+        }
+        out
+    }
+
+    fn deletion_record(
+        g: &GroupPlan,
+        d: &SnapshotDecision,
+        now: DateTime<Utc>,
+        cause: Option<&str>,
+    ) -> RegistryRecord {
+        RegistryRecord {
+            resource: format!("{}#{}#{}", g.kind, g.region, g.source),
+            time: now,
+            action: "snapshot.deleted".into(),
+            subject: d.id.clone(),
+            outcome: Outcome::Success,
+            policy: Some(g.policy.clone()),
+            region: g.region.clone(),
+            function: FUNCTION.into(),
+            details: json!({ "taken_at": rfc3339(d.time), "marked_until": d.snapshot.tags.get(TAG_DELETE_AFTER) }),
+            cause: cause.map(str::to_string),
+        }
+    }
+
+    /// One announcement for the whole run.
+    async fn digest(&self, report: &EnforcerReport, now: DateTime<Utc>, cause: Option<&str>) {
+        let t = report.totals();
+        let severity = if report.failed.is_empty()
+            && report.untouched.is_empty()
+            && report
+                .buckets
+                .iter()
+                .all(|b| b.drift.is_none() && b.error.is_none())
+        {
+            Severity::Info
+        } else {
+            Severity::Warning
+        };
+        let a = Announcement {
+            schema: SCHEMA.into(),
+            kind: "retention.digest".into(),
+            severity,
+            time: now,
+            function: FUNCTION.into(),
+            region: self.primary.clone(),
+            resource: None,
+            policy: None,
+            summary: report.summary(),
+            details: json!({
+                "totals": t,
+                "groups": report.groups,
+                "untouched": report.untouched,
+                "failed": report.failed,
+                "buckets": report.buckets.iter().filter(|b| !b.drift.is_none() || b.error.is_some()).collect::<Vec<_>>(),
+            }),
+            cause: cause.map(str::to_string),
+        };
+        if let Err(e) = self.topic.publish(&a).await {
+            tracing::error!(error = %e, "retention digest not announced");
+        }
+    }
+}
+
+/// Clears every deletion mark in the given regions (`rempart retention
+/// undo`). Returns the snapshots unmarked.
+pub async fn undo(regions: &[Snapshots]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for r in regions {
+        for s in r.list_managed().await? {
+            if s.tags.contains_key(TAG_DELETE_AFTER) {
+                match r.untag(&s, TAG_DELETE_AFTER).await {
+                    Ok(()) => out.push(format!("{} {} {}", r.region, s.kind, s.id)),
+                    Err(e) => errors.push(format!("{} {}: {e}", r.region, s.id)),
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::Retry(format!(
+            "unmarked {}; failed: {}",
+            out.join(", "),
+            errors.join("; ")
+        )))
+    }
+}

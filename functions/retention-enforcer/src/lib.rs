@@ -1,0 +1,157 @@
+//! retention-enforcer: EventBridge "Scheduled Event", or a
+//! "Rempart Retention Run" request (dry run on demand).
+
+pub mod enforcer;
+
+use crate::enforcer::{Enforcer, DEFAULT_PACE};
+use aws_config::SdkConfig;
+use chrono::{DateTime, Utc};
+use rempart_aws::envelope::{envelope, event_time};
+use rempart_aws::error::{Error, Result};
+use rempart_aws::registry::{Registry, REGISTRY_TABLE_ENV};
+use rempart_aws::runtime::{env_var, load_policy, region_of};
+use rempart_aws::snapshots::Snapshots;
+use rempart_aws::topic::{Topic, EVENTS_TOPIC_ENV};
+use rempart_core::enforcement::{regions_of, EnforcerReport};
+use rempart_core::event::{REMPART_SOURCE, SCHEDULED_EVENT};
+use rempart_core::policy::PolicySource;
+use serde::Deserialize;
+use serde_json::Value;
+
+pub use rempart_core::enforcement::FUNCTION as NAME;
+
+/// `detail-type` of an on-demand run (e.g. a dry run before changing a policy).
+pub const RETENTION_RUN: &str = "Rempart Retention Run";
+/// `true` makes scheduled runs report without acting.
+pub const DRY_RUN_ENV: &str = "REMPART_DRY_RUN";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunDetail {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// What the enforcer was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnforcerInput {
+    pub time: DateTime<Utc>,
+    pub dry_run: bool,
+    pub event_id: Option<String>,
+}
+
+/// Parses the enforcer's event. `dry_run_default` applies to scheduled runs.
+pub fn parse_event(v: &Value, dry_run_default: bool) -> Result<EnforcerInput> {
+    let ev = envelope(v)?;
+    let time = event_time(&ev)?;
+    let dry_run = match (ev.source.as_str(), ev.detail_type.as_str()) {
+        ("aws.events" | "aws.scheduler", SCHEDULED_EVENT) => dry_run_default,
+        (REMPART_SOURCE, RETENTION_RUN) => {
+            let d: RunDetail = serde_json::from_value(ev.detail)
+                .map_err(|e| Error::Event(format!("malformed `{RETENTION_RUN}` detail: {e}")))?;
+            d.dry_run
+        }
+        (source, dt) => {
+            return Err(Error::Event(format!(
+                "retention-enforcer does not handle detail-type `{dt}` from source `{source}`; it takes `{SCHEDULED_EVENT}` (source aws.events) and `{RETENTION_RUN}` (source {REMPART_SOURCE})"
+            )))
+        }
+    };
+    Ok(EnforcerInput {
+        time,
+        dry_run,
+        event_id: ev.id,
+    })
+}
+
+#[derive(Clone, Debug)]
+pub struct Deps {
+    pub cfg: SdkConfig,
+    pub primary: String,
+    pub registry: Registry,
+    pub topic: Topic,
+    pub policy: PolicySource,
+    pub ssm: aws_sdk_ssm::Client,
+    pub dry_run_default: bool,
+    pub pace: std::time::Duration,
+}
+
+impl Deps {
+    pub fn from_env(cfg: &SdkConfig) -> Result<Deps> {
+        let mut d = Deps::new(
+            cfg,
+            &env_var(REGISTRY_TABLE_ENV)?,
+            &env_var(EVENTS_TOPIC_ENV)?,
+            PolicySource::from_env()?,
+        )?;
+        d.dry_run_default = std::env::var(DRY_RUN_ENV).is_ok_and(|v| v == "true" || v == "1");
+        Ok(d)
+    }
+
+    pub fn new(
+        cfg: &SdkConfig,
+        table: &str,
+        topic_arn: &str,
+        policy: PolicySource,
+    ) -> Result<Deps> {
+        let cfg = &rempart_aws::runtime::function_config(cfg, "retention-enforcer");
+        Ok(Deps {
+            cfg: cfg.clone(),
+            primary: region_of(cfg)?,
+            registry: Registry::new(aws_sdk_dynamodb::Client::new(cfg), table),
+            topic: Topic::new(aws_sdk_sns::Client::new(cfg), topic_arn),
+            policy,
+            ssm: aws_sdk_ssm::Client::new(cfg),
+            dry_run_default: false,
+            pace: DEFAULT_PACE,
+        })
+    }
+}
+
+/// Handles one event: primary and DR regions, two-phase deletion, a digest.
+pub async fn handle(deps: &Deps, event: Value) -> Result<EnforcerReport> {
+    let input = parse_event(&event, deps.dry_run_default)?;
+    let doc = load_policy(&deps.policy, &deps.ssm).await?;
+    let enforcer = Enforcer {
+        primary: deps.primary.clone(),
+        regions: regions_of(&doc, &deps.primary)
+            .iter()
+            .map(|r| Snapshots::for_region(&deps.cfg, r))
+            .collect(),
+        registry: deps.registry.clone(),
+        topic: deps.topic.clone(),
+        buckets: doc
+            .buckets
+            .iter()
+            .map(|b| {
+                let region = b
+                    .region
+                    .as_ref()
+                    .map(|r| r.0.as_str())
+                    .unwrap_or(&deps.primary);
+                let cfg = deps
+                    .cfg
+                    .to_builder()
+                    .region(aws_config::Region::new(region.to_string()))
+                    .build();
+                (
+                    b.clone(),
+                    rempart_aws::s3::Buckets::new(aws_sdk_s3::Client::new(&cfg)),
+                )
+            })
+            .collect(),
+        pace: deps.pace,
+    };
+    let report = enforcer
+        .run(&doc, input.time, input.dry_run, input.event_id.as_deref())
+        .await;
+    tracing::info!(summary = %report.summary(), "{NAME}");
+    if report.retry_would_help() {
+        return Err(Error::Retry(format!(
+            "{NAME}: {}; failures that a retry may fix: {}",
+            report.summary(),
+            serde_json::to_string(&report.failed).unwrap_or_default()
+        )));
+    }
+    Ok(report)
+}

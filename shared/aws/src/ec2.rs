@@ -1,0 +1,250 @@
+//! EBS volumes and snapshots.
+
+use crate::error::Result;
+use crate::not_found;
+use crate::{aws_error, is_code, to_chrono, Created};
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::Client;
+use rempart_core::model::{Resource, ResourceKind, SnapshotInfo};
+use rempart_core::tags::*;
+use std::collections::BTreeMap;
+
+fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
+}
+
+fn tag_spec(tags: &[(String, String)]) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(ResourceType::Snapshot)
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .build()
+}
+
+#[derive(Clone, Debug)]
+pub struct Ec2 {
+    client: Client,
+    region: String,
+    account: Option<String>,
+}
+
+impl Ec2 {
+    /// The underlying client (for the snapshot facade in this module's parent).
+    pub(crate) fn client(&self) -> &aws_sdk_ec2::Client {
+        &self.client
+    }
+
+    pub fn new(client: Client, region: impl Into<String>) -> Self {
+        Ec2 {
+            client,
+            region: region.into(),
+            account: None,
+        }
+    }
+
+    fn volume(&self, v: &aws_sdk_ec2::types::Volume) -> Option<Resource> {
+        let id = v.volume_id()?.to_string();
+        let tags = tag_map(v.tags());
+        Some(Resource {
+            kind: ResourceKind::EbsVolume,
+            arn: format!(
+                "arn:aws:ec2:{}:{}:volume/{id}",
+                self.region,
+                self.account.as_deref().unwrap_or_default()
+            ),
+            id,
+            region: self.region.clone(),
+            tags,
+            aurora_cluster: None,
+            redis: None,
+        })
+    }
+
+    /// Volumes carrying the policy tag (filtered server-side).
+    pub async fn tagged_volumes(&self) -> Result<Vec<Resource>> {
+        self.volumes(
+            Some(Filter::builder().name("tag-key").values(TAG_POLICY).build()),
+            None,
+        )
+        .await
+    }
+
+    /// One volume by id, whatever its tags.
+    pub async fn volume_by_id(&self, id: &str) -> Result<Resource> {
+        self.volumes(None, Some(id))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| not_found("DescribeVolumes", "InvalidVolume.NotFound", id))
+    }
+
+    async fn volumes(&self, filter: Option<Filter>, id: Option<&str>) -> Result<Vec<Resource>> {
+        let mut out = Vec::new();
+        let mut req = self
+            .client
+            .describe_volumes()
+            .set_filters(filter.map(|f| vec![f]));
+        req = match id {
+            Some(id) => req.volume_ids(id),
+            None => req.max_results(500),
+        };
+        let mut pages = req.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeVolumes", e))?;
+            out.extend(page.volumes().iter().filter_map(|v| self.volume(v)));
+        }
+        Ok(out)
+    }
+
+    /// The id of a Rempart snapshot with this key, if one exists (not one
+    /// that failed).
+    pub async fn snapshot_by_key(&self, key: &str) -> Result<Option<String>> {
+        let out = self
+            .client
+            .describe_snapshots()
+            .owner_ids("self")
+            .filters(
+                Filter::builder()
+                    .name(format!("tag:{TAG_KEY}"))
+                    .values(key)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeSnapshots", e))?;
+        Ok(out
+            .snapshots()
+            .iter()
+            .filter(|s| s.state().map(|st| st.as_str()) != Some("error"))
+            .find_map(|s| s.snapshot_id().map(str::to_string)))
+    }
+
+    /// `CreateSnapshot` with tags. EBS names its snapshots itself; the caller
+    /// must have checked [`Ec2::snapshot_by_key`] and claimed the key.
+    pub async fn snapshot_volume(
+        &self,
+        volume_id: &str,
+        description: &str,
+        tags: &[(String, String)],
+    ) -> Result<Created> {
+        let spec = tag_spec(tags);
+        let out = self
+            .client
+            .create_snapshot()
+            .volume_id(volume_id)
+            .description(description)
+            .tag_specifications(spec)
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateSnapshot", e))?;
+        Ok(Created::New(
+            out.snapshot_id().unwrap_or_default().to_string(),
+        ))
+    }
+
+    fn snapshot_info(&self, s: &aws_sdk_ec2::types::Snapshot) -> SnapshotInfo {
+        SnapshotInfo {
+            kind: ResourceKind::EbsVolume,
+            id: s.snapshot_id().unwrap_or_default().to_string(),
+            arn: format!(
+                "arn:aws:ec2:{}:{}:snapshot/{}",
+                self.region,
+                s.owner_id().unwrap_or_default(),
+                s.snapshot_id().unwrap_or_default()
+            ),
+            region: self.region.clone(),
+            source: s.volume_id().unwrap_or_default().to_string(),
+            status: s
+                .state()
+                .map(|st| st.as_str().to_string())
+                .unwrap_or_default(),
+            created: to_chrono(s.start_time()),
+            tags: tag_map(s.tags()),
+            encrypted: s.encrypted().unwrap_or(false),
+            kms_key: s.kms_key_id().map(str::to_string),
+        }
+    }
+
+    /// EBS snapshots owned by this account and tagged `rempart:managed=true`
+    /// (filtered server-side; tags come with the describe call).
+    pub async fn managed_snapshots(&self) -> Result<Vec<SnapshotInfo>> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .describe_snapshots()
+            .owner_ids("self")
+            .filters(
+                Filter::builder()
+                    .name(format!("tag:{TAG_MANAGED}"))
+                    .values("true")
+                    .build(),
+            )
+            .max_results(1000)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeSnapshots", e))?;
+            out.extend(page.snapshots().iter().map(|s| self.snapshot_info(s)));
+        }
+        Ok(out)
+    }
+
+    /// One snapshot by id, whatever its tags; `None` if there is none.
+    pub async fn snapshot_by_id(&self, id: &str) -> Result<Option<SnapshotInfo>> {
+        let res = self
+            .client
+            .describe_snapshots()
+            .owner_ids("self")
+            .snapshot_ids(id)
+            .send()
+            .await;
+        match res {
+            Ok(out) => Ok(out.snapshots().first().map(|s| self.snapshot_info(s))),
+            Err(e) if is_code(&e, &["InvalidSnapshot.NotFound"]) => Ok(None),
+            Err(e) => Err(aws_error("DescribeSnapshots", e)),
+        }
+    }
+
+    /// `CopySnapshot` from `source_region` into this client's region,
+    /// encrypted with `kms_key`, tagged with `tags`. Returns the copy's id.
+    /// EBS names copies itself: the caller must have checked that no copy
+    /// exists and hold the claim on this one.
+    pub async fn copy_snapshot(
+        &self,
+        source_region: &str,
+        source_id: &str,
+        kms_key: &str,
+        description: &str,
+        tags: &[(String, String)],
+    ) -> Result<String> {
+        let out = self
+            .client
+            .copy_snapshot()
+            .source_region(source_region)
+            .source_snapshot_id(source_id)
+            .encrypted(true)
+            .kms_key_id(kms_key)
+            .description(description)
+            .tag_specifications(tag_spec(tags))
+            .send()
+            .await
+            .map_err(|e| aws_error("CopySnapshot", e))?;
+        Ok(out.snapshot_id().unwrap_or_default().to_string())
+    }
+
+    /// Sets the account id used in volume ARNs.
+    pub fn with_account(mut self, account: Option<String>) -> Self {
+        self.account = account;
+        self
+    }
+}

@@ -1,0 +1,316 @@
+//! ElastiCache Redis (and Valkey) replication groups and standalone clusters.
+
+use crate::error::Result;
+use crate::not_found;
+use crate::{aws_error, is_code, to_chrono, Created};
+use aws_sdk_elasticache::types::{CacheCluster, ReplicationGroup, Tag};
+use aws_sdk_elasticache::Client;
+use rempart_core::model::{RedisShape, Resource, ResourceKind, SnapshotInfo};
+use rempart_core::tags::*;
+use std::collections::BTreeMap;
+
+const PAGE: i32 = 100;
+
+#[derive(Clone, Debug)]
+pub struct ElastiCache {
+    client: Client,
+    region: String,
+}
+
+fn is_redis(engine: Option<&str>) -> bool {
+    matches!(engine, Some("redis" | "valkey"))
+}
+
+/// The node to snapshot in a cluster-mode-disabled group: a replica when
+/// there is one (the snapshot's fork then does not load the primary).
+fn snapshot_node(g: &ReplicationGroup) -> Option<String> {
+    let members: Vec<_> = g
+        .node_groups()
+        .iter()
+        .flat_map(|ng| ng.node_group_members())
+        .collect();
+    members
+        .iter()
+        .find(|m| m.current_role() == Some("replica"))
+        .or_else(|| members.first())
+        .and_then(|m| m.cache_cluster_id().map(str::to_string))
+        .or_else(|| g.member_clusters().first().cloned())
+}
+
+impl ElastiCache {
+    /// The underlying client (for the snapshot facade in this module's parent).
+    pub(crate) fn client(&self) -> &aws_sdk_elasticache::Client {
+        &self.client
+    }
+
+    pub fn new(client: Client, region: impl Into<String>) -> Self {
+        ElastiCache {
+            client,
+            region: region.into(),
+        }
+    }
+
+    async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>> {
+        let out = self
+            .client
+            .list_tags_for_resource()
+            .resource_name(arn)
+            .send()
+            .await
+            .map_err(|e| aws_error("ListTagsForResource", e))?;
+        Ok(out
+            .tag_list()
+            .iter()
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                ))
+            })
+            .collect())
+    }
+
+    async fn group(&self, g: &ReplicationGroup) -> Result<Option<Resource>> {
+        let (Some(id), Some(arn)) = (g.replication_group_id(), g.arn()) else {
+            return Ok(None);
+        };
+        // Replication groups of other engines (Memcached has none) are skipped.
+        if g.engine().is_some_and(|e| !is_redis(Some(e))) {
+            return Ok(None);
+        }
+        let shape = if g.cluster_enabled() == Some(true) {
+            RedisShape::ClusteredGroup
+        } else {
+            match snapshot_node(g) {
+                Some(node) => RedisShape::Group { node },
+                None => RedisShape::ClusteredGroup,
+            }
+        };
+        Ok(Some(Resource {
+            kind: ResourceKind::ElasticacheRedis,
+            id: id.to_string(),
+            arn: arn.to_string(),
+            region: self.region.clone(),
+            tags: self.tags(arn).await?,
+            aurora_cluster: None,
+            redis: Some(shape),
+        }))
+    }
+
+    async fn standalone(&self, c: &CacheCluster) -> Result<Option<Resource>> {
+        let (Some(id), Some(arn)) = (c.cache_cluster_id(), c.arn()) else {
+            return Ok(None);
+        };
+        if c.replication_group_id().is_some() || !is_redis(c.engine()) {
+            return Ok(None);
+        }
+        Ok(Some(Resource {
+            kind: ResourceKind::ElasticacheRedis,
+            id: id.to_string(),
+            arn: arn.to_string(),
+            region: self.region.clone(),
+            tags: self.tags(arn).await?,
+            aurora_cluster: None,
+            redis: Some(RedisShape::Standalone),
+        }))
+    }
+
+    /// Redis replication groups and standalone Redis clusters carrying the
+    /// policy tag. ElastiCache's describe calls return no tags, so this makes
+    /// one `ListTagsForResource` call per Redis resource.
+    pub async fn tagged_redis(&self) -> Result<Vec<Resource>> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .describe_replication_groups()
+            .max_records(PAGE)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeReplicationGroups", e))?;
+            for g in page.replication_groups() {
+                out.extend(self.group(g).await?);
+            }
+        }
+        let mut pages = self
+            .client
+            .describe_cache_clusters()
+            .show_cache_clusters_not_in_replication_groups(true)
+            .max_records(PAGE)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeCacheClusters", e))?;
+            for c in page.cache_clusters() {
+                out.extend(self.standalone(c).await?);
+            }
+        }
+        out.retain(|r| r.tags.contains_key(TAG_POLICY));
+        Ok(out)
+    }
+
+    /// One replication group (or, with `standalone`, cache cluster) by id.
+    pub async fn redis_by_id(&self, id: &str, standalone: bool) -> Result<Resource> {
+        if standalone {
+            let res = self
+                .client
+                .describe_cache_clusters()
+                .cache_cluster_id(id)
+                .send()
+                .await;
+            let out = res.map_err(|e| aws_error("DescribeCacheClusters", e))?;
+            if let Some(c) = out.cache_clusters().first() {
+                if let Some(r) = self.standalone(c).await? {
+                    return Ok(r);
+                }
+            }
+            return Err(not_found(
+                "DescribeCacheClusters",
+                "CacheClusterNotFound",
+                id,
+            ));
+        }
+        let res = self
+            .client
+            .describe_replication_groups()
+            .replication_group_id(id)
+            .send()
+            .await;
+        let out = res.map_err(|e| aws_error("DescribeReplicationGroups", e))?;
+        match out.replication_groups().first() {
+            Some(g) => self.group(g).await?,
+            None => None,
+        }
+        .ok_or_else(|| {
+            not_found(
+                "DescribeReplicationGroups",
+                "ReplicationGroupNotFoundFault",
+                id,
+            )
+        })
+    }
+
+    /// `CreateSnapshot` of a group or a node; an existing snapshot of that
+    /// name is `AlreadyThere`. If the chosen node of a cluster-mode-disabled
+    /// group is gone (a failover replaced it since the listing), the snapshot
+    /// is taken through the replication group instead.
+    pub async fn snapshot(
+        &self,
+        resource: &Resource,
+        snapshot_name: &str,
+        tags: &[(String, String)],
+    ) -> Result<Created> {
+        let by_node = match &resource.redis {
+            Some(RedisShape::Group { node }) => Some(node.as_str()),
+            Some(RedisShape::Standalone) => Some(resource.id.as_str()),
+            Some(RedisShape::ClusteredGroup) | None => None,
+        };
+        let group =
+            (resource.redis != Some(RedisShape::Standalone)).then_some(resource.id.as_str());
+        let send = |node: Option<&str>| {
+            let req = self
+                .client
+                .create_snapshot()
+                .snapshot_name(snapshot_name)
+                .set_tags(Some(
+                    tags.iter()
+                        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                        .collect(),
+                ));
+            match node {
+                Some(n) => req.cache_cluster_id(n),
+                None => req.set_replication_group_id(group.map(str::to_string)),
+            }
+            .send()
+        };
+        let mut res = send(by_node).await;
+        if by_node.is_some() && group.is_some() {
+            if let Err(e) = &res {
+                if is_code(e, &["CacheClusterNotFound", "CacheClusterNotFoundFault"]) {
+                    res = send(None).await;
+                }
+            }
+        }
+        match res {
+            Ok(_) => Ok(Created::New(snapshot_name.to_string())),
+            Err(e) if is_code(&e, &["SnapshotAlreadyExistsFault", "SnapshotAlreadyExists"]) => {
+                Ok(Created::AlreadyThere(snapshot_name.to_string()))
+            }
+            Err(e) => Err(aws_error("CreateSnapshot", e)),
+        }
+    }
+
+    /// Manual snapshots named `rempart-…` and tagged `rempart:managed=true`.
+    /// ElastiCache's describe call returns no tags: one tag call per
+    /// `rempart-` snapshot.
+    pub async fn managed_snapshots(&self) -> Result<Vec<SnapshotInfo>> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .describe_snapshots()
+            .snapshot_source("manual")
+            .max_records(50)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeSnapshots", e))?;
+            for s in page.snapshots() {
+                let (Some(name), Some(arn)) = (s.snapshot_name(), s.arn()) else {
+                    continue;
+                };
+                if !name.starts_with("rempart-") {
+                    continue;
+                }
+                let source = s
+                    .replication_group_id()
+                    .or(s.cache_cluster_id())
+                    .unwrap_or_default();
+                out.push(SnapshotInfo {
+                    kind: ResourceKind::ElasticacheRedis,
+                    id: name.to_string(),
+                    arn: arn.to_string(),
+                    region: self.region.clone(),
+                    source: source.to_string(),
+                    status: s.snapshot_status().unwrap_or_default().to_string(),
+                    created: to_chrono(
+                        s.node_snapshots()
+                            .first()
+                            .and_then(|n| n.snapshot_create_time()),
+                    ),
+                    tags: self.tags(arn).await?,
+                    encrypted: false,
+                    kms_key: s.kms_key_id().map(str::to_string),
+                });
+            }
+        }
+        out.retain(SnapshotInfo::is_managed);
+        Ok(out)
+    }
+
+    /// Exports a snapshot to an S3 bucket of this region (`CopySnapshot`
+    /// with `TargetBucket`): ElastiCache writes `<target_name>*.rdb`
+    /// objects there, asynchronously (the snapshot is `exporting` meanwhile).
+    pub async fn export(&self, snapshot_name: &str, target_name: &str, bucket: &str) -> Result<()> {
+        self.client
+            .copy_snapshot()
+            .source_snapshot_name(snapshot_name)
+            .target_snapshot_name(target_name)
+            .target_bucket(bucket)
+            .send()
+            .await
+            .map_err(|e| aws_error("CopySnapshot", e))?;
+        Ok(())
+    }
+
+    /// Sets one tag on a snapshot (by ARN).
+    pub async fn tag_snapshot(&self, arn: &str, key: &str, value: &str) -> Result<()> {
+        self.client
+            .add_tags_to_resource()
+            .resource_name(arn)
+            .tags(Tag::builder().key(key).value(value).build())
+            .send()
+            .await
+            .map_err(|e| aws_error("AddTagsToResource", e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,411 @@
+//! The retention-enforcer's decisions (pure): in every region a policy
+//! covers, group Rempart's snapshots by source resource, apply the retention
+//! engine, and decide the two-phase deletion (mark with the time a snapshot
+//! becomes deletable, delete on a later run if it is still to be removed);
+//! the report of a run. The retention-enforcer crate carries them out.
+
+use crate::buckets::Drift;
+use crate::model::{ResourceKind, SnapshotInfo};
+use crate::policy::PolicyDocument;
+use crate::retention::{plan, Action, Place, Snap, Verdict};
+use crate::tags::*;
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub const FUNCTION: &str = "retention-enforcer";
+/// Grace period when the policy gives none.
+pub const DEFAULT_GRACE: TimeDelta = TimeDelta::hours(24);
+
+/// What happens to one snapshot in this run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "step")]
+pub enum Step {
+    /// Kept, and no mark to clear.
+    Keep,
+    /// To remove, not yet marked: mark it deletable after `delete_after`.
+    Mark { delete_after: DateTime<Utc> },
+    /// Marked, grace period not over.
+    Wait { delete_after: DateTime<Utc> },
+    /// Marked, grace period over, still to remove: delete.
+    Delete,
+    /// Marked earlier but now kept (policy changed, a floor): clear the mark.
+    Unmark,
+}
+
+/// The two-phase rule, given the engine's verdict and the snapshot's mark.
+pub fn step(
+    action: Action,
+    mark: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    grace: TimeDelta,
+) -> Step {
+    match (action, mark) {
+        (Action::Keep, None) => Step::Keep,
+        (Action::Keep, Some(_)) => Step::Unmark,
+        (Action::Remove, None) => Step::Mark {
+            delete_after: now + grace,
+        },
+        (Action::Remove, Some(t)) if t <= now => Step::Delete,
+        (Action::Remove, Some(t)) => Step::Wait { delete_after: t },
+    }
+}
+
+fn mark_of(s: &SnapshotInfo) -> Option<DateTime<Utc>> {
+    s.tags
+        .get(TAG_DELETE_AFTER)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// One snapshot's decision.
+#[derive(Clone, Debug, Serialize)]
+pub struct SnapshotDecision {
+    #[serde(skip)]
+    pub snapshot: SnapshotInfo,
+    pub id: String,
+    pub time: DateTime<Utc>,
+    pub reasons: Vec<String>,
+    #[serde(flatten)]
+    pub step: Step,
+}
+
+/// The snapshots of one source resource in one region.
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupPlan {
+    pub region: String,
+    pub kind: ResourceKind,
+    pub source: String,
+    pub policy: String,
+    pub place: &'static str,
+    pub decisions: Vec<SnapshotDecision>,
+}
+
+/// A group left alone, and why.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Untouched {
+    pub region: String,
+    pub kind: ResourceKind,
+    pub source: String,
+    pub reason: String,
+}
+
+/// Decides every group (pure). `copies_available` holds (source ARN, DR
+/// region) of the DR copies that are available; a primary snapshot of a
+/// policy with DR regions is kept (floor) until every DR region of its
+/// policy holds an available copy (for Redis: until its exported files
+/// reached every DR bucket, as its `rempart:dr-copy:<region>` tags say).
+pub fn decide(
+    doc: &PolicyDocument,
+    snaps: Vec<SnapshotInfo>,
+    copies_available: &BTreeSet<(String, String)>,
+    now: DateTime<Utc>,
+) -> (Vec<GroupPlan>, Vec<Untouched>) {
+    let mut groups: BTreeMap<(String, ResourceKind, String, bool), Vec<SnapshotInfo>> =
+        BTreeMap::new();
+    for s in snaps.into_iter().filter(SnapshotInfo::is_managed) {
+        let is_copy = s.tags.contains_key(TAG_COPY_OF);
+        groups
+            .entry((s.region.clone(), s.kind, s.source_id(), is_copy))
+            .or_default()
+            .push(s);
+    }
+    let (mut plans, mut untouched) = (Vec::new(), Vec::new());
+    for ((region, kind, source, is_copy), members) in groups {
+        let policies: BTreeSet<&str> = members
+            .iter()
+            .filter_map(|s| s.tags.get(TAG_POLICY))
+            .map(String::as_str)
+            .collect();
+        let leave = |reason: String| Untouched {
+            region: region.clone(),
+            kind,
+            source: source.clone(),
+            reason,
+        };
+        let [policy_name] = policies.iter().copied().collect::<Vec<_>>()[..] else {
+            untouched.push(leave(format!(
+                "its snapshots name {} policies ({}): nothing is deleted until they agree",
+                policies.len(),
+                policies.iter().copied().collect::<Vec<_>>().join(", ")
+            )));
+            continue;
+        };
+        let Some(policy) = doc.policy(policy_name) else {
+            untouched.push(leave(format!(
+                "policy `{policy_name}` is not in the policy document: nothing is deleted"
+            )));
+            continue;
+        };
+        let tz = doc.timezone_of(policy);
+        let place = if is_copy {
+            Place::DrCopy
+        } else {
+            Place::Primary
+        };
+        let engine_input: Vec<Snap> = members
+            .iter()
+            .map(|s| Snap {
+                id: s.id.clone(),
+                time: s.taken_at().unwrap_or(now),
+                tags: s
+                    .tags
+                    .iter()
+                    .map(|(k, v)| {
+                        if v.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{k}={v}")
+                        }
+                    })
+                    .collect(),
+                dr_copy_pending: !is_copy
+                    && !crate::replication::has_all_copies(s, policy, copies_available),
+            })
+            .collect();
+        let grace = policy
+            .retention
+            .grace_period
+            .map(|g| g.0)
+            .unwrap_or(DEFAULT_GRACE);
+        let verdicts: Vec<Verdict> = plan(&engine_input, &policy.retention, tz, place);
+        let by_id: std::collections::HashMap<&str, &SnapshotInfo> =
+            members.iter().map(|s| (s.id.as_str(), s)).collect();
+        let decisions = verdicts
+            .into_iter()
+            .filter_map(|v| {
+                let s = (*by_id.get(v.id.as_str())?).clone();
+                let st = step(v.action, mark_of(&s), now, grace);
+                Some(SnapshotDecision {
+                    id: v.id,
+                    time: v.time,
+                    reasons: v.reasons,
+                    step: st,
+                    snapshot: s,
+                })
+            })
+            .collect();
+        plans.push(GroupPlan {
+            region,
+            kind,
+            source,
+            policy: policy_name.to_string(),
+            place: if is_copy { "dr-copy" } else { "primary" },
+            decisions,
+        });
+    }
+    (plans, untouched)
+}
+
+/// Counts for one group in the digest.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct GroupCounts {
+    pub region: String,
+    pub kind: String,
+    pub source: String,
+    pub policy: String,
+    pub kept: usize,
+    /// Kept only because of a floor (restic's rules would remove them).
+    pub kept_by_floor: usize,
+    pub marked: usize,
+    pub waiting: usize,
+    pub deleted: usize,
+    pub unmarked: usize,
+    pub failed: usize,
+}
+
+/// A snapshot whose step failed.
+#[derive(Clone, Debug, Serialize)]
+pub struct Failure {
+    pub region: String,
+    pub snapshot: String,
+    pub step: String,
+    pub error: String,
+    pub retryable: bool,
+}
+
+/// The result of one run.
+#[derive(Clone, Debug, Serialize, Default)]
+pub struct EnforcerReport {
+    pub function: String,
+    pub time: Option<DateTime<Utc>>,
+    pub dry_run: bool,
+    pub regions: Vec<String>,
+    pub groups: Vec<GroupCounts>,
+    pub untouched: Vec<Untouched>,
+    pub failed: Vec<Failure>,
+    /// Per group, every snapshot's decision (with `--json` / the Lambda result).
+    pub decisions: Vec<GroupPlan>,
+    /// S3 backup buckets: drift found and corrected.
+    pub buckets: Vec<BucketOutcome>,
+    pub bookkeeping_errors: Vec<String>,
+}
+
+/// One backup bucket's check.
+#[derive(Clone, Debug, Serialize)]
+pub struct BucketOutcome {
+    pub bucket: String,
+    pub region: String,
+    pub drift: Drift,
+    /// The drift was corrected in this run (false in a dry run).
+    pub corrected: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Whether the error may go away on a retry (throttling, 5xx).
+    #[serde(skip)]
+    pub retryable: bool,
+}
+
+impl EnforcerReport {
+    pub fn retry_would_help(&self) -> bool {
+        !self.bookkeeping_errors.is_empty()
+            || self.failed.iter().any(|f| f.retryable)
+            || self.buckets.iter().any(|b| b.retryable)
+    }
+
+    pub fn totals(&self) -> GroupCounts {
+        let mut t = GroupCounts::default();
+        for g in &self.groups {
+            t.kept += g.kept;
+            t.kept_by_floor += g.kept_by_floor;
+            t.marked += g.marked;
+            t.waiting += g.waiting;
+            t.deleted += g.deleted;
+            t.unmarked += g.unmarked;
+            t.failed += g.failed;
+        }
+        t
+    }
+
+    pub fn summary(&self) -> String {
+        let t = self.totals();
+        let corrected = self.buckets.iter().filter(|b| b.corrected).count();
+        let drifting = self.buckets.iter().filter(|b| !b.drift.is_none()).count();
+        format!(
+            "{}{} groups in {}: {} kept ({} by a floor), {} marked, {} waiting, {} deleted, {} unmarked, {} failed, {} left alone; {} bucket(s) drifted, {} corrected",
+            if self.dry_run { "dry run: " } else { "" },
+            self.groups.len(),
+            self.regions.join(", "),
+            t.kept,
+            t.kept_by_floor,
+            t.marked,
+            t.waiting,
+            t.deleted,
+            t.unmarked,
+            t.failed,
+            self.untouched.len(),
+            drifting,
+            corrected
+        )
+    }
+}
+
+/// DynamoDB items are at most 400 KB: the decisions stored with a group's
+/// record are cut to stay well under it (the counts are always complete).
+const MAX_DECISIONS_BYTES: usize = 256 * 1024;
+
+/// The details of a `retention.applied` record: counts, and every decision
+/// with its reasons, changes first, cut at [`MAX_DECISIONS_BYTES`].
+pub fn applied_details(c: &GroupCounts, decisions: &[SnapshotDecision]) -> serde_json::Value {
+    let mut ordered: Vec<&SnapshotDecision> =
+        decisions.iter().filter(|d| d.step != Step::Keep).collect();
+    ordered.extend(decisions.iter().filter(|d| d.step == Step::Keep));
+    let (mut kept, mut size) = (Vec::new(), 0);
+    for d in ordered {
+        let v = serde_json::to_value(d).unwrap_or_default();
+        size += v.to_string().len();
+        if size > MAX_DECISIONS_BYTES {
+            break;
+        }
+        kept.push(v);
+    }
+    let truncated = kept.len() < decisions.len();
+    json!({ "counts": c, "decisions": kept, "decisions_truncated": truncated })
+}
+
+/// The regions a policy document covers: the primary and every DR region.
+pub fn regions_of(doc: &PolicyDocument, primary: &str) -> Vec<String> {
+    let mut r = vec![primary.to_string()];
+    for p in doc.policies.values() {
+        for d in &p.dr {
+            if !r.contains(&d.region.0) {
+                r.push(d.region.0.clone());
+            }
+        }
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_huge_group_record_stays_under_the_dynamodb_item_limit() {
+        let snap = |i: usize| SnapshotInfo {
+            kind: ResourceKind::EbsVolume,
+            id: format!("snap-{i:017}"),
+            arn: String::new(),
+            region: "eu-west-1".into(),
+            source: "vol-1".into(),
+            status: "completed".into(),
+            created: None,
+            tags: BTreeMap::new(),
+            encrypted: false,
+            kms_key: None,
+        };
+        let decisions: Vec<SnapshotDecision> = (0..5000)
+            .map(|i| SnapshotDecision {
+                snapshot: snap(i),
+                id: format!("snap-{i:017}"),
+                time: t("2025-11-24T05:00:00Z"),
+                reasons: if i < 10 {
+                    vec!["daily snapshot".into()]
+                } else {
+                    vec![]
+                },
+                step: if i < 10 {
+                    Step::Keep
+                } else {
+                    Step::Mark {
+                        delete_after: t("2025-11-25T05:00:00Z"),
+                    }
+                },
+            })
+            .collect();
+        let v = applied_details(&GroupCounts::default(), &decisions);
+        assert!(v.to_string().len() < 300 * 1024, "{}", v.to_string().len());
+        assert_eq!(v["decisions_truncated"], true);
+        assert_eq!(v["decisions"][0]["step"], "mark", "changes come first");
+        let small = applied_details(&GroupCounts::default(), &decisions[..20]);
+        assert_eq!(small["decisions_truncated"], false);
+        assert_eq!(small["decisions"].as_array().map(Vec::len), Some(20));
+    }
+
+    #[test]
+    fn two_phase_steps() {
+        let now = t("2025-11-24T05:00:00Z");
+        let g = TimeDelta::hours(24);
+        assert_eq!(step(Action::Keep, None, now, g), Step::Keep);
+        assert_eq!(step(Action::Keep, Some(now), now, g), Step::Unmark);
+        assert_eq!(
+            step(Action::Remove, None, now, g),
+            Step::Mark {
+                delete_after: t("2025-11-25T05:00:00Z")
+            }
+        );
+        let later = t("2025-11-25T05:00:00Z");
+        assert_eq!(
+            step(Action::Remove, Some(later), now, g),
+            Step::Wait {
+                delete_after: later
+            }
+        );
+        assert_eq!(step(Action::Remove, Some(later), later, g), Step::Delete);
+    }
+}

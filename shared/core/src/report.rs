@@ -1,0 +1,1511 @@
+//! The auditor's report (pure): for a period, every backup, copy, deletion,
+//! restore test and incident found in the registry, and the RPO/RTO
+//! measured from them against the policies' targets. Rendered as a text
+//! table, as JSON (the serde form of [`Report`]) and as one self-contained
+//! HTML page with a timeline chart (inline CSS and SVG, no script, no URL).
+//!
+//! Honesty rule: what cannot be measured reads "not measured", never 0.
+
+use crate::announce::{Outcome, RegistryRecord};
+use crate::incident::{Impact, Incident};
+use crate::time::{human, rfc3339};
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// A policy's targets, as its policy document states them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Targets {
+    /// Recovery point objective: the longest acceptable time without a backup.
+    pub rpo: TimeDelta,
+    /// Recovery time objective, when the policy states one.
+    pub rto: Option<TimeDelta>,
+}
+
+/// Registry actions that summarise a run rather than act on a snapshot:
+/// counted in [`Summary::digests_not_listed`], not listed as events.
+pub const DIGESTS: &[&str] = &["copy.lag", "retention.digest", "retention.applied"];
+
+/// What kind of action an event is, for counting and for the chart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    Backup,
+    Copy,
+    Deletion,
+    Restore,
+    Audit,
+    Other,
+}
+
+impl Category {
+    /// The category of a registry action.
+    pub fn of(action: &str) -> Category {
+        match action {
+            "snapshot.created" | "snapshot.failed" => Category::Backup,
+            "snapshot.deleted" => Category::Deletion,
+            a if a.starts_with("retention.") => Category::Deletion,
+            a if a.starts_with("copy.") => Category::Copy,
+            a if a.starts_with("restore.") => Category::Restore,
+            a if a.starts_with("audit.") => Category::Audit,
+            _ => Category::Other,
+        }
+    }
+
+    /// Lowercase name, as in JSON.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Category::Backup => "backup",
+            Category::Copy => "copy",
+            Category::Deletion => "deletion",
+            Category::Restore => "restore",
+            Category::Audit => "audit",
+            Category::Other => "other",
+        }
+    }
+
+    /// Okabe-Ito colours (readable by the colour-blind); red is kept for failures.
+    fn colour(&self) -> &'static str {
+        match self {
+            Category::Backup => "#0072B2",
+            Category::Copy => "#56B4E9",
+            Category::Deletion => "#CC79A7",
+            Category::Restore => "#009E73",
+            Category::Audit => "#E69F00",
+            Category::Other => "#999999",
+        }
+    }
+}
+
+/// A measure compared to its target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Met,
+    Breached,
+    /// Nothing to measure in the period (no restore): no number is given.
+    NotMeasured,
+    /// Measured, but the policy is unknown or states no such target.
+    NoTarget,
+}
+
+impl Verdict {
+    /// What the table and the page show.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Verdict::Met => "met",
+            Verdict::Breached => "BREACHED",
+            Verdict::NotMeasured => "not measured",
+            Verdict::NoTarget => "no target",
+        }
+    }
+
+    fn of(measured: i64, target: Option<i64>) -> Verdict {
+        match target {
+            None => Verdict::NoTarget,
+            Some(t) if measured <= t => Verdict::Met,
+            Some(_) => Verdict::Breached,
+        }
+    }
+}
+
+/// Counts of actions, for the whole report or one resource.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub backups_ok: usize,
+    pub backups_failed: usize,
+    /// `copy.completed`.
+    pub copies_ok: usize,
+    /// `copy.failed` and `copy.blocked`.
+    pub copies_failed: usize,
+    /// `snapshot.deleted`.
+    pub deletions: usize,
+    pub deletions_failed: usize,
+    /// `restore.succeeded` (restore tests).
+    pub restore_tests_passed: usize,
+    /// `restore.failed` (restore tests).
+    pub restore_tests_failed: usize,
+    /// Restores on request: `restore.requested`, `restore.completed`
+    /// (failed when its outcome is a failure), `restore.refused`.
+    pub restores_requested: usize,
+    pub restores_completed: usize,
+    pub restores_failed: usize,
+    pub restores_refused: usize,
+    pub audits_passed: usize,
+    pub audit_breaches: usize,
+    pub audit_findings: usize,
+    /// Actions outside the known vocabulary.
+    pub other: usize,
+}
+
+impl Counts {
+    fn add(&mut self, r: &RegistryRecord) {
+        let ok = r.outcome == Outcome::Success;
+        let field = match (r.action.as_str(), ok) {
+            ("snapshot.created", true) => &mut self.backups_ok,
+            ("snapshot.created" | "snapshot.failed", _) => &mut self.backups_failed,
+            ("copy.completed", true) => &mut self.copies_ok,
+            ("copy.completed" | "copy.failed" | "copy.blocked", _) => &mut self.copies_failed,
+            ("snapshot.deleted", true) => &mut self.deletions,
+            ("snapshot.deleted", false) => &mut self.deletions_failed,
+            ("restore.succeeded", _) => &mut self.restore_tests_passed,
+            ("restore.failed", _) => &mut self.restore_tests_failed,
+            ("restore.requested", _) => &mut self.restores_requested,
+            ("restore.completed", true) => &mut self.restores_completed,
+            ("restore.completed", false) => &mut self.restores_failed,
+            ("restore.refused", _) => &mut self.restores_refused,
+            ("audit.passed", _) => &mut self.audits_passed,
+            ("audit.breach", _) => &mut self.audit_breaches,
+            ("audit.finding", _) => &mut self.audit_findings,
+            (a, _) if Category::of(a) == Category::Other => &mut self.other,
+            _ => return,
+        };
+        *field += 1;
+    }
+}
+
+/// Section 1: what the report was generated from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// Incidents opened within the period.
+    pub incidents_opened: usize,
+    /// Incidents resolved within the period.
+    pub incidents_resolved: usize,
+    /// Incidents of the report still open at the end of the period.
+    pub incidents_open_at_end: usize,
+    /// Events listed.
+    pub events: usize,
+    /// Digest records in the period (see [`DIGESTS`]), not listed.
+    pub digests_not_listed: usize,
+}
+
+/// Measured RPO: the longest interval without a successful backup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Rpo {
+    /// `None` for a key without backups of its own, ever (the DR region's
+    /// copies, a bucket): their freshness is the primary's copy lag.
+    pub measured_s: Option<i64>,
+    pub measured: String,
+    /// Where the longest gap lies (the period's bounds at its edges).
+    pub gap_from: Option<DateTime<Utc>>,
+    pub gap_to: Option<DateTime<Utc>>,
+    pub target_s: Option<i64>,
+    pub target: Option<String>,
+    pub verdict: Verdict,
+}
+
+/// Measured RTO over the successful restores of the period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Rto {
+    /// Successful restores with a measured `rto_s`.
+    pub restores_measured: usize,
+    /// Successful restores whose record carries no `rto_s`.
+    pub restores_unmeasured: usize,
+    pub max_s: Option<i64>,
+    pub max: Option<String>,
+    /// Median in whole seconds (mean of the two middle values, rounded down).
+    pub median_s: Option<i64>,
+    pub median: Option<String>,
+    pub target_s: Option<i64>,
+    pub target: Option<String>,
+    pub verdict: Verdict,
+}
+
+/// Section 2: one resource (registry key `<kind>#<region>#<id>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ResourceReport {
+    pub resource: String,
+    /// The policy of its latest record up to the end of the period.
+    pub policy: Option<String>,
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub rpo: Rpo,
+    pub rto: Rto,
+}
+
+/// Section 3: an incident open at some time in the period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IncidentRow {
+    pub id: String,
+    pub key: String,
+    pub title: String,
+    pub impact: Impact,
+    pub level: u8,
+    pub opened_at: DateTime<Utc>,
+    /// `None`: still open when the report was built.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Opened to resolved; `None` while open.
+    pub duration_s: Option<i64>,
+    /// Human duration, or `open (>= …)` up to the end of the period.
+    pub duration: String,
+    pub time_to_ack_s: Option<i64>,
+    pub time_to_ack: Option<String>,
+    pub recurring: bool,
+}
+
+/// Section 4: one registry record of the period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EventRow {
+    pub time: DateTime<Utc>,
+    pub resource: String,
+    pub category: Category,
+    pub action: String,
+    pub subject: String,
+    pub outcome: Outcome,
+    /// One line drawn from the record's details.
+    pub detail: String,
+}
+
+/// The auditor's report. Its serde form is the JSON format.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub period_s: i64,
+    pub period: String,
+    pub resource_filter: Option<String>,
+    pub summary: Summary,
+    pub resources: Vec<ResourceReport>,
+    pub incidents: Vec<IncidentRow>,
+    pub events: Vec<EventRow>,
+    /// How each figure is measured.
+    pub notes: Vec<String>,
+}
+
+/// A `<kind>#<region>#<id>` key, not a bookkeeping key.
+fn is_resource_key(key: &str) -> bool {
+    key.matches('#').count() >= 2 && !key.starts_with("replica#") && !key.starts_with("claim#")
+}
+
+/// Seconds from a JSON number (integer, or float rounded), never negative.
+fn secs(v: &Value) -> Option<i64> {
+    v.as_i64()
+        .or_else(|| {
+            v.as_f64()
+                .filter(|f| f.is_finite())
+                .map(|f| f.round() as i64)
+        })
+        .filter(|s| *s >= 0)
+}
+
+/// The longest interval in [from, to] without a time of `backups` (sorted).
+fn longest_gap(
+    backups: &[DateTime<Utc>],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> (i64, DateTime<Utc>, DateTime<Utc>) {
+    let mut points = vec![from];
+    points.extend(backups.iter().copied());
+    points.push(to);
+    let mut best = (0, from, from.max(to));
+    for w in points.windows(2) {
+        let gap = (w[1] - w[0]).num_seconds();
+        if gap > best.0 {
+            best = (gap, w[0], w[1]);
+        }
+    }
+    best
+}
+
+#[derive(Default)]
+struct Acc<'a> {
+    policy: Option<&'a str>,
+    counts: Counts,
+    backups: Vec<DateTime<Utc>>,
+    /// Whether it ever had a backup of its own (before the period too).
+    own_backups: bool,
+    rtos: Vec<i64>,
+    unmeasured: usize,
+}
+
+/// Builds the report of [from, to] from registry records and incidents (any
+/// order; what lies outside the period or the `resource` filter is left out).
+pub fn build(
+    records: &[RegistryRecord],
+    incidents: &[Incident],
+    targets: &BTreeMap<String, Targets>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    resource: Option<&str>,
+) -> Report {
+    let wanted = |key: &str| {
+        resource.is_none_or(|r| key == r || key.strip_suffix(r).is_some_and(|k| k.ends_with('#')))
+    };
+    let mut recs: Vec<&RegistryRecord> = records
+        .iter()
+        .filter(|r| r.time <= to && wanted(&r.resource))
+        .collect();
+    recs.sort_by(|a, b| {
+        (a.time, &a.resource, &a.action, &a.subject).cmp(&(
+            b.time,
+            &b.resource,
+            &b.action,
+            &b.subject,
+        ))
+    });
+    let mut summary = Summary::default();
+    let mut per: BTreeMap<&str, Acc> = BTreeMap::new();
+    let mut events = Vec::new();
+    for r in recs {
+        // Resources seen before the period are reported too: one whose
+        // backups stopped must show its gap, not vanish.
+        let mut acc =
+            is_resource_key(&r.resource).then(|| per.entry(r.resource.as_str()).or_default());
+        if let (Some(a), Some(p)) = (acc.as_mut(), r.policy.as_deref()) {
+            a.policy = Some(p);
+        }
+        if let Some(a) = acc.as_mut() {
+            a.own_backups |= matches!(r.action.as_str(), "snapshot.created" | "snapshot.failed");
+        }
+        if r.time < from {
+            continue;
+        }
+        if DIGESTS.contains(&r.action.as_str()) {
+            summary.digests_not_listed += 1;
+            continue;
+        }
+        summary.counts.add(r);
+        if let Some(a) = acc {
+            a.counts.add(r);
+            let ok = r.outcome == Outcome::Success;
+            match r.action.as_str() {
+                "snapshot.created" if ok => a.backups.push(r.time),
+                "restore.succeeded" | "restore.completed" if ok => {
+                    match r.details.get("rto_s").and_then(secs) {
+                        Some(s) => a.rtos.push(s),
+                        None => a.unmeasured += 1,
+                    }
+                }
+                _ => {}
+            }
+        }
+        events.push(EventRow {
+            time: r.time,
+            resource: r.resource.clone(),
+            category: Category::of(&r.action),
+            action: r.action.clone(),
+            subject: r.subject.clone(),
+            outcome: r.outcome,
+            detail: detail(r),
+        });
+    }
+    let resources = per
+        .into_iter()
+        .map(|(key, mut a)| {
+            let t = a.policy.and_then(|p| targets.get(p));
+            let (gap, gap_from, gap_to) = longest_gap(&a.backups, from, to);
+            let rpo_target = t.map(|t| t.rpo.num_seconds());
+            let rpo = if a.own_backups {
+                Rpo {
+                    measured_s: Some(gap),
+                    measured: human(gap),
+                    gap_from: Some(gap_from),
+                    gap_to: Some(gap_to),
+                    target_s: rpo_target,
+                    target: rpo_target.map(human),
+                    verdict: Verdict::of(gap, rpo_target),
+                }
+            } else {
+                Rpo {
+                    measured_s: None,
+                    measured: "not measured (no backups of its own)".into(),
+                    gap_from: None,
+                    gap_to: None,
+                    target_s: rpo_target,
+                    target: rpo_target.map(human),
+                    verdict: Verdict::NotMeasured,
+                }
+            };
+            a.rtos.sort_unstable();
+            let n = a.rtos.len();
+            let max = a.rtos.last().copied();
+            let median = match n {
+                0 => None,
+                _ if n % 2 == 1 => Some(a.rtos[n / 2]),
+                _ => Some((a.rtos[n / 2 - 1] + a.rtos[n / 2]) / 2),
+            };
+            let rto_target = t.and_then(|t| t.rto).map(|d| d.num_seconds());
+            ResourceReport {
+                resource: key.to_string(),
+                policy: a.policy.map(str::to_string),
+                counts: a.counts,
+                rpo,
+                rto: Rto {
+                    restores_measured: n,
+                    restores_unmeasured: a.unmeasured,
+                    max_s: max,
+                    max: max.map(human),
+                    median_s: median,
+                    median: median.map(human),
+                    target_s: rto_target,
+                    target: rto_target.map(human),
+                    verdict: max.map_or(Verdict::NotMeasured, |m| Verdict::of(m, rto_target)),
+                },
+            }
+        })
+        .collect();
+    let mut inc: Vec<&Incident> = incidents
+        .iter()
+        .filter(|i| i.opened_at <= to && i.resolved_at.is_none_or(|r| r >= from))
+        .filter(|i| resource.is_none_or(|r| i.key.contains(r)))
+        .collect();
+    inc.sort_by(|a, b| (a.opened_at, &a.id).cmp(&(b.opened_at, &b.id)));
+    let within = |t: DateTime<Utc>| from <= t && t <= to;
+    summary.incidents_opened = inc.iter().filter(|i| within(i.opened_at)).count();
+    summary.incidents_resolved = inc
+        .iter()
+        .filter(|i| i.resolved_at.is_some_and(within))
+        .count();
+    summary.incidents_open_at_end = inc
+        .iter()
+        .filter(|i| i.resolved_at.is_none_or(|r| r > to))
+        .count();
+    let incidents = inc
+        .into_iter()
+        .map(|i| {
+            let duration_s = i.resolved_at.map(|r| (r - i.opened_at).num_seconds());
+            let ack = i.acked_at.map(|a| (a - i.opened_at).num_seconds());
+            IncidentRow {
+                id: i.id.clone(),
+                key: i.key.clone(),
+                title: i.title.clone(),
+                impact: i.class.impact,
+                level: i.class.level,
+                opened_at: i.opened_at,
+                resolved_at: i.resolved_at,
+                duration_s,
+                duration: duration_s.map(human).unwrap_or_else(|| {
+                    format!(
+                        "open (>= {} at end of period)",
+                        human((to - i.opened_at).num_seconds())
+                    )
+                }),
+                time_to_ack_s: ack,
+                time_to_ack: ack.map(human),
+                recurring: i.recurring,
+            }
+        })
+        .collect();
+    summary.events = events.len();
+    let period_s = (to - from).num_seconds().max(0);
+    Report {
+        from,
+        to,
+        period_s,
+        period: human(period_s),
+        resource_filter: resource.map(str::to_string),
+        summary,
+        resources,
+        incidents,
+        events,
+        notes: notes(),
+    }
+}
+
+fn notes() -> Vec<String> {
+    [
+        "Resources: every registry key <kind>#<region>#<id> with a record up to the end of the period (including before it), so that a resource whose backups stopped still shows.",
+        "Measured RPO: the longest interval within the period without a successful snapshot.created, counting from the start of the period to the first backup and from the last backup to the end of the period; no backup in the period means the whole period.",
+        "Measured RTO: rto_s of successful restore.succeeded (restore tests, measured to the restore tester's polling) and restore.completed (restores on request) records; no such restore in the period reads 'not measured'. Breached when the longest exceeds the target.",
+        "Targets come from the policy named on the resource's latest record; 'no target' when that policy is unknown or states none.",
+        "Incidents: every incident open at some time in the period.",
+        "Deletions count snapshot.deleted records (one per snapshot). Digest records (copy.lag, retention.digest, and retention.applied: one per resource and enforcer run) are counted, not listed.",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn strings(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Array(a) if !a.is_empty() => Some(
+            a.iter()
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        _ => None,
+    }
+}
+
+/// One line from a record's details: the facts an auditor looks for.
+fn detail(r: &RegistryRecord) -> String {
+    let d = &r.details;
+    let text = |k: &str| d.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(t) = strings(d.get("tiers")) {
+        parts.push(format!("tiers: {t}"));
+    }
+    if r.action.starts_with("copy.") {
+        parts.push(format!("to {}", text("region").unwrap_or(&r.region)));
+        if let Some(l) = d.get("lag_s").or(d.get("lag_seconds")).and_then(secs) {
+            parts.push(format!("lag {}", human(l)));
+        }
+    }
+    if let Some(x) = strings(d.get("reasons")) {
+        parts.push(format!("reasons: {x}"));
+    }
+    if let Some(Value::Object(c)) = d.get("counts") {
+        let kv: Vec<String> = c
+            .iter()
+            .filter(|(_, v)| v.is_number())
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        parts.push(kv.join(", "));
+    }
+    if let Some(s) = d.get("rto_s").and_then(secs) {
+        parts.push(format!("RTO {}", human(s)));
+    }
+    if let Some(Value::Array(checks)) = d.get("checks") {
+        let failed: Vec<&str> = checks
+            .iter()
+            .filter(|c| c.get("ok").and_then(Value::as_bool) != Some(true))
+            .map(|c| c.get("name").and_then(Value::as_str).unwrap_or("?"))
+            .collect();
+        let mut s = format!("checks {}/{} ok", checks.len() - failed.len(), checks.len());
+        if !failed.is_empty() {
+            let _ = write!(s, " (failed: {})", failed.join(", "));
+        }
+        parts.push(s);
+    }
+    for (k, label) in [
+        ("snapshot", "snapshot"),
+        ("requested_by", "requested by"),
+        ("approved_by", "approved by"),
+        ("reason", "reason:"),
+    ] {
+        if let Some(v) = text(k) {
+            parts.push(format!("{label} {v}"));
+        }
+    }
+    match d.get("error") {
+        Some(Value::String(e)) => parts.push(format!("error: {e}")),
+        Some(e @ Value::Object(_)) => {
+            let f = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("");
+            let both = [f("code"), f("message")]
+                .into_iter()
+                .filter(|s| !s.is_empty());
+            parts.push(format!("error: {}", both.collect::<Vec<_>>().join(": ")));
+        }
+        _ => {}
+    }
+    let messages = |v: &Value| v.get("message").and_then(Value::as_str).map(str::to_string);
+    if let Some(Value::Array(f)) = d.get("findings") {
+        parts.extend(f.iter().filter_map(messages));
+    }
+    parts.extend(d.get("finding").and_then(messages));
+    if parts.is_empty() {
+        if let Value::Object(m) = d {
+            let kv = m
+                .iter()
+                .filter(|(_, v)| !v.is_object() && !v.is_array() && !v.is_null());
+            parts.extend(kv.take(4).map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+                )
+            }));
+        }
+    }
+    let line = parts
+        .join("; ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if line.chars().count() > 160 {
+        format!("{}...", line.chars().take(157).collect::<String>())
+    } else {
+        line
+    }
+}
+
+/// Aligned columns under a dashed header; trailing spaces trimmed.
+fn table(out: &mut String, head: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let dashes: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    let head: Vec<String> = head.iter().map(|h| h.to_string()).collect();
+    for row in [&head, &dashes].into_iter().chain(rows) {
+        let mut s = String::new();
+        for (c, &w) in row.iter().zip(&widths) {
+            let _ = write!(s, "{c:<w$}  ");
+        }
+        out.push_str(s.trim_end());
+        out.push('\n');
+    }
+}
+
+/// A heading and its table, the same in both renderings.
+struct Section {
+    title: &'static str,
+    /// Column names, separated by `|`.
+    head: &'static str,
+    rows: Vec<Vec<String>>,
+    /// Columns holding a verdict or an outcome: coloured in the page.
+    marked: &'static [usize],
+    /// What to say when there is no row.
+    empty: &'static str,
+}
+
+fn sections(r: &Report) -> Vec<Section> {
+    let (s, c) = (&r.summary, &r.summary.counts);
+    let summary = [
+        (
+            "Backups",
+            vec![(c.backups_ok, "ok"), (c.backups_failed, "failed")],
+        ),
+        (
+            "Copies",
+            vec![(c.copies_ok, "ok"), (c.copies_failed, "failed or blocked")],
+        ),
+        (
+            "Deletions",
+            vec![(c.deletions, "done"), (c.deletions_failed, "failed")],
+        ),
+        (
+            "Restore tests",
+            vec![
+                (c.restore_tests_passed, "passed"),
+                (c.restore_tests_failed, "failed"),
+            ],
+        ),
+        (
+            "Restores on request",
+            vec![
+                (c.restores_requested, "requested"),
+                (c.restores_completed, "completed"),
+                (c.restores_failed, "failed"),
+                (c.restores_refused, "refused"),
+            ],
+        ),
+        (
+            "Audits",
+            vec![
+                (c.audits_passed, "passed"),
+                (c.audit_breaches, "breaches"),
+                (c.audit_findings, "findings"),
+            ],
+        ),
+        (
+            "Incidents",
+            vec![
+                (s.incidents_opened, "opened"),
+                (s.incidents_resolved, "resolved"),
+                (s.incidents_open_at_end, "open at end of period"),
+            ],
+        ),
+        (
+            "Events",
+            vec![
+                (s.events, "listed"),
+                (c.other, "with an unknown action"),
+                (s.digests_not_listed, "digest records not listed"),
+            ],
+        ),
+    ];
+    let summary = summary.into_iter().map(|(what, counts)| {
+        let counts: Vec<String> = counts.iter().map(|(n, w)| format!("{n} {w}")).collect();
+        vec![what.to_string(), counts.join(", ")]
+    });
+    let none = |o: &Option<String>| o.clone().unwrap_or_else(|| "none".into());
+    let rpo = r.resources.iter().map(|x| {
+        let rto = match (&x.rto.max, &x.rto.median) {
+            (Some(m), Some(d)) => format!("{m} / {d} ({})", x.rto.restores_measured),
+            _ => "not measured".into(),
+        };
+        vec![
+            x.resource.clone(),
+            x.policy.clone().unwrap_or_else(|| "unknown".into()),
+            format!("{}/{}", x.counts.backups_ok, x.counts.backups_failed),
+            match x.rpo.gap_from {
+                Some(g) => format!("{} (from {})", x.rpo.measured, rfc3339(g)),
+                None => x.rpo.measured.clone(),
+            },
+            none(&x.rpo.target),
+            x.rpo.verdict.label().into(),
+            rto,
+            none(&x.rto.target),
+            x.rto.verdict.label().into(),
+        ]
+    });
+    let activity = r.resources.iter().map(|x| {
+        let c = &x.counts;
+        vec![
+            x.resource.clone(),
+            format!("{}/{}", c.copies_ok, c.copies_failed),
+            c.deletions.to_string(),
+            format!("{}/{}", c.restore_tests_passed, c.restore_tests_failed),
+            c.restores_completed.to_string(),
+            x.rto.restores_unmeasured.to_string(),
+        ]
+    });
+    let incidents = r.incidents.iter().map(|i| {
+        vec![
+            i.id.clone(),
+            i.title.clone(),
+            i.impact.as_str().into(),
+            i.level.to_string(),
+            rfc3339(i.opened_at),
+            i.resolved_at.map_or_else(|| "open".into(), rfc3339),
+            i.duration.clone(),
+            i.time_to_ack
+                .clone()
+                .unwrap_or_else(|| "not acknowledged".into()),
+        ]
+    });
+    let events = r.events.iter().map(|e| {
+        let o = e.outcome.as_str().to_string();
+        vec![
+            rfc3339(e.time),
+            e.resource.clone(),
+            e.action.clone(),
+            e.subject.clone(),
+            o,
+            e.detail.clone(),
+        ]
+    });
+    let no_resource = "No resource in the registry for this period.";
+    vec![
+        Section {
+            title: "Summary",
+            head: "WHAT|COUNT",
+            rows: summary.collect(),
+            marked: &[],
+            empty: "",
+        },
+        Section {
+            title: "RPO / RTO per resource",
+            head: "RESOURCE|POLICY|BACKUPS OK/FAILED|RPO MEASURED (LONGEST GAP)|RPO TARGET|RPO|\
+                   RTO MAX / MEDIAN (N)|RTO TARGET|RTO",
+            rows: rpo.collect(),
+            marked: &[5, 8],
+            empty: no_resource,
+        },
+        Section {
+            title: "Activity per resource",
+            head:
+                "RESOURCE|COPIES OK/FAILED|DELETIONS|RESTORE TESTS OK/FAILED|RESTORES ON REQUEST|\
+                   RESTORES WITHOUT RTO",
+            rows: activity.collect(),
+            marked: &[],
+            empty: no_resource,
+        },
+        Section {
+            title: "Incidents",
+            head: "ID|TITLE|IMPACT|LEVEL|OPENED|RESOLVED|DURATION|TIME TO ACK",
+            rows: incidents.collect(),
+            marked: &[],
+            empty: "No incident in the period.",
+        },
+        Section {
+            title: "Events",
+            head: "TIME|RESOURCE|ACTION|SUBJECT|OUTCOME|DETAIL",
+            rows: events.collect(),
+            marked: &[4],
+            empty: "No event in the period.",
+        },
+    ]
+}
+
+/// Plain text for a terminal: headed sections, aligned columns.
+pub fn render_table(r: &Report) -> String {
+    let mut out = String::from("REMPART BACKUP REPORT\n");
+    let (from, to) = (rfc3339(r.from), rfc3339(r.to));
+    let _ = writeln!(out, "Period: {from} to {to} ({})", r.period);
+    if let Some(f) = &r.resource_filter {
+        let _ = writeln!(out, "Resource filter: {f}");
+    }
+    for s in sections(r) {
+        let _ = writeln!(out, "\n== {} ==", s.title);
+        if s.rows.is_empty() {
+            let _ = writeln!(out, "{}", s.empty);
+        } else {
+            table(&mut out, &s.head.split('|').collect::<Vec<_>>(), &s.rows);
+        }
+    }
+    out.push_str("\n== Notes ==\n");
+    for n in &r.notes {
+        let _ = writeln!(out, "- {n}");
+    }
+    out
+}
+
+/// `& < > " '` as HTML entities.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn impact_colour(i: Impact) -> &'static str {
+    match i {
+        Impact::Minor => "#f4a582",
+        Impact::Major => "#d6604d",
+        Impact::Critical => "#b2182b",
+    }
+}
+
+const FAIL: &str = "#c00000";
+const LABEL_W: f64 = 270.0;
+const PLOT_W: f64 = 690.0;
+const ROW_H: f64 = 22.0;
+const TOP: f64 = 28.0;
+
+/// The timeline: a row per resource with a mark per event (a failure is a
+/// red cross, readable in black and white), then a bar per incident, then
+/// the legend. Each mark has a `<title>`: hovering shows the event.
+fn svg(r: &Report) -> String {
+    let len = (r.to - r.from).num_seconds().max(1) as f64;
+    let x = |t: DateTime<Utc>| {
+        LABEL_W + ((t - r.from).num_seconds() as f64 / len).clamp(0.0, 1.0) * PLOT_W
+    };
+    let y = |row: usize| TOP + row as f64 * ROW_H;
+    let mut rows: Vec<&str> = r.events.iter().map(|e| e.resource.as_str()).collect();
+    rows.sort_unstable();
+    rows.dedup();
+    let mut labels: Vec<String> = rows.iter().map(|s| s.to_string()).collect();
+    labels.extend(r.incidents.iter().map(|i| format!("incident: {}", i.title)));
+    let ly = y(labels.len()) + 20.0;
+    let mut s = format!(
+        r#"<svg class="timeline" viewBox="0 0 1000 {h}" width="100%" role="img" aria-label="Timeline"><style>text{{font:11px sans-serif;fill:#222}}</style>"#,
+        h = ly + 20.0
+    );
+    for (i, l) in labels.iter().enumerate() {
+        let (fill, ty) = (["#f3f3f3", "#ffffff"][i % 2], y(i) + 15.0);
+        let short: String = l.chars().take(40).collect();
+        let more = if short.len() < l.len() { "..." } else { "" };
+        let _ = write!(
+            s,
+            r#"<rect x="0" y="{:.1}" width="1000" height="{ROW_H}" fill="{fill}"/><text x="4" y="{ty:.1}">{}{more}<title>{}</title></text>"#,
+            y(i),
+            escape(&short),
+            escape(l)
+        );
+    }
+    let fmt = if len < 3.0 * 86_400.0 {
+        "%m-%d %H:%M"
+    } else {
+        "%Y-%m-%d"
+    };
+    for k in 0..=5 {
+        let t = r.from + TimeDelta::seconds((len * f64::from(k) / 5.0) as i64);
+        let (tx, y1, label) = (x(t), ly - 12.0, t.format(fmt));
+        let _ = write!(
+            s,
+            r##"<line x1="{tx:.1}" y1="22" x2="{tx:.1}" y2="{y1:.1}" stroke="#bbb" stroke-dasharray="2,3"/><text x="{tx:.1}" y="16" text-anchor="middle">{label}</text>"##
+        );
+    }
+    for e in &r.events {
+        let row = rows.binary_search(&e.resource.as_str()).unwrap_or(0);
+        let (cx, cy, c) = (x(e.time), y(row) + ROW_H / 2.0, e.category.colour());
+        let (at, o) = (rfc3339(e.time), e.outcome.as_str());
+        let title = escape(&format!("{at} {} {} {o} {}", e.action, e.subject, e.detail));
+        let _ = if e.outcome == Outcome::Failure {
+            let (px, py) = (cx - 6.0, cy - 6.0);
+            write!(
+                s,
+                r#"<g class="mark fail"><circle cx="{cx:.1}" cy="{cy:.1}" r="5" fill="{c}"/><path d="M{px:.1} {py:.1}l12 12m0 -12l-12 12" stroke="{FAIL}" stroke-width="2.5"/><title>{title}</title></g>"#
+            )
+        } else {
+            write!(
+                s,
+                r##"<circle class="mark ok" cx="{cx:.1}" cy="{cy:.1}" r="4.5" fill="{c}" stroke="#333" stroke-width="0.5"><title>{title}</title></circle>"##
+            )
+        };
+    }
+    for (j, i) in r.incidents.iter().enumerate() {
+        let (x0, by) = (x(i.opened_at), y(rows.len() + j) + 5.0);
+        let w = (x(i.resolved_at.unwrap_or(r.to)) - x0).max(3.0);
+        let end = i.resolved_at.map_or_else(|| "open".into(), rfc3339);
+        // Still open: a dashed outline says the bar goes on past the period.
+        let dash = if i.resolved_at.is_none() {
+            r#" stroke-dasharray="4,2""#
+        } else {
+            ""
+        };
+        let title = format!(
+            "{} ({}, level {}): {} to {end}",
+            i.title,
+            i.impact.as_str(),
+            i.level,
+            rfc3339(i.opened_at)
+        );
+        let _ = write!(
+            s,
+            r#"<rect class="incident-bar" x="{x0:.1}" y="{by:.1}" width="{w:.1}" height="12" fill="{}" stroke="{FAIL}"{dash}><title>{}</title></rect>"#,
+            impact_colour(i.impact),
+            escape(&title)
+        );
+    }
+    let cats = [
+        Category::Backup,
+        Category::Copy,
+        Category::Deletion,
+        Category::Restore,
+        Category::Audit,
+        Category::Other,
+    ];
+    let mut legend: Vec<(String, String)> = cats
+        .iter()
+        .map(|c| {
+            (
+                format!(r#"<circle cx="6" cy="0" r="4.5" fill="{}"/>"#, c.colour()),
+                c.as_str().into(),
+            )
+        })
+        .collect();
+    legend.push((
+        format!(r#"<path d="M1 -5l10 10m0 -10l-10 10" stroke="{FAIL}" stroke-width="2.5"/>"#),
+        "failure".into(),
+    ));
+    for i in [Impact::Minor, Impact::Major, Impact::Critical] {
+        let sw = format!(
+            r#"<rect x="0" y="-5" width="12" height="10" fill="{}"/>"#,
+            impact_colour(i)
+        );
+        legend.push((sw, format!("{} incident", i.as_str())));
+    }
+    let mut lx = 8.0;
+    for (swatch, text) in &legend {
+        let _ = write!(
+            s,
+            r#"<g transform="translate({lx} {ly})">{swatch}<text x="16" y="4">{text}</text></g>"#
+        );
+        lx += 30.0 + 6.5 * text.len() as f64;
+    }
+    s.push_str("</svg>");
+    s
+}
+
+const CSS: &str = "body{font-family:sans-serif;font-size:13px;color:#222;margin:24px}\
+h1{font-size:20px}h2{font-size:16px;border-bottom:1px solid #999;margin-top:28px}\
+table{border-collapse:collapse;width:100%}th{background:#eee}\
+th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}\
+td.met{color:#006400;font-weight:bold}td.breached{color:#c00000;font-weight:bold}\
+td.none{color:#666;font-style:italic}svg{border:1px solid #ccc}\
+@media print{body{margin:0;font-size:10px}thead{display:table-header-group}\
+*{-webkit-print-color-adjust:exact;print-color-adjust:exact}tr,svg{page-break-inside:avoid}}";
+
+/// One self-contained HTML page: inline CSS and SVG, no script, no URL.
+pub fn render_html(r: &Report) -> String {
+    let t = escape(&format!(
+        "Rempart backup report: {} to {}",
+        rfc3339(r.from),
+        rfc3339(r.to)
+    ));
+    let mut out = String::from("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+    let _ = writeln!(
+        out,
+        "<title>{t}</title><style>{CSS}</style></head><body>\n<h1>{t}</h1>"
+    );
+    let _ = write!(out, "<p>Period length: {}.", escape(&r.period));
+    if let Some(f) = &r.resource_filter {
+        let _ = write!(out, " Resource filter: <code>{}</code>.", escape(f));
+    }
+    let _ = writeln!(out, "</p>\n<h2>Timeline</h2>\n{}", svg(r));
+    for s in sections(r) {
+        let _ = write!(out, "<h2>{}</h2>\n<table><thead><tr>", s.title);
+        for h in s.head.split('|') {
+            let _ = write!(out, "<th>{}</th>", escape(h));
+        }
+        out.push_str("</tr></thead><tbody>\n");
+        if s.rows.is_empty() {
+            let _ = write!(out, "<tr><td colspan=\"9\">{}</td></tr>", escape(s.empty));
+        }
+        for row in &s.rows {
+            out.push_str("<tr>");
+            for (i, c) in row.iter().enumerate() {
+                let class = match c.as_str() {
+                    _ if !s.marked.contains(&i) => "",
+                    "met" => " class=\"met\"",
+                    "success" => "",
+                    "BREACHED" | "failure" => " class=\"breached\"",
+                    _ => " class=\"none\"",
+                };
+                let _ = write!(out, "<td{class}>{}</td>", escape(c));
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</tbody></table>\n");
+    }
+    out.push_str("<h2>Notes</h2>\n<ul>\n");
+    for n in &r.notes {
+        let _ = writeln!(out, "<li>{}</li>", escape(n));
+    }
+    out.push_str("</ul>\n</body></html>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::Classification;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const DB: &str = "rds-instance#eu-west-1#rewapp-prod-db";
+    const VOL: &str = "ebs-volume#eu-west-1#vol-0abc";
+
+    /// A time of 2025: `11-05T02` (on the hour) or `11-05T02:30:15`.
+    fn at(s: &str) -> DateTime<Utc> {
+        let tail = if s.len() == 8 { ":00:00Z" } else { "Z" };
+        format!("2025-{s}{tail}").parse().unwrap()
+    }
+
+    fn rec(res: &str, time: &str, action: &str, subject: &str, details: Value) -> RegistryRecord {
+        let ok = !action.ends_with("failed") && !action.ends_with("blocked");
+        RegistryRecord {
+            resource: res.into(),
+            time: at(time),
+            action: action.into(),
+            subject: subject.into(),
+            outcome: if ok {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            },
+            policy: Some("rewapp-postgres".into()),
+            region: "eu-west-1".into(),
+            function: "test".into(),
+            details,
+            cause: None,
+        }
+    }
+
+    fn targets(rpo_h: i64, rto_min: Option<i64>) -> BTreeMap<String, Targets> {
+        let t = Targets {
+            rpo: TimeDelta::hours(rpo_h),
+            rto: rto_min.map(TimeDelta::minutes),
+        };
+        BTreeMap::from([("rewapp-postgres".to_string(), t)])
+    }
+
+    fn incident(key: &str, opened: &str, acked: Option<&str>, resolved: Option<&str>) -> Incident {
+        let class = Classification {
+            impact: Impact::Major,
+            level: 2,
+            rule: "default".into(),
+        };
+        Incident {
+            id: format!("{key}@{}", rfc3339(at(opened))),
+            key: key.into(),
+            title: format!("alarm {key}"),
+            class,
+            opened_at: at(opened),
+            last_alarm_at: at(opened),
+            acked_at: acked.map(at),
+            client_notified_at: None,
+            escalation: 0,
+            last_paged_at: at(opened),
+            last_reminder_at: None,
+            last_update_at: at(opened),
+            ok_since: None,
+            resolved_at: resolved.map(at),
+            recurring: false,
+            timeline: vec![],
+        }
+    }
+
+    /// Daily 02:00 backups of DB on the November days given.
+    fn daily(days: impl Iterator<Item = u32>) -> Vec<RegistryRecord> {
+        let snap = |d| {
+            rec(
+                DB,
+                &format!("11-{d:02}T02"),
+                "snapshot.created",
+                "s",
+                json!({}),
+            )
+        };
+        days.map(snap).collect()
+    }
+
+    /// The report of November 2025.
+    fn nov(recs: &[RegistryRecord], incs: &[Incident], tg: &BTreeMap<String, Targets>) -> Report {
+        build(recs, incs, tg, at("11-01T00"), at("12-01T00"), None)
+    }
+
+    /// Proves: measured RPO is the longest gap without a successful backup:
+    /// one missing day of daily backups gives 48 h, breached against 24 h and
+    /// met against 72 h; the gaps at both edges of the period count; no
+    /// backup at all (even for a resource only seen before the period) is
+    /// the whole period; an unknown policy gives "no target"; a key that
+    /// never had a backup of its own (DR copies) is "not measured".
+    #[test]
+    fn measured_rpo() {
+        // A key with no backup of its own, ever (the DR region's copies):
+        // not measured, never a made-up breach.
+        let dr = vec![rec(
+            "rds-instance#eu-central-1#rewapp-prod-db",
+            "11-03T05",
+            "snapshot.deleted",
+            "copy-1",
+            json!({}),
+        )];
+        let r = nov(&dr, &[], &targets(24, None));
+        assert_eq!(
+            (r.resources[0].rpo.measured_s, r.resources[0].rpo.verdict),
+            (None, Verdict::NotMeasured)
+        );
+        let month = daily((1..=30).filter(|d| *d != 15));
+        let r = nov(&month, &[], &targets(24, None));
+        let rpo = &r.resources[0].rpo;
+        assert_eq!(
+            (rpo.measured_s, rpo.verdict),
+            (Some(48 * 3600), Verdict::Breached)
+        );
+        assert_eq!(
+            (rpo.gap_from, rpo.gap_to),
+            (Some(at("11-14T02")), Some(at("11-16T02")))
+        );
+        assert_eq!(r.resources[0].counts.backups_ok, 29);
+        assert_eq!(
+            nov(&month, &[], &targets(72, None)).resources[0]
+                .rpo
+                .verdict,
+            Verdict::Met
+        );
+        let start = &nov(&daily(10..=30), &[], &targets(24, None)).resources[0].rpo;
+        assert_eq!(
+            (start.measured_s, start.gap_from),
+            (Some(9 * 86_400 + 2 * 3600), Some(at("11-01T00")))
+        );
+        let end = &nov(&daily(1..=5), &[], &targets(24, None)).resources[0].rpo;
+        assert_eq!(
+            (end.measured_s, end.gap_to),
+            (Some(25 * 86_400 + 22 * 3600), Some(at("12-01T00")))
+        );
+        let none = vec![
+            rec(
+                DB,
+                "11-03T02",
+                "snapshot.failed",
+                "s",
+                json!({"error": "quota"}),
+            ),
+            rec(VOL, "10-30T02", "snapshot.created", "s", json!({})),
+        ];
+        let r = nov(&none, &[], &targets(24, None));
+        assert_eq!(r.resources.len(), 2);
+        for x in &r.resources {
+            assert_eq!(
+                (x.rpo.measured_s, x.rpo.verdict),
+                (Some(30 * 86_400), Verdict::Breached)
+            );
+        }
+        assert_eq!(
+            r.events.len(),
+            1,
+            "the October backup is no event of November"
+        );
+        let unknown = nov(&none, &[], &BTreeMap::new());
+        assert_eq!(unknown.resources[0].rpo.verdict, Verdict::NoTarget);
+    }
+
+    /// Proves: measured RTO is the max and median of `rto_s` over successful
+    /// restore tests and restores on request (a failed restore is left out,
+    /// one without `rto_s` is counted as unmeasured); breached when the
+    /// longest exceeds the target; with no restore it is "not measured",
+    /// never 0.
+    #[test]
+    fn measured_rto() {
+        let mut recs = daily(1..=30);
+        for (d, action, rto) in [
+            (3, "restore.succeeded", 600),
+            (10, "restore.succeeded", 1200),
+            (17, "restore.completed", 300),
+            (24, "restore.succeeded", 900),
+            (25, "restore.failed", 9000),
+        ] {
+            let time = format!("11-{d:02}T05");
+            recs.push(rec(DB, &time, action, "s", json!({"rto_s": rto})));
+        }
+        recs.push(rec(DB, "11-26T05", "restore.succeeded", "s", json!({})));
+        let rto = nov(&recs, &[], &targets(24, Some(60))).resources[0]
+            .rto
+            .clone();
+        assert_eq!(
+            (rto.max_s, rto.median_s, rto.verdict),
+            (Some(1200), Some(750), Verdict::Met)
+        );
+        assert_eq!((rto.restores_measured, rto.restores_unmeasured), (4, 1));
+        let verdict = |tg| nov(&recs, &[], &tg).resources[0].rto.verdict;
+        assert_eq!(verdict(targets(24, Some(15))), Verdict::Breached);
+        assert_eq!(verdict(targets(24, None)), Verdict::NoTarget);
+        let r = nov(&daily(1..=30), &[], &targets(24, Some(60)));
+        let rto = &r.resources[0].rto;
+        assert_eq!(
+            (rto.max_s, rto.median_s, rto.verdict),
+            (None, None, Verdict::NotMeasured)
+        );
+        assert!(render_table(&r).contains("not measured"));
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["resources"][0]["rto"]["max_s"], Value::Null);
+    }
+
+    /// Proves: records outside [from, to] and, with a resource filter, other
+    /// resources are left out (the filter matches the id or the whole key,
+    /// not a suffix of the id); digests are counted, not listed;
+    /// bookkeeping keys are no resource; incidents are kept when they
+    /// overlap the period and their key contains the filter.
+    #[test]
+    fn filters() {
+        let recs = vec![
+            rec(
+                DB,
+                "10-31T23:59:59",
+                "snapshot.created",
+                "before",
+                json!({}),
+            ),
+            rec(DB, "11-05T02", "snapshot.created", "in", json!({})),
+            rec(DB, "12-01T00:00:01", "snapshot.created", "after", json!({})),
+            rec(VOL, "11-05T03", "snapshot.created", "vol", json!({})),
+            rec(
+                "replicator#eu-west-1",
+                "11-05T04",
+                "copy.lag",
+                "sweep",
+                json!({}),
+            ),
+            rec(DB, "11-05T04", "retention.digest", "run", json!({})),
+            rec(
+                "claim#eu-west-1#x",
+                "11-05T05",
+                "claim.taken",
+                "x",
+                json!({}),
+            ),
+        ];
+        let subjects = |r: &Report| {
+            r.events
+                .iter()
+                .map(|e| e.subject.clone())
+                .collect::<Vec<_>>()
+        };
+        let all = nov(&recs, &[], &targets(24, None));
+        assert_eq!(subjects(&all), ["in", "vol", "x"]);
+        let c = &all.summary;
+        assert_eq!(
+            (c.digests_not_listed, c.counts.other, c.counts.backups_ok),
+            (2, 1, 2)
+        );
+        let keys: Vec<&str> = all.resources.iter().map(|x| x.resource.as_str()).collect();
+        assert_eq!(keys, [VOL, DB]);
+        let tg = targets(24, None);
+        let only = |f| build(&recs, &[], &tg, at("11-01T00"), at("12-01T00"), Some(f));
+        for f in ["rewapp-prod-db", DB] {
+            assert_eq!(
+                (subjects(&only(f)), only(f).resources.len()),
+                (vec!["in".into()], 1)
+            );
+        }
+        assert!(
+            only("prod-db").events.is_empty(),
+            "an id's suffix is not the id"
+        );
+        let incs = vec![
+            incident("rewapp-prod-db-cpu", "10-20T00", None, Some("10-31T00")),
+            incident("rewapp-prod-db-cpu", "10-30T00", None, None),
+            incident(
+                "rewapp-prod-db-io",
+                "11-10T00",
+                Some("11-10T00:09:00"),
+                Some("11-10T01"),
+            ),
+            incident("vol-0abc-full", "11-20T00", None, Some("12-02T00")),
+            incident("rewapp-prod-db-io", "12-01T00:00:01", None, None),
+        ];
+        let r = nov(&[], &incs, &BTreeMap::new());
+        let opened: Vec<_> = r.incidents.iter().map(|i| i.opened_at).collect();
+        assert_eq!(opened, [at("10-30T00"), at("11-10T00"), at("11-20T00")]);
+        let s = &r.summary;
+        let counts = (
+            s.incidents_opened,
+            s.incidents_resolved,
+            s.incidents_open_at_end,
+        );
+        assert_eq!(counts, (2, 1, 2));
+        assert_eq!(r.incidents[1].time_to_ack.as_deref(), Some("9min"));
+        assert_eq!(r.incidents[0].duration, "open (>= 32d at end of period)");
+        let tg = BTreeMap::new();
+        let db = build(
+            &[],
+            &incs,
+            &tg,
+            at("11-01T00"),
+            at("12-01T00"),
+            Some("rewapp-prod-db"),
+        );
+        assert_eq!(db.incidents.len(), 2);
+    }
+
+    /// Proves: the page is self-contained (no URL, no script, no external
+    /// resource), escapes what data contains, draws an SVG with exactly one
+    /// mark per event (the failure marked as such) and a bar per incident,
+    /// and marks a breached target visibly.
+    #[test]
+    fn html_is_self_contained_and_escaped() {
+        let mut recs = daily(1..=3);
+        let nasty = "<script>alert(1)</script> & co";
+        recs.push(rec(
+            DB,
+            "11-04T02",
+            "snapshot.failed",
+            nasty,
+            json!({"error": "it's \"bad\""}),
+        ));
+        let copy = json!({"region": "eu-central-1", "lag_s": 3600});
+        recs.push(rec(
+            VOL,
+            "11-04T03",
+            "copy.completed",
+            "eu-central-1/s",
+            copy,
+        ));
+        let inc = [incident("rewapp-prod-db-io", "11-10T00", None, None)];
+        let r = nov(&recs, &inc, &targets(24, Some(60)));
+        let h = render_html(&r);
+        for bad in [
+            "http://", "https://", "<script", "<link", "<img", "@import", "url(",
+        ] {
+            assert!(!h.contains(bad), "{bad}");
+        }
+        assert!(h.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"));
+        assert!(h.contains("it&#39;s &quot;bad&quot;"));
+        assert!(h.contains("<svg"));
+        assert_eq!(h.matches("class=\"mark ").count(), r.events.len());
+        assert_eq!(h.matches("class=\"mark fail\"").count(), 1);
+        assert_eq!(h.matches("class=\"incident-bar\"").count(), 1);
+        assert!(h.contains("<td class=\"breached\">BREACHED</td>"));
+    }
+
+    /// Two resources over three days: every verdict (met, breached, no
+    /// target, not measured), a failure, a digest and an incident.
+    fn fixed() -> Report {
+        let tiers = json!({"tiers": ["daily", "monthly"]});
+        let copy = json!({"region": "eu-central-1", "lag_s": 2400});
+        let error = json!({"error": {"code": "SnapshotQuotaExceeded", "message": "quota"}});
+        let checks = json!({"rto_s": 1260, "checks": [{"name": "tables", "ok": true}]});
+        let asked = json!({"rto_s": 420, "requested_by": "alice", "approved_by": "bob"});
+        let refused = json!({"requested_by": "carol", "reason": "not approved"});
+        let mut recs = vec![
+            rec(DB, "11-01T02", "snapshot.created", "rempart-db-1101", tiers),
+            rec(
+                DB,
+                "11-01T02:40:00",
+                "copy.completed",
+                "eu-central-1/rempart-db-1101",
+                copy,
+            ),
+            rec(DB, "11-02T02", "snapshot.failed", "rempart-db-1102", error),
+            rec(
+                DB,
+                "11-02T04",
+                "snapshot.deleted",
+                "rempart-db-1002",
+                json!({"reasons": ["30d"]}),
+            ),
+            rec(
+                DB,
+                "11-02T05",
+                "restore.succeeded",
+                "rempart-db-1101",
+                checks,
+            ),
+            rec(
+                DB,
+                "11-03T02",
+                "snapshot.created",
+                "rempart-db-1103",
+                json!({"tiers": ["daily"]}),
+            ),
+            rec(
+                DB,
+                "11-03T06",
+                "restore.completed",
+                "rempart-db-1103",
+                asked,
+            ),
+            rec(VOL, "11-01T12", "snapshot.created", "snap-0v", json!({})),
+            rec(VOL, "11-03T09", "restore.refused", "snap-0v", refused),
+            rec(
+                "replicator#eu-west-1",
+                "11-03T07",
+                "copy.lag",
+                "sweep",
+                json!({}),
+            ),
+        ];
+        for r in recs.iter_mut().filter(|r| r.resource == VOL) {
+            r.policy = Some("ebs-daily".into());
+        }
+        let (opened, acked, ok) = ("11-02T02:05:00", "11-02T02:20:00", "11-02T03:35:00");
+        let mut inc = incident("rewapp-prod-db-io", opened, Some(acked), Some(ok));
+        inc.class.impact = Impact::Critical;
+        let tg = targets(24, Some(60));
+        build(&recs, &[inc], &tg, at("11-01T00"), at("11-04T00"), None)
+    }
+
+    /// Proves: the terminal table's layout and wording, as reviewed in its
+    /// snapshot (a change shows up as a diff).
+    #[test]
+    fn table_snapshot() {
+        insta::assert_snapshot!("table", render_table(&fixed()));
+    }
+
+    /// Proves: the JSON format (field names, seconds next to human text,
+    /// nulls where nothing was measured), as reviewed in its snapshot.
+    #[test]
+    fn json_snapshot() {
+        insta::assert_json_snapshot!("json", fixed());
+    }
+
+    proptest! {
+        /// Proves: for any backups in a period, the measured RPO is at least
+        /// every gap between consecutive backups and each edge gap, is one
+        /// of them, and never exceeds the period.
+        #[test]
+        fn rpo_is_the_largest_gap(mut offsets in prop::collection::vec(0i64..2_592_000, 0..40)) {
+            let from = at("11-01T00");
+            offsets.sort_unstable();
+            let times: Vec<_> = offsets.iter().map(|o| from + TimeDelta::seconds(*o)).collect();
+            let backup = |t: &DateTime<Utc>| RegistryRecord {
+                time: *t,
+                ..rec(DB, "11-01T00", "snapshot.created", "s", json!({}))
+            };
+            let recs: Vec<_> = times.iter().map(backup).collect();
+            let r = nov(&recs, &[], &targets(24, None));
+            let rpo = r.resources.first().and_then(|x| x.rpo.measured_s);
+            let mut points = vec![from];
+            points.extend(&times);
+            points.push(at("12-01T00"));
+            let gaps: Vec<i64> = points.windows(2).map(|w| (w[1] - w[0]).num_seconds()).collect();
+            match rpo {
+                Some(m) => {
+                    prop_assert!(gaps.iter().all(|g| m >= *g) && gaps.contains(&m));
+                    prop_assert!(m <= 30 * 86_400);
+                }
+                None => prop_assert!(times.is_empty()),
+            }
+        }
+    }
+}

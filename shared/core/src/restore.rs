@@ -1,0 +1,933 @@
+//! Restore tests (pure): the policy's `[restore_tests]` section, when a
+//! database is due for its monthly test, which snapshot to restore, the
+//! throw-away instance's name, and the checks on the restored instance.
+//! Seed 003 §10: a random snapshot younger than 7 days, restored to a test
+//! instance, checked, timed (the real RTO; alert beyond 45 min), deleted.
+//!
+//! Restores on request (seed 002 §3, 003 §8.1): who asks, why, who approved
+//! the interruption, and a target point that must lie inside the database's
+//! point-in-time window or be one of its snapshots: [`decide`].
+
+use crate::duration::Span;
+use crate::model::SnapshotInfo;
+use chrono::{DateTime, Datelike, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// An Aurora cluster restored by a restore test.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestoredCluster {
+    pub id: String,
+    pub arn: String,
+    pub status: String,
+    pub engine: String,
+    pub engine_version: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An instance restored by Rempart (a restore test or a restore on request).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestoredInstance {
+    pub id: String,
+    pub arn: String,
+    /// The Aurora cluster it belongs to (a cluster restore test's member).
+    pub cluster: Option<String>,
+    pub status: String,
+    pub engine: String,
+    pub engine_version: String,
+    pub storage_gb: i32,
+    pub publicly_accessible: bool,
+    /// DB parameter groups: (name, apply status, e.g. `in-sync`).
+    pub parameter_groups: Vec<(String, String)>,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreTests {
+    /// Policies whose RDS instances are tested.
+    pub policies: Vec<String>,
+    #[serde(default = "d_age")]
+    pub max_snapshot_age: Span,
+    #[serde(default = "d_class")]
+    pub instance_class: String,
+    /// The isolated DB subnet group of the test instances (default: the
+    /// account's default VPC subnet group).
+    #[serde(default)]
+    pub subnet_group: Option<String>,
+    /// A restore still running after this is reported (seed 003 §10: 45 min).
+    #[serde(default = "d_alert")]
+    pub alert_after: Span,
+    /// The class of the one instance of a restored Aurora cluster (Aurora
+    /// has no micro class).
+    #[serde(default = "d_aurora_class")]
+    pub aurora_instance_class: String,
+    /// SQL checks through the RDS Data API, per protected Aurora cluster.
+    #[serde(default)]
+    pub sql_checks: Vec<SqlCheck>,
+    /// The checks run on a restored instance (default: all of them; `sql`
+    /// runs where `sql_checks` names the cluster).
+    #[serde(default = "d_checks")]
+    pub checks: Vec<CheckName>,
+    /// The DB parameter group restored instances get (default: the
+    /// engine's default group); the `parameter-group` check verifies that it
+    /// is the one applied and in sync.
+    #[serde(default)]
+    pub parameter_group: Option<String>,
+}
+
+/// A check the policy can name.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckName {
+    /// The instance (and the cluster) reached `available`.
+    Available,
+    /// The engine and its version are reported.
+    Engine,
+    /// Storage is allocated.
+    Storage,
+    /// Not publicly accessible.
+    Private,
+    /// The parameter group is applied (`in-sync`), and is the policy's.
+    ParameterGroup,
+    /// The policy's SQL check, through the RDS Data API (Aurora).
+    Sql,
+}
+
+impl CheckName {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CheckName::Available => "available",
+            CheckName::Engine => "engine",
+            CheckName::Storage => "storage",
+            CheckName::Private => "private",
+            CheckName::ParameterGroup => "parameter-group",
+            CheckName::Sql => "sql",
+        }
+    }
+}
+
+fn d_checks() -> Vec<CheckName> {
+    vec![
+        CheckName::Available,
+        CheckName::Engine,
+        CheckName::Storage,
+        CheckName::Private,
+        CheckName::ParameterGroup,
+        CheckName::Sql,
+    ]
+}
+
+/// Keeps the checks the policy names (`available` always: a restore that
+/// did not finish is never a pass).
+pub fn named(results: Vec<Check>, names: &[CheckName]) -> Vec<Check> {
+    results
+        .into_iter()
+        .filter(|c| c.name == "available" || names.iter().any(|n| n.as_str() == c.name))
+        .collect()
+}
+
+/// A SQL check on a restored Aurora cluster, through the RDS Data API (which
+/// serves Aurora clusters only; the tester turns on the restored cluster's
+/// HTTP endpoint).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SqlCheck {
+    /// The protected Aurora cluster (identifier) whose restores it checks.
+    pub cluster: String,
+    /// The Secrets Manager secret holding the cluster's master credentials:
+    /// a cluster restored from a snapshot keeps the source's.
+    pub secret_arn: String,
+    /// The database to connect to (default: the engine's).
+    #[serde(default)]
+    pub database: Option<String>,
+    /// A read-only statement, e.g. `SELECT count(*) FROM users`.
+    pub sql: String,
+    /// The first column of the first row must be a number at least this
+    /// (a row count, say). Without it, the statement must return a row.
+    #[serde(default)]
+    pub min_value: Option<i64>,
+}
+
+fn d_age() -> Span {
+    "7d".parse().expect("constant")
+}
+fn d_class() -> String {
+    "db.t4g.micro".into()
+}
+/// The smallest Aurora instance class: restored clusters' one instance when
+/// nothing else says.
+pub const DEFAULT_AURORA_CLASS: &str = "db.t4g.medium";
+
+fn d_aurora_class() -> String {
+    DEFAULT_AURORA_CLASS.into()
+}
+fn d_alert() -> Span {
+    "45min".parse().expect("constant")
+}
+
+/// Due when no test of this database finished this calendar month (UTC).
+pub fn due(finished: &[DateTime<Utc>], now: DateTime<Utc>) -> bool {
+    !finished
+        .iter()
+        .any(|t| t.year() == now.year() && t.month() == now.month() && *t <= now)
+}
+
+/// FNV-1a: a stable "random" from the event id and the database, so a
+/// redelivery picks the same snapshot.
+pub fn seed(parts: &[&str]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for p in parts {
+        for b in p.bytes().chain(std::iter::once(0)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+    }
+    h
+}
+
+/// A snapshot to restore: one of the available Rempart snapshots of the
+/// database younger than `max_age`, chosen by `seed`.
+pub fn pick(
+    snaps: &[SnapshotInfo],
+    max_age: chrono::TimeDelta,
+    now: DateTime<Utc>,
+    seed: u64,
+) -> Option<&SnapshotInfo> {
+    let mut young: Vec<&SnapshotInfo> = snaps
+        .iter()
+        .filter(|s| crate::model::is_available(s))
+        .filter(|s| s.taken_at().is_some_and(|t| now - t <= max_age && t <= now))
+        .collect();
+    young.sort_by(|a, b| a.id.cmp(&b.id));
+    let n = young.len();
+    (n > 0).then(|| young[(seed % n as u64) as usize])
+}
+
+/// `rempart-rt-<db>-<yyyymmddhhmm>`: a valid RDS instance (and cluster)
+/// identifier: at most 63 characters, a letter first, no `--`, no trailing
+/// `-`. A database name too long for that is cut and followed by a hash of
+/// it (`rempart-rt-<db…>-<hash>-<stamp>`), so that two databases sharing a
+/// long prefix, tested in the same run, do not get the same name.
+pub fn instance_id(db: &str, now: DateTime<Utc>) -> String {
+    stamped_id("rempart-rt", db, now)
+}
+
+fn stamped_id(head: &str, db: &str, now: DateTime<Utc>) -> String {
+    let mut slug = crate::naming::slug(db);
+    if slug.is_empty() {
+        slug.push_str("db");
+    }
+    let stamp = now.format("%Y%m%d%H%M").to_string();
+    crate::naming::fit_id(head, &[&slug], &stamp, crate::naming::RDS_INSTANCE_ID_MAX)
+}
+
+/// A restore on request (seed 002 §3): the database, the target point (a
+/// snapshot or a point in time), and who asks, why, and who approved the
+/// interruption. The detail of a `Rempart Restore Request` event.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreRequest {
+    /// The source RDS DB instance.
+    pub database: String,
+    /// Restore from this snapshot…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+    /// …or to this point in time (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point_in_time: Option<DateTime<Utc>>,
+    /// The new instance (default `rempart-rr-<db>-<yyyymmddhhmm>`). Never the
+    /// source: a restore always creates a new instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The new instance's class (default: the snapshot's or the source's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_class: Option<String>,
+    /// The environment concerned (client/tenant, production or staging).
+    pub environment: String,
+    /// The scope (product, site…), as the requester words it.
+    #[serde(default)]
+    pub scope: String,
+    /// Who asks (a name or an e-mail address).
+    pub requested_by: String,
+    /// Why: the incident, the import batch, the change; urgency and impact.
+    pub reason: String,
+    /// Who approved the restore and its interruption: not the requester.
+    pub approved_by: String,
+    /// The support ticket, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+}
+
+/// What a database can be restored to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Windows {
+    /// The point-in-time window (earliest, latest restorable time); `None`
+    /// when automated backups are off.
+    pub pitr: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// The database's available snapshots: (id, taken at).
+    pub snapshots: Vec<(String, DateTime<Utc>)>,
+}
+
+impl Windows {
+    /// "snapshots cover A to B (N)", or "no available snapshot".
+    fn snapshot_text(&self) -> String {
+        let times = self.snapshots.iter().map(|(_, t)| *t);
+        match (times.clone().min(), times.max()) {
+            (Some(a), Some(b)) => format!(
+                "its {} available snapshot(s) cover {} to {}",
+                self.snapshots.len(),
+                crate::time::rfc3339(a),
+                crate::time::rfc3339(b)
+            ),
+            _ => "it has no available snapshot".into(),
+        }
+    }
+
+    fn pitr_text(&self, db: &str) -> String {
+        match self.pitr {
+            Some((a, b)) => format!(
+                "the point-in-time window of {db} is {} to {}",
+                crate::time::rfc3339(a),
+                crate::time::rfc3339(b)
+            ),
+            None => format!("point-in-time restore is off for {db} (no automated backups)"),
+        }
+    }
+}
+
+/// Where a restore starts from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "from", content = "at")]
+pub enum RestoreSource {
+    Snapshot(String),
+    PointInTime(DateTime<Utc>),
+}
+
+impl RestoreSource {
+    /// The snapshot id or the RFC 3339 time (the `rempart:restore-point` tag).
+    pub fn point(&self) -> String {
+        match self {
+            RestoreSource::Snapshot(s) => s.clone(),
+            RestoreSource::PointInTime(t) => crate::time::rfc3339(*t),
+        }
+    }
+}
+
+/// An accepted request: what to restore, into what.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RestorePlan {
+    pub source: RestoreSource,
+    pub target: String,
+}
+
+/// The new instance's name: the request's, or
+/// `rempart-rr-<db>-<yyyymmddhhmm>` at the request's time.
+pub fn request_target(req: &RestoreRequest, now: DateTime<Utc>) -> String {
+    match &req.target {
+        Some(t) => t.trim().to_string(),
+        None => stamped_id("rempart-rr", req.database.trim(), now),
+    }
+}
+
+/// Feasibility (seed 002 §3): accepts the request, or refuses it with a
+/// message that says why and what is possible (the windows). `target_exists`:
+/// whether an instance already has the target's name.
+pub fn decide(
+    req: &RestoreRequest,
+    w: &Windows,
+    target_exists: bool,
+    now: DateTime<Utc>,
+) -> std::result::Result<RestorePlan, String> {
+    let db = req.database.trim();
+    for (field, v) in [
+        ("database", &req.database),
+        ("environment", &req.environment),
+        ("requested_by", &req.requested_by),
+        ("reason", &req.reason),
+        ("approved_by", &req.approved_by),
+    ] {
+        if v.trim().is_empty() {
+            return Err(format!("the request has no {field}"));
+        }
+    }
+    if req
+        .approved_by
+        .trim()
+        .eq_ignore_ascii_case(req.requested_by.trim())
+    {
+        return Err(format!(
+            "{} cannot approve their own restore request: the approval must come from someone else",
+            req.requested_by.trim()
+        ));
+    }
+    // Written as tags of the new instance: RDS refuses the restore otherwise.
+    for (field, v) in [
+        ("requested_by", &req.requested_by),
+        ("approved_by", &req.approved_by),
+    ] {
+        if !crate::naming::valid_rds_tag_value(v.trim()) {
+            return Err(format!(
+                "{field} `{}` cannot be written as a tag of the restored instance: use {}",
+                v.trim(),
+                crate::naming::TAG_VALUE_RULE.replace("letters", "letters (any script)")
+            ));
+        }
+    }
+    let target = request_target(req, now);
+    if !crate::naming::valid_rds_instance_id(&target) {
+        return Err(format!(
+            "`{target}` is not a valid RDS instance identifier (1-63 letters, digits or hyphens, a letter first, no `--`, no trailing hyphen)"
+        ));
+    }
+    if target.to_ascii_lowercase().starts_with("rempart-rt-") {
+        return Err(format!(
+            "`{target}`: names starting with rempart-rt- are the restore tests' throw-away instances (deleted after the test); choose another target"
+        ));
+    }
+    if target.eq_ignore_ascii_case(db) {
+        return Err(format!(
+            "the target cannot be the source {db}: a restore creates a new instance"
+        ));
+    }
+    if target_exists {
+        return Err(format!(
+            "an instance named {target} already exists: choose another target"
+        ));
+    }
+    let windows = format!("{}; {}", w.pitr_text(db), w.snapshot_text());
+    let source = match (&req.snapshot, req.point_in_time) {
+        (Some(_), Some(_)) | (None, None) => {
+            return Err(format!(
+                "give either a snapshot or a point in time, not {}; {windows}",
+                if req.snapshot.is_some() {
+                    "both"
+                } else {
+                    "neither"
+                }
+            ))
+        }
+        (Some(id), None) => {
+            if !w.snapshots.iter().any(|(s, _)| s == id) {
+                return Err(format!(
+                    "{id} is not an available snapshot of {db}; {windows}"
+                ));
+            }
+            RestoreSource::Snapshot(id.clone())
+        }
+        (None, Some(t)) => {
+            let inside = w.pitr.is_some_and(|(a, b)| a <= t && t <= b);
+            if !inside {
+                let hint = w
+                    .snapshots
+                    .iter()
+                    .filter(|(_, at)| *at <= t)
+                    .max_by_key(|(id, at)| (*at, id.clone()))
+                    .map(|(id, at)| {
+                        format!(
+                            "; the newest snapshot before it is {id} (taken {}): ask for that snapshot instead",
+                            crate::time::rfc3339(*at)
+                        )
+                    })
+                    .unwrap_or_default();
+                return Err(format!(
+                    "{} is outside the window: {windows}{hint}",
+                    crate::time::rfc3339(t)
+                ));
+            }
+            RestoreSource::PointInTime(t)
+        }
+    };
+    Ok(RestorePlan { source, target })
+}
+
+/// One check on the restored instance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// The parameter group check: every group of the instance in sync, and the
+/// expected one (when the policy names it) among them.
+fn parameter_group_check(i: &RestoredInstance, expected: Option<&str>) -> Check {
+    let listed = i
+        .parameter_groups
+        .iter()
+        .map(|(n, st)| format!("{n} ({st})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let in_sync =
+        !i.parameter_groups.is_empty() && i.parameter_groups.iter().all(|(_, st)| st == "in-sync");
+    let right = expected.is_none_or(|e| i.parameter_groups.iter().any(|(n, _)| n == e));
+    Check {
+        name: "parameter-group".into(),
+        ok: in_sync && right,
+        detail: match (listed.is_empty(), right, expected) {
+            (true, _, _) => "no parameter group reported".into(),
+            (false, false, Some(e)) => format!("{listed}; expected {e}"),
+            _ => listed,
+        },
+    }
+}
+
+/// The checks seed 003 §10 asks for that the control plane can answer:
+/// available, engine present, storage allocated, not publicly accessible,
+/// the parameter group applied (the policy's, when it names one).
+pub fn checks(i: &RestoredInstance, parameter_group: Option<&str>) -> Vec<Check> {
+    let mut out = vec![
+        Check {
+            name: "available".into(),
+            ok: i.status == "available",
+            detail: format!("status {}", i.status),
+        },
+        Check {
+            name: "engine".into(),
+            ok: !i.engine.is_empty(),
+            detail: format!("{} {}", i.engine, i.engine_version),
+        },
+        Check {
+            name: "storage".into(),
+            ok: i.storage_gb > 0,
+            detail: format!("{} GiB", i.storage_gb),
+        },
+        Check {
+            name: "private".into(),
+            ok: !i.publicly_accessible,
+            detail: if i.publicly_accessible {
+                "publicly accessible".into()
+            } else {
+                "not publicly accessible".into()
+            },
+        },
+    ];
+    out.push(parameter_group_check(i, parameter_group));
+    out
+}
+
+/// The checks on a restored Aurora cluster and its member instance.
+pub fn cluster_checks(
+    c: &RestoredCluster,
+    member: Option<&RestoredInstance>,
+    parameter_group: Option<&str>,
+) -> Vec<Check> {
+    let member_status = member.map_or("missing", |m| m.status.as_str());
+    let mut out = vec![
+        Check {
+            name: "available".into(),
+            ok: c.status == "available" && member_status == "available",
+            detail: format!("cluster {}, instance {member_status}", c.status),
+        },
+        Check {
+            name: "engine".into(),
+            ok: !c.engine.is_empty(),
+            detail: format!("{} {}", c.engine, c.engine_version),
+        },
+        Check {
+            name: "private".into(),
+            ok: member.is_some_and(|m| !m.publicly_accessible),
+            detail: match member {
+                Some(m) if m.publicly_accessible => "instance publicly accessible".into(),
+                Some(_) => "instance not publicly accessible".into(),
+                None => "no instance".into(),
+            },
+        },
+    ];
+    if let Some(m) = member {
+        out.push(parameter_group_check(m, parameter_group));
+    }
+    out
+}
+
+/// The SQL check's verdict on what the Data API answered: the first value
+/// of the first row (`Ok(None)`: no row), or the error.
+pub fn sql_check(c: &SqlCheck, answer: std::result::Result<Option<String>, String>) -> Check {
+    let (ok, detail) = match (answer, c.min_value) {
+        (Err(e), _) => (false, format!("`{}` failed: {e}", c.sql)),
+        (Ok(None), _) => (false, format!("`{}` returned no row", c.sql)),
+        (Ok(Some(v)), None) => (true, format!("`{}` returned {v}", c.sql)),
+        (Ok(Some(v)), Some(min)) => match v.trim().parse::<f64>() {
+            Ok(n) if n >= min as f64 => {
+                (true, format!("`{}` returned {v} (at least {min})", c.sql))
+            }
+            Ok(_) => (false, format!("`{}` returned {v}, below {min}", c.sql)),
+            Err(_) => (false, format!("`{}` returned {v}, not a number", c.sql)),
+        },
+    };
+    Check {
+        name: "sql".into(),
+        ok,
+        detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().expect("time")
+    }
+
+    /// Proves: one test per calendar month.
+    #[test]
+    fn a_database_is_due_once_a_month() {
+        assert!(due(&[], t("2025-11-23T02:00:00Z")));
+        assert!(!due(
+            &[t("2025-11-01T03:00:00Z")],
+            t("2025-11-23T02:00:00Z")
+        ));
+        assert!(due(&[t("2025-10-31T23:00:00Z")], t("2025-11-01T00:05:00Z")));
+    }
+
+    fn request() -> RestoreRequest {
+        RestoreRequest {
+            database: "rewapp-prod-db".into(),
+            snapshot: None,
+            point_in_time: Some(t("2025-11-20T14:30:00Z")),
+            target: None,
+            instance_class: None,
+            environment: "production".into(),
+            scope: "Visitor".into(),
+            requested_by: "alice@rewapp.io".into(),
+            reason: "bad import batch at 14:35".into(),
+            approved_by: "bob@rewapp.io".into(),
+            ticket: None,
+        }
+    }
+
+    fn windows() -> Windows {
+        Windows {
+            pitr: Some((t("2025-11-16T03:00:00Z"), t("2025-11-23T09:55:00Z"))),
+            snapshots: vec![
+                ("snap-1101".into(), t("2025-11-01T02:00:00Z")),
+                ("snap-1110".into(), t("2025-11-10T02:00:00Z")),
+                ("snap-1122".into(), t("2025-11-22T02:00:00Z")),
+            ],
+        }
+    }
+
+    /// Proves: a point inside the PITR window, or an available snapshot, is
+    /// accepted into a new instance named after the database and the time.
+    #[test]
+    fn a_request_inside_the_window_is_accepted() {
+        let now = t("2025-11-23T10:00:00Z");
+        let p = decide(&request(), &windows(), false, now).expect("accepted");
+        assert_eq!(
+            p,
+            RestorePlan {
+                source: RestoreSource::PointInTime(t("2025-11-20T14:30:00Z")),
+                target: "rempart-rr-rewapp-prod-db-202511231000".into()
+            }
+        );
+        let r = RestoreRequest {
+            snapshot: Some("snap-1101".into()),
+            point_in_time: None,
+            target: Some("rewapp-prod-db-restored".into()),
+            ..request()
+        };
+        let p = decide(&r, &windows(), false, now).expect("accepted");
+        assert_eq!(p.source, RestoreSource::Snapshot("snap-1101".into()));
+        assert_eq!(p.target, "rewapp-prod-db-restored");
+    }
+
+    /// Proves: a point outside the PITR window is refused with both windows
+    /// and the snapshot to ask for instead; an unknown snapshot, a missing
+    /// approval, a self-approval, the source as target, an existing target,
+    /// an invalid name and a name reserved for the restore tests are
+    /// refused, each with its reason.
+    #[test]
+    fn requests_outside_the_window_or_unapproved_are_refused() {
+        let now = t("2025-11-23T10:00:00Z");
+        let w = windows();
+        let old = RestoreRequest {
+            point_in_time: Some(t("2025-11-12T08:00:00Z")),
+            ..request()
+        };
+        let e = decide(&old, &w, false, now).expect_err("refused");
+        assert_eq!(
+            e,
+            "2025-11-12T08:00:00Z is outside the window: the point-in-time window of rewapp-prod-db is 2025-11-16T03:00:00Z to 2025-11-23T09:55:00Z; its 3 available snapshot(s) cover 2025-11-01T02:00:00Z to 2025-11-22T02:00:00Z; the newest snapshot before it is snap-1110 (taken 2025-11-10T02:00:00Z): ask for that snapshot instead"
+        );
+        let no_pitr = Windows {
+            pitr: None,
+            snapshots: vec![],
+        };
+        let e = decide(&request(), &no_pitr, false, now).expect_err("refused");
+        assert!(
+            e.contains("point-in-time restore is off") && e.contains("no available snapshot"),
+            "{e}"
+        );
+        let cases: Vec<(RestoreRequest, bool, &str)> = vec![
+            (
+                RestoreRequest {
+                    snapshot: Some("nope".into()),
+                    point_in_time: None,
+                    ..request()
+                },
+                false,
+                "nope is not an available snapshot of rewapp-prod-db; the point-in-time window",
+            ),
+            (
+                RestoreRequest {
+                    snapshot: Some("snap-1101".into()),
+                    ..request()
+                },
+                false,
+                "not both",
+            ),
+            (
+                RestoreRequest {
+                    approved_by: " ".into(),
+                    ..request()
+                },
+                false,
+                "no approved_by",
+            ),
+            (
+                RestoreRequest {
+                    approved_by: "Alice@rewapp.io".into(),
+                    ..request()
+                },
+                false,
+                "cannot approve their own",
+            ),
+            (
+                RestoreRequest {
+                    target: Some("rewapp-prod-db".into()),
+                    ..request()
+                },
+                false,
+                "cannot be the source",
+            ),
+            (
+                RestoreRequest {
+                    target: Some("restored".into()),
+                    ..request()
+                },
+                true,
+                "already exists",
+            ),
+            (
+                RestoreRequest {
+                    target: Some("9-bad--name-".into()),
+                    ..request()
+                },
+                false,
+                "not a valid RDS instance identifier",
+            ),
+            (
+                RestoreRequest {
+                    target: Some("rempart-rt-mine".into()),
+                    ..request()
+                },
+                false,
+                "restore tests' throw-away",
+            ),
+        ];
+        for (r, exists, want) in cases {
+            let e = decide(&r, &w, exists, now).expect_err(want);
+            assert!(e.contains(want), "{e} should say {want}");
+        }
+    }
+
+    /// Proves: the SQL check passes on a value at least the minimum, and
+    /// fails, saying why, on a smaller value, a non-number, no row, or an
+    /// error; without a minimum any row passes.
+    #[test]
+    fn the_sql_check_reads_the_first_value() {
+        let c = SqlCheck {
+            cluster: "rewapp-aurora".into(),
+            secret_arn: "arn:aws:secretsmanager:eu-west-1:1:secret:x".into(),
+            database: None,
+            sql: "SELECT count(*) FROM users".into(),
+            min_value: Some(1),
+        };
+        assert!(sql_check(&c, Ok(Some("1200".into()))).ok);
+        let low = sql_check(&c, Ok(Some("0".into())));
+        assert!(!low.ok && low.detail.contains("below 1"), "{low:?}");
+        assert!(!sql_check(&c, Ok(Some("abc".into()))).ok);
+        assert!(!sql_check(&c, Ok(None)).ok);
+        let err = sql_check(
+            &c,
+            Err("BadRequestException: HttpEndpoint is not enabled".into()),
+        );
+        assert!(!err.ok && err.detail.contains("HttpEndpoint"), "{err:?}");
+        let any = SqlCheck {
+            min_value: None,
+            ..c
+        };
+        assert!(sql_check(&any, Ok(Some("abc".into()))).ok);
+    }
+
+    fn restored(groups: &[(&str, &str)]) -> RestoredInstance {
+        RestoredInstance {
+            id: "rempart-rt-db-202511230600".into(),
+            arn: String::new(),
+            cluster: None,
+            status: "available".into(),
+            engine: "postgres".into(),
+            engine_version: "16.4".into(),
+            storage_gb: 20,
+            publicly_accessible: false,
+            parameter_groups: groups
+                .iter()
+                .map(|(n, s)| (n.to_string(), s.to_string()))
+                .collect(),
+            tags: Default::default(),
+        }
+    }
+
+    /// Proves: the parameter-group check passes when every group is in
+    /// sync and the policy's group (if named) is applied, and says why it
+    /// fails otherwise; the policy's `checks` keep only the named checks,
+    /// `available` always.
+    #[test]
+    fn the_parameter_group_check_and_the_named_checks() {
+        let pg = |i: &RestoredInstance, want: Option<&str>| {
+            checks(i, want)
+                .into_iter()
+                .find(|c| c.name == "parameter-group")
+                .expect("check")
+        };
+        let ok = restored(&[("rewapp-pg16", "in-sync")]);
+        assert!(pg(&ok, Some("rewapp-pg16")).ok);
+        assert!(pg(&ok, None).ok);
+        let other = pg(
+            &restored(&[("default.postgres16", "in-sync")]),
+            Some("rewapp-pg16"),
+        );
+        assert!(
+            !other.ok && other.detail.ends_with("expected rewapp-pg16"),
+            "{other:?}"
+        );
+        let pending = pg(&restored(&[("rewapp-pg16", "pending-reboot")]), None);
+        assert!(!pending.ok && pending.detail.contains("pending-reboot"));
+        assert!(!pg(&restored(&[]), None).ok);
+        let kept: Vec<String> = named(checks(&ok, None), &[CheckName::Private])
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(kept, ["available", "private"]);
+    }
+
+    /// Proves: instance ids are valid RDS identifiers, however odd the name.
+    #[test]
+    fn instance_ids_are_valid() {
+        let now = t("2025-11-23T02:30:00Z");
+        assert_eq!(
+            instance_id("rewapp-prod-db", now),
+            "rempart-rt-rewapp-prod-db-202511230230"
+        );
+        let long = instance_id(&"x_".repeat(60), now);
+        assert!(long.len() <= 63 && !long.contains("--"), "{long}");
+    }
+
+    /// Proves: the names that broke the old generator are valid: a database
+    /// with no usable character (was `rempart-rt--<stamp>`), and two long
+    /// names sharing their first 39 characters (were cut to the same name,
+    /// so the second restore of a run failed).
+    #[test]
+    fn odd_and_long_database_names_give_distinct_valid_ids() {
+        let now = t("2025-11-23T02:30:00Z");
+        assert_eq!(instance_id("é", now), "rempart-rt-db-202511230230");
+        let r = RestoreRequest {
+            database: "ü".into(),
+            ..request()
+        };
+        assert_eq!(request_target(&r, now), "rempart-rr-db-202511230230");
+        let a = instance_id("rewapp-production-postgres-primary-eu-west-1", now);
+        let b = instance_id("rewapp-production-postgres-primary-eu-west-2", now);
+        assert_ne!(a, b);
+        for id in [&a, &b] {
+            assert!(crate::naming::valid_rds_instance_id(id), "{id}");
+            assert!(
+                id.starts_with("rempart-rt-rewapp-production-postgres-"),
+                "{id}"
+            );
+        }
+    }
+
+    /// Proves: a requester or approver that RDS cannot write as a tag of the
+    /// restored instance (a comma, parentheses, over 256 characters) is
+    /// refused before any restore starts; names in any script are accepted.
+    #[test]
+    fn requesters_that_cannot_be_tags_are_refused() {
+        let now = t("2025-11-23T10:00:00Z");
+        for ok in ["Hélène Dupont", "李明", "ops+oncall@rewapp.io"] {
+            let r = RestoreRequest {
+                requested_by: ok.into(),
+                ..request()
+            };
+            assert!(decide(&r, &windows(), false, now).is_ok(), "{ok}");
+        }
+        let long = "a".repeat(257);
+        for bad in ["Alice (ops)", "alice, bob", long.as_str(), "aws:alice"] {
+            let r = RestoreRequest {
+                approved_by: bad.into(),
+                ..request()
+            };
+            let err = decide(&r, &windows(), false, now).unwrap_err();
+            assert!(err.starts_with("approved_by `"), "{err}");
+            assert!(err.contains("cannot be written as a tag"), "{err}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Proves: whatever the database name (empty, any script, very
+        /// long) and the time (0 to 4e9 s), the restore-test and the
+        /// restore-request instance ids are valid RDS instance and cluster
+        /// identifiers with their `rempart-rt-` / `rempart-rr-` prefix; an
+        /// ordinary name of at most 39 characters keeps the documented
+        /// `rempart-rt-<db>-<yyyymmddhhmm>` shape.
+        #[test]
+        fn restore_ids_are_always_valid(db in proptest::prop_oneof![proptest::prelude::any::<String>(), ".{0,100}", "[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,8}){0,6}"], secs in 0i64..4_000_000_000) {
+            let now = DateTime::<Utc>::from_timestamp(secs, 0).unwrap();
+            let r = RestoreRequest { database: db.clone(), ..request() };
+            for (id, prefix) in [(instance_id(&db, now), "rempart-rt-"), (request_target(&r, now), "rempart-rr-")] {
+                proptest::prop_assert!(crate::naming::valid_rds_instance_id(&id), "{}", id);
+                proptest::prop_assert!(crate::naming::valid_rds_cluster_id(&id), "{}", id);
+                proptest::prop_assert!(id.starts_with(prefix) && id.ends_with(&now.format("-%Y%m%d%H%M").to_string()), "{}", id);
+                proptest::prop_assert!(crate::naming::valid_tag_value(&id));
+            }
+            let slug = crate::naming::slug(&db);
+            if !slug.is_empty() && slug.len() <= 39 && slug == db {
+                proptest::prop_assert_eq!(instance_id(&db, now), format!("rempart-rt-{db}-{}", now.format("%Y%m%d%H%M")));
+            }
+        }
+    }
+
+    /// Proves: only young, available snapshots are picked, and the same seed
+    /// picks the same one.
+    #[test]
+    fn picks_a_young_available_snapshot() {
+        let snap = |id: &str, at: &str, status: &str| SnapshotInfo {
+            kind: crate::model::ResourceKind::RdsInstance,
+            id: id.into(),
+            arn: String::new(),
+            region: "eu-west-1".into(),
+            source: "db".into(),
+            status: status.into(),
+            created: Some(t(at)),
+            tags: Default::default(),
+            encrypted: true,
+            kms_key: None,
+        };
+        let snaps = vec![
+            snap("old", "2025-11-01T02:00:00Z", "available"),
+            snap("creating", "2025-11-22T02:00:00Z", "creating"),
+            snap("a", "2025-11-21T02:00:00Z", "available"),
+            snap("b", "2025-11-22T02:00:00Z", "available"),
+        ];
+        let now = t("2025-11-23T02:30:00Z");
+        let week = chrono::TimeDelta::days(7);
+        for s in 0..10 {
+            let p = pick(&snaps, week, now, s).expect("one");
+            assert!(p.id == "a" || p.id == "b");
+            assert_eq!(pick(&snaps, week, now, s), Some(p));
+        }
+        assert!(pick(&snaps[..2], week, now, 1).is_none());
+        assert_ne!(seed(&["e1", "db"]), seed(&["e1db"]));
+    }
+}

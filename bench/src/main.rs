@@ -11,6 +11,7 @@
 //! Usage: rempart-bench [BINARY] [RUNS] [ZIP]
 //!        rempart-bench retention-engine [SNAPSHOTS] [RUNS]
 //!        rempart-bench retention-sweep [SNAPSHOTS]
+//!        rempart-bench scheduler-scale [RESOURCES]
 
 use rempart_testkit::lambda_rt::{Outcome, RuntimeApi};
 use rempart_testkit::local::{create_estate, create_plumbing, LocalAws, REGION};
@@ -91,6 +92,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("replication") {
         return replication(args.get(2).and_then(|s| s.parse().ok()).unwrap_or(500)).await;
+    }
+    if args.get(1).map(String::as_str) == Some("scheduler-scale") {
+        return scheduler_scale(args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1000)).await;
     }
     if args.get(1).map(String::as_str) == Some("retention-sweep") {
         return retention_sweep(args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5000)).await;
@@ -396,6 +400,95 @@ pub async fn replication(n: usize) -> Result<(), Box<dyn std::error::Error>> {
         for (op, c) in calls {
             println!("    {op:<36} {c}");
         }
+    }
+    let _ = std::fs::remove_file(&path);
+    Ok(())
+}
+
+/// The snapshot-scheduler over `n` tagged RDS instances, every call held
+/// 100 ms by the proxy (AWS's round trip; moto answers at once), once with
+/// one snapshot at a time and once with its bounded concurrency: wall time,
+/// requests per resource, and the peak requests in any one second (all, and
+/// `CreateDBSnapshot` alone, which the pacer keeps near 12 a second).
+pub async fn scheduler_scale(n: usize) -> Result<(), Box<dyn std::error::Error>> {
+    use rempart_core::policy::PolicySource;
+    use rempart_snapshot_scheduler as snapshot_scheduler;
+    use rempart_testkit::local::sdk_config_for;
+    use rempart_testkit::proxy::CountingProxy;
+
+    let aws = LocalAws::start(&[("MOTO_RDS_SNAPSHOT_LIMIT", "1000000")])?;
+    let cfg = aws.sdk_config(REGION).await;
+    let (registry, topic) = create_plumbing(&cfg, "rempart-registry", "rempart-events").await?;
+    let rds = rempart_testkit::local::rds_client(&cfg);
+    for i in 0..n {
+        rds.create_db_instance()
+            .db_instance_identifier(format!("db-{i:04}"))
+            .engine("postgres")
+            .db_instance_class("db.t4g.micro")
+            .allocated_storage(20)
+            .master_username("u")
+            .master_user_password("not-a-real-password")
+            .tags(
+                aws_sdk_rds::types::Tag::builder()
+                    .key("rempart:policy")
+                    .value("pg")
+                    .build(),
+            )
+            .send()
+            .await?;
+    }
+    let policy = "version = 1\n[policies.pg]\nkinds = [\"rds-instance\"]\nrpo = \"26h\"\n\
+                  [[policies.pg.schedules]]\nname = \"daily\"\ncron = \"0 2 * * *\"\ntiers = [\"daily\"]\n\
+                  [policies.pg.retention]\nkeep_daily = 7\n";
+    let path = std::env::temp_dir().join(format!("rempart-scale-{}.toml", std::process::id()));
+    std::fs::write(&path, policy)?;
+    println!("snapshot-scheduler over {n} RDS instances, 100 ms added to every call");
+    println!(
+        "| run | wall time | requests | per resource | peak requests/s | peak CreateDBSnapshot/s |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for (day, (label, concurrency)) in [
+        ("one at a time", 1),
+        (
+            "bounded",
+            snapshot_scheduler::scheduler::DEFAULT_CONCURRENCY,
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let proxy =
+            CountingProxy::with_latency(&aws.endpoint, None, None, Duration::from_millis(100))
+                .await?;
+        let mut deps = snapshot_scheduler::Deps::new(
+            &sdk_config_for(&proxy.url(), REGION).await,
+            registry.table(),
+            topic.arn(),
+            PolicySource::File(path.clone()),
+        )?;
+        deps.scheduler.concurrency = concurrency;
+        let mut event: serde_json::Value = serde_json::from_str(SCHEDULED)?;
+        event["time"] = format!("2025-11-{:02}T02:00:00Z", 10 + day).into();
+        event["id"] = format!("scale-{day}").into();
+        let t = Instant::now();
+        let report = snapshot_scheduler::handle(&deps, event).await?;
+        let wall = t.elapsed();
+        if report.created.len() != n {
+            return Err(format!(
+                "{label}: {} created of {n}: {}",
+                report.created.len(),
+                report.summary()
+            )
+            .into());
+        }
+        let requests: usize = proxy.take().values().sum();
+        println!(
+            "| {label} ({concurrency}) | {:.1} s | {requests} | {:.2} | {} | {} |",
+            wall.as_secs_f64(),
+            requests as f64 / n as f64,
+            proxy.peak_per_second(|_| true),
+            proxy.peak_per_second(|op| op == "rds:CreateDBSnapshot"),
+        );
     }
     let _ = std::fs::remove_file(&path);
     Ok(())

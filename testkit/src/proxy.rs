@@ -54,6 +54,11 @@ fn body_of(raw: &[u8]) -> String {
 pub struct CountingProxy {
     addr: String,
     counts: Arc<Mutex<BTreeMap<String, usize>>>,
+    /// When each request arrived, by operation (with a latency only).
+    arrivals: Arc<Mutex<Vec<(std::time::Instant, String)>>>,
+    /// Requests by the Rempart function that made them (`app/<function>`
+    /// in the User-Agent), `-` for none.
+    by_app: Arc<Mutex<BTreeMap<String, usize>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -81,6 +86,16 @@ pub fn operation(r: &Request) -> String {
         }
     };
     format!("{service}:{op}")
+}
+
+/// The Rempart function a request comes from: `app/<function>` in its
+/// User-Agent (each function's `Deps::new` sets the SDK's app name), `-`
+/// for none.
+pub fn app_of(r: &Request) -> String {
+    r.header("user-agent")
+        .and_then(|ua| ua.split(' ').find_map(|p| p.strip_prefix("app/")))
+        .unwrap_or("-")
+        .to_string()
 }
 
 async fn forward(req: &Request, upstream: &str) -> std::io::Result<Vec<u8>> {
@@ -111,6 +126,18 @@ impl CountingProxy {
         answer: Option<Answer>,
         rewrite: Option<Rewrite>,
     ) -> Result<CountingProxy, KitError> {
+        Self::with_latency(upstream, answer, rewrite, std::time::Duration::ZERO).await
+    }
+
+    /// Starts a proxy to `upstream` that holds every request `latency`
+    /// before forwarding it (AWS's round trip, where moto answers at once),
+    /// and notes when each arrived ([`CountingProxy::peak_per_second`]).
+    pub async fn with_latency(
+        upstream: &str,
+        answer: Option<Answer>,
+        rewrite: Option<Rewrite>,
+        latency: std::time::Duration,
+    ) -> Result<CountingProxy, KitError> {
         let upstream = upstream
             .trim_start_matches("http://")
             .trim_end_matches('/')
@@ -123,10 +150,13 @@ impl CountingProxy {
             .map_err(KitError::io("proxy address"))?
             .to_string();
         let counts = Arc::new(Mutex::new(BTreeMap::new()));
-        let c = counts.clone();
+        let arrivals = Arc::new(Mutex::new(Vec::new()));
+        let by_app = Arc::new(Mutex::new(BTreeMap::new()));
+        let (c, arr, apps) = (counts.clone(), arrivals.clone(), by_app.clone());
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (c, upstream) = (c.clone(), upstream.clone());
+                let (c, arr, apps, upstream) =
+                    (c.clone(), arr.clone(), apps.clone(), upstream.clone());
                 let (answer, rewrite) = (answer.clone(), rewrite.clone());
                 tokio::spawn(async move {
                     let (r, mut w) = stream.into_split();
@@ -134,9 +164,18 @@ impl CountingProxy {
                     // One request per connection: the upstream closes after
                     // answering, and so does the forwarded response.
                     if let Some(req) = read_request(&mut r).await {
-                        *c.lock()
+                        let op = operation(&req);
+                        if !latency.is_zero() {
+                            arr.lock()
+                                .expect("proxy lock")
+                                .push((std::time::Instant::now(), op.clone()));
+                            tokio::time::sleep(latency).await;
+                        }
+                        *c.lock().expect("proxy lock").entry(op).or_insert(0) += 1;
+                        *apps
+                            .lock()
                             .expect("proxy lock")
-                            .entry(operation(&req))
+                            .entry(app_of(&req))
                             .or_insert(0) += 1;
                         if let Some((status, body)) = answer.as_ref().and_then(|a| a(&req)) {
                             let _ = w
@@ -165,11 +204,44 @@ impl CountingProxy {
                 });
             }
         });
-        Ok(CountingProxy { addr, counts, task })
+        Ok(CountingProxy {
+            addr,
+            counts,
+            arrivals,
+            by_app,
+            task,
+        })
     }
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The most requests that arrived within one second (a sliding window
+    /// over the arrival times), over all operations or those `only` accepts.
+    pub fn peak_per_second(&self, only: impl Fn(&str) -> bool) -> usize {
+        let mut at: Vec<std::time::Instant> = self
+            .arrivals
+            .lock()
+            .expect("proxy lock")
+            .iter()
+            .filter(|(_, op)| only(op))
+            .map(|(t, _)| *t)
+            .collect();
+        at.sort();
+        let (mut best, mut start) = (0, 0);
+        for end in 0..at.len() {
+            while at[end] - at[start] >= std::time::Duration::from_secs(1) {
+                start += 1;
+            }
+            best = best.max(end - start + 1);
+        }
+        best
+    }
+
+    /// Calls so far, by the function that made them; and resets the counts.
+    pub fn take_by_app(&self) -> BTreeMap<String, usize> {
+        std::mem::take(&mut *self.by_app.lock().expect("proxy lock"))
     }
 
     /// Calls so far, by operation; and resets the counts.

@@ -77,6 +77,8 @@ pub struct SimOutcome {
     pub scheduler_runs: usize,
     pub replicator_runs: usize,
     pub enforcer_runs: usize,
+    /// AWS requests over the whole simulation, by function.
+    pub requests: BTreeMap<String, usize>,
 }
 
 impl SimOutcome {
@@ -154,20 +156,8 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
         aws.pid
     ));
     std::fs::write(&policy_path, &text).map_err(KitError::io("writing the simulated policy"))?;
-    let sched = snapshot_scheduler::Deps::new(
-        &cfg,
-        registry.table(),
-        topic.arn(),
-        PolicySource::File(policy_path.clone()),
-    )?;
-    let mut enf = retention_enforcer::Deps::new(
-        &cfg,
-        registry.table(),
-        topic.arn(),
-        PolicySource::File(policy_path.clone()),
-    )?;
-    enf.pace = std::time::Duration::ZERO;
-    // The replicator, through a proxy that answers ElastiCache exports.
+    // Every function through one proxy: it counts their requests, by
+    // function, and answers the replicator's ElastiCache exports.
     create_dr(&cfg, true).await?;
     let exports: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
     let seen = exports.clone();
@@ -193,8 +183,22 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
         None,
     )
     .await?;
+    let pcfg = crate::local::sdk_config_for(&proxy.url(), REGION).await;
+    let sched = snapshot_scheduler::Deps::new(
+        &pcfg,
+        registry.table(),
+        topic.arn(),
+        PolicySource::File(policy_path.clone()),
+    )?;
+    let mut enf = retention_enforcer::Deps::new(
+        &pcfg,
+        registry.table(),
+        topic.arn(),
+        PolicySource::File(policy_path.clone()),
+    )?;
+    enf.pace = std::time::Duration::ZERO;
     let rep = snapshot_replicator::Deps::new(
-        &crate::local::sdk_config_for(&proxy.url(), REGION).await,
+        &pcfg,
         registry.table(),
         topic.arn(),
         PolicySource::File(policy_path.clone()),
@@ -450,6 +454,19 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
         "\nAfter {} days ({} scheduler runs, {} replicator sweeps, {} enforcer runs, the last at {} once grace periods were over):",
         args.days, outcome.scheduler_runs, outcome.replicator_runs, outcome.enforcer_runs, settle.format("%Y-%m-%d %H:%M")
     ))?;
+    outcome.requests = proxy.take_by_app();
+    w(
+        out,
+        format!(
+            "AWS requests per simulated day, by function: {}",
+            outcome
+                .requests
+                .iter()
+                .map(|(f, n)| format!("{f} {:.1}", *n as f64 / f64::from(args.days.max(1))))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )?;
     for g in &report.decisions {
         let kept: Vec<_> = g
             .decisions

@@ -57,12 +57,23 @@ async fn every_tagged_resource_gets_exactly_one_snapshot_per_scheduled_time() {
         .iter()
         .all(|(_, action, _, outcome, _)| action == "snapshot.created" && outcome == "success"));
     let all = h.announcements("/all");
-    assert_eq!(all.len(), 4, "{all:?}");
+    assert_eq!(
+        all.len(),
+        6,
+        "four snapshots and each run's digest: {all:?}"
+    );
     for a in &all {
         assert_eq!(a["schema"], "rempart.announcement/v1");
-        assert_eq!(a["kind"], "snapshot.created");
         assert_eq!(a["severity"], "info");
     }
+    let of = |kind: &str| all.iter().filter(|a| a["kind"] == kind).collect::<Vec<_>>();
+    assert_eq!(of("snapshot.created").len(), 4);
+    let digests = of("snapshot.digest");
+    assert_eq!(digests.len(), 2);
+    assert!(
+        digests.iter().all(|d| d["details"]["created"] == 2),
+        "{digests:?}"
+    );
     assert!(
         h.announcements("/warnings").is_empty(),
         "info is filtered out by the severity attribute"
@@ -127,8 +138,14 @@ async fn a_failing_resource_is_reported_while_the_others_succeed() {
         "1".into()
     )));
     let warnings = h.announcements("/warnings");
-    assert_eq!(warnings.len(), 1);
+    assert_eq!(
+        warnings.len(),
+        2,
+        "the failure and the run's digest: {warnings:?}"
+    );
     assert_eq!(warnings[0]["kind"], "snapshot.failed");
+    assert_eq!(warnings[1]["kind"], "snapshot.digest");
+    assert_eq!(warnings[1]["details"]["failed"], 1);
     assert_eq!(
         warnings[0]["details"]["error"]["code"],
         "SnapshotQuotaExceeded"
@@ -143,7 +160,11 @@ async fn a_failing_resource_is_reported_while_the_others_succeed() {
         items.iter().any(|i| i.1 == "snapshot.failed" && i.4 == "2"),
         "{items:?}"
     );
-    assert_eq!(h.announcements("/warnings").len(), 1);
+    assert_eq!(
+        h.announcements("/warnings").len(),
+        2,
+        "nothing new: neither the failure nor a digest is announced again"
+    );
 }
 
 /// Proves: an on-demand request (before a risky change) snapshots what it
@@ -271,7 +292,16 @@ async fn a_resource_tagged_with_an_unknown_policy_is_reported() {
         .await
         .iter()
         .any(|s| s.contains("billing")));
-    assert_eq!(h.announcements("/warnings").len(), 1);
+    let warnings: Vec<_> = h
+        .announcements("/warnings")
+        .into_iter()
+        .map(|a| a["kind"].clone())
+        .collect();
+    assert_eq!(
+        warnings,
+        ["snapshot.failed", "snapshot.digest"],
+        "the refusal, and the run's digest (a warning: something failed)"
+    );
 }
 
 /// Proves: when another delivery holds the claim on an EBS snapshot that

@@ -71,4 +71,23 @@ async fn four_hundred_days_end_with_what_restic_predicts() {
     assert!(
         text.contains("Survivors match restic's rules applied once to every snapshot taken: yes")
     );
+    // Every function's requests went through the counting proxy: the three
+    // that ran, and nothing unattributed.
+    assert_eq!(
+        o.requests.keys().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "retention-enforcer",
+            "snapshot-replicator",
+            "snapshot-scheduler"
+        ],
+        "{:?}",
+        o.requests
+    );
+    // The figure bench/README.md reports (scripts/test shows this line).
+    println!(
+        "{}",
+        text.lines()
+            .find(|l| l.starts_with("AWS requests per simulated day"))
+            .unwrap_or("no request count")
+    );
 }

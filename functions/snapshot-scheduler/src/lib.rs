@@ -4,11 +4,12 @@ pub mod event;
 pub mod scheduler;
 
 use crate::event::parse_scheduler_event;
-use crate::scheduler::Scheduler;
+use crate::scheduler::{Scheduler, CREATES_PER_SECOND, DEFAULT_CONCURRENCY};
 use aws_config::SdkConfig;
 use rempart_aws::ec2::Ec2;
 use rempart_aws::elasticache::ElastiCache;
 use rempart_aws::error::{Error, Result};
+use rempart_aws::pace::Pacer;
 use rempart_aws::rds::Rds;
 use rempart_aws::registry::{Registry, REGISTRY_TABLE_ENV};
 use rempart_aws::runtime::{env_var, load_policy, region_of};
@@ -57,6 +58,8 @@ impl Deps {
                 registry: Registry::new(aws_sdk_dynamodb::Client::new(cfg), table),
                 topic: Topic::new(aws_sdk_sns::Client::new(cfg), topic_arn),
                 region,
+                concurrency: DEFAULT_CONCURRENCY,
+                pace: Pacer::per_second(CREATES_PER_SECOND),
             },
             policy,
             ssm: aws_sdk_ssm::Client::new(cfg),

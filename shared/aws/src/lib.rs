@@ -13,6 +13,7 @@ pub mod error;
 pub mod exports;
 pub mod incidents;
 pub mod kms;
+pub mod pace;
 pub mod rds;
 pub mod rdsdata;
 pub mod registry;

@@ -297,6 +297,7 @@ fn next_step(a: &Announcement) -> Option<String> {
         "copy.deferred" => "Nothing to do: AWS's limit of 20 copies in flight is reached; the next sweep copies it.".into(),
         "copy.lag" if a.severity >= Severity::Warning => "Some DR copies are missing for longer than the RPO or cannot be made: see the counts below and the `copy.blocked` / `copy.failed` messages.".into(),
         "retention.digest" if a.severity >= Severity::Warning => "Some deletions failed: they are retried at the next run; nothing was lost.".into(),
+        "snapshot.digest" if a.severity >= Severity::Warning => "Some snapshots failed: each has its own `snapshot.failed` message with the error; the retryable ones are retried by Lambda, the others at the next scheduled run.".into(),
         "incident.opened" | "incident.escalated" => {
             let id = d.get("incident").and_then(Value::as_str).unwrap_or("<id>");
             format!("Acknowledge to stop the escalation: `rempart incident ack '{id}' --by <you>`. Majors: notify the client within 4 h, then `rempart incident client-notified '{id}' --by <you>`.")
@@ -456,8 +457,8 @@ fn report_lines(r: &Value) -> Option<String> {
     Some(esc(&lines.join("\n")))
 }
 
-/// Per-region lines of a digest (`copy.lag`, `retention.digest`), or an
-/// incident's report.
+/// Per-region lines of a digest (`copy.lag`, `retention.digest`), per-policy
+/// lines of the scheduler's (`snapshot.digest`), or an incident's report.
 fn digest_lines(a: &Announcement) -> Option<String> {
     if a.kind == "incident.resolved" {
         return report_lines(a.details.get("report")?);
@@ -478,6 +479,45 @@ fn digest_lines(a: &Announcement) -> Option<String> {
                     .collect::<Vec<_>>()
                     .join("\n"),
             )
+        }
+        "snapshot.digest" => {
+            let policies = a.details.get("policies")?.as_object()?;
+            let mut lines: Vec<String> = policies
+                .iter()
+                .map(|(p, c)| {
+                    let n = |k: &str| c.get(k).and_then(Value::as_u64).unwrap_or(0);
+                    format!(
+                        "• *{p}*: {} created, {} already there, {} failed",
+                        n("created"),
+                        n("skipped"),
+                        n("failed")
+                    )
+                })
+                .collect();
+            for f in a.details.get("failures")?.as_array()?.iter().take(10) {
+                let s = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or("");
+                let code = f
+                    .pointer("/error/code")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let what: Vec<&str> = [s("kind"), s("resource"), code, s("reason")]
+                    .into_iter()
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                lines.push(format!("• failed: {}", what.join(" ")));
+            }
+            let more = a
+                .details
+                .get("failed")
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+                .saturating_sub(10);
+            if more > 0 {
+                lines.push(format!(
+                    "• … and {more} more failures (each in its own message)"
+                ));
+            }
+            Some(lines.join("\n"))
         }
         "retention.digest" => {
             let groups = a.details.get("groups")?.as_array()?;
@@ -684,6 +724,42 @@ mod tests {
         .to_string()
     }
 
+    /// A run's digest as the scheduler builds it: 998 created over two
+    /// policies, a quota failure and a refused resource.
+    fn snapshot_digest() -> String {
+        use crate::scheduling::{digest_announcement, ErrorInfo, Item, RunReport};
+        let item = |policy: &str, id: String| Item {
+            kind: "rds-instance".into(),
+            resource: id,
+            policy: Some(policy.into()),
+            snapshot_id: None,
+            aws_id: None,
+            tiers: vec![],
+            reason: None,
+            error: None,
+        };
+        let mut report = RunReport {
+            trigger: "schedule".into(),
+            due: vec!["rewapp-postgres/daily".into(), "rewapp-ebs/daily".into()],
+            created: (0..400)
+                .map(|i| item("rewapp-postgres", format!("db-{i}")))
+                .chain((0..598).map(|i| item("rewapp-ebs", format!("vol-{i}"))))
+                .collect(),
+            ..Default::default()
+        };
+        let mut quota = item("rewapp-postgres", "rewapp-prod-db".into());
+        quota.error = Some(ErrorInfo {
+            code: "SnapshotQuotaExceeded".into(),
+            message: "CreateDBSnapshot: the manual snapshot quota is reached".into(),
+            retryable: false,
+        });
+        let mut refused = item("billing-postgres", "billing-db".into());
+        refused.reason = Some("no policy `billing-postgres` in the policy document".into());
+        report.failed = vec![quota, refused];
+        let at = "2025-11-23T02:00:00Z".parse().expect("time");
+        serde_json::to_string(&digest_announcement(&report, "eu-west-1", at)).expect("JSON")
+    }
+
     /// Proves: each kind reads as the right severity and kind, and formats
     /// to the Block Kit layout in its snapshot (reviewed by hand; a change in
     /// wording or layout shows up as a diff).
@@ -694,6 +770,7 @@ mod tests {
             ("snapshot_failed_quota", announcement("snapshot.failed", "warning", "Snapshot of rewapp-prod-db failed: SnapshotQuotaExceeded", json!({"snapshot_id": "rempart-rewapp-postgres-rewapp-prod-db-20251123-0200", "error": {"code": "SnapshotQuotaExceeded", "message": "Cannot create more than 100 manual snapshots", "retryable": false}})), None),
             ("copy_blocked", announcement("copy.blocked", "warning", "Copy of rempart-rewapp-postgres-rewapp-prod-db-20251123-0200 to eu-central-1 blocked: KMS key `alias/rempart-dr` does not exist in eu-central-1", json!({"source": "rempart-rewapp-postgres-rewapp-prod-db-20251123-0200", "copy": "", "reason": "KMS key `alias/rempart-dr` does not exist in eu-central-1: create a customer-managed key in eu-central-1 and set it as `kms_key`", "lag_seconds": 7200})), None),
             ("copy_lag", announcement("copy.lag", "warning", "DR copies: eu-central-1: 120 available, 3 missing (oldest 1d4h)", json!({"regions": {"eu-central-1": {"available": 120, "missing": 3, "in_flight": 1, "deferred": 1, "blocked": 1, "failed": 0, "over_rpo": 1, "oldest_missing": "rempart-rewapp-postgres-rewapp-prod-db-20251122-0200", "oldest_missing_seconds": 100800}}})), None),
+            ("snapshot_digest", snapshot_digest(), None),
             ("retention_digest", announcement("retention.digest", "info", "Retention: 12 kept, 3 marked, 2 deleted in eu-west-1, eu-central-1", json!({"groups": [{"region": "eu-west-1", "kind": "rds-instance", "source": "rewapp-prod-db", "kept": 12, "kept_by_floor": 1, "marked": 3, "deleted": 2, "failed": 0}]})), None),
             ("alarm", json!({"AlarmName": "rempart-snapshot-scheduler-errors", "AlarmDescription": "snapshot-scheduler invocations fail", "AWSAccountId": "123456789012", "NewStateValue": "ALARM", "NewStateReason": "Threshold Crossed: 1 datapoint [2.0 (23/11/25 02:05:00)] was greater than or equal to the threshold (1.0).", "StateChangeTime": "2025-11-23T02:06:13.000+0000", "Region": "EU (Ireland)", "AlarmArn": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:rempart-snapshot-scheduler-errors", "OldStateValue": "OK", "Trigger": {"MetricName": "Errors", "Namespace": "AWS/Lambda"}}).to_string(), None),
             ("rds_event", json!({"Event Source": "db-instance", "Event Time": "2025-11-23 02:04:13.882", "Identifier Link": "https://console.aws.amazon.com/rds/home?region=eu-west-1#dbinstance:id=rewapp-prod-db", "Source ID": "rewapp-prod-db", "Source ARN": "arn:aws:rds:eu-west-1:123456789012:db:rewapp-prod-db", "Event ID": "http://docs.amazonwebservices.com/AmazonRDS/latest/UserGuide/USER_Events.html#RDS-EVENT-0034", "Event Message": "RDS has not attempted a requested failover because a failover recently occurred on the DB instance."}).to_string(), None),

@@ -2,6 +2,7 @@
 //! now, with which name and tags, and the report of a run. The
 //! snapshot-scheduler crate carries them out through the adapters.
 
+use crate::announce::{Announcement, Severity, SCHEMA};
 use crate::event::OnDemandRequest;
 use crate::model::*;
 use crate::policy::{tiers_for_run, PolicyDocument};
@@ -317,6 +318,10 @@ pub struct RunReport {
     /// Registry or topic writes that failed (the snapshot work itself is in
     /// `created`/`failed`). A retry of the event repairs them.
     pub bookkeeping_errors: Vec<String>,
+    /// Registry records this run wrote for the first time (each one
+    /// announced): none on a second delivery that found everything done.
+    #[serde(skip)]
+    pub new_records: usize,
 }
 
 impl RunReport {
@@ -342,6 +347,58 @@ impl RunReport {
                 format!(", {} registry/topic errors", self.bookkeeping_errors.len())
             }
         )
+    }
+}
+
+/// Failures listed by name in a run's digest; the count is always complete
+/// (an SNS message is at most 256 KB).
+pub const DIGEST_FAILURES_LISTED: usize = 100;
+
+/// The run's digest (`snapshot.digest`): counts of snapshots created,
+/// already there and failed, per policy, and the first failures; a warning
+/// when anything failed.
+pub fn digest_announcement(report: &RunReport, region: &str, time: DateTime<Utc>) -> Announcement {
+    let mut per_policy: BTreeMap<String, BTreeMap<&str, usize>> = BTreeMap::new();
+    for (outcome, items) in [
+        ("created", &report.created),
+        ("skipped", &report.skipped),
+        ("failed", &report.failed),
+    ] {
+        for i in items {
+            let policy = i.policy.clone().unwrap_or_else(|| "-".into());
+            *per_policy
+                .entry(policy)
+                .or_default()
+                .entry(outcome)
+                .or_default() += 1;
+        }
+    }
+    let listed: Vec<&Item> = report.failed.iter().take(DIGEST_FAILURES_LISTED).collect();
+    Announcement {
+        schema: SCHEMA.into(),
+        kind: "snapshot.digest".into(),
+        severity: if report.failed.is_empty() {
+            Severity::Info
+        } else {
+            Severity::Warning
+        },
+        time,
+        function: FUNCTION.into(),
+        region: region.to_string(),
+        resource: None,
+        policy: None,
+        summary: format!("Snapshots in {region}: {}", report.summary()),
+        details: serde_json::json!({
+            "trigger": report.trigger,
+            "due": report.due,
+            "created": report.created.len(),
+            "skipped": report.skipped.len(),
+            "failed": report.failed.len(),
+            "policies": per_policy,
+            "failures": listed,
+            "failures_not_listed": report.failed.len() - listed.len(),
+        }),
+        cause: report.event_id.clone(),
     }
 }
 
@@ -688,5 +745,48 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Proves: the run's digest counts every outcome per policy, lists the
+    /// first 100 failures and counts the rest, and is a warning only when
+    /// something failed.
+    #[test]
+    fn the_digest_counts_every_outcome_and_lists_the_first_failures() {
+        let item = |policy: &str, id: usize| Item {
+            kind: "rds-instance".into(),
+            resource: format!("db-{id}"),
+            policy: Some(policy.into()),
+            snapshot_id: None,
+            aws_id: None,
+            tiers: vec![],
+            reason: None,
+            error: None,
+        };
+        let mut report = RunReport {
+            trigger: "schedule".into(),
+            created: (0..900).map(|i| item("a", i)).collect(),
+            skipped: (0..3).map(|i| item("b", i)).collect(),
+            ..Default::default()
+        };
+        let at = t("2025-11-24T02:00:00Z");
+        let ok = digest_announcement(&report, "eu-west-1", at);
+        assert_eq!(
+            (ok.kind.as_str(), ok.severity),
+            ("snapshot.digest", Severity::Info)
+        );
+        assert_eq!(ok.details["policies"]["a"]["created"], 900);
+        assert_eq!(ok.details["policies"]["b"]["skipped"], 3);
+        report.failed = (0..150).map(|i| item("a", i)).collect();
+        let bad = digest_announcement(&report, "eu-west-1", at);
+        assert_eq!(bad.severity, Severity::Warning);
+        assert_eq!(bad.details["failed"], 150);
+        assert_eq!(bad.details["failures"].as_array().map(Vec::len), Some(100));
+        assert_eq!(bad.details["failures_not_listed"], 50);
+        assert_eq!(bad.details["policies"]["a"]["failed"], 150);
+        assert!(
+            bad.summary.contains("900 created") && bad.summary.contains("150 failed"),
+            "{}",
+            bad.summary
+        );
     }
 }

@@ -76,7 +76,8 @@ locals {
   tester_cluster_arns          = "${local.tester_rds_arn}:cluster:rempart-rt-*"
   tester_snapshot_arns         = "${local.tester_rds_arn}:snapshot:rempart-*"
   tester_cluster_snapshot_arns = "${local.tester_rds_arn}:cluster-snapshot:rempart-*"
-  tester_subnet_group_arn      = "${local.tester_rds_arn}:subgrp:${coalesce(var.restore_test_subnet_group, "default")}"
+  tester_subnet_group_name     = coalesce(var.restore_test_subnet_group, var.restore_tester_vpc == null ? "default" : "${var.name}-restore-tests")
+  tester_subnet_group_arn      = "${local.tester_rds_arn}:subgrp:${local.tester_subnet_group_name}"
 
   # The test copy carries the `rempart:restore-test` tag (any value): the
   # deletions, the Data API and later tagging act on test copies only.
@@ -192,6 +193,51 @@ locals {
 # The restore tests: restores of Rempart's snapshots into `rempart-rt-*`
 # copies, their checks, marks and deletion.
 data "aws_iam_policy_document" "tester_tests" {
+  # Data checks on a test instance without a secret of their own
+  # (`[[restore_tests.sql_checks]]` without `secret_arn`): once the copy is
+  # available, ModifyDBInstance ManageMasterUserPassword has RDS create the
+  # copy's own master secret and set its password (a snapshot keeps the
+  # password of its day, which the source's secret may have rotated away
+  # since). Only test instances (`rempart-rt-*` tagged
+  # `rempart:restore-test`); deleting the instance deletes its secret.
+  statement {
+    sid       = "GiveTestInstancesTheirOwnMasterSecret"
+    actions   = ["rds:ModifyDBInstance"]
+    resources = [local.tester_instance_arns]
+
+    condition {
+      test     = local.tester_test_resource_condition.test
+      variable = local.tester_test_resource_condition.variable
+      values   = local.tester_test_resource_condition.values
+    }
+  }
+
+  # RDS creates, tags and rotates that secret (`rds!db-<uuid>`) with the
+  # caller's permissions (RDS User Guide: permissions for the Secrets
+  # Manager integration), under the AWS managed aws/secretsmanager key. Only
+  # secrets named as RDS names its own.
+  statement {
+    sid       = "LetRdsCreateTheTestInstancesSecrets"
+    actions   = ["secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:RotateSecret"]
+    resources = ["arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:rds!db-*"]
+  }
+
+  # The data checks read that secret: only secrets RDS made for a test
+  # instance (the `aws:rds:primaryDBInstanceArn` tag, which RDS sets and no
+  # caller can, since `aws:` tags are reserved). A production database's
+  # own secret is not readable.
+  statement {
+    sid       = "ReadTheTestInstancesSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = ["arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:rds!db-*"]
+
+    condition {
+      test     = "StringLike"
+      variable = "aws:ResourceTag/aws:rds:primaryDBInstanceArn"
+      values   = [local.tester_instance_arns]
+    }
+  }
+
   # RestoreDBInstanceFromDBSnapshot is authorized on every resource it
   # names or uses (Service Authorization Reference: db, snapshot, subgrp and
   # og required; pg): the new instance `rempart-rt-*`, a Rempart snapshot,
@@ -784,8 +830,17 @@ module "restore_tester" {
   memory_size   = var.memory_size
   timeout       = var.restore_tester_timeout
 
-  # REMPART_POLICY, REMPART_REGISTRY_TABLE, REMPART_EVENTS_TOPIC_ARN, RUST_LOG.
-  environment_variables = local.common_environment
+  # REMPART_POLICY, REMPART_REGISTRY_TABLE, REMPART_EVENTS_TOPIC_ARN,
+  # RUST_LOG; in a VPC, where test instances go unless the policy says.
+  environment_variables = merge(local.common_environment, var.restore_tester_vpc == null ? {} : {
+    REMPART_RESTORE_TEST_SUBNET_GROUP    = local.tester_subnet_group_name
+    REMPART_RESTORE_TEST_SECURITY_GROUPS = aws_security_group.restored[0].id
+  })
+
+  vpc_config = var.restore_tester_vpc == null ? null : {
+    subnet_ids         = var.restore_tester_vpc.subnet_ids
+    security_group_ids = [aws_security_group.restore_tester[0].id]
+  }
 
   policy_json          = data.aws_iam_policy_document.tester.json
   managed_policy_jsons = local.tester_managed_policies
@@ -800,4 +855,77 @@ module "restore_tester" {
   alarm_actions         = local.alarm_actions
 
   tags = local.tags
+}
+
+################################################################################
+# The restore-tester's network (restore_tester_vpc): the function in the
+# VPC's subnets, the test instances in a DB subnet group of the same
+# subnets, and a security group each: the restored instances admit only the
+# tester, on the PostgreSQL port; the tester reaches them and the AWS APIs
+# (HTTPS, through the subnets' NAT gateway or VPC endpoints), nothing else.
+################################################################################
+
+resource "aws_security_group" "restore_tester" {
+  #checkov:skip=CKV2_AWS_5:Attached to the restore-tester function through module.restore_tester's vpc_config, which checkov does not follow into the module.
+  count = var.restore_tester_vpc == null ? 0 : 1
+
+  name        = "${var.name}-restore-tester"
+  description = "Rempart restore-tester: HTTPS to the AWS APIs, PostgreSQL to the restored test instances"
+  vpc_id      = var.restore_tester_vpc.vpc_id
+  tags        = local.tags
+}
+
+resource "aws_security_group" "restored" {
+  #checkov:skip=CKV2_AWS_5:Attached at run time: the restore-tester puts its throw-away test instances in this group (REMPART_RESTORE_TEST_SECURITY_GROUPS); Terraform creates no instance.
+  count = var.restore_tester_vpc == null ? 0 : 1
+
+  name        = "${var.name}-restored-test-instances"
+  description = "Rempart restore tests: the throw-away restored instances, reachable by the restore-tester only"
+  vpc_id      = var.restore_tester_vpc.vpc_id
+  tags        = local.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "tester_https" {
+  count = var.restore_tester_vpc == null ? 0 : 1
+
+  security_group_id = aws_security_group.restore_tester[0].id
+  description       = "HTTPS to the AWS APIs (RDS, Secrets Manager, DynamoDB, SNS, SSM), through NAT or VPC endpoints"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
+  tags              = local.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "tester_postgres" {
+  count = var.restore_tester_vpc == null ? 0 : 1
+
+  security_group_id            = aws_security_group.restore_tester[0].id
+  description                  = "PostgreSQL to the restored test instances"
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+  referenced_security_group_id = aws_security_group.restored[0].id
+  tags                         = local.tags
+}
+
+resource "aws_vpc_security_group_ingress_rule" "restored_from_tester" {
+  count = var.restore_tester_vpc == null ? 0 : 1
+
+  security_group_id            = aws_security_group.restored[0].id
+  description                  = "PostgreSQL from the restore-tester only"
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+  referenced_security_group_id = aws_security_group.restore_tester[0].id
+  tags                         = local.tags
+}
+
+resource "aws_db_subnet_group" "restore_tests" {
+  count = var.restore_tester_vpc != null && var.restore_test_subnet_group == null ? 1 : 0
+
+  name        = "${var.name}-restore-tests"
+  description = "Rempart restore tests: where the throw-away restored instances and clusters go"
+  subnet_ids  = var.restore_tester_vpc.subnet_ids
+  tags        = local.tags
 }

@@ -381,7 +381,7 @@ variable "restore_test_schedule" {
 # role may restore into this subnet group only, and the function passes the
 # policy's. Both null: the default VPC's subnet group (`default`).
 variable "restore_test_subnet_group" {
-  description = "DB subnet group of the restore-test instances and Aurora clusters: must match `[restore_tests].subnet_group` in the policy document (the role allows restores into this group only). Null: the default VPC's `default` group, as the function uses when the policy names none."
+  description = "DB subnet group of the restore-test instances and Aurora clusters (the role allows restores into this group only); the restore-tester uses it when the policy's `[restore_tests].subnet_group` is unset, which must otherwise name the same group. Null: with restore_tester_vpc, the group Terraform creates (`<name>-restore-tests`); without, the default VPC's `default` group."
   type        = string
   default     = null
 
@@ -391,11 +391,25 @@ variable "restore_test_subnet_group" {
   }
 }
 
+variable "restore_tester_vpc" {
+  description = "The VPC in which the restore-tester checks restored databases down to their data (`[[restore_tests.sql_checks]]` on RDS instances): `vpc_id` and `subnet_ids` (private subnets, at least two AZs, with a route to the AWS APIs through a NAT gateway or VPC endpoints). Set: the function runs in these subnets with its own security group; Terraform creates the DB subnet group `<name>-restore-tests` (unless restore_test_subnet_group names one) and the security group of the restored instances, which admits only the tester on the PostgreSQL port, and the tester places its test instances there unless the policy names others. Null: the function runs outside any VPC (control-plane checks and the Aurora Data API only)."
+  type = object({
+    vpc_id     = string
+    subnet_ids = list(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.restore_tester_vpc == null ? true : length(var.restore_tester_vpc.subnet_ids) >= 2
+    error_message = "restore_tester_vpc.subnet_ids: list at least two subnets (a DB subnet group spans two Availability Zones)."
+  }
+}
+
 # Must be the `secret_arn`s of the policy document's
 # `[[restore_tests.sql_checks]]`: the Data API reads each secret with the
 # restore-tester's permissions, which cover these secrets only.
 variable "restore_test_sql_secret_arns" {
-  description = "Secrets Manager secrets of the Aurora restore tests' SQL checks: must match the `sql_checks[].secret_arn` of the policy document's `[[restore_tests.sql_checks]]` (the source clusters' master credentials, which a restored cluster keeps). Non-empty: the restore-tester may `rds-data:ExecuteStatement` on its test clusters (`rempart-rt-*` tagged `rempart:restore-test`) and `secretsmanager:GetSecretValue` on these secrets only, which the Data API reads with its permissions. Empty: no SQL check can run (the `sql` check fails with the API's access error). Full ARNs, with Secrets Manager's 6-character suffix (or `-??????`)."
+  description = "Secrets Manager secrets of the restore tests' data checks: must match the `sql_checks[].secret_arn` of the policy document's `[[restore_tests.sql_checks]]` (for an Aurora cluster, the source cluster's master credentials, which a restored cluster keeps; for an RDS instance, a role that exists in the snapshot's data). Non-empty: the restore-tester may `secretsmanager:GetSecretValue` on these secrets only, and `rds-data:ExecuteStatement` on its test clusters (`rempart-rt-*` tagged `rempart:restore-test`), the Data API reading the secret with its permissions. An instance check without `secret_arn` needs nothing here: it uses the test instance's own RDS-managed secret. Full ARNs, with Secrets Manager's 6-character suffix (or `-??????`)."
   type        = list(string)
   default     = []
 

@@ -306,6 +306,7 @@ for (const r of ofType('aws_lambda_function')) {
     tracing: (v.tracing_config ?? [])[0]?.mode,
     dlq,
     logGroup,
+    vpc: (v.vpc_config ?? [])[0],
   })
 }
 if (functions.length === 0) usage(`${opts.state}: no aws_lambda_function in the state`)
@@ -746,6 +747,21 @@ for (const f of functions) {
     implied('logs:CreateLogStream', `${f.logGroup.arn}:log-stream:2025/11/24/[$LATEST]0123456789abcdef`, 'Lambda: the log stream', { byLambda: true })
     implied('logs:PutLogEvents', `${f.logGroup.arn}:log-stream:2025/11/24/[$LATEST]0123456789abcdef`, 'Lambda: the function\'s logs', { byLambda: true })
   }
+  // In a VPC, Lambda manages the function's network interfaces with the
+  // execution role (AWSLambdaVPCAccessExecutionRole's actions): creating one
+  // is authorized on the new interface, the subnet and each security group.
+  if (f.vpc && (f.vpc.subnet_ids ?? []).length > 0) {
+    const ec2 = (r) => `arn:aws:ec2:${f.region}:${account}:${r}`
+    const eni = ec2('network-interface/eni-0123456789abcdef0')
+    for (const r of [eni, ...f.vpc.subnet_ids.map((s) => ec2(`subnet/${s}`)), ...(f.vpc.security_group_ids ?? []).map((g) => ec2(`security-group/${g}`))]) {
+      implied('ec2:CreateNetworkInterface', r, 'Lambda: the function\'s network interface in its VPC', { byLambda: true })
+    }
+    implied('ec2:DescribeNetworkInterfaces', '*', 'Lambda: the function\'s network interfaces', { byLambda: true })
+    implied('ec2:DescribeSubnets', '*', 'Lambda: the function\'s subnets', { byLambda: true })
+    for (const a of ['ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses']) {
+      implied(a, eni, 'Lambda: the function\'s network interface', { byLambda: true })
+    }
+  }
   if (f.tracing === 'Active') {
     implied('xray:PutTraceSegments', '*', 'Lambda: active tracing', { byLambda: true })
     implied('xray:PutTelemetryRecords', '*', 'Lambda: active tracing', { byLambda: true })
@@ -884,6 +900,14 @@ for (const f of functions) {
     const p = sessionOf(tester)
     probe(`${tester.role.name} restores in ${region} only`, p, 'rds:RestoreDBInstanceFromDBSnapshot', rdsArn(drRegion, 'db:rempart-rt-rewapp-prod-db-202511240200'), { region: drRegion, requestTags: { 'rempart:restore-test': 'x' }, context: { 'rds:PubliclyAccessible': 'false' } })
     probe(`${tester.role.name} restores tests only from Rempart's snapshots`, p, 'rds:RestoreDBInstanceFromDBSnapshot', rdsArn(region, 'snapshot:someone-elses-snapshot'), { requestTags: { 'rempart:restore-test': 'x' }, context: { 'rds:PubliclyAccessible': 'false' } })
+    // The data checks: the production database's own RDS-managed secret is
+    // not readable, nor its master password changeable, even named like a
+    // test copy (`rempart-rt-*`) when it is not tagged as one.
+    const secret = `arn:aws:secretsmanager:${region}:${account}:secret:rds!db-11111111-2222-3333-4444-555555555555-AbCdEf`
+    probe(`${tester.role.name} cannot read a production database's master secret`, p, 'secretsmanager:GetSecretValue', secret, { resourceTags: { 'aws:rds:primaryDBInstanceArn': rdsArn(region, 'db:rewapp-prod-db'), 'aws:secretsmanager:owningService': 'rds' } })
+    probe(`${tester.role.name} cannot read a secret RDS made for another instance named like a test copy`, p, 'secretsmanager:GetSecretValue', secret.replace('1111', '9999'), { resourceTags: { 'aws:rds:primaryDBInstanceArn': rdsArn(drRegion, 'db:rempart-rt-x-202511240200') } })
+    probe(`${tester.role.name} cannot modify a production instance (its master password)`, p, 'rds:ModifyDBInstance', rdsArn(region, 'db:rewapp-prod-db'), { resourceTags: { 'rempart:policy': 'rewapp-postgres' } })
+    probe(`${tester.role.name} cannot modify an instance named like a test copy without the restore-test tag`, p, 'rds:ModifyDBInstance', rdsArn(region, 'db:rempart-rt-rewapp-prod-db-202511240200'), { resourceTags: {} })
   }
   const replicator = functionByCrate('snapshot-replicator')
   if (replicator) {

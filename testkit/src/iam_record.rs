@@ -209,6 +209,22 @@ impl Lookups {
             .unwrap_or_default()
     }
 
+    /// Tags of a secret (`{}` when it has none or does not exist).
+    async fn secret_tags(&self, endpoint: &str, arn: &str) -> Value {
+        let cfg = self.cfg(endpoint, region_of_arn(arn)).await;
+        let out = aws_sdk_secretsmanager::Client::new(&cfg)
+            .describe_secret()
+            .secret_id(arn)
+            .send()
+            .await;
+        tags_value(out.ok().into_iter().flat_map(|o| {
+            o.tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                .collect::<Vec<_>>()
+        }))
+    }
+
     /// The ARN of a secret named by name or ARN.
     async fn secret_arn(&self, endpoint: &str, region: &str, id: &str) -> String {
         if id.starts_with("arn:") {
@@ -278,6 +294,9 @@ enum TagSource {
     Rds,
     ElastiCache,
     Ec2(String),
+    /// A secret's tags (RDS tags its managed secrets with
+    /// `aws:rds:primaryDBInstanceArn`).
+    Secret,
 }
 
 impl Res {
@@ -539,7 +558,10 @@ impl Call {
                     let id = self.j("SecretId").ok_or("no SecretId")?;
                     out.push(Authz::new(
                         &format!("secretsmanager:{op}"),
-                        vec![Res::plain(format!("secret-id:{id}"))],
+                        vec![Res {
+                            arn: format!("secret-id:{id}"),
+                            tags: TagSource::Secret,
+                        }],
                     ));
                 }
                 _ => return Err(format!("secretsmanager:{op}")),
@@ -821,6 +843,32 @@ impl Call {
                         tags: TagSource::Rds,
                     }],
                 ));
+            }
+            "ModifyDBInstance" => {
+                let id = self.f("DBInstanceIdentifier").ok_or("no id")?;
+                let mut res = vec![tagged("db", id)];
+                if let Some(pg) = self.f("DBParameterGroupName") {
+                    res.push(Res::plain(self.rds(&format!("pg:{pg}"))));
+                }
+                out.push(Authz::new(&op_action("rds", op), res));
+                if self.f("ManageMasterUserPassword") == Some("true") {
+                    // RDS creates the instance's secret (`rds!db-<uuid>`),
+                    // tags it and rotates it with the caller's permissions
+                    // (RDS User Guide, permissions for the Secrets Manager
+                    // integration); its name is not known before.
+                    let secret = self.arn(
+                        "secretsmanager",
+                        &self.region,
+                        "secret:rds!db-00000000-0000-0000-0000-000000000000-AbCdEf",
+                    );
+                    for action in [
+                        "secretsmanager:CreateSecret",
+                        "secretsmanager:TagResource",
+                        "secretsmanager:RotateSecret",
+                    ] {
+                        out.push(Authz::new(action, vec![Res::plain(secret.clone())]));
+                    }
+                }
             }
             "RestoreDBInstanceFromDBSnapshot" => {
                 let db = self.rds_named("db", self.f("DBInstanceIdentifier").ok_or("no id")?);
@@ -1263,6 +1311,7 @@ impl Call {
                     TagSource::None => Value::Null,
                     TagSource::Rds => lookups.rds_tags(&self.endpoint, &arn).await,
                     TagSource::ElastiCache => lookups.elasticache_tags(&self.endpoint, &arn).await,
+                    TagSource::Secret => lookups.secret_tags(&self.endpoint, &arn).await,
                     TagSource::Ec2(id) => {
                         let region = region_of_arn(&arn);
                         let region = if region.is_empty() {
@@ -1469,13 +1518,13 @@ mod tests {
         let call = Call::parse(&request(
             "rds",
             "app/restore-tester",
-            "Action=ModifyDBInstance&DBInstanceIdentifier=x",
+            "Action=RebootDBInstance&DBInstanceIdentifier=x",
             &[],
         ))
         .expect("call");
         assert_eq!(
             call.authorize().err().as_deref(),
-            Some("rds:ModifyDBInstance")
+            Some("rds:RebootDBInstance")
         );
     }
 

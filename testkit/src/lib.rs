@@ -12,6 +12,7 @@ pub mod iam_record;
 pub mod lambda_rt;
 pub mod latency;
 pub mod local;
+pub mod postgres;
 pub mod proxy;
 pub mod recorder;
 pub mod simulate;

@@ -16,10 +16,12 @@ use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
 use rempart_aws::envelope::{envelope, event_time};
 use rempart_aws::error::{Error, Result};
+use rempart_aws::postgres::Postgres;
 use rempart_aws::rds::{ClusterFrom, Placement, Rds};
 use rempart_aws::rdsdata::DataApi;
 use rempart_aws::registry::{Registry, REGISTRY_TABLE_ENV};
 use rempart_aws::runtime::{env_var, load_policy, region_of};
+use rempart_aws::secrets::Secrets;
 use rempart_aws::snapshots::Snapshots;
 use rempart_aws::topic::{Topic, EVENTS_TOPIC_ENV};
 use rempart_core::announce::{Outcome, RegistryRecord, ResourceSummary, Severity};
@@ -27,8 +29,9 @@ use rempart_core::event::SCHEDULED_EVENT;
 use rempart_core::model::{ResourceKind, SnapshotInfo};
 use rempart_core::policy::PolicySource;
 use rempart_core::restore::{
-    checks, cluster_checks, decide, due, instance_id, named, pick, request_target, seed, sql_check,
-    Check, CheckName, RestorePlan, RestoreRequest, RestoreSource, RestoreTests, Windows,
+    checks, cluster_checks, credentials, decide, due, instance_id, named, pick, request_target,
+    seed, sql_check, table_check, Check, Probe, RestorePlan, RestoreRequest, RestoreSource,
+    RestoreTests, SqlCheck, Windows,
 };
 use rempart_core::restore::{RestoredCluster, RestoredInstance};
 use rempart_core::tags::TAG_VERIFIED;
@@ -46,22 +49,47 @@ pub const RESTORE_REQUEST: &str = "Rempart Restore Request";
 pub struct Deps {
     pub rds: Rds,
     pub data: DataApi,
+    /// The data checks' sessions on restored PostgreSQL instances.
+    pub postgres: Postgres,
+    /// The data checks' credentials.
+    pub secrets: Secrets,
     pub snapshots: Snapshots,
     pub registry: Registry,
     pub topic: Topic,
     pub policy: PolicySource,
     pub ssm: aws_sdk_ssm::Client,
     pub region: String,
+    /// Where test instances go when the policy's `[restore_tests]` names
+    /// no subnet group / no security groups (Terraform's network, from
+    /// `REMPART_RESTORE_TEST_SUBNET_GROUP` and the comma-separated
+    /// `REMPART_RESTORE_TEST_SECURITY_GROUPS`).
+    pub default_subnet_group: Option<String>,
+    pub default_security_groups: Vec<String>,
 }
+
+/// The environment variables of the test instances' default placement.
+pub const SUBNET_GROUP_ENV: &str = "REMPART_RESTORE_TEST_SUBNET_GROUP";
+pub const SECURITY_GROUPS_ENV: &str = "REMPART_RESTORE_TEST_SECURITY_GROUPS";
 
 impl Deps {
     pub fn from_env(cfg: &SdkConfig) -> Result<Deps> {
-        Deps::new(
+        let mut deps = Deps::new(
             cfg,
             &env_var(REGISTRY_TABLE_ENV)?,
             &env_var(EVENTS_TOPIC_ENV)?,
             PolicySource::from_env()?,
-        )
+        )?;
+        let set = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        deps.default_subnet_group = set(SUBNET_GROUP_ENV);
+        deps.default_security_groups = set(SECURITY_GROUPS_ENV)
+            .map(|v| {
+                v.split(',')
+                    .map(|g| g.trim().to_string())
+                    .filter(|g| !g.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(deps)
     }
 
     pub fn new(cfg: &SdkConfig, table: &str, topic: &str, policy: PolicySource) -> Result<Deps> {
@@ -70,12 +98,16 @@ impl Deps {
         Ok(Deps {
             rds: Rds::new(aws_sdk_rds::Client::new(cfg), &region),
             data: DataApi::new(aws_sdk_rdsdata::Client::new(cfg)),
+            postgres: Postgres::from_env()?,
+            secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(cfg)),
             snapshots: Snapshots::for_region(cfg, &region),
             registry: Registry::new(aws_sdk_dynamodb::Client::new(cfg), table),
             topic: Topic::new(aws_sdk_sns::Client::new(cfg), topic),
             policy,
             ssm: aws_sdk_ssm::Client::new(cfg),
             region,
+            default_subnet_group: None,
+            default_security_groups: Vec::new(),
         })
     }
 }
@@ -138,9 +170,15 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
         follow_request(deps, i, cluster, now, &mut report).await?;
     }
     let doc = load_policy(&deps.policy, &deps.ssm).await?;
-    let Some(cfg) = doc.restore_tests.clone() else {
+    let Some(mut cfg) = doc.restore_tests.clone() else {
         return Ok(report);
     };
+    if cfg.subnet_group.is_none() {
+        cfg.subnet_group = deps.default_subnet_group.clone();
+    }
+    if cfg.security_groups.is_empty() {
+        cfg.security_groups = deps.default_security_groups.clone();
+    }
     let in_progress: Vec<RestoredInstance> = restored
         .into_iter()
         .filter(|i| i.tags.contains_key(TAG_RESTORE_TEST))
@@ -257,6 +295,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
         let placement = Placement {
             subnet_group: cfg.subnet_group.as_deref(),
             parameter_group: cfg.parameter_group.as_deref(),
+            security_groups: &cfg.security_groups,
         };
         let class = if db.kind == ResourceKind::AuroraCluster {
             deps.rds
@@ -447,8 +486,11 @@ async fn conclude(
     Ok(())
 }
 
-/// A restore test of an RDS instance: checked, deleted, concluded once the
-/// instance is available (or failed).
+/// A restore test of an RDS instance: checked (down to the data when the
+/// policy has data checks for the database), deleted, concluded once the
+/// instance is available (or failed). A data check without a secret of its
+/// own first has RDS give the copy its own master secret: the run that
+/// asks returns, a later one checks.
 async fn follow(
     deps: &Deps,
     cfg: &RestoreTests,
@@ -458,11 +500,20 @@ async fn follow(
 ) -> Result<()> {
     let t = Test::new(ResourceKind::RdsInstance, &i.id, &i.status, &i.tags, now);
     let failed_state = is_failed_state(&i.status);
+    let available = i.status == "available";
+    let waiting_for_secret = available
+        && cfg.needs_master_secret(&t.db)
+        && i.master_secret
+            .as_ref()
+            .is_none_or(|(_, st)| st != "active");
+    if waiting_for_secret && i.master_secret.is_none() {
+        deps.rds.manage_master_secret(i, TAG_RESTORE_TEST).await?;
+    }
     if still_running(
         deps,
         cfg,
         &t,
-        i.status == "available" || failed_state,
+        (available && !waiting_for_secret) || failed_state,
         now,
         report,
     )
@@ -470,9 +521,104 @@ async fn follow(
     {
         return Ok(());
     }
-    let results = named(checks(i, cfg.parameter_group.as_deref()), &cfg.checks);
+    let mut results = named(checks(i, cfg.parameter_group.as_deref()), &cfg.checks);
+    for c in cfg.data_checks(&t.db) {
+        let data = if available {
+            instance_data_checks(deps, c, i).await
+        } else {
+            unanswered(c, "the restored instance is not available")
+        };
+        results.extend(named(data, &cfg.checks));
+    }
     deps.rds.delete_restored(i, TAG_RESTORE_TEST).await?;
     conclude(deps, cfg, &t, results, failed_state, now, report).await
+}
+
+/// Every check of `c` failed for one reason (nothing could be asked).
+fn unanswered(c: &SqlCheck, why: &str) -> Vec<Check> {
+    verdicts(
+        c,
+        c.statements()
+            .into_iter()
+            .map(|(p, _)| (p, Err(why.to_string()))),
+    )
+}
+
+fn verdicts(
+    c: &SqlCheck,
+    answers: impl IntoIterator<Item = (Probe, std::result::Result<Option<String>, String>)>,
+) -> Vec<Check> {
+    answers
+        .into_iter()
+        .map(|(probe, answer)| match probe {
+            Probe::Table(t) => table_check(&t, answer),
+            Probe::Sql => sql_check(c, answer),
+        })
+        .collect()
+}
+
+/// One data check on a restored PostgreSQL instance: a read-only TLS
+/// session at its endpoint, with the policy's secret or the copy's own
+/// master secret, then each statement.
+async fn instance_data_checks(deps: &Deps, c: &SqlCheck, i: &RestoredInstance) -> Vec<Check> {
+    if !i.engine.starts_with("postgres") {
+        return unanswered(
+            c,
+            &format!(
+                "data checks read PostgreSQL; engine `{}` is not supported",
+                i.engine
+            ),
+        );
+    }
+    let database = c.database.as_deref().unwrap_or("postgres");
+    let secret = c
+        .secret_arn
+        .as_deref()
+        .or(i.master_secret.as_ref().map(|(arn, _)| arn.as_str()));
+    let session = async {
+        let (host, port) = i
+            .endpoint
+            .clone()
+            .ok_or_else(|| "the restored instance reports no endpoint".to_string())?;
+        let arn = secret.ok_or_else(|| "the restored instance has no master secret".to_string())?;
+        let value = deps
+            .secrets
+            .value(arn)
+            .await
+            .map_err(|e| format!("reading the credentials: {e}"))?
+            .ok_or_else(|| format!("secret {arn} has no string value"))?;
+        let (user, password) = credentials(&value).map_err(|e| format!("secret {arn}: {e}"))?;
+        deps.postgres
+            .connect(&host, port, database, &user, &password)
+            .await
+            .map(|s| (s, user))
+            .map_err(|e| format!("connecting to `{database}` at {host}:{port}: {e}"))
+    }
+    .await;
+    let (session, user) = match session {
+        Ok(s) => s,
+        Err(e) => return unanswered(c, &e),
+    };
+    let tls = if deps.postgres.verified {
+        "TLS, server verified"
+    } else {
+        "TLS, server not verified"
+    };
+    let mut answers = Vec::new();
+    for (probe, statement) in c.statements() {
+        let answer = session
+            .first_value(&statement)
+            .await
+            .map_err(|e| e.to_string());
+        answers.push((probe, answer));
+    }
+    verdicts(c, answers)
+        .into_iter()
+        .map(|mut k| {
+            k.detail = format!("{} (`{database}` as `{user}`, {tls})", k.detail);
+            k
+        })
+        .collect()
 }
 
 /// A restore test of an Aurora cluster: once the cluster and its instance
@@ -509,25 +655,30 @@ async fn follow_cluster(
         cluster_checks(c, member, cfg.parameter_group.as_deref()),
         &cfg.checks,
     );
-    let sql = cfg
-        .sql_checks
-        .iter()
-        .find(|q| q.cluster == t.db)
-        .filter(|_| cfg.checks.contains(&CheckName::Sql));
-    if let Some(q) = sql {
-        let answer = if available {
-            match deps.rds.enable_http_endpoint(&c.arn).await {
-                Ok(()) => deps
+    let data = cfg.data_checks(&t.db);
+    let endpoint = if !data.is_empty() && available {
+        deps.rds
+            .enable_http_endpoint(&c.arn)
+            .await
+            .map_err(|e| e.to_string())
+    } else {
+        Err("the cluster is not available".into())
+    };
+    for q in data {
+        let mut answers = Vec::new();
+        for (probe, statement) in q.statements() {
+            let answer = match (&endpoint, q.secret_arn.as_deref()) {
+                (Ok(()), Some(secret)) => deps
                     .data
-                    .first_value(&c.arn, &q.secret_arn, q.database.as_deref(), &q.sql)
+                    .first_value(&c.arn, secret, q.database.as_deref(), &statement)
                     .await
                     .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            }
-        } else {
-            Err("the cluster is not available".into())
-        };
-        results.push(sql_check(q, answer));
+                (Ok(()), None) => Err("no secret_arn for the Data API".into()),
+                (Err(e), _) => Err(e.clone()),
+            };
+            answers.push((probe, answer));
+        }
+        results.extend(named(verdicts(q, answers), &cfg.checks));
     }
     if let Some(m) = member {
         deps.rds.delete_restored(m, TAG_RESTORE_TEST).await?;
@@ -729,6 +880,7 @@ async fn request(
     let placement = Placement {
         subnet_group: a.subnet_group.as_deref(),
         parameter_group: None,
+        security_groups: &[],
     };
     let started = match &plan.source {
         _ if a.kind == ResourceKind::AuroraCluster => {

@@ -52,7 +52,7 @@ module "rempart" {
   # younger than 7 days), followed every 5 minutes: the RTO is measured to
   # that period. The policy names no subnet_group: the default VPC's.
   restore_test_schedule     = "rate(5 minutes)"
-  restore_test_subnet_group = null
+  restore_test_subnet_group = var.restore_test_subnet_group
 
   # rewapp-postgres covers RDS instances and Aurora clusters: a cluster is
   # restored with one db.t4g.medium instance. The policy has no
@@ -61,6 +61,11 @@ module "rempart" {
   # there (the Aurora cluster's master-credentials secret, and its customer
   # managed key, if any, in restore_test_sql_secret_kms_key_arns).
   restore_test_sql_secret_arns = var.restore_test_sql_secret_arns
+
+  # The data checks (rewapp-prod-db's tables and row counts, over TLS):
+  # the tester in the VPC, the test instances in a subnet group and a
+  # security group that admits only it (created here).
+  restore_tester_vpc = var.restore_tester_vpc
 
   # `rempart restore` (seed 002 §3): restores on request into new instances,
   # by whoever may put a `Rempart Restore Request` event on the default bus

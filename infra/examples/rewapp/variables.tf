@@ -57,3 +57,18 @@ variable "restore_test_sql_secret_arns" {
   type        = list(string)
   default     = []
 }
+
+variable "restore_tester_vpc" {
+  description = "The VPC (vpc_id, and at least two private subnet_ids with a route to the AWS APIs) where the restore-tester connects to restored PostgreSQL copies for the policy's data checks; null: control-plane checks only."
+  type = object({
+    vpc_id     = string
+    subnet_ids = list(string)
+  })
+  default = null
+}
+
+variable "restore_test_subnet_group" {
+  description = "The DB subnet group of the restore tests' throw-away instances; null: the one Terraform creates with restore_tester_vpc, else the default VPC's."
+  type        = string
+  default     = null
+}

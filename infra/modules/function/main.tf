@@ -85,6 +85,46 @@ data "aws_iam_policy_document" "runtime" {
     }
   }
 
+  # In a VPC, Lambda creates, describes and deletes the function's network
+  # interfaces with the execution role's credentials
+  # (AWSLambdaVPCAccessExecutionRole's actions). Creation is scoped to the
+  # function's subnets and security groups and to new interfaces; the
+  # Describe* actions support no resource-level permissions; deletion and
+  # address assignment act on interfaces only.
+  dynamic "statement" {
+    for_each = var.vpc_config == null ? [] : [1]
+
+    content {
+      sid     = "CreateNetworkInterfacesInTheFunctionsSubnets"
+      actions = ["ec2:CreateNetworkInterface"]
+      resources = concat(
+        ["arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:network-interface/*"],
+        [for s in var.vpc_config.subnet_ids : "arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:subnet/${s}"],
+        [for g in var.vpc_config.security_group_ids : "arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:security-group/${g}"],
+      )
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.vpc_config == null ? [] : [1]
+
+    content {
+      sid       = "DescribeNetworkInterfaces"
+      actions   = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.vpc_config == null ? [] : [1]
+
+    content {
+      sid       = "ManageTheFunctionsNetworkInterfaces"
+      actions   = ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
+      resources = ["arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:network-interface/*"]
+    }
+  }
+
   statement {
     sid       = "SendToDeadLetterQueue"
     actions   = ["sqs:SendMessage"]
@@ -153,7 +193,7 @@ resource "aws_cloudwatch_log_group" "this" {
 ################################################################################
 
 resource "aws_lambda_function" "this" {
-  #checkov:skip=CKV_AWS_117:The functions call only AWS APIs (public, TLS, SigV4) and reach no VPC resource; a VPC would add NAT or ~10 interface endpoints per region, and network paths to break, for no security gain.
+  #checkov:skip=CKV_AWS_117:vpc_config is null for the functions that call only AWS APIs (public, TLS, SigV4) and reach no VPC resource: a VPC would add NAT or ~10 interface endpoints per region, and network paths to break, for no security gain; the restore-tester, which connects to restored databases, runs in the VPC given by restore_tester_vpc.
   #checkov:skip=CKV_AWS_116:Failed asynchronous invocations go to the SQS queue through the on_failure destination (aws_lambda_function_event_invoke_config below), whose records carry the error and the request, unlike a DLQ's.
   #checkov:skip=CKV_AWS_272:The packages are built by cargo lambda in the deployer's pipeline and uploaded from a local zip; AWS Signer code signing needs a signing profile and signed S3 objects that this deployment path does not have.
   function_name    = var.function_name
@@ -175,6 +215,15 @@ resource "aws_lambda_function" "this" {
 
   tracing_config {
     mode = var.tracing_mode
+  }
+
+  dynamic "vpc_config" {
+    for_each = var.vpc_config == null ? [] : [var.vpc_config]
+
+    content {
+      subnet_ids         = vpc_config.value.subnet_ids
+      security_group_ids = vpc_config.value.security_group_ids
+    }
   }
 
   dynamic "environment" {

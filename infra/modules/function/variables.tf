@@ -228,3 +228,12 @@ variable "sns_topic" {
   })
   default = null
 }
+
+variable "vpc_config" {
+  description = "Runs the function in a VPC (null: outside any VPC, the default): `subnet_ids` (private subnets with a route to the AWS APIs, through a NAT gateway or VPC endpoints) and `security_group_ids`. The role then gets the network-interface rights Lambda uses as the role (those of AWSLambdaVPCAccessExecutionRole, scoped to these subnets and groups where EC2 allows it)."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+}

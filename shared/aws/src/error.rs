@@ -55,6 +55,11 @@ pub enum Error {
         message: String,
     },
 
+    /// A data check's SQL session failed (connection, authentication, TLS,
+    /// a statement): the check fails with this reason.
+    #[error("{0}")]
+    Sql(String),
+
     /// Local I/O (reading a policy file, an event file).
     #[error("{context}: {source}")]
     Io {

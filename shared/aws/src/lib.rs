@@ -14,6 +14,7 @@ pub mod exports;
 pub mod incidents;
 pub mod kms;
 pub mod pace;
+pub mod postgres;
 pub mod rds;
 pub mod rdsdata;
 pub mod registry;

@@ -122,6 +122,7 @@ impl From<Error> for lambda_runtime::Diagnostic {
             Error::Aws { .. } => "Rempart.Aws",
             Error::Retry(_) => "Rempart.Retry",
             Error::Slack { .. } => "Rempart.Slack",
+            Error::Sql(_) => "Rempart.Sql",
             Error::Io { .. } => "Rempart.Io",
         };
         lambda_runtime::Diagnostic {

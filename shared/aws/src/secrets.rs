@@ -1,4 +1,5 @@
-//! Secrets Manager: the Slack credentials.
+//! Secrets Manager: the Slack credentials, the data checks' database
+//! credentials.
 
 use crate::aws_error;
 use crate::error::{Error, Result};
@@ -14,8 +15,17 @@ impl Secrets {
         Secrets { client }
     }
 
-    /// The secret's string value. Never logged.
+    /// The Slack secret's string value. Never logged.
     pub async fn string(&self, id: &str) -> Result<String> {
+        self.value(id).await?.ok_or_else(|| {
+            Error::Config(format!(
+                "secret {id} has no string value: set it with `aws secretsmanager put-secret-value --secret-id {id} --secret-string '{{\"webhooks\": {{\"#ops-alerts\": \"https://hooks.slack.com/services/...\"}}}}'`"
+            ))
+        })
+    }
+
+    /// A secret's string value (`None`: a binary secret). Never logged.
+    pub async fn value(&self, id: &str) -> Result<Option<String>> {
         let out = self
             .client
             .get_secret_value()
@@ -23,10 +33,6 @@ impl Secrets {
             .send()
             .await
             .map_err(|e| aws_error("GetSecretValue", e))?;
-        out.secret_string().map(str::to_string).ok_or_else(|| {
-            Error::Config(format!(
-                "secret {id} has no string value: set it with `aws secretsmanager put-secret-value --secret-id {id} --secret-string '{{\"webhooks\": {{\"#ops-alerts\": \"https://hooks.slack.com/services/...\"}}}}'`"
-            ))
-        })
+        Ok(out.secret_string().map(str::to_string))
     }
 }

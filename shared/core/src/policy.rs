@@ -378,6 +378,9 @@ impl PolicyDocument {
             b.lifecycle.validate(&b.name)?;
         }
         self.incidents.validate()?;
+        if let Some(t) = &self.restore_tests {
+            t.validate()?;
+        }
         let channel_ok = |c: &str| {
             c.len() > 1 && (c.starts_with('#') || c.starts_with('C') || c.starts_with('G'))
         };

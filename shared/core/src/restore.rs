@@ -40,9 +40,13 @@ pub struct RestoredInstance {
     /// DB parameter groups: (name, apply status, e.g. `in-sync`).
     pub parameter_groups: Vec<(String, String)>,
     pub tags: BTreeMap<String, String>,
+    /// Where it listens (host, port), once it has an endpoint.
+    pub endpoint: Option<(String, u16)>,
+    /// Its RDS-managed master secret (ARN, status), when it has one.
+    pub master_secret: Option<(String, String)>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RestoreTests {
     /// Policies whose RDS instances are tested.
@@ -62,11 +66,16 @@ pub struct RestoreTests {
     /// has no micro class).
     #[serde(default = "d_aurora_class")]
     pub aurora_instance_class: String,
-    /// SQL checks through the RDS Data API, per protected Aurora cluster.
+    /// The VPC security groups of the restored instances (default: the
+    /// subnet group's VPC default group): one that admits only the
+    /// restore-tester, for the data checks.
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+    /// Data checks on the restored copies, per protected database.
     #[serde(default)]
     pub sql_checks: Vec<SqlCheck>,
     /// The checks run on a restored instance (default: all of them; `sql`
-    /// runs where `sql_checks` names the cluster).
+    /// and `tables` run where `sql_checks` names the database).
     #[serde(default = "d_checks")]
     pub checks: Vec<CheckName>,
     /// The DB parameter group restored instances get (default: the
@@ -74,6 +83,39 @@ pub struct RestoreTests {
     /// is the one applied and in sync.
     #[serde(default)]
     pub parameter_group: Option<String>,
+}
+
+impl RestoreTests {
+    pub(crate) fn validate(&self) -> std::result::Result<(), String> {
+        for (i, c) in self.sql_checks.iter().enumerate() {
+            c.validate(&format!("restore_tests.sql_checks[{i}]"))?;
+        }
+        Ok(())
+    }
+
+    /// The data checks of one protected database, when the policy's
+    /// `checks` keep `sql` or `tables`.
+    pub fn data_checks(&self, database: &str) -> Vec<&SqlCheck> {
+        if !self
+            .checks
+            .iter()
+            .any(|c| matches!(c, CheckName::Sql | CheckName::Tables))
+        {
+            return Vec::new();
+        }
+        self.sql_checks
+            .iter()
+            .filter(|c| c.target() == database)
+            .collect()
+    }
+
+    /// Whether a restored copy of `database` needs its own master secret:
+    /// an instance check without a secret of its own.
+    pub fn needs_master_secret(&self, database: &str) -> bool {
+        self.data_checks(database)
+            .iter()
+            .any(|c| c.instance.is_some() && c.secret_arn.is_none())
+    }
 }
 
 /// A check the policy can name.
@@ -90,8 +132,11 @@ pub enum CheckName {
     Private,
     /// The parameter group is applied (`in-sync`), and is the policy's.
     ParameterGroup,
-    /// The policy's SQL check, through the RDS Data API (Aurora).
+    /// The policy's statements (`sql_checks[].sql`) on the restored data.
     Sql,
+    /// The tables the policy lists (`sql_checks[].tables`) exist and are
+    /// readable on the restored data.
+    Tables,
 }
 
 impl CheckName {
@@ -103,6 +148,7 @@ impl CheckName {
             CheckName::Private => "private",
             CheckName::ParameterGroup => "parameter-group",
             CheckName::Sql => "sql",
+            CheckName::Tables => "tables",
         }
     }
 }
@@ -115,6 +161,7 @@ fn d_checks() -> Vec<CheckName> {
         CheckName::Private,
         CheckName::ParameterGroup,
         CheckName::Sql,
+        CheckName::Tables,
     ]
 }
 
@@ -127,26 +174,170 @@ pub fn named(results: Vec<Check>, names: &[CheckName]) -> Vec<Check> {
         .collect()
 }
 
-/// A SQL check on a restored Aurora cluster, through the RDS Data API (which
-/// serves Aurora clusters only; the tester turns on the restored cluster's
-/// HTTP endpoint).
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+/// A data check on the restored copy of one protected database: the
+/// tables that must exist and be readable, and a read-only statement whose
+/// first value is compared with what the policy expects.
+///
+/// An RDS instance (PostgreSQL) is reached over TLS at the restored
+/// instance's endpoint, with the credentials of `secret_arn` or, without
+/// it, of the restored instance's own RDS-managed master secret (the
+/// tester has RDS create one on the throw-away copy: a snapshot keeps the
+/// password of its day, which the source's secret may have rotated away
+/// since). An Aurora cluster is queried through the RDS Data API (which
+/// serves Aurora clusters only), with `secret_arn`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SqlCheck {
     /// The protected Aurora cluster (identifier) whose restores it checks.
-    pub cluster: String,
-    /// The Secrets Manager secret holding the cluster's master credentials:
-    /// a cluster restored from a snapshot keeps the source's.
-    pub secret_arn: String,
-    /// The database to connect to (default: the engine's).
+    #[serde(default)]
+    pub cluster: Option<String>,
+    /// The protected RDS instance (identifier) whose restores it checks.
+    #[serde(default)]
+    pub instance: Option<String>,
+    /// A Secrets Manager secret holding `username` and `password` (the
+    /// format of RDS's own secrets). Required for a cluster; for an
+    /// instance, a role that exists in the snapshot's data (a read-only
+    /// checking role, say).
+    #[serde(default)]
+    pub secret_arn: Option<String>,
+    /// The database to connect to (default: `postgres` on an instance, the
+    /// secret's on a cluster): connecting proves it exists.
     #[serde(default)]
     pub database: Option<String>,
-    /// A read-only statement, e.g. `SELECT count(*) FROM users`.
-    pub sql: String,
-    /// The first column of the first row must be a number at least this
-    /// (a row count, say). Without it, the statement must return a row.
+    /// Tables (`schema.table` or `table`) that must exist and be readable.
     #[serde(default)]
-    pub min_value: Option<i64>,
+    pub tables: Vec<String>,
+    /// A read-only statement, e.g. `SELECT count(*) FROM users`.
+    #[serde(default)]
+    pub sql: Option<String>,
+    /// The first column of the first row must be a number at least this
+    /// (a row count, say).
+    #[serde(default)]
+    pub min_value: Option<f64>,
+    /// ... and at most this.
+    #[serde(default)]
+    pub max_value: Option<f64>,
+    /// ... or exactly this text (e.g. `t`, `16.4`).
+    #[serde(default)]
+    pub equals: Option<String>,
+}
+
+impl SqlCheck {
+    /// The protected database it checks.
+    pub fn target(&self) -> &str {
+        self.instance
+            .as_deref()
+            .or(self.cluster.as_deref())
+            .unwrap_or_default()
+    }
+
+    /// The statements it runs, each with the check it decides: the tables
+    /// first, then the policy's statement.
+    pub fn statements(&self) -> Vec<(Probe, String)> {
+        let mut out: Vec<(Probe, String)> = self
+            .tables
+            .iter()
+            .filter_map(|t| Some((Probe::Table(t.clone()), table_statement(t).ok()?)))
+            .collect();
+        if let Some(sql) = &self.sql {
+            out.push((Probe::Sql, sql.clone()));
+        }
+        out
+    }
+
+    fn validate(&self, at: &str) -> std::result::Result<(), String> {
+        match (&self.cluster, &self.instance) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(format!(
+                    "{at}: name the protected database: `instance = \"<RDS instance id>\"` or `cluster = \"<Aurora cluster id>\"` (one of them)"
+                ))
+            }
+            (Some(c), None) if self.secret_arn.is_none() => {
+                return Err(format!(
+                    "{at}: cluster `{c}`: the RDS Data API needs `secret_arn` (the cluster's credentials in Secrets Manager)"
+                ))
+            }
+            _ => {}
+        }
+        if self.tables.is_empty() && self.sql.is_none() {
+            return Err(format!(
+                "{at}: nothing to check: list `tables` that must be readable, or a `sql` statement"
+            ));
+        }
+        for t in &self.tables {
+            table_statement(t).map_err(|e| format!("{at}.tables: {e}"))?;
+        }
+        let compared = self.min_value.is_some() || self.max_value.is_some();
+        if self.sql.is_none() && (compared || self.equals.is_some()) {
+            return Err(format!(
+                "{at}: `min_value`, `max_value` and `equals` compare the answer of `sql`: add the statement"
+            ));
+        }
+        if compared && self.equals.is_some() {
+            return Err(format!(
+                "{at}: `equals` compares text, `min_value`/`max_value` numbers: use one or the other"
+            ));
+        }
+        if let (Some(lo), Some(hi)) = (self.min_value, self.max_value) {
+            if lo > hi {
+                return Err(format!("{at}: min_value {lo} is above max_value {hi}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a statement of a [`SqlCheck`] decides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// This table exists and is readable.
+    Table(String),
+    /// The policy's statement.
+    Sql,
+}
+
+/// The statement that proves `table` (`schema.table` or `table`) exists and
+/// is readable: one row read from it, each part of the name quoted as a
+/// PostgreSQL identifier (so a name is never SQL).
+pub fn table_statement(table: &str) -> std::result::Result<String, String> {
+    let parts: Vec<&str> = table.split('.').collect();
+    if parts.len() > 2 || parts.iter().any(|p| p.is_empty()) || table.contains('\0') {
+        return Err(format!(
+            "`{table}` is not a table name: write `schema.table` or `table`"
+        ));
+    }
+    let quoted: Vec<String> = parts
+        .iter()
+        .map(|p| format!("\"{}\"", p.replace('"', "\"\"")))
+        .collect();
+    Ok(format!("SELECT 1 FROM {} LIMIT 1", quoted.join(".")))
+}
+
+/// The verdict on one table: readable (one row or none), or the error.
+pub fn table_check(table: &str, answer: std::result::Result<Option<String>, String>) -> Check {
+    let (ok, detail) = match answer {
+        Ok(Some(_)) => (true, format!("`{table}` exists and is readable")),
+        Ok(None) => (true, format!("`{table}` exists and is readable (empty)")),
+        Err(e) => (false, format!("`{table}`: {e}")),
+    };
+    Check {
+        name: "tables".into(),
+        ok,
+        detail,
+    }
+}
+
+/// The `username` and `password` of a secret in RDS's format (other fields,
+/// such as `host` or `engine`, are ignored).
+pub fn credentials(secret: &str) -> std::result::Result<(String, String), String> {
+    #[derive(Deserialize)]
+    struct Creds {
+        username: String,
+        password: String,
+    }
+    serde_json::from_str::<Creds>(secret)
+        .map(|c| (c.username, c.password))
+        .map_err(|_| "the secret is not JSON with `username` and `password`".to_string())
 }
 
 fn d_age() -> Span {
@@ -540,19 +731,42 @@ pub fn cluster_checks(
     out
 }
 
-/// The SQL check's verdict on what the Data API answered: the first value
+/// The SQL check's verdict on what the database answered: the first value
 /// of the first row (`Ok(None)`: no row), or the error.
 pub fn sql_check(c: &SqlCheck, answer: std::result::Result<Option<String>, String>) -> Check {
-    let (ok, detail) = match (answer, c.min_value) {
-        (Err(e), _) => (false, format!("`{}` failed: {e}", c.sql)),
-        (Ok(None), _) => (false, format!("`{}` returned no row", c.sql)),
-        (Ok(Some(v)), None) => (true, format!("`{}` returned {v}", c.sql)),
-        (Ok(Some(v)), Some(min)) => match v.trim().parse::<f64>() {
-            Ok(n) if n >= min as f64 => {
-                (true, format!("`{}` returned {v} (at least {min})", c.sql))
+    let sql = c.sql.as_deref().unwrap_or_default();
+    let (ok, detail) = match answer {
+        Err(e) => (false, format!("`{sql}` failed: {e}")),
+        Ok(None) => (false, format!("`{sql}` returned no row")),
+        Ok(Some(v)) => match (&c.equals, c.min_value, c.max_value) {
+            (Some(want), _, _) if v.trim() == want.trim() => {
+                (true, format!("`{sql}` returned {v} (as expected)"))
             }
-            Ok(_) => (false, format!("`{}` returned {v}, below {min}", c.sql)),
-            Err(_) => (false, format!("`{}` returned {v}, not a number", c.sql)),
+            (Some(want), _, _) => (false, format!("`{sql}` returned {v}, not {want}")),
+            (None, None, None) => (true, format!("`{sql}` returned {v}")),
+            (None, lo, hi) => match v.trim().parse::<f64>() {
+                Ok(n) if lo.is_some_and(|lo| n < lo) => (
+                    false,
+                    format!("`{sql}` returned {v}, below {}", lo.unwrap_or_default()),
+                ),
+                Ok(n) if hi.is_some_and(|hi| n > hi) => (
+                    false,
+                    format!("`{sql}` returned {v}, above {}", hi.unwrap_or_default()),
+                ),
+                Ok(_) => (
+                    true,
+                    format!(
+                        "`{sql}` returned {v} ({})",
+                        match (lo, hi) {
+                            (Some(lo), Some(hi)) => format!("between {lo} and {hi}"),
+                            (Some(lo), None) => format!("at least {lo}"),
+                            (None, Some(hi)) => format!("at most {hi}"),
+                            (None, None) => String::new(),
+                        }
+                    ),
+                ),
+                Err(_) => (false, format!("`{sql}` returned {v}, not a number")),
+            },
         },
     };
     Check {
@@ -738,11 +952,11 @@ mod tests {
     #[test]
     fn the_sql_check_reads_the_first_value() {
         let c = SqlCheck {
-            cluster: "rewapp-aurora".into(),
-            secret_arn: "arn:aws:secretsmanager:eu-west-1:1:secret:x".into(),
-            database: None,
-            sql: "SELECT count(*) FROM users".into(),
-            min_value: Some(1),
+            cluster: Some("rewapp-aurora".into()),
+            secret_arn: Some("arn:aws:secretsmanager:eu-west-1:1:secret:x".into()),
+            sql: Some("SELECT count(*) FROM users".into()),
+            min_value: Some(1.0),
+            ..check()
         };
         assert!(sql_check(&c, Ok(Some("1200".into()))).ok);
         let low = sql_check(&c, Ok(Some("0".into())));
@@ -756,13 +970,174 @@ mod tests {
         assert!(!err.ok && err.detail.contains("HttpEndpoint"), "{err:?}");
         let any = SqlCheck {
             min_value: None,
-            ..c
+            ..c.clone()
         };
         assert!(sql_check(&any, Ok(Some("abc".into()))).ok);
+        let capped = SqlCheck {
+            max_value: Some(1000.0),
+            ..c.clone()
+        };
+        let high = sql_check(&capped, Ok(Some("1200".into())));
+        assert!(!high.ok && high.detail.contains("above 1000"), "{high:?}");
+        assert!(sql_check(&capped, Ok(Some("999.5".into()))).ok);
+        let exact = SqlCheck {
+            min_value: None,
+            equals: Some("t".into()),
+            ..c
+        };
+        assert!(sql_check(&exact, Ok(Some("t".into()))).ok);
+        let wrong = sql_check(&exact, Ok(Some("f".into())));
+        assert!(!wrong.ok && wrong.detail.contains("not t"), "{wrong:?}");
+    }
+
+    fn check() -> SqlCheck {
+        SqlCheck {
+            cluster: None,
+            instance: Some("rewapp-prod-db".into()),
+            secret_arn: None,
+            database: None,
+            tables: Vec::new(),
+            sql: None,
+            min_value: None,
+            max_value: None,
+            equals: None,
+        }
+    }
+
+    /// Proves: a table name becomes one quoted identifier per part (a quote
+    /// in a name is doubled, so no name can end the identifier and add SQL);
+    /// three parts, an empty part or a NUL are refused.
+    #[test]
+    fn table_names_are_quoted_identifiers_never_sql() {
+        assert_eq!(
+            table_statement("public.users").as_deref(),
+            Ok("SELECT 1 FROM \"public\".\"users\" LIMIT 1")
+        );
+        assert_eq!(
+            table_statement("orders").as_deref(),
+            Ok("SELECT 1 FROM \"orders\" LIMIT 1")
+        );
+        assert_eq!(
+            table_statement("x\"; DROP TABLE users; --").as_deref(),
+            Ok("SELECT 1 FROM \"x\"\"; DROP TABLE users; --\" LIMIT 1")
+        );
+        for bad in ["a.b.c", "", "public.", "a\0b"] {
+            assert!(table_statement(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// Proves: a table check passes on a row or an empty table and fails,
+    /// with the database's reason, on an error.
+    #[test]
+    fn a_table_check_fails_with_the_reason() {
+        assert!(table_check("users", Ok(Some("1".into()))).ok);
+        let empty = table_check("users", Ok(None));
+        assert!(empty.ok && empty.detail.contains("empty"));
+        let gone = table_check("users", Err("relation \"users\" does not exist".into()));
+        assert!(
+            !gone.ok && gone.detail.contains("does not exist"),
+            "{gone:?}"
+        );
+        assert_eq!(gone.name, "tables");
+    }
+
+    /// Proves: the data checks a policy can write are validated: one target
+    /// (instance or cluster), a secret for a cluster, something to check,
+    /// comparisons only with a statement, numbers or text not both, an
+    /// ordered range, table names that are names.
+    #[test]
+    fn data_checks_are_validated() {
+        let ok = SqlCheck {
+            tables: vec!["public.users".into()],
+            ..check()
+        };
+        assert_eq!(ok.validate("c"), Ok(()));
+        let cases = [
+            (
+                SqlCheck {
+                    instance: None,
+                    ..ok.clone()
+                },
+                "name the protected database",
+            ),
+            (
+                SqlCheck {
+                    cluster: Some("a".into()),
+                    ..ok.clone()
+                },
+                "one of them",
+            ),
+            (
+                SqlCheck {
+                    instance: None,
+                    cluster: Some("a".into()),
+                    ..ok.clone()
+                },
+                "needs `secret_arn`",
+            ),
+            (
+                SqlCheck {
+                    tables: vec![],
+                    ..ok.clone()
+                },
+                "nothing to check",
+            ),
+            (
+                SqlCheck {
+                    min_value: Some(1.0),
+                    ..ok.clone()
+                },
+                "add the statement",
+            ),
+            (
+                SqlCheck {
+                    sql: Some("SELECT 1".into()),
+                    min_value: Some(1.0),
+                    equals: Some("1".into()),
+                    ..ok.clone()
+                },
+                "one or the other",
+            ),
+            (
+                SqlCheck {
+                    sql: Some("SELECT 1".into()),
+                    min_value: Some(5.0),
+                    max_value: Some(1.0),
+                    ..ok.clone()
+                },
+                "above max_value",
+            ),
+            (
+                SqlCheck {
+                    tables: vec!["a.b.c".into()],
+                    ..ok.clone()
+                },
+                "not a table name",
+            ),
+        ];
+        for (c, says) in cases {
+            let e = c.validate("c").expect_err(says);
+            assert!(e.contains(says), "{e}");
+        }
+    }
+
+    /// Proves: RDS's secret format gives the credentials; anything else is
+    /// refused without echoing the secret.
+    #[test]
+    fn credentials_come_from_an_rds_format_secret() {
+        assert_eq!(
+            credentials(r#"{"username":"admin","password":"P@55w0rd!","engine":"postgres"}"#),
+            Ok(("admin".into(), "P@55w0rd!".into()))
+        );
+        let e = credentials("hunter2").expect_err("not JSON");
+        assert!(!e.contains("hunter2"));
+        assert!(credentials(r#"{"username":"admin"}"#).is_err());
     }
 
     fn restored(groups: &[(&str, &str)]) -> RestoredInstance {
         RestoredInstance {
+            endpoint: None,
+            master_secret: None,
             id: "rempart-rt-db-202511230600".into(),
             arn: String::new(),
             cluster: None,

@@ -15,6 +15,8 @@ use rempart_core::restore::{RestoredCluster, RestoredInstance};
 pub struct Placement<'a> {
     pub subnet_group: Option<&'a str>,
     pub parameter_group: Option<&'a str>,
+    /// VPC security groups (empty: the VPC's default group).
+    pub security_groups: &'a [String],
 }
 
 /// What a cluster is restored from.
@@ -215,6 +217,8 @@ impl Rds {
         tags: &[(String, String)],
     ) -> Result<()> {
         let subnet_group = placement.subnet_group.map(str::to_string);
+        let security_groups =
+            (!placement.security_groups.is_empty()).then(|| placement.security_groups.to_vec());
         let engine = match from {
             ClusterFrom::Snapshot(snapshot_id) => {
                 let out = self
@@ -241,6 +245,7 @@ impl Rds {
                     .set_engine_version(snap.engine_version().map(str::to_string))
                     .deletion_protection(false)
                     .set_db_subnet_group_name(subnet_group)
+                    .set_vpc_security_group_ids(security_groups.clone())
                     .set_tags(Some(to_tags(tags)))
                     .send()
                     .await;
@@ -261,6 +266,7 @@ impl Rds {
                     .restore_to_time(aws_smithy_types::DateTime::from_secs(time.timestamp()))
                     .deletion_protection(false)
                     .set_db_subnet_group_name(subnet_group)
+                    .set_vpc_security_group_ids(security_groups.clone())
                     .set_tags(Some(to_tags(tags)))
                     .send()
                     .await;
@@ -412,11 +418,41 @@ impl Rds {
             .multi_az(false)
             .deletion_protection(false)
             .set_db_subnet_group_name(subnet_group.map(str::to_string))
+            .set_vpc_security_group_ids(
+                (!placement.security_groups.is_empty()).then(|| placement.security_groups.to_vec()),
+            )
             .set_tags(Some(to_tags(tags)))
             .send()
             .await
             .map_err(|e| aws_error("RestoreDBInstanceFromDBSnapshot", e))?;
         Ok(())
+    }
+
+    /// Has RDS manage a throw-away instance's master password in Secrets
+    /// Manager (`ModifyDBInstance` `ManageMasterUserPassword`, at once): RDS
+    /// creates the instance's own secret and sets the password to it, which
+    /// deleting the instance deletes. `false`: the instance is busy (a
+    /// modification already under way), a later run looks again.
+    pub async fn manage_master_secret(&self, i: &RestoredInstance, tag: &str) -> Result<bool> {
+        if !i.tags.contains_key(tag) {
+            return Err(Error::Config(format!(
+                "refusing to modify {}: it is not a restore-test instance",
+                i.id
+            )));
+        }
+        match self
+            .client
+            .modify_db_instance()
+            .db_instance_identifier(&i.id)
+            .manage_master_user_password(true)
+            .apply_immediately(true)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_code(&e, &["InvalidDBInstanceState"]) => Ok(false),
+            Err(e) => Err(aws_error("ModifyDBInstance", e)),
+        }
     }
 
     /// Instances carrying any of the tag keys `keys` (the restore tester's).
@@ -455,6 +491,15 @@ impl Rds {
                         })
                         .collect(),
                     tags,
+                    endpoint: db.endpoint().and_then(|e| {
+                        Some((e.address()?.to_string(), u16::try_from(e.port()?).ok()?))
+                    }),
+                    master_secret: db.master_user_secret().and_then(|m| {
+                        Some((
+                            m.secret_arn()?.to_string(),
+                            m.secret_status().unwrap_or_default().to_string(),
+                        ))
+                    }),
                 });
             }
         }

@@ -17,7 +17,7 @@ locals {
 
   # One line per protected resource, whatever resources exist: a SEARCH
   # expression on the metric name in the {Rempart,Resource} schema.
-  rempart_search = { for m in ["RpoAgeSeconds", "DrCopyLagSeconds", "Coverage", "SnapshotsKept", "SnapshotsDeleted", "RestoreTestRtoSeconds", "OpenIncidents"] :
+  rempart_search = { for m in ["RpoAgeSeconds", "DrCopyLagSeconds", "Coverage", "SnapshotsKept", "SnapshotsDeleted", "RestoreTestRtoSeconds", "RestoreTestSuccess", "RestoreIntegrityPercent", "OpenIncidents"] :
     m => "SEARCH('{${var.metrics_namespace},Resource} MetricName=\"${m}\"', '%s', %d)"
   }
 
@@ -28,6 +28,11 @@ locals {
     { title = "DR copy lag: newest snapshot not yet copied to ${var.dr_region} (s)", period = 300, lines = { lag = ["DrCopyLagSeconds", "Maximum", ""] } },
     { title = "Retention: snapshots kept and deleted", period = 86400, lines = { kept = ["SnapshotsKept", "Maximum", "kept"], deleted = ["SnapshotsDeleted", "Sum", "deleted"] } },
     { title = "Restore test: measured RTO (s)", period = 86400, lines = { rto = ["RestoreTestRtoSeconds", "Maximum", ""] } },
+    # Each concluded restore test: 1 passed, 0 failed (Minimum keeps a
+    # failure visible), and the share of its checks that passed (the data
+    # checks included).
+    { title = "Restore test: passed (1) or failed (0)", period = 86400, lines = { passed = ["RestoreTestSuccess", "Minimum", ""] } },
+    { title = "Restore test: integrity, checks passed (%)", period = 86400, lines = { integrity = ["RestoreIntegrityPercent", "Minimum", ""] } },
     # The backup-auditor's verdict per resource, each audit (hourly): 1 when
     # every check passed, 0 on a breach; Minimum keeps a breach visible.
     { title = "Audit coverage: 1 when every check passed, 0 on a breach", period = 3600, lines = { coverage = ["Coverage", "Minimum", ""] } },

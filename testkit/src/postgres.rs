@@ -199,9 +199,16 @@ impl LocalPostgres {
             ca_pem,
             child,
         };
-        let socket = pg.dir.join(format!(".s.PGSQL.{port}"));
+        // Ready when it accepts connections (its socket appears while it
+        // is still starting up).
         for _ in 0..200 {
-            if socket.exists() {
+            let ready = Command::new(bin.join("pg_isready"))
+                .arg("-h")
+                .arg(&pg.dir)
+                .args(["-p", &port.to_string(), "-q"])
+                .status()
+                .is_ok_and(|s| s.success());
+            if ready {
                 return Ok(pg);
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -223,7 +230,7 @@ impl LocalPostgres {
         let (client, conn) = cfg
             .connect(tokio_postgres::NoTls)
             .await
-            .map_err(|e| KitError::Setup(format!("connecting to the local PostgreSQL: {e}")))?;
+            .map_err(|e| KitError::Setup(format!("connecting to the local PostgreSQL: {e:?}")))?;
         let task = tokio::spawn(conn);
         let res = client
             .batch_execute(sql)

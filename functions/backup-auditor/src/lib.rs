@@ -97,10 +97,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<AuditReport> {
         rds_manual.insert(region.clone(), s.rds.manual_snapshot_count().await?);
     }
     let result = audit(&doc, &resources, &snapshots, &rds_manual, now);
-    for line in emf_lines(&result, now) {
-        // One JSON object per line on stdout: CloudWatch Logs extracts the metrics.
-        println!("{line}");
-    }
+    rempart_aws::metrics::emit(&emf_lines(&result, now));
     let mut report = AuditReport {
         time: now,
         audit: result,

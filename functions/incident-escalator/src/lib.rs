@@ -339,7 +339,15 @@ async fn apply(deps: &Deps, policy: &IncidentPolicy, input: Input) -> Result<Out
     match input {
         Input::Nothing { reason } => o.note = Some(reason),
         Input::Tick { at } => {
-            for st in deps.store.all_open().await? {
+            let open = deps.store.all_open().await?;
+            // A tick acknowledges or resolves nothing: what is open now
+            // stays open after it.
+            rempart_aws::metrics::emit(&[rempart_core::metrics::emf(
+                "incidents",
+                at,
+                &[(rempart_core::metrics::OPEN_INCIDENTS, open.len() as f64)],
+            )]);
+            for st in open {
                 let key = st.incident.key.clone();
                 change(deps, policy, &key, &mut o, |i| {
                     i.and_then(|i| on_tick(i, at, deps.tiers.len().max(1), policy))

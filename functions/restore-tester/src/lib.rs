@@ -444,6 +444,14 @@ async fn conclude(
         "restore.failed"
     };
     let details = json!({"snapshot": t.snapshot, "instance": t.restored, "kind": t.kind, "rto_s": elapsed.num_seconds(), "alert_after_s": cfg.alert_after.seconds(), "checks": results, "measured_to": "the polling period"});
+    rempart_aws::metrics::emit(&[rempart_core::restore::emf_line(
+        t.kind.as_str(),
+        &t.db,
+        elapsed.num_seconds(),
+        ok,
+        &results,
+        now,
+    )]);
     let about = t.about(deps);
     let r = about.record(action, now, &t.restored, ok, details.clone());
     let severity = if !ok || elapsed >= cfg.alert_after.0 {

@@ -87,6 +87,7 @@ impl Enforcer {
         }
         if !dry_run {
             self.digest(&report, now, cause).await;
+            rempart_aws::metrics::emit(&emf_lines(&report.groups, &self.primary, now));
         }
         report
     }

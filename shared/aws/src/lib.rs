@@ -13,6 +13,7 @@ pub mod error;
 pub mod exports;
 pub mod incidents;
 pub mod kms;
+pub mod metrics;
 pub mod pace;
 pub mod postgres;
 pub mod rds;

@@ -15,7 +15,7 @@ use crate::policy::PolicyDocument;
 use crate::tags::*;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// AWS's default quota of manual RDS snapshots per region.
@@ -291,33 +291,20 @@ pub fn audit(
 /// The CloudWatch embedded metric format lines (one per resource), written
 /// to the log: CloudWatch extracts the metrics with no API call.
 pub fn emf_lines(a: &Audit, now: DateTime<Utc>) -> Vec<Value> {
+    use crate::metrics::{emf, COVERAGE, DR_COPY_LAG, RPO_AGE};
     a.resources
         .iter()
         .map(|r| {
             let lag = r.dr_age_s.values().filter_map(|v| *v).max();
-            let mut v = json!({
-                "_aws": {
-                    "Timestamp": now.timestamp_millis(),
-                    "CloudWatchMetrics": [{
-                        "Namespace": "Rempart",
-                        "Dimensions": [["Resource"]],
-                        "Metrics": [
-                            {"Name": "RpoAgeSeconds", "Unit": "Seconds"},
-                            {"Name": "DrCopyLagSeconds", "Unit": "Seconds"},
-                            {"Name": "Coverage", "Unit": "Count"}
-                        ]
-                    }]
-                },
-                "Resource": format!("{}/{}", r.kind, r.id),
-                "Coverage": if r.compliant { 1 } else { 0 },
-            });
+            let mut values = Vec::new();
             if let Some(age) = r.rpo_age_s {
-                v["RpoAgeSeconds"] = age.into();
+                values.push((RPO_AGE, age as f64));
             }
             if let Some(l) = lag {
-                v["DrCopyLagSeconds"] = l.into();
+                values.push((DR_COPY_LAG, l as f64));
             }
-            v
+            values.push((COVERAGE, if r.compliant { 1.0 } else { 0.0 }));
+            emf(&format!("{}/{}", r.kind, r.id), now, &values)
         })
         .collect()
 }

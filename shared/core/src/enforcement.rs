@@ -215,6 +215,29 @@ pub struct GroupCounts {
     pub failed: usize,
 }
 
+/// The retention metrics of a run (one EMF line per group: the snapshots
+/// of one resource in one region kept and deleted).
+pub fn emf_lines(
+    groups: &[GroupCounts],
+    primary: &str,
+    now: DateTime<Utc>,
+) -> Vec<serde_json::Value> {
+    use crate::metrics::{emf, resource, SNAPSHOTS_DELETED, SNAPSHOTS_KEPT};
+    groups
+        .iter()
+        .map(|g| {
+            emf(
+                &resource(&g.kind, &g.source, &g.region, primary),
+                now,
+                &[
+                    (SNAPSHOTS_KEPT, g.kept as f64),
+                    (SNAPSHOTS_DELETED, g.deleted as f64),
+                ],
+            )
+        })
+        .collect()
+}
+
 /// A snapshot whose step failed.
 #[derive(Clone, Debug, Serialize)]
 pub struct Failure {

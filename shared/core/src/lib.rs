@@ -13,6 +13,7 @@ pub mod error;
 pub mod event;
 pub mod incident;
 pub mod kind;
+pub mod metrics;
 pub mod model;
 pub mod naming;
 pub mod notify;
@@ -43,6 +44,7 @@ mod tests {
         ("event", include_str!("event.rs")),
         ("incident", include_str!("incident.rs")),
         ("kind", include_str!("kind.rs")),
+        ("metrics", include_str!("metrics.rs")),
         ("model", include_str!("model.rs")),
         ("naming", include_str!("naming.rs")),
         ("notify", include_str!("notify.rs")),

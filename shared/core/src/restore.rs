@@ -731,6 +731,35 @@ pub fn cluster_checks(
     out
 }
 
+/// The metrics of a concluded restore test of `database` (a `kind`): its
+/// measured RTO, its success (1 or 0) and its integrity (checks passed of
+/// checks run, in percent).
+pub fn emf_line(
+    kind: &str,
+    database: &str,
+    rto_s: i64,
+    ok: bool,
+    results: &[Check],
+    now: DateTime<Utc>,
+) -> serde_json::Value {
+    use crate::metrics::{emf, RESTORE_INTEGRITY, RESTORE_TEST_RTO, RESTORE_TEST_SUCCESS};
+    let passed = results.iter().filter(|c| c.ok).count();
+    let integrity = if results.is_empty() {
+        0.0
+    } else {
+        100.0 * passed as f64 / results.len() as f64
+    };
+    emf(
+        &format!("{kind}/{database}"),
+        now,
+        &[
+            (RESTORE_TEST_RTO, rto_s as f64),
+            (RESTORE_TEST_SUCCESS, if ok { 1.0 } else { 0.0 }),
+            (RESTORE_INTEGRITY, integrity),
+        ],
+    )
+}
+
 /// The SQL check's verdict on what the database answered: the first value
 /// of the first row (`Ok(None)`: no row), or the error.
 pub fn sql_check(c: &SqlCheck, answer: std::result::Result<Option<String>, String>) -> Check {
@@ -988,6 +1017,30 @@ mod tests {
         assert!(sql_check(&exact, Ok(Some("t".into()))).ok);
         let wrong = sql_check(&exact, Ok(Some("f".into())));
         assert!(!wrong.ok && wrong.detail.contains("not t"), "{wrong:?}");
+    }
+
+    /// Proves: a concluded test's metrics are its RTO, 1/0 for success and
+    /// the share of checks that passed (3 of 4: 75 %).
+    #[test]
+    fn a_concluded_test_gives_rto_success_and_integrity() {
+        let now: DateTime<Utc> = "2025-11-23T06:05:00Z".parse().expect("time");
+        let c = |ok| Check {
+            name: "sql".into(),
+            ok,
+            detail: String::new(),
+        };
+        let l = emf_line(
+            "rds-instance",
+            "rewapp-prod-db",
+            600,
+            false,
+            &[c(true), c(true), c(false), c(true)],
+            now,
+        );
+        assert_eq!(l["Resource"], "rds-instance/rewapp-prod-db");
+        assert_eq!(l["RestoreTestRtoSeconds"], 600);
+        assert_eq!(l["RestoreTestSuccess"], 0);
+        assert_eq!(l["RestoreIntegrityPercent"], 75);
     }
 
     fn check() -> SqlCheck {

@@ -1,0 +1,135 @@
+//! The metrics Rempart's functions measure, as CloudWatch embedded metric
+//! format (EMF) lines: one JSON object per line on a Lambda's stdout, from
+//! which CloudWatch Logs extracts the metrics with no API call. Namespace
+//! `Rempart`, one dimension `Resource` (`<kind>/<id>`, `@<region>` outside
+//! the primary region): the dashboard draws one line per resource.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+pub const NAMESPACE: &str = "Rempart";
+
+/// backup-auditor: seconds since the newest available snapshot.
+pub const RPO_AGE: &str = "RpoAgeSeconds";
+/// backup-auditor: seconds the newest snapshot has waited for its DR copy.
+pub const DR_COPY_LAG: &str = "DrCopyLagSeconds";
+/// backup-auditor: 1 when every check of the resource passed, 0 on a breach.
+pub const COVERAGE: &str = "Coverage";
+/// retention-enforcer: snapshots of the resource kept by its run.
+pub const SNAPSHOTS_KEPT: &str = "SnapshotsKept";
+/// retention-enforcer: snapshots of the resource deleted by its run.
+pub const SNAPSHOTS_DELETED: &str = "SnapshotsDeleted";
+/// restore-tester: a concluded test's measured RTO, start to checked.
+pub const RESTORE_TEST_RTO: &str = "RestoreTestRtoSeconds";
+/// restore-tester: 1 when a concluded test passed, 0 when it failed.
+pub const RESTORE_TEST_SUCCESS: &str = "RestoreTestSuccess";
+/// restore-tester: checks passed of checks run, in percent (integrity).
+pub const RESTORE_INTEGRITY: &str = "RestoreIntegrityPercent";
+/// incident-escalator: incidents open after its tick (resource `incidents`).
+pub const OPEN_INCIDENTS: &str = "OpenIncidents";
+
+/// The unit CloudWatch records for a metric of this module.
+fn unit(name: &str) -> &'static str {
+    match name {
+        RPO_AGE | DR_COPY_LAG | RESTORE_TEST_RTO => "Seconds",
+        RESTORE_INTEGRITY => "Percent",
+        _ => "Count",
+    }
+}
+
+/// The `Resource` dimension of a resource in a region (`primary`: the
+/// functions' region, named without suffix).
+pub fn resource(kind: &str, id: &str, region: &str, primary: &str) -> String {
+    if region == primary || region.is_empty() {
+        format!("{kind}/{id}")
+    } else {
+        format!("{kind}/{id}@{region}")
+    }
+}
+
+/// One EMF line: `values` of one resource at `now`.
+pub fn emf(resource: &str, now: DateTime<Utc>, values: &[(&str, f64)]) -> Value {
+    let mut line = Map::new();
+    line.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": now.timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["Resource"]],
+                "Metrics": values
+                    .iter()
+                    .map(|(n, _)| json!({"Name": n, "Unit": unit(n)}))
+                    .collect::<Vec<_>>(),
+            }]
+        }),
+    );
+    line.insert("Resource".into(), Value::String(resource.into()));
+    for (n, v) in values {
+        // Whole numbers as integers (counts, seconds), as they are.
+        let v = if v.fract() == 0.0 && v.abs() < 9e15 {
+            json!(*v as i64)
+        } else {
+            json!(v)
+        };
+        line.insert((*n).to_string(), v);
+    }
+    Value::Object(line)
+}
+
+/// The metric names an EMF line declares.
+pub fn names(line: &Value) -> Vec<String> {
+    line["_aws"]["CloudWatchMetrics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|d| d["Metrics"].as_array().cloned().unwrap_or_default())
+        .filter_map(|m| m["Name"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Proves: an EMF line carries the namespace, the one `Resource`
+    /// dimension, each metric's name and unit in the declaration and its
+    /// value at the top level (the format CloudWatch extracts), and the
+    /// event's time.
+    #[test]
+    fn an_emf_line_declares_and_carries_each_value() {
+        let now: DateTime<Utc> = "2025-11-24T05:30:00Z".parse().expect("time");
+        let l = emf(
+            "rds-instance/rewapp-prod-db",
+            now,
+            &[(SNAPSHOTS_KEPT, 12.0), (RESTORE_TEST_RTO, 300.0)],
+        );
+        let d = &l["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(d["Namespace"], "Rempart");
+        assert_eq!(d["Dimensions"], json!([["Resource"]]));
+        assert_eq!(
+            d["Metrics"],
+            json!([{"Name": "SnapshotsKept", "Unit": "Count"}, {"Name": "RestoreTestRtoSeconds", "Unit": "Seconds"}])
+        );
+        assert_eq!(l["SnapshotsKept"], 12);
+        assert_eq!(l["RestoreTestRtoSeconds"], 300);
+        let pct = emf("r", now, &[(RESTORE_INTEGRITY, 87.5)]);
+        assert_eq!(pct["RestoreIntegrityPercent"], 87.5);
+        assert_eq!(l["Resource"], "rds-instance/rewapp-prod-db");
+        assert_eq!(l["_aws"]["Timestamp"], now.timestamp_millis());
+        assert_eq!(names(&l), ["SnapshotsKept", "RestoreTestRtoSeconds"]);
+    }
+
+    /// Proves: a resource outside the primary region is its own series.
+    #[test]
+    fn dr_copies_are_their_own_series() {
+        assert_eq!(
+            resource("ebs-volume", "vol-1", "eu-west-1", "eu-west-1"),
+            "ebs-volume/vol-1"
+        );
+        assert_eq!(
+            resource("ebs-volume", "vol-1", "eu-central-1", "eu-west-1"),
+            "ebs-volume/vol-1@eu-central-1"
+        );
+    }
+}

@@ -17,7 +17,7 @@ locals {
 
   # One line per protected resource, whatever resources exist: a SEARCH
   # expression on the metric name in the {Rempart,Resource} schema.
-  rempart_search = { for m in ["RpoAgeSeconds", "DrCopyLagSeconds", "Coverage", "SnapshotsKept", "SnapshotsDeleted", "RestoreTestRtoSeconds", "RestoreTestSuccess", "RestoreIntegrityPercent", "OpenIncidents"] :
+  rempart_search = { for m in ["RpoAgeSeconds", "DrCopyLagSeconds", "Coverage", "SnapshotsKept", "SnapshotsDeleted", "PitrLagSeconds", "RestoreTestRtoSeconds", "RestoreTestSuccess", "RestoreIntegrityPercent", "OpenIncidents"] :
     m => "SEARCH('{${var.metrics_namespace},Resource} MetricName=\"${m}\"', '%s', %d)"
   }
 
@@ -26,6 +26,7 @@ locals {
   objective_graphs = [
     { title = "RPO age: time since the newest snapshot (s)", period = 300, lines = { rpo = ["RpoAgeSeconds", "Maximum", ""] } },
     { title = "DR copy lag: newest snapshot not yet copied to ${var.dr_region} (s)", period = 300, lines = { lag = ["DrCopyLagSeconds", "Maximum", ""] } },
+    { title = "Point-in-time recovery: newest restorable point's lag (s)", period = 3600, lines = { pitr = ["PitrLagSeconds", "Maximum", ""] } },
     { title = "Retention: snapshots kept and deleted", period = 86400, lines = { kept = ["SnapshotsKept", "Maximum", "kept"], deleted = ["SnapshotsDeleted", "Sum", "deleted"] } },
     { title = "Restore test: measured RTO (s)", period = 86400, lines = { rto = ["RestoreTestRtoSeconds", "Maximum", ""] } },
     # Each concluded restore test: 1 passed, 0 failed (Minimum keeps a

@@ -222,6 +222,8 @@ pub async fn create_estate(cfg: &SdkConfig) -> Result<Estate, KitError> {
             .master_username("rewapp")
             .master_user_password("not-a-real-password")
             .storage_encrypted(true)
+            // Seed 003: 35 days of point-in-time recovery.
+            .backup_retention_period(35)
             .set_tags(tag.map(|t| vec![rtag(t)]))
             .send()
             .await
@@ -234,6 +236,7 @@ pub async fn create_estate(cfg: &SdkConfig) -> Result<Estate, KitError> {
         .master_username("rewapp")
         .master_user_password("not-a-real-password")
         .storage_encrypted(true)
+        .backup_retention_period(35)
         .tags(rtag("rewapp-postgres"))
         .send()
         .await

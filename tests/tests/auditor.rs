@@ -25,25 +25,7 @@ fn audit_at(time: &str) -> Value {
 #[tokio::test]
 async fn the_audit_passes_fresh_backups_and_flags_stale_ones() {
     let h = Harness::new().await;
-    for t in [
-        "2025-11-23T02:00:00Z",
-        "2025-11-23T03:00:00Z",
-        "2025-11-23T04:00:00Z",
-    ] {
-        snapshot_scheduler::handle(&h.deps, scheduled_at(t))
-            .await
-            .expect("scheduler");
-    }
-    let mut sweep: Value =
-        serde_json::from_str(include_str!("../../events/snapshot-replicator/sweep.json"))
-            .expect("JSON");
-    snapshot_replicator::handle(&h.replicator, sweep.clone())
-        .await
-        .expect("sweep");
-    sweep["time"] = "2025-11-23T04:45:00Z".into();
-    snapshot_replicator::handle(&h.replicator, sweep)
-        .await
-        .expect("sweep");
+    backed_up(&h).await;
     let deps = backup_auditor::Deps::new(
         &h.cfg,
         rempart_integration::TABLE,
@@ -124,6 +106,133 @@ async fn the_audit_passes_fresh_backups_and_flags_stale_ones() {
         })
         .count();
     assert_eq!(redis_breaches, 2);
+}
+
+/// The night's snapshots (02:00 daily, 03:00 weekly, 04:00 Redis) and their
+/// DR copies.
+async fn backed_up(h: &Harness) {
+    for t in [
+        "2025-11-23T02:00:00Z",
+        "2025-11-23T03:00:00Z",
+        "2025-11-23T04:00:00Z",
+    ] {
+        snapshot_scheduler::handle(&h.deps, scheduled_at(t))
+            .await
+            .expect("scheduler");
+    }
+    let mut sweep: Value =
+        serde_json::from_str(include_str!("../../events/snapshot-replicator/sweep.json"))
+            .expect("JSON");
+    snapshot_replicator::handle(&h.replicator, sweep.clone())
+        .await
+        .expect("sweep");
+    sweep["time"] = "2025-11-23T04:45:00Z".into();
+    snapshot_replicator::handle(&h.replicator, sweep)
+        .await
+        .expect("sweep");
+}
+
+/// Proves: the PostgreSQL databases' point-in-time recovery is audited
+/// against the policy's `pitr` (35 days, 5 min): an instance whose
+/// automated backups are kept 7 days, and a newest restorable point 20
+/// minutes behind the audit on the instance and the Aurora cluster, are
+/// each a finding and a breach, announced, with the lag in the report (the
+/// `PitrLagSeconds` metric). moto reports the wall clock as
+/// `LatestRestorableTime` (not the event's time the audit runs at): a proxy
+/// rewrites it in the `DescribeDBInstances` and `DescribeDBClusters`
+/// answers to what RDS would say of a log shipping 20 minutes late.
+#[tokio::test]
+async fn point_in_time_recovery_behind_its_target_is_a_breach() {
+    let h = Harness::new().await;
+    backed_up(&h).await;
+    aws_sdk_rds::Client::new(&h.cfg)
+        .modify_db_instance()
+        .db_instance_identifier(&h.estate.db)
+        .backup_retention_period(7)
+        .apply_immediately(true)
+        .send()
+        .await
+        .expect("7 days");
+    let proxy = rempart_testkit::proxy::CountingProxy::with_hooks(
+        &h.aws.endpoint,
+        None,
+        Some(std::sync::Arc::new(
+            |r: &rempart_testkit::http::Request, body: &str| {
+                let op = rempart_testkit::proxy::operation(r);
+                if op != "rds:DescribeDBInstances" && op != "rds:DescribeDBClusters" {
+                    return None;
+                }
+                let mut out = String::new();
+                let mut rest = body;
+                while let Some(i) = rest.find("<LatestRestorableTime>") {
+                    let j = rest[i..].find("</LatestRestorableTime>")? + i;
+                    out.push_str(&rest[..i]);
+                    out.push_str("<LatestRestorableTime>2025-11-23T05:40:00Z");
+                    rest = &rest[j..];
+                }
+                out.push_str(rest);
+                Some(out)
+            },
+        )),
+    )
+    .await
+    .expect("proxy");
+    let cfg = rempart_testkit::local::sdk_config_for(&proxy.url(), "eu-west-1").await;
+    let deps = backup_auditor::Deps::new(
+        &cfg,
+        rempart_integration::TABLE,
+        h.topic.arn(),
+        PolicySource::File(h.policy_file.clone()),
+    )
+    .expect("deps");
+    let report = backup_auditor::handle(&deps, audit_at("2025-11-23T06:00:00Z"))
+        .await
+        .expect("audit");
+    let found = |id: &str, check: &str| {
+        report
+            .audit
+            .findings
+            .iter()
+            .any(|f| f.subject.ends_with(&format!("/{id}")) && f.check == check)
+    };
+    assert!(
+        found(&h.estate.db, "pitr-retention"),
+        "{:?}",
+        report.audit.findings
+    );
+    assert!(found(&h.estate.db, "pitr-lag"));
+    assert!(found(&h.estate.aurora, "pitr-lag"));
+    assert!(!found(&h.estate.aurora, "pitr-retention"));
+    for id in [&h.estate.db, &h.estate.aurora] {
+        let r = report
+            .audit
+            .resources
+            .iter()
+            .find(|r| &r.id == id)
+            .expect("audited");
+        assert_eq!(r.pitr_lag_s, Some(1200), "{id}");
+        assert!(!r.compliant, "{id}");
+    }
+    let volume = report
+        .audit
+        .resources
+        .iter()
+        .find(|r| r.id == h.estate.volume)
+        .expect("volume");
+    assert_eq!(volume.pitr_lag_s, None, "EBS has no point-in-time recovery");
+    let warned: Vec<String> = h
+        .announcements("/warnings")
+        .iter()
+        .filter(|a| a["kind"] == "audit.breach")
+        .map(Value::to_string)
+        .collect();
+    assert!(
+        warned
+            .iter()
+            .any(|a| a.contains(&h.estate.db)
+                && a.contains("20min old, over the PITR target of 5min")),
+        "{warned:?}"
+    );
 }
 
 /// Wraps an announcement as the SNS delivery the escalator's subscription

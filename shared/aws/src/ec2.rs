@@ -67,6 +67,7 @@ impl Ec2 {
             tags,
             aurora_cluster: None,
             redis: None,
+            backups: None,
         })
     }
 

@@ -94,6 +94,7 @@ impl ElastiCache {
             tags: self.tags(arn).await?,
             aurora_cluster: None,
             redis: Some(shape),
+            backups: None,
         }))
     }
 
@@ -112,6 +113,7 @@ impl ElastiCache {
             tags: self.tags(arn).await?,
             aurora_cluster: None,
             redis: Some(RedisShape::Standalone),
+            backups: None,
         }))
     }
 

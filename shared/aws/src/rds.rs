@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::{aws_error, is_code, not_found, to_chrono, Created};
 use aws_sdk_rds::types::Tag;
 use aws_sdk_rds::Client;
-use rempart_core::model::{Resource, ResourceKind, SnapshotInfo};
+use rempart_core::model::{AutomatedBackups, Resource, ResourceKind, SnapshotInfo};
 use std::collections::BTreeMap;
 
 /// RDS accepts at most 100 records per page.
@@ -59,6 +59,11 @@ impl Rds {
             tags: tag_map(db.tag_list()),
             aurora_cluster: db.db_cluster_identifier().map(str::to_string),
             redis: None,
+            backups: Some(AutomatedBackups {
+                retention_days: db.backup_retention_period().unwrap_or(0),
+                window: db.preferred_backup_window().map(str::to_string),
+                latest_restorable: to_chrono(db.latest_restorable_time()),
+            }),
         })
     }
 
@@ -71,6 +76,11 @@ impl Rds {
             tags: tag_map(c.tag_list()),
             aurora_cluster: None,
             redis: None,
+            backups: Some(AutomatedBackups {
+                retention_days: c.backup_retention_period().unwrap_or(0),
+                window: c.preferred_backup_window().map(str::to_string),
+                latest_restorable: to_chrono(c.latest_restorable_time()),
+            }),
         })
     }
 

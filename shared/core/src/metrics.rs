@@ -13,6 +13,9 @@ pub const NAMESPACE: &str = "Rempart";
 pub const RPO_AGE: &str = "RpoAgeSeconds";
 /// backup-auditor: seconds the newest snapshot has waited for its DR copy.
 pub const DR_COPY_LAG: &str = "DrCopyLagSeconds";
+/// backup-auditor: how far an RDS or Aurora database's newest restorable
+/// point lags the audit (the point-in-time RPO).
+pub const PITR_LAG: &str = "PitrLagSeconds";
 /// backup-auditor: 1 when every check of the resource passed, 0 on a breach.
 pub const COVERAGE: &str = "Coverage";
 /// retention-enforcer: snapshots of the resource kept by its run.
@@ -31,7 +34,7 @@ pub const OPEN_INCIDENTS: &str = "OpenIncidents";
 /// The unit CloudWatch records for a metric of this module.
 fn unit(name: &str) -> &'static str {
     match name {
-        RPO_AGE | DR_COPY_LAG | RESTORE_TEST_RTO => "Seconds",
+        RPO_AGE | DR_COPY_LAG | PITR_LAG | RESTORE_TEST_RTO => "Seconds",
         RESTORE_INTEGRITY => "Percent",
         _ => "Count",
     }

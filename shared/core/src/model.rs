@@ -87,6 +87,21 @@ pub struct Resource {
     pub aurora_cluster: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis: Option<RedisShape>,
+    /// RDS instances and Aurora clusters: their automated backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backups: Option<AutomatedBackups>,
+}
+
+/// What RDS reports of a database's automated backups (point-in-time
+/// recovery).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutomatedBackups {
+    /// `BackupRetentionPeriod` (0: automated backups off).
+    pub retention_days: i32,
+    /// `PreferredBackupWindow` (`hh:mm-hh:mm` UTC).
+    pub window: Option<String>,
+    /// `LatestRestorableTime`: the newest point a restore can reach.
+    pub latest_restorable: Option<DateTime<Utc>>,
 }
 
 impl Resource {

@@ -423,6 +423,7 @@ mod tests {
                 .unwrap_or_default(),
             aurora_cluster: None,
             redis: None,
+            backups: None,
         }
     }
 
@@ -717,6 +718,7 @@ mod tests {
                         tags: BTreeMap::from([(TAG_POLICY.to_string(), policy.clone())]),
                         aurora_cluster: None,
                         redis: None,
+                        backups: None,
                     })
                     .collect();
                 let req = OnDemandRequest {

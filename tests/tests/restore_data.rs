@@ -165,7 +165,9 @@ equals = "t"
 /// record and in the announcement, on a missing table, a count under
 /// `min_value`, and credentials the server refuses (a policy-named secret
 /// with a wrong password); a table that is there still passes; the test
-/// is `restore.failed` and the snapshot is not verified.
+/// is `restore.failed`, the snapshot is not verified, and the
+/// incident-escalator, given the announcement as its SNS subscription
+/// delivers it, opens an incident for the database.
 #[tokio::test]
 async fn data_checks_fail_with_the_reason_in_the_record_and_the_announcement() {
     let pg = server().await;
@@ -235,6 +237,44 @@ sql = "SELECT count(*) FROM users"
         .rds_snapshot_tags(snap)
         .await
         .contains_key("rempart:verified"));
+
+    use rempart_aws::incidents::Incidents;
+    use rempart_incident_escalator as incident_escalator;
+    let incidents = Incidents::new(aws_sdk_dynamodb::Client::new(&h.cfg), "rempart-incidents");
+    incidents.create_table().await.expect("table");
+    let escalator = incident_escalator::Deps::new(
+        &h.cfg,
+        "rempart-incidents",
+        h.topic.arn(),
+        &[],
+        rempart_core::policy::PolicySource::File(h.policy_file.clone()),
+    )
+    .expect("escalator");
+    let failed = h
+        .announcements("/all")
+        .into_iter()
+        .find(|a| a["kind"] == "restore.failed" && a.to_string().contains("rewapp-prod-db"))
+        .expect("the restore.failed announcement");
+    let mut delivery: Value = serde_json::from_str(include_str!(
+        "../../events/slack-notifier/sns-announcement.json"
+    ))
+    .expect("JSON");
+    delivery["Records"][0]["Sns"]["Message"] = failed.to_string().into();
+    incident_escalator::handle(&escalator, delivery)
+        .await
+        .expect("escalator");
+    let open: Vec<String> = incidents
+        .all_open()
+        .await
+        .expect("open")
+        .into_iter()
+        .map(|s| s.incident.key)
+        .collect();
+    assert!(
+        open.iter()
+            .any(|k| k.starts_with("restore#") && k.contains("rewapp-prod-db")),
+        "{open:?}"
+    );
 }
 
 /// Proves: the data checks' sessions are TLS and read-only, as PostgreSQL

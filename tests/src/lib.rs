@@ -60,6 +60,17 @@ pub fn scheduled_at(time: &str) -> Value {
     v
 }
 
+/// An announcement as the SNS delivery a subscribed function (the
+/// incident-escalator, the slack-notifier) receives.
+pub fn as_sns(announcement: &Value) -> Value {
+    let mut e: Value = serde_json::from_str(include_str!(
+        "../../events/slack-notifier/sns-announcement.json"
+    ))
+    .expect("sample is JSON");
+    e["Records"][0]["Sns"]["Message"] = announcement.to_string().into();
+    e
+}
+
 /// A form field of a query-protocol request body.
 pub fn form_field(body: &str, name: &str) -> Option<String> {
     body.split('&')
@@ -175,6 +186,30 @@ impl Harness {
             deps,
             estate,
         }
+    }
+
+    /// The incidents table, as Terraform creates it, and the
+    /// incident-escalator on it (no on-call tiers).
+    pub async fn escalator(
+        &self,
+    ) -> (
+        rempart_aws::incidents::Incidents,
+        rempart_incident_escalator::Deps,
+    ) {
+        let incidents = rempart_aws::incidents::Incidents::new(
+            aws_sdk_dynamodb::Client::new(&self.cfg),
+            "rempart-incidents",
+        );
+        incidents.create_table().await.expect("incidents table");
+        let deps = rempart_incident_escalator::Deps::new(
+            &self.cfg,
+            "rempart-incidents",
+            self.topic.arn(),
+            &[],
+            PolicySource::File(self.policy_file.clone()),
+        )
+        .expect("escalator");
+        (incidents, deps)
     }
 
     /// Manual RDS DB and cluster snapshot identifiers.

@@ -3,7 +3,7 @@
 
 use rempart_backup_auditor as backup_auditor;
 use rempart_core::policy::PolicySource;
-use rempart_integration::{scheduled_at, Harness};
+use rempart_integration::{as_sns, scheduled_at, Harness};
 use rempart_snapshot_replicator as snapshot_replicator;
 use rempart_snapshot_scheduler as snapshot_scheduler;
 use serde_json::Value;
@@ -235,17 +235,6 @@ async fn point_in_time_recovery_behind_its_target_is_a_breach() {
     );
 }
 
-/// Wraps an announcement as the SNS delivery the escalator's subscription
-/// receives.
-fn as_sns(a: &Value) -> Value {
-    let mut e: Value = serde_json::from_str(include_str!(
-        "../../events/slack-notifier/sns-announcement.json"
-    ))
-    .expect("JSON");
-    e["Records"][0]["Sns"]["Message"] = a.to_string().into();
-    e
-}
-
 /// Proves: the end-to-end path of a stale backup: an audit two days after
 /// the last snapshots reports the database's RPO breach, and its
 /// `audit.breach` announcement, delivered to the incident-escalator as the
@@ -256,19 +245,9 @@ fn as_sns(a: &Value) -> Value {
 /// others') make a `quota` finding with the count.
 #[tokio::test]
 async fn a_stale_backup_opens_an_incident_that_a_fresh_one_resolves() {
-    use rempart_aws::incidents::Incidents;
     use rempart_incident_escalator as incident_escalator;
     let h = Harness::new().await;
-    let incidents = Incidents::new(aws_sdk_dynamodb::Client::new(&h.cfg), "rempart-incidents");
-    incidents.create_table().await.expect("table");
-    let escalator = incident_escalator::Deps::new(
-        &h.cfg,
-        "rempart-incidents",
-        h.topic.arn(),
-        &[],
-        PolicySource::File(h.policy_file.clone()),
-    )
-    .expect("escalator");
+    let (incidents, escalator) = h.escalator().await;
     let auditor = backup_auditor::Deps::new(
         &h.cfg,
         rempart_integration::TABLE,

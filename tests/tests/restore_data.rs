@@ -238,29 +238,13 @@ sql = "SELECT count(*) FROM users"
         .await
         .contains_key("rempart:verified"));
 
-    use rempart_aws::incidents::Incidents;
-    use rempart_incident_escalator as incident_escalator;
-    let incidents = Incidents::new(aws_sdk_dynamodb::Client::new(&h.cfg), "rempart-incidents");
-    incidents.create_table().await.expect("table");
-    let escalator = incident_escalator::Deps::new(
-        &h.cfg,
-        "rempart-incidents",
-        h.topic.arn(),
-        &[],
-        rempart_core::policy::PolicySource::File(h.policy_file.clone()),
-    )
-    .expect("escalator");
+    let (incidents, escalator) = h.escalator().await;
     let failed = h
         .announcements("/all")
         .into_iter()
         .find(|a| a["kind"] == "restore.failed" && a.to_string().contains("rewapp-prod-db"))
         .expect("the restore.failed announcement");
-    let mut delivery: Value = serde_json::from_str(include_str!(
-        "../../events/slack-notifier/sns-announcement.json"
-    ))
-    .expect("JSON");
-    delivery["Records"][0]["Sns"]["Message"] = failed.to_string().into();
-    incident_escalator::handle(&escalator, delivery)
+    rempart_incident_escalator::handle(&escalator, rempart_integration::as_sns(&failed))
         .await
         .expect("escalator");
     let open: Vec<String> = incidents

@@ -59,7 +59,7 @@ variable "policy_parameter_name" {
 }
 
 variable "lambda_zip_dir" {
-  description = "Directory holding `<function>/bootstrap.zip` as built by `cargo lambda build --release --arm64 --output-format zip`. A relative path is relative to this module's directory."
+  description = "Directory holding `<function>/bootstrap.zip` as built by `scripts/build-functions` (`cargo lambda build --release --arm64 --output-format zip` of the seven functions). A relative path is relative to this module's directory."
   type        = string
   default     = "../target/lambda"
   nullable    = false

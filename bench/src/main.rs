@@ -8,7 +8,7 @@
 //! served, and the process's peak resident memory (VmHWM) is read from
 //! /proc before it is stopped. Sizes are of the binary and of its zip.
 //!
-//! Usage: rempart-bench [BINARY] [RUNS] [ZIP]
+//! Usage: rempart-bench functions [DIR] [RUNS]
 //!        rempart-bench retention-engine [SNAPSHOTS] [RUNS]
 //!        rempart-bench retention-sweep [SNAPSHOTS]
 //!        rempart-bench scheduler-scale [RESOURCES]
@@ -97,7 +97,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return scheduler_scale(args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1000)).await;
     }
     if args.get(1).map(String::as_str) == Some("retention-sweep") {
-        return retention_sweep(args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5000)).await;
+        return retention_sweep(
+            args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5000),
+            args.get(3).and_then(|s| s.parse().ok()).unwrap_or(0),
+        )
+        .await;
     }
     if args.get(1).map(String::as_str) == Some("retention-engine") {
         let n = args
@@ -107,58 +111,178 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let runs = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(5);
         return retention_engine(n, runs);
     }
-    let binary = PathBuf::from(
-        args.get(1)
-            .cloned()
-            .unwrap_or_else(|| "target/lambda/snapshot-scheduler/bootstrap".into()),
-    );
-    let runs: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(20);
-    let zip = PathBuf::from(
-        args.get(3)
-            .cloned()
-            .unwrap_or_else(|| "target/lambda/snapshot-scheduler/bootstrap.zip".into()),
-    );
-    if !binary.exists() {
-        return Err(format!(
-            "{} not found: build it first (cargo lambda build --release --output-format zip)",
-            binary.display()
-        )
-        .into());
+    if args.get(1).map(String::as_str) == Some("functions") {
+        let dir = PathBuf::from(args.get(2).map_or("target/lambda", String::as_str));
+        let runs = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(20);
+        return functions(&dir, runs).await;
     }
+    Err(format!(
+        "usage: rempart-bench functions [DIR] [RUNS] | retention-engine [SNAPSHOTS] [RUNS] | \
+         retention-sweep [SNAPSHOTS] [LATENCY_MS] | replication [N] | scheduler-scale [RESOURCES]; got {:?}",
+        &args[1..]
+    )
+    .into())
+}
 
+/// The seven functions as `cargo lambda build --release --output-format zip`
+/// leaves them (`DIR/<function>/bootstrap` and `bootstrap.zip`), each run
+/// `runs` times from a fresh process under a local runtime API against one
+/// moto server holding seed 003's estate, with one real invocation each.
+const FUNCTIONS: [(&str, &str); 7] = [
+    (
+        "snapshot-scheduler",
+        include_str!("../../events/snapshot-scheduler/scheduled.json"),
+    ),
+    (
+        "snapshot-replicator",
+        include_str!("../../events/snapshot-replicator/sweep.json"),
+    ),
+    (
+        "retention-enforcer",
+        include_str!("../../events/retention-enforcer/scheduled.json"),
+    ),
+    (
+        "backup-auditor",
+        include_str!("../../events/backup-auditor/scheduled.json"),
+    ),
+    (
+        "restore-tester",
+        include_str!("../../events/restore-tester/scheduled.json"),
+    ),
+    (
+        "incident-escalator",
+        include_str!("../../events/incident-escalator/tick.json"),
+    ),
+    (
+        "slack-notifier",
+        include_str!("../../events/slack-notifier/sns-announcement.json"),
+    ),
+];
+
+/// What one function measured: medians over the runs, and its sizes.
+struct Figures {
+    cold_ms: f64,
+    invoke_ms: f64,
+    rss_mib: f64,
+    binary_mib: Option<f64>,
+    zip_mib: Option<f64>,
+}
+
+async fn functions(dir: &std::path::Path, runs: usize) -> Result<(), Box<dyn std::error::Error>> {
+    use rempart_testkit::recorder::Recorder;
+    for (name, _) in FUNCTIONS {
+        let bin = dir.join(name).join("bootstrap");
+        if !bin.exists() {
+            return Err(format!(
+                "{} not found: build the functions first (scripts/build-functions)",
+                bin.display()
+            )
+            .into());
+        }
+    }
     let aws = LocalAws::start(&[])?;
     let cfg = aws.sdk_config(REGION).await;
     let (registry, topic) = create_plumbing(&cfg, "rempart-registry", "rempart-events").await?;
     create_estate(&cfg).await?;
+    rempart_testkit::local::create_dr(&cfg, true).await?;
+    let incidents = rempart_aws::incidents::Incidents::new(
+        aws_sdk_dynamodb::Client::new(&cfg),
+        "rempart-incidents",
+    );
+    incidents.create_table().await?;
+    // Slack: a local server that answers `ok`, behind every channel.
+    let slack = Recorder::start().await?;
+    let hooks: serde_json::Map<String, serde_json::Value> =
+        ["#ops-alerts", "#incident-war-room", "#incidents"]
+            .into_iter()
+            .map(|c| (c.to_string(), slack.url("/hooks").into()))
+            .collect();
+    aws_sdk_secretsmanager::Client::new(&cfg)
+        .create_secret()
+        .name("rempart/slack-webhook")
+        .secret_string(serde_json::json!({ "webhooks": hooks }).to_string())
+        .send()
+        .await?;
     let policy = std::env::temp_dir().join(format!("rempart-bench-{}.toml", std::process::id()));
     std::fs::write(&policy, POLICY)?;
     let mut env = aws.child_env(REGION);
-    env.push(("REMPART_POLICY".into(), policy.display().to_string()));
-    env.push(("REMPART_REGISTRY_TABLE".into(), registry.table().into()));
-    env.push(("REMPART_EVENTS_TOPIC_ARN".into(), topic.arn().into()));
+    env.extend([
+        ("REMPART_POLICY".to_string(), policy.display().to_string()),
+        ("REMPART_REGISTRY_TABLE".into(), registry.table().into()),
+        ("REMPART_EVENTS_TOPIC_ARN".into(), topic.arn().into()),
+        ("REMPART_INCIDENTS_TABLE".into(), "rempart-incidents".into()),
+        (
+            "REMPART_SLACK_SECRET_ARN".into(),
+            "rempart/slack-webhook".into(),
+        ),
+        ("REMPART_SLACK_API_URL".into(), slack.url("/api")),
+    ]);
+    println!(
+        "| function | cold start (median) | one invocation (median) | peak RSS (median) | binary | zip |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for (name, sample) in FUNCTIONS {
+        let bin = dir.join(name).join("bootstrap");
+        let f = measure(&bin, name, &env, sample, runs).await?;
+        let mib = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.2} MiB"));
+        println!(
+            "| {name} | {:.1} ms | {:.1} ms | {:.1} MiB | {} | {} |",
+            f.cold_ms,
+            f.invoke_ms,
+            f.rss_mib,
+            mib(f.binary_mib),
+            mib(f.zip_mib),
+        );
+    }
+    let _ = std::fs::remove_file(&policy);
+    Ok(())
+}
 
+/// Runs `binary` `runs` times, each from a fresh process under a fresh
+/// runtime API, with one event made from `sample` (its time moved a day
+/// each run, so a scheduled run finds new work). An invocation that fails
+/// stops the bench: a figure of a function that did not work is no figure.
+async fn measure(
+    binary: &std::path::Path,
+    name: &str,
+    env: &[(String, String)],
+    sample: &str,
+    runs: usize,
+) -> Result<Figures, Box<dyn std::error::Error>> {
     let (mut cold, mut invoke, mut rss) = (Vec::new(), Vec::new(), Vec::new());
+    let sample: serde_json::Value = serde_json::from_str(sample)?;
     for run in 0..runs {
         let api = RuntimeApi::start().await?;
         let started = Instant::now();
-        let mut child = api.spawn(&binary, "rempart-snapshot-scheduler", &env)?;
-        while api.first_poll().is_none() {
+        let mut child = api.spawn(binary, &format!("rempart-{name}"), env)?;
+        let first = loop {
+            if let Some(t) = api.first_poll() {
+                break t;
+            }
             if started.elapsed() > Duration::from_secs(30) {
-                return Err("the function never polled the runtime API".into());
+                return Err(format!("{name} never polled the runtime API").into());
             }
             tokio::time::sleep(Duration::from_micros(200)).await;
-        }
-        let first = api.first_poll().expect("polled");
+        };
         cold.push((first - started).as_secs_f64() * 1000.0);
-        // Every run snapshots anew: a different minute each time.
-        let mut event: serde_json::Value = serde_json::from_str(SCHEDULED)?;
-        event["time"] = format!("2025-11-{:02}T02:00:00Z", 1 + run % 28).into();
-        event["id"] = format!("bench-{run}").into();
+        let mut event = sample.clone();
+        let day = format!("2025-11-{:02}", 1 + run % 28);
+        if event.get("time").is_some() {
+            let time = event["time"].as_str().unwrap_or("T02:00:00Z").to_string();
+            let clock = time.split_once('T').map_or("02:00:00Z", |(_, c)| c);
+            event["time"] = format!("{day}T{clock}").into();
+            event["id"] = format!("bench-{name}-{run}").into();
+        } else if let Some(records) = event["Records"].as_array_mut() {
+            for r in records {
+                r["Sns"]["Timestamp"] = format!("{day}T02:00:00.000Z").into();
+                r["Sns"]["MessageId"] = format!("bench-{name}-{run}").into();
+            }
+        }
         let t = Instant::now();
         let id = api.push(event);
-        match api.outcome(&id, Duration::from_secs(60)).await? {
+        match api.outcome(&id, Duration::from_secs(120)).await? {
             Outcome::Response(_) => {}
-            Outcome::Error(e) => return Err(format!("invocation failed: {e}").into()),
+            Outcome::Error(e) => return Err(format!("{name}: invocation failed: {e}").into()),
         }
         invoke.push(t.elapsed().as_secs_f64() * 1000.0);
         if let Some(kib) = child.id().and_then(peak_rss_kib) {
@@ -166,33 +290,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         child.kill().await?;
     }
-    let _ = std::fs::remove_file(&policy);
-    let size = |p: &PathBuf| {
+    let size = |p: &std::path::Path| {
         std::fs::metadata(p)
-            .map(|m| format!("{:.2} MiB", m.len() as f64 / 1048576.0))
-            .unwrap_or_else(|_| "n/a".into())
+            .ok()
+            .map(|m| m.len() as f64 / 1048576.0)
     };
-    println!("binary           {}", binary.display());
-    println!("runs             {runs}");
-    println!(
-        "cold start       median {:.1} ms (exec to first runtime API poll, SDK clients built)",
-        median(&mut cold)
-    );
-    println!("invocation       median {:.1} ms (02:00 event: discovery of 4 kinds, 2 snapshots, registry, topic; moto on loopback)", median(&mut invoke));
-    println!(
-        "peak RSS         median {:.1} MiB (VmHWM after one invocation)",
-        median(&mut rss)
-    );
-    println!("binary size      {}", size(&binary));
-    println!("zip size         {}", size(&zip));
-    Ok(())
+    Ok(Figures {
+        cold_ms: median(&mut cold),
+        invoke_ms: median(&mut invoke),
+        rss_mib: median(&mut rss),
+        binary_mib: size(binary),
+        zip_mib: size(&binary.with_file_name("bootstrap.zip")),
+    })
 }
 
 /// A retention sweep over `n` Rempart snapshots in the emulator (half RDS,
 /// half EBS, one a day for each of two resources' worth of history), seen
 /// through a counting proxy: API calls by operation for the marking run and
 /// for the deleting run a grace period later.
-pub async fn retention_sweep(n: usize) -> Result<(), Box<dyn std::error::Error>> {
+///
+/// With `latency_ms` > 0, every call is held that long by the proxy (AWS's
+/// round trip) and the enforcer is paced as on Lambda (12 mutating calls a
+/// second per region); the marking run is made once one call at a time and
+/// once with the enforcer's bounded concurrency (the marks cleared between
+/// the two by `rempart retention undo`'s code), to compare wall times and
+/// the peak calls a second.
+pub async fn retention_sweep(n: usize, latency_ms: u64) -> Result<(), Box<dyn std::error::Error>> {
     use rempart_core::policy::PolicySource;
     use rempart_retention_enforcer as retention_enforcer;
     use rempart_testkit::local::sdk_config_for;
@@ -232,6 +355,10 @@ pub async fn retention_sweep(n: usize) -> Result<(), Box<dyn std::error::Error>>
         "created {n} snapshots in {:.0} s (not counted)",
         t0.elapsed().as_secs_f64()
     );
+    let end = start + chrono::TimeDelta::hours(6 * n as i64);
+    if latency_ms > 0 {
+        return retention_scale(&aws, &registry, &topic, &path, end, n, latency_ms).await;
+    }
     let proxy = CountingProxy::start(&aws.endpoint).await?;
     let pcfg = sdk_config_for(&proxy.url(), REGION).await;
     let mut deps = retention_enforcer::Deps::new(
@@ -240,8 +367,7 @@ pub async fn retention_sweep(n: usize) -> Result<(), Box<dyn std::error::Error>>
         topic.arn(),
         PolicySource::File(path.clone()),
     )?;
-    deps.pace = Duration::ZERO;
-    let end = start + chrono::TimeDelta::hours(6 * n as i64);
+    deps.pace = 0;
     for (label, at) in [
         ("marking run", end),
         (
@@ -265,6 +391,79 @@ pub async fn retention_sweep(n: usize) -> Result<(), Box<dyn std::error::Error>>
         }
     }
     let _ = std::fs::remove_file(&path);
+    Ok(())
+}
+
+/// The marking run behind `latency_ms` a call, one call at a time and then
+/// bounded, paced as on Lambda.
+#[allow(clippy::too_many_arguments)]
+async fn retention_scale(
+    aws: &LocalAws,
+    registry: &rempart_aws::registry::Registry,
+    topic: &rempart_aws::topic::Topic,
+    path: &std::path::Path,
+    at: chrono::DateTime<chrono::Utc>,
+    n: usize,
+    latency_ms: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use rempart_core::policy::PolicySource;
+    use rempart_retention_enforcer as retention_enforcer;
+    use rempart_testkit::local::sdk_config_for;
+    use rempart_testkit::proxy::CountingProxy;
+    println!("retention-enforcer's marking run over {n} snapshots, {latency_ms} ms added to every call, 12 mutating calls a second");
+    println!(
+        "| run | wall time | requests | mutating calls | peak requests/s | peak mutating calls/s |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- |");
+    let mutating = |op: &str| op == "rds:AddTagsToResource" || op == "ec2:CreateTags";
+    for (label, concurrency) in [
+        ("one at a time", 1),
+        ("bounded", retention_enforcer::enforcer::DEFAULT_CONCURRENCY),
+    ] {
+        let proxy = CountingProxy::with_latency(
+            &aws.endpoint,
+            None,
+            None,
+            Duration::from_millis(latency_ms),
+        )
+        .await?;
+        let mut deps = retention_enforcer::Deps::new(
+            &sdk_config_for(&proxy.url(), REGION).await,
+            registry.table(),
+            topic.arn(),
+            PolicySource::File(path.to_path_buf()),
+        )?;
+        deps.concurrency = concurrency;
+        let mut event: serde_json::Value = serde_json::from_str(SCHEDULED)?;
+        event["time"] = at.to_rfc3339().into();
+        event["id"] = format!("scale-{concurrency}").into();
+        let t = Instant::now();
+        let r = retention_enforcer::handle(&deps, event).await?;
+        let wall = t.elapsed();
+        let counts = proxy.take();
+        let marks: usize = counts
+            .iter()
+            .filter(|(op, _)| mutating(op))
+            .map(|(_, c)| c)
+            .sum();
+        println!(
+            "| {label} ({concurrency}) | {:.1} s | {} | {marks} | {} | {} |",
+            wall.as_secs_f64(),
+            counts.values().sum::<usize>(),
+            proxy.peak_per_second(|_| true),
+            proxy.peak_per_second(mutating),
+        );
+        if r.totals().marked == 0 {
+            return Err(format!("{label}: nothing was marked: {}", r.summary()).into());
+        }
+        // Clear the marks so the next run marks the same snapshots again.
+        let cfg = aws.sdk_config(REGION).await;
+        retention_enforcer::enforcer::undo(&[rempart_aws::snapshots::Snapshots::for_region(
+            &cfg, REGION,
+        )])
+        .await?;
+    }
+    let _ = std::fs::remove_file(path);
     Ok(())
 }
 

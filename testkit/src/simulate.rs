@@ -196,7 +196,7 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
         topic.arn(),
         PolicySource::File(policy_path.clone()),
     )?;
-    enf.pace = std::time::Duration::ZERO;
+    enf.pace = 0;
     let rep = snapshot_replicator::Deps::new(
         &pcfg,
         registry.table(),

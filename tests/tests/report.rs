@@ -50,7 +50,7 @@ async fn the_report_covers_a_simulated_month() {
         PolicySource::File(h.policy_file.clone()),
     )
     .expect("enforcer");
-    enforcer.pace = std::time::Duration::ZERO;
+    enforcer.pace = 0;
     let incidents = Incidents::new(aws_sdk_dynamodb::Client::new(&h.cfg), "rempart-incidents");
     incidents.create_table().await.expect("incidents table");
     let escalator = incident_escalator::Deps::new(

@@ -47,7 +47,7 @@ fn enforcer(h: &Harness) -> retention_enforcer::Deps {
         PolicySource::File(h.policy_file.clone()),
     )
     .unwrap();
-    d.pace = std::time::Duration::ZERO;
+    d.pace = 0;
     d
 }
 

@@ -4,9 +4,16 @@
 //! (mark with the time a snapshot becomes deletable, delete on a later run
 //! if it is still to be removed); check the backup buckets; record and
 //! announce.
+//!
+//! The tag and delete calls of every group run [`DEFAULT_CONCURRENCY`] at a
+//! time, each waiting for its slot in its region's [`Pacer`] (12 a second:
+//! RDS's sustained rate for mutating calls), so that thousands of deletions
+//! fit in one invocation without being throttled; the groups' registry
+//! writes run the same number at a time.
 
 use chrono::{DateTime, Utc};
 use rempart_aws::error::{Error, Result};
+use rempart_aws::pace::{bounded, Pacer};
 use rempart_aws::registry::Registry;
 use rempart_aws::s3::Buckets;
 use rempart_aws::snapshots::Snapshots;
@@ -18,7 +25,7 @@ use rempart_core::policy::PolicyDocument;
 use rempart_core::tags::*;
 use rempart_core::time::rfc3339;
 use serde_json::json;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rempart_core::enforcement::*;
 
@@ -31,12 +38,26 @@ pub struct Enforcer {
     pub topic: Topic,
     /// The policy's backup buckets, each with the S3 adapter of its region.
     pub buckets: Vec<(BucketRule, Buckets)>,
-    /// Pause after each mutating call in a region (12 requests/s: 84 ms).
-    pub pace: std::time::Duration,
+    /// Mutating calls a second in each region ([`DEFAULT_PACE`]; 0: not
+    /// paced, for the emulator).
+    pub pace: u32,
+    /// Calls in progress at once ([`DEFAULT_CONCURRENCY`]).
+    pub concurrency: usize,
 }
 
-/// The RDS API budget Rempart stays within: 12 mutating requests a second.
-pub const DEFAULT_PACE: std::time::Duration = std::time::Duration::from_millis(84);
+/// The RDS API budget Rempart stays within: 12 mutating requests a second
+/// per region.
+pub const DEFAULT_PACE: u32 = 12;
+/// Tag and delete calls in progress at once: enough to hide a call's round
+/// trip behind the others, few enough that the pacer sets the rate.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// What one group's tag and delete calls came to, before the bookkeeping.
+struct Applied {
+    counts: GroupCounts,
+    deletions: Vec<RegistryRecord>,
+    failed: Vec<Failure>,
+}
 
 impl Enforcer {
     /// One run at `now` (event time). `dry_run` decides and reports only.
@@ -74,9 +95,15 @@ impl Enforcer {
             .collect();
         let (plans, untouched) = decide(doc, all, &copies, now);
         report.untouched = untouched;
-        for g in &plans {
-            let counts = self.apply(g, now, dry_run, cause, &mut report).await;
+        let applied = self.apply(&plans, dry_run, now, cause).await;
+        let bookkept = bounded(plans.iter().zip(applied), self.concurrency, |(g, a)| {
+            self.bookkeep(g, a, now, dry_run, cause)
+        })
+        .await;
+        for (counts, mut failed, mut errors) in bookkept {
             report.groups.push(counts);
+            report.failed.append(&mut failed);
+            report.bookkeeping_errors.append(&mut errors);
         }
         report.decisions = plans;
         for (rule, s3) in &self.buckets {
@@ -92,88 +119,137 @@ impl Enforcer {
         report
     }
 
+    /// Carries out every group's tag and delete calls, a bounded number at
+    /// a time across groups, each paced in its region; counts each group's
+    /// decisions in the plan's order.
     async fn apply(
         &self,
+        plans: &[GroupPlan],
+        dry_run: bool,
+        now: DateTime<Utc>,
+        cause: Option<&str>,
+    ) -> Vec<Applied> {
+        let paces: BTreeMap<&str, Pacer> = self
+            .regions
+            .iter()
+            .map(|r| (r.region.as_str(), Pacer::per_second(self.pace)))
+            .collect();
+        // The calls to make, as (group, decision); none in a dry run.
+        let calls: Vec<(usize, usize)> = plans
+            .iter()
+            .enumerate()
+            .flat_map(|(gi, g)| {
+                g.decisions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| !matches!(d.step, Step::Keep | Step::Wait { .. }))
+                    .map(move |(di, _)| (gi, di))
+            })
+            .filter(|_| !dry_run)
+            .collect();
+        let results = bounded(calls, self.concurrency, |(gi, di)| {
+            let (g, paces) = (&plans[gi], &paces);
+            async move {
+                let d = &g.decisions[di];
+                let res = match (
+                    self.regions.iter().find(|r| r.region == g.region),
+                    paces.get(g.region.as_str()),
+                ) {
+                    (Some(adapters), Some(pace)) => {
+                        pace.wait().await;
+                        match &d.step {
+                            Step::Mark { delete_after } => {
+                                adapters
+                                    .tag(&d.snapshot, TAG_DELETE_AFTER, &rfc3339(*delete_after))
+                                    .await
+                            }
+                            Step::Unmark => adapters.untag(&d.snapshot, TAG_DELETE_AFTER).await,
+                            _ => adapters.delete(&d.snapshot).await,
+                        }
+                    }
+                    _ => Err(Error::Config(format!("no adapters for {}", g.region))),
+                };
+                ((gi, di), res)
+            }
+        })
+        .await;
+        let mut results: BTreeMap<(usize, usize), Result<()>> = results.into_iter().collect();
+        plans
+            .iter()
+            .enumerate()
+            .map(|(gi, g)| {
+                let mut a = Applied {
+                    counts: GroupCounts {
+                        region: g.region.clone(),
+                        kind: g.kind.to_string(),
+                        source: g.source.clone(),
+                        policy: g.policy.clone(),
+                        ..Default::default()
+                    },
+                    deletions: Vec::new(),
+                    failed: Vec::new(),
+                };
+                let c = &mut a.counts;
+                for (di, d) in g.decisions.iter().enumerate() {
+                    let by_floor =
+                        d.reasons.iter().all(|r| r.starts_with("floor:")) && !d.reasons.is_empty();
+                    match (&d.step, results.remove(&(gi, di))) {
+                        (Step::Keep, _) => {
+                            c.kept += 1;
+                            c.kept_by_floor += usize::from(by_floor);
+                        }
+                        (Step::Wait { .. }, _) => c.waiting += 1,
+                        (Step::Mark { .. }, None | Some(Ok(()))) => c.marked += 1,
+                        (Step::Delete, None) => c.deleted += 1,
+                        (Step::Unmark, None) => c.unmarked += 1,
+                        (Step::Unmark, Some(Ok(()))) => {
+                            c.unmarked += 1;
+                            c.kept += 1;
+                        }
+                        (Step::Delete, Some(Ok(()))) => {
+                            c.deleted += 1;
+                            a.deletions.push(Self::deletion_record(g, d, now, cause));
+                        }
+                        (step, Some(Err(e))) => {
+                            c.failed += 1;
+                            a.failed.push(Failure {
+                                region: g.region.clone(),
+                                snapshot: d.id.clone(),
+                                step: format!("{step:?}")
+                                    .split_whitespace()
+                                    .next()
+                                    .unwrap_or("")
+                                    .to_lowercase(),
+                                retryable: e.is_retryable(),
+                                error: e.to_string(),
+                            });
+                        }
+                    }
+                }
+                a
+            })
+            .collect()
+    }
+
+    /// One group's registry writes: the `snapshot.deleted` records and (not
+    /// in a dry run) its `retention.applied` record. Returns its counts,
+    /// failures and the writes that failed.
+    async fn bookkeep(
+        &self,
         g: &GroupPlan,
+        a: Applied,
         now: DateTime<Utc>,
         dry_run: bool,
         cause: Option<&str>,
-        report: &mut EnforcerReport,
-    ) -> GroupCounts {
-        let mut c = GroupCounts {
-            region: g.region.clone(),
-            kind: g.kind.to_string(),
-            source: g.source.clone(),
-            policy: g.policy.clone(),
-            ..Default::default()
-        };
-        let Some(adapters) = self.regions.iter().find(|r| r.region == g.region) else {
-            return c;
-        };
-        let mut deletions = Vec::new();
-        for d in &g.decisions {
-            let by_floor =
-                d.reasons.iter().all(|r| r.starts_with("floor:")) && !d.reasons.is_empty();
-            let res: Result<()> = match &d.step {
-                Step::Keep => {
-                    c.kept += 1;
-                    c.kept_by_floor += usize::from(by_floor);
-                    continue;
-                }
-                Step::Wait { .. } => {
-                    c.waiting += 1;
-                    continue;
-                }
-                _ if dry_run => {
-                    match d.step {
-                        Step::Mark { .. } => c.marked += 1,
-                        Step::Delete => c.deleted += 1,
-                        _ => c.unmarked += 1,
-                    }
-                    continue;
-                }
-                Step::Mark { delete_after } => {
-                    adapters
-                        .tag(&d.snapshot, TAG_DELETE_AFTER, &rfc3339(*delete_after))
-                        .await
-                }
-                Step::Unmark => adapters.untag(&d.snapshot, TAG_DELETE_AFTER).await,
-                Step::Delete => adapters.delete(&d.snapshot).await,
-            };
-            if !self.pace.is_zero() {
-                tokio::time::sleep(self.pace).await;
-            }
-            match res {
-                Ok(()) => match d.step {
-                    Step::Mark { .. } => c.marked += 1,
-                    Step::Unmark => {
-                        c.unmarked += 1;
-                        c.kept += 1;
-                    }
-                    Step::Delete => {
-                        c.deleted += 1;
-                        deletions.push(Self::deletion_record(g, d, now, cause));
-                    }
-                    _ => {}
-                },
-                Err(e) => {
-                    c.failed += 1;
-                    report.failed.push(Failure {
-                        region: g.region.clone(),
-                        snapshot: d.id.clone(),
-                        step: format!("{:?}", d.step)
-                            .split_whitespace()
-                            .next()
-                            .unwrap_or("")
-                            .to_lowercase(),
-                        retryable: e.is_retryable(),
-                        error: e.to_string(),
-                    });
-                }
-            }
-        }
+    ) -> (GroupCounts, Vec<Failure>, Vec<String>) {
+        let Applied {
+            counts: c,
+            deletions,
+            failed,
+        } = a;
+        let mut errors = Vec::new();
         if let Err(e) = self.registry.record_many(&deletions).await {
-            report.bookkeeping_errors.push(format!(
+            errors.push(format!(
                 "registry snapshot.deleted ({} records): {e}",
                 deletions.len()
             ));
@@ -196,12 +272,10 @@ impl Enforcer {
                 cause: cause.map(str::to_string),
             };
             if let Err(e) = self.registry.record_once(&rec).await {
-                report
-                    .bookkeeping_errors
-                    .push(format!("registry retention.applied {}: {e}", g.source));
+                errors.push(format!("registry retention.applied {}: {e}", g.source));
             }
         }
-        c
+        (c, failed, errors)
     }
 
     async fn bucket(

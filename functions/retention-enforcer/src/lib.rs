@@ -3,7 +3,7 @@
 
 pub mod enforcer;
 
-use crate::enforcer::{Enforcer, DEFAULT_PACE};
+use crate::enforcer::{Enforcer, DEFAULT_CONCURRENCY, DEFAULT_PACE};
 use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
 use rempart_aws::envelope::{envelope, event_time};
@@ -73,7 +73,10 @@ pub struct Deps {
     pub policy: PolicySource,
     pub ssm: aws_sdk_ssm::Client,
     pub dry_run_default: bool,
-    pub pace: std::time::Duration,
+    /// Mutating calls a second per region (0: not paced, for the emulator).
+    pub pace: u32,
+    /// Calls in progress at once.
+    pub concurrency: usize,
 }
 
 impl Deps {
@@ -104,6 +107,7 @@ impl Deps {
             ssm: aws_sdk_ssm::Client::new(cfg),
             dry_run_default: false,
             pace: DEFAULT_PACE,
+            concurrency: DEFAULT_CONCURRENCY,
         })
     }
 }
@@ -141,6 +145,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<EnforcerReport> {
             })
             .collect(),
         pace: deps.pace,
+        concurrency: deps.concurrency,
     };
     let report = enforcer
         .run(&doc, input.time, input.dry_run, input.event_id.as_deref())

@@ -2,6 +2,13 @@
 //! in each DR region, ask the core for the plan (`rempart_core::replication`),
 //! check the DR keys, start the copies (Redis: export, then transfer),
 //! record and announce.
+//!
+//! The planned snapshots are carried out [`DEFAULT_CONCURRENCY`] at a time
+//! (a sweep over a thousand snapshots makes a registry write and an
+//! announcement for each that changed state), every copy or export call
+//! waiting for its slot in one [`Pacer`] (12 a second, RDS's sustained rate
+//! for mutating calls); the in-flight limit still bounds how many copies a
+//! run starts.
 
 use chrono::{DateTime, Utc};
 use rempart_core::model::{ResourceKind, SnapshotInfo};
@@ -15,6 +22,7 @@ use rempart_core::replication::*;
 use rempart_aws::error::{Error, Result};
 use rempart_aws::exports::{tagging, Objects};
 use rempart_aws::kms::Kms;
+use rempart_aws::pace::{bounded, Pacer};
 use rempart_aws::registry::{Registry, ReplicaState};
 use rempart_aws::snapshots::Snapshots;
 use rempart_aws::topic::Topic;
@@ -29,6 +37,10 @@ use std::collections::BTreeSet;
 pub const MAX_IN_FLIGHT_ENV: &str = "REMPART_MAX_COPIES_IN_FLIGHT";
 /// How long an EBS copy claim holds (wall-clock).
 const CLAIM_LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(90);
+/// Snapshots carried out at once.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+/// Copy and export calls a second, across the run.
+pub const COPIES_PER_SECOND: u32 = 12;
 
 /// The adapters of one destination region.
 struct Dest {
@@ -49,6 +61,10 @@ pub struct Replicator {
     pub registry: Registry,
     pub topic: Topic,
     pub max_in_flight: usize,
+    /// Snapshots carried out at once ([`DEFAULT_CONCURRENCY`]).
+    pub concurrency: usize,
+    /// Spaces the copy and export calls of every task.
+    pub pace: Pacer,
 }
 
 impl Replicator {
@@ -67,6 +83,8 @@ impl Replicator {
             registry,
             topic,
             max_in_flight,
+            concurrency: DEFAULT_CONCURRENCY,
+            pace: Pacer::per_second(COPIES_PER_SECOND),
         }
     }
 
@@ -215,16 +233,21 @@ impl Replicator {
         let (planned, ignored) = plan(doc, &sources, &dr, &keys, self.max_in_flight);
         report.ignored = ignored;
         let mut slots = in_flight(&dr);
-        for p in &planned {
-            let item = self.act(p, input.cause(), dests.get(&p.region)).await;
+        let (cause, to, states) = (input.cause(), &dests, &stored);
+        let done = bounded(&planned, self.concurrency, |p| async move {
+            let item = self.act(p, cause, to.get(&p.region)).await;
+            let prior = states.get(&p.region).and_then(|m| m.get(&p.source.arn));
+            let errors = self.bookkeep(p, &item, prior, now, cause).await;
+            (item, errors)
+        })
+        .await;
+        for (p, (item, mut errors)) in planned.iter().zip(done) {
             if item.state == "started" {
                 if let Some(f) = Family::of(p.source.kind) {
                     *slots.entry((p.region.clone(), f)).or_insert(0) += 1;
                 }
             }
-            let prior = stored.get(&p.region).and_then(|m| m.get(&p.source.arn));
-            self.bookkeep(p, &item, prior, now, input.cause(), &mut report)
-                .await;
+            report.bookkeeping_errors.append(&mut errors);
             report.items.push(item);
         }
         report.in_flight = slots
@@ -304,6 +327,7 @@ impl Replicator {
                 let url = format!("s3://{bucket}/{prefix}");
                 item.copy = url.clone();
                 item.reason = "export to the primary region's bucket started".into();
+                self.pace.wait().await;
                 match self.primary.elasticache.export(&s.id, prefix, bucket).await {
                     Ok(()) => {
                         self.primary
@@ -363,6 +387,7 @@ impl Replicator {
         let tags = copy_tags(s);
         match Family::of(s.kind) {
             Some(Family::Rds) => {
+                self.pace.wait().await;
                 let created = d
                     .snapshots
                     .rds
@@ -394,6 +419,7 @@ impl Replicator {
                     self.region,
                     s.taken_at().map(rfc3339).unwrap_or_default()
                 );
+                self.pace.wait().await;
                 match d
                     .snapshots
                     .ec2
@@ -452,6 +478,7 @@ impl Replicator {
     }
 
     /// Writes the state change (if any) to the registry and announces it.
+    /// Returns the writes that failed.
     async fn bookkeep(
         &self,
         p: &Planned,
@@ -459,13 +486,13 @@ impl Replicator {
         prior: Option<&ReplicaState>,
         now: DateTime<Utc>,
         cause: Option<&str>,
-        report: &mut ReplicationReport,
-    ) {
+    ) -> Vec<String> {
+        let mut errors = Vec::new();
         let unchanged = prior.is_some_and(|r| {
             r.state == item.state && (item.copy.is_empty() || r.copy == item.copy)
         });
         if unchanged {
-            return;
+            return errors;
         }
         let s = &p.source;
         let since = s.taken_at();
@@ -488,7 +515,7 @@ impl Replicator {
             updated: Some(now),
         };
         if let Err(e) = self.registry.put_replica(&state).await {
-            report.bookkeeping_errors.push(e.to_string());
+            errors.push(e.to_string());
         }
         let is_export = matches!(p.verdict, Verdict::Export { .. });
         let (action, severity) = match item.state.as_str() {
@@ -499,7 +526,7 @@ impl Replicator {
             "blocked" => ("copy.blocked", Severity::Warning),
             "failed" => ("copy.failed", Severity::Warning),
             // in-flight and waiting: state only, nothing to announce.
-            _ => return,
+            _ => return errors,
         };
         let record = RegistryRecord {
             resource,
@@ -557,12 +584,13 @@ impl Replicator {
                 };
                 let a = record.announcement(severity, Some(resource), summary);
                 if let Err(e) = self.topic.publish(&a).await {
-                    report.bookkeeping_errors.push(e.to_string());
+                    errors.push(e.to_string());
                 }
             }
             Ok(false) => {}
-            Err(e) => report.bookkeeping_errors.push(e.to_string()),
+            Err(e) => errors.push(e.to_string()),
         }
+        errors
     }
 
     /// Removes the DR state of source snapshots that are gone (deleted by
@@ -574,12 +602,18 @@ impl Replicator {
         report: &mut ReplicationReport,
     ) {
         let live: BTreeSet<&str> = sources.iter().map(|s| s.arn.as_str()).collect();
-        for (region, states) in stored {
-            for arn in states.keys().filter(|a| !live.contains(a.as_str())) {
-                if let Err(e) = self.registry.delete_replica(region, arn).await {
-                    report.bookkeeping_errors.push(e.to_string());
-                }
-            }
+        let gone = stored.iter().flat_map(|(region, states)| {
+            states
+                .keys()
+                .filter(|a| !live.contains(a.as_str()))
+                .map(move |arn| (region, arn))
+        });
+        let results = bounded(gone, self.concurrency, |(region, arn)| {
+            self.registry.delete_replica(region, arn)
+        })
+        .await;
+        for e in results.into_iter().filter_map(|r| r.err()) {
+            report.bookkeeping_errors.push(e.to_string());
         }
     }
 

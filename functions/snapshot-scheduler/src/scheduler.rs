@@ -15,7 +15,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rempart_aws::ec2::Ec2;
 use rempart_aws::elasticache::ElastiCache;
 use rempart_aws::error::Result;
-use rempart_aws::pace::Pacer;
+use rempart_aws::pace::{bounded, Pacer};
 use rempart_aws::rds::Rds;
 use rempart_aws::registry::Registry;
 use rempart_aws::topic::Topic;
@@ -86,28 +86,13 @@ impl Scheduler {
         };
         // At most `concurrency` decisions in progress; each writes its own
         // part of the report, merged in the plan's order.
-        let mut parts: Vec<Option<RunReport>> = vec![None; decisions.len()];
-        let mut pending = decisions.into_iter().enumerate();
-        let mut tasks = tokio::task::JoinSet::new();
-        loop {
-            while tasks.len() < self.concurrency.max(1) {
-                let Some((i, d)) = pending.next() else { break };
-                let (s, input) = (self.clone(), input.clone());
-                tasks.spawn(async move {
-                    let mut part = RunReport::default();
-                    s.decide(d, &input, &mut part).await;
-                    (i, part)
-                });
-            }
-            match tasks.join_next().await {
-                Some(Ok((i, part))) => parts[i] = Some(part),
-                Some(Err(e)) => report
-                    .bookkeeping_errors
-                    .push(format!("a snapshot task stopped: {e}")),
-                None => break,
-            }
-        }
-        for part in parts.into_iter().flatten() {
+        let parts = bounded(decisions, self.concurrency, |d| async move {
+            let mut part = RunReport::default();
+            self.decide(d, input, &mut part).await;
+            part
+        })
+        .await;
+        for part in parts {
             report.created.extend(part.created);
             report.skipped.extend(part.skipped);
             report.failed.extend(part.failed);

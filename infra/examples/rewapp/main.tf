@@ -1,7 +1,7 @@
 # REWAPP (seed 003): primary region eu-west-1, DR region eu-central-1, the
 # policy document of examples/rewapp-policy.toml.
 #
-#   cargo lambda build --release --arm64 --output-format zip   # from the repository root
+#   scripts/build-functions   # from the repository root (cargo lambda build --release --arm64 of the seven functions)
 #   terraform init && terraform apply
 #
 # The providers (aws in var.region, aws.dr in var.dr_region) are configured

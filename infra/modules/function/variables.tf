@@ -15,7 +15,7 @@ variable "description" {
 }
 
 variable "zip_file" {
-  description = "Path to the deployment package built by `cargo lambda build --release --arm64 --output-format zip` (`target/lambda/<name>/bootstrap.zip`)."
+  description = "Path to the deployment package built by `scripts/build-functions` (`cargo lambda build --release --arm64 --output-format zip` of the seven functions) (`target/lambda/<name>/bootstrap.zip`)."
   type        = string
 
   validation {

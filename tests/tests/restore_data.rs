@@ -325,3 +325,68 @@ async fn sessions_are_tls_and_read_only() {
         "{refused}"
     );
 }
+
+/// Proves: when RDS refuses to give the restored copy its own master
+/// secret (here a denied `CreateSecret`, answered at the HTTP level in
+/// moto's stead: moto enforces no IAM), the test does not stall or fail
+/// the function on every tick: it concludes on the tick the copy is
+/// available as `restore.failed`, each data check carrying RDS's answer,
+/// the copy deleted; `ModifyDBInstance` is asked once, and later ticks ask
+/// nothing more of it.
+#[tokio::test]
+async fn a_refused_master_secret_fails_the_test_once_and_deletes_the_copy() {
+    use rempart_testkit::proxy::{operation, CountingProxy};
+    let pg = server().await;
+    let (h, _) = setup(
+        &pg,
+        r#"[[restore_tests.sql_checks]]
+instance = "rewapp-prod-db"
+database = "rewapp"
+tables = ["public.users"]
+"#,
+    )
+    .await;
+    let denied = std::sync::Arc::new(|r: &rempart_testkit::http::Request| {
+        (operation(r) == "rds:ModifyDBInstance").then(|| {
+            (
+                "403 Forbidden".to_string(),
+                r#"<ErrorResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:sts::123456789012:assumed-role/rempart-restore-tester/rempart-restore-tester is not authorized to perform: secretsmanager:CreateSecret</Message></Error><RequestId>5b0f4c3e-8a2d-4d8e-9b1a-2f6c7d8e9a0b</RequestId></ErrorResponse>"#.to_string(),
+            )
+        })
+    });
+    let proxy = CountingProxy::with_hooks(&h.aws.endpoint, Some(denied), None)
+        .await
+        .expect("proxy");
+    let deps = restore_tester::Deps::new(
+        &rempart_testkit::local::sdk_config_for(&proxy.url(), rempart_testkit::local::REGION).await,
+        rempart_integration::TABLE,
+        h.topic.arn(),
+        rempart_core::policy::PolicySource::File(h.policy_file.clone()),
+    )
+    .expect("deps");
+    let d = run_until_concluded(&deps).await;
+    assert_eq!(
+        check(
+            &d,
+            "tables",
+            "did not give the restored copy its own master secret"
+        )["ok"],
+        false
+    );
+    check(&d, "tables", "secretsmanager:CreateSecret");
+    assert!(h.registry_items().await.iter().any(|(res, action, ..)| res
+        == "rds-instance#eu-west-1#rewapp-prod-db"
+        && action == "restore.failed"));
+    let gone = aws_sdk_rds::Client::new(&h.cfg)
+        .describe_db_instances()
+        .db_instance_identifier(RESTORED)
+        .send()
+        .await;
+    assert!(gone.is_err(), "the copy was deleted: {gone:?}");
+    let asked = |p: &CountingProxy| p.take().get("rds:ModifyDBInstance").copied();
+    assert_eq!(asked(&proxy), Some(1));
+    restore_tester::handle(&deps, tick("2025-11-23T07:00:00Z"))
+        .await
+        .expect("a later tick");
+    assert_eq!(asked(&proxy), None, "asked again after the test concluded");
+}

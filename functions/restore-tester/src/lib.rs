@@ -498,7 +498,11 @@ async fn conclude(
 /// policy has data checks for the database), deleted, concluded once the
 /// instance is available (or failed). A data check without a secret of its
 /// own first has RDS give the copy its own master secret: the run that
-/// asks returns, a later one checks.
+/// asks returns, a later one checks. When RDS refuses (a denied
+/// `CreateSecret`, a parameter the engine does not take), the data checks
+/// fail with its answer and the test concludes now, the copy deleted: a
+/// refusal would be the same on every tick. Only a retryable error (a
+/// throttle, a 5xx) is left for the next tick.
 async fn follow(
     deps: &Deps,
     cfg: &RestoreTests,
@@ -514,14 +518,23 @@ async fn follow(
         && i.master_secret
             .as_ref()
             .is_none_or(|(_, st)| st != "active");
+    let mut refused = None;
     if waiting_for_secret && i.master_secret.is_none() {
-        deps.rds.manage_master_secret(i, TAG_RESTORE_TEST).await?;
+        match deps.rds.manage_master_secret(i, TAG_RESTORE_TEST).await {
+            Ok(_) => {}
+            Err(e) if e.is_retryable() => return Err(e),
+            Err(e) => {
+                refused = Some(format!(
+                    "RDS did not give the restored copy its own master secret (ModifyDBInstance ManageMasterUserPassword): {e}"
+                ))
+            }
+        }
     }
     if still_running(
         deps,
         cfg,
         &t,
-        (available && !waiting_for_secret) || failed_state,
+        (available && (!waiting_for_secret || refused.is_some())) || failed_state,
         now,
         report,
     )
@@ -531,7 +544,9 @@ async fn follow(
     }
     let mut results = named(checks(i, cfg.parameter_group.as_deref()), &cfg.checks);
     for c in cfg.data_checks(&t.db) {
-        let data = if available {
+        let data = if let (Some(why), None) = (&refused, &c.secret_arn) {
+            unanswered(c, why)
+        } else if available {
             instance_data_checks(deps, c, i).await
         } else {
             unanswered(c, "the restored instance is not available")

@@ -620,17 +620,18 @@ async fn an_aurora_restore_test_runs_the_sql_check_through_the_data_api() {
     }
 }
 
-/// Proves: a restore still not available after the policy's `alert_after`
-/// (45 min) is announced once as `restore.slow` (a warning, recorded at the
-/// alert instant), later ticks do not repeat it, and when the instance
-/// becomes available the measured RTO (1 h) is recorded and the success is
-/// announced as a warning, beyond the threshold. moto makes a restored
-/// instance available at once: a proxy rewrites its `DescribeDBInstances`
-/// answers to say `creating` until the test lets the restore finish.
-#[tokio::test]
-async fn a_slow_restore_is_reported_once_past_the_alert_threshold() {
+/// The night's snapshots, and a restore-tester whose `DescribeDBInstances`
+/// answers say `creating` while the returned flag is set: moto makes a
+/// restored instance available at once, so a proxy rewrites its answers
+/// until the test lets the restore finish.
+async fn restores_held_creating(
+    h: &Harness,
+) -> (
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    restore_tester::Deps,
+    rempart_testkit::proxy::CountingProxy,
+) {
     use std::sync::atomic::{AtomicBool, Ordering};
-    let h = Harness::new().await;
     snapshot_scheduler::handle(&h.deps, scheduled_at("2025-11-23T02:00:00Z"))
         .await
         .expect("snapshots");
@@ -662,6 +663,20 @@ async fn a_slow_restore_is_reported_once_past_the_alert_threshold() {
         PolicySource::File(h.policy_file.clone()),
     )
     .expect("deps");
+    (restoring, deps, proxy)
+}
+
+/// Proves: a restore still not available after the policy's `alert_after`
+/// (45 min) is announced once as `restore.slow` (a warning, recorded at the
+/// alert instant), later ticks do not repeat it, and when the instance
+/// becomes available the measured RTO (1 h) is recorded and the success is
+/// announced as a warning, beyond the threshold (the instance held
+/// `creating` at the HTTP level: [`restores_held_creating`]).
+#[tokio::test]
+async fn a_slow_restore_is_reported_once_past_the_alert_threshold() {
+    use std::sync::atomic::Ordering;
+    let h = Harness::new().await;
+    let (restoring, deps, _proxy) = restores_held_creating(&h).await;
     let instance = "rempart-rt-rewapp-prod-db-202511230600";
     let run = |t: &'static str| restore_tester::handle(&deps, tick(t));
     run("2025-11-23T06:00:00Z").await.expect("started");
@@ -700,4 +715,43 @@ async fn a_slow_restore_is_reported_once_past_the_alert_threshold() {
         .announcements("/warnings")
         .iter()
         .any(|a| a["kind"] == "restore.succeeded" && a["resource"]["id"] == "rewapp-prod-db"));
+}
+
+/// Proves: a restore that never becomes available is not left running (and
+/// costing) for ever after its one `restore.slow`: at the policy's
+/// `give_up_after` (6 h by default), and not before, the test concludes as
+/// `restore.failed` (a warning) with the `available` check failed, and the
+/// copy is deleted. The instance is held `creating` at the HTTP level
+/// ([`restores_held_creating`]).
+#[tokio::test]
+async fn a_restore_that_never_becomes_available_is_given_up_and_deleted() {
+    let h = Harness::new().await;
+    let (_restoring, deps, _proxy) = restores_held_creating(&h).await;
+    let instance = "rempart-rt-rewapp-prod-db-202511230600";
+    let run = |t: &'static str| restore_tester::handle(&deps, tick(t));
+    run("2025-11-23T06:00:00Z").await.expect("started");
+    let r = run("2025-11-23T11:55:00Z").await.expect("tick");
+    assert!(r.running.contains(&instance.to_string()), "{r:?}");
+    let r = run("2025-11-23T12:00:00Z").await.expect("tick");
+    let d = r
+        .finished
+        .iter()
+        .find(|d| d["instance"] == instance)
+        .unwrap_or_else(|| panic!("given up at 6 h: {r:?}"));
+    let available = d["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == "available"))
+        .expect("the available check");
+    assert_eq!(available["ok"], false, "{d}");
+    assert_eq!(d["rto_s"], 6 * 3600);
+    assert!(h
+        .announcements("/warnings")
+        .iter()
+        .any(|a| a["kind"] == "restore.failed" && a["resource"]["id"] == "rewapp-prod-db"));
+    let gone = aws_sdk_rds::Client::new(&h.cfg)
+        .describe_db_instances()
+        .db_instance_identifier(instance)
+        .send()
+        .await;
+    assert!(gone.is_err(), "the copy was deleted: {gone:?}");
 }

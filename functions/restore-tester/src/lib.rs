@@ -530,11 +530,12 @@ async fn follow(
             }
         }
     }
+    let given_up = cfg.given_up(now - t.started);
     if still_running(
         deps,
         cfg,
         &t,
-        (available && (!waiting_for_secret || refused.is_some())) || failed_state,
+        (available && (!waiting_for_secret || refused.is_some())) || failed_state || given_up,
         now,
         report,
     )
@@ -546,6 +547,14 @@ async fn follow(
     for c in cfg.data_checks(&t.db) {
         let data = if let (Some(why), None) = (&refused, &c.secret_arn) {
             unanswered(c, why)
+        } else if available && waiting_for_secret && c.secret_arn.is_none() {
+            unanswered(
+                c,
+                &format!(
+                    "given up after {}: the restored copy's own master secret was still not active",
+                    cfg.give_up_after
+                ),
+            )
         } else if available {
             instance_data_checks(deps, c, i).await
         } else {
@@ -671,7 +680,17 @@ async fn follow_cluster(
     let failed_state =
         is_failed_state(&c.status) || member.is_some_and(|m| is_failed_state(&m.status));
     let available = c.status == "available" && member.is_some_and(|m| m.status == "available");
-    if still_running(deps, cfg, &t, available || failed_state, now, report).await? {
+    let given_up = cfg.given_up(now - t.started);
+    if still_running(
+        deps,
+        cfg,
+        &t,
+        available || failed_state || given_up,
+        now,
+        report,
+    )
+    .await?
+    {
         return Ok(());
     }
     let mut results = named(

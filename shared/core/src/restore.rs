@@ -62,6 +62,12 @@ pub struct RestoreTests {
     /// A restore still running after this is reported (seed 003 §10: 45 min).
     #[serde(default = "d_alert")]
     pub alert_after: Span,
+    /// A test still unfinished after this (a copy that never becomes
+    /// available, a master secret that never becomes active) is concluded
+    /// as failed and its copy deleted, instead of running (and costing) for
+    /// ever after its one `restore.slow`. Longer than `alert_after`.
+    #[serde(default = "d_give_up")]
+    pub give_up_after: Span,
     /// The class of the one instance of a restored Aurora cluster (Aurora
     /// has no micro class).
     #[serde(default = "d_aurora_class")]
@@ -87,6 +93,12 @@ pub struct RestoreTests {
 
 impl RestoreTests {
     pub(crate) fn validate(&self) -> std::result::Result<(), String> {
+        if self.give_up_after.0 <= self.alert_after.0 {
+            return Err(format!(
+                "restore_tests.give_up_after ({}) must be longer than alert_after ({}): a test is reported slow before it is given up",
+                self.give_up_after, self.alert_after
+            ));
+        }
         for (i, c) in self.sql_checks.iter().enumerate() {
             c.validate(&format!("restore_tests.sql_checks[{i}]"))?;
         }
@@ -107,6 +119,12 @@ impl RestoreTests {
             .iter()
             .filter(|c| c.target() == database)
             .collect()
+    }
+
+    /// Whether a test that started `elapsed` ago is past `give_up_after`:
+    /// concluded now as failed, whatever its copy's state.
+    pub fn given_up(&self, elapsed: chrono::TimeDelta) -> bool {
+        elapsed >= self.give_up_after.0
     }
 
     /// Whether a restored copy of `database` needs its own master secret:
@@ -355,6 +373,10 @@ fn d_aurora_class() -> String {
 }
 fn d_alert() -> Span {
     "45min".parse().expect("constant")
+}
+
+fn d_give_up() -> Span {
+    "6h".parse().expect("constant")
 }
 
 /// Due when no test of this database finished this calendar month (UTC).
@@ -811,6 +833,39 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         s.parse().expect("time")
+    }
+
+    /// Proves: a test is given up at `give_up_after` (6 h unless the policy
+    /// says), not a second before; a `give_up_after` not longer than
+    /// `alert_after` is refused with both values named, since a test must
+    /// be reported slow before it is given up.
+    #[test]
+    fn a_test_is_given_up_after_its_deadline() {
+        let policy = |extra: &str| {
+            crate::policy::PolicyDocument::from_toml(
+                &format!(
+                    "version = 1\n[policies.p]\nkinds = [\"rds-instance\"]\nrpo = \"26h\"\n[policies.p.retention]\nkeep_last = 2\n[restore_tests]\npolicies = [\"p\"]\n{extra}"
+                ),
+                "test",
+            )
+        };
+        let doc = policy("").expect("defaults");
+        let cfg = doc.restore_tests.expect("section");
+        let six = chrono::TimeDelta::hours(6);
+        assert!(!cfg.given_up(six - chrono::TimeDelta::seconds(1)));
+        assert!(cfg.given_up(six));
+        let doc = policy("give_up_after = \"2h\"").expect("2h");
+        assert!(doc
+            .restore_tests
+            .expect("section")
+            .given_up(chrono::TimeDelta::hours(2)));
+        let refused = policy("alert_after = \"1h\"\ngive_up_after = \"1h\"")
+            .expect_err("not longer than alert_after")
+            .to_string();
+        assert!(
+            refused.contains("give_up_after (1h)") && refused.contains("alert_after (1h)"),
+            "{refused}"
+        );
     }
 
     /// Proves: one test per calendar month.

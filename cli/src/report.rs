@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rempart_aws::incidents::{Incidents, INCIDENTS_TABLE_ENV};
 use rempart_aws::registry::{Registry, REGISTRY_TABLE_ENV};
 use rempart_core::policy::{PolicyDocument, PolicySource};
-use rempart_core::report::{build, render_html, render_table, Report, Targets};
+use rempart_core::report::{build, render_html, render_table, Objectives, Report, Targets};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -82,6 +82,7 @@ pub async fn gather(
         &records,
         &incidents,
         &targets(doc),
+        doc.restore_tests.as_ref().map(Objectives::of).as_ref(),
         from,
         to,
         resource,

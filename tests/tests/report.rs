@@ -31,7 +31,8 @@ fn at(json: &str, time: &str) -> Value {
 /// and the incident with its times; the measured RPO of the database is the
 /// 48 h gap of the missed day, BREACHED against the policy's 26 h; the
 /// table, JSON and HTML renderings carry it; the DR region's copies are
-/// listed with their deletions but no RPO of their own; `--resource`
+/// listed with their deletions but no RPO of their own; the restore tests
+/// are judged per kind against the policy's objectives; `--resource`
 /// narrows it to one database and its DR copies.
 #[tokio::test]
 async fn the_report_covers_a_simulated_month() {
@@ -141,6 +142,24 @@ async fn the_report_covers_a_simulated_month() {
     assert_eq!(db.counts.restore_tests_passed, 1);
     assert_eq!(db.rto.max_s, Some(300));
     assert_eq!(db.rto.verdict, Verdict::Met);
+    // The restore tests per kind, against the example policy's objectives
+    // (30 min, alert beyond 45 min, 100 %): the month's one passed test.
+    use rempart_core::report::Standing;
+    let rds = report
+        .restore_tests
+        .iter()
+        .find(|t| t.kind == "rds-instance")
+        .expect("the instance's restore test is judged");
+    assert_eq!((rds.passed, rds.tests), (1, 1));
+    assert!(
+        rds.checks_run > 0 && rds.checks_passed == rds.checks_run,
+        "{rds:?}"
+    );
+    assert_eq!(
+        (rds.success, rds.integrity, rds.time),
+        (Standing::Met, Standing::Met, Standing::Met)
+    );
+    assert_eq!(report.objectives.map(|o| o.time_s), Some(Some(1800)));
     let volume = report
         .resources
         .iter()

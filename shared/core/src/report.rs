@@ -111,6 +111,174 @@ impl Verdict {
     }
 }
 
+/// The restore tests' objectives, from the policy's `[restore_tests]`:
+/// restore time against `time_objective` (met) and `alert_after` (alert);
+/// success rate and integrity against 100 % (met) and their alert
+/// thresholds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Objectives {
+    pub time_s: Option<i64>,
+    pub time_alert_s: i64,
+    pub success_alert_pct: f64,
+    pub integrity_alert_pct: f64,
+}
+
+impl Objectives {
+    pub fn of(t: &crate::restore::RestoreTests) -> Objectives {
+        Objectives {
+            time_s: t.time_objective.map(|s| s.0.num_seconds()),
+            time_alert_s: t.alert_after.0.num_seconds(),
+            success_alert_pct: t.success_rate_alert,
+            integrity_alert_pct: t.integrity_alert,
+        }
+    }
+}
+
+/// A figure against an objective and an alert threshold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Standing {
+    /// The objective is met.
+    Met,
+    /// Short of the objective, not past the alert threshold.
+    BelowObjective,
+    /// Past the alert threshold.
+    Alert,
+    /// Nothing to measure in the period.
+    NotMeasured,
+    /// Measured, but the policy states no objective for it.
+    NoObjective,
+}
+
+impl Standing {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Standing::Met => "met",
+            Standing::BelowObjective => "below objective",
+            Standing::Alert => "ALERT",
+            Standing::NotMeasured => "not measured",
+            Standing::NoObjective => "no objective",
+        }
+    }
+
+    /// A share in percent whose objective is 100 %.
+    fn of_share(pct: Option<f64>, alert_below: Option<f64>) -> Standing {
+        match (pct, alert_below) {
+            (None, _) => Standing::NotMeasured,
+            (_, None) => Standing::NoObjective,
+            (Some(p), _) if p >= 100.0 => Standing::Met,
+            (Some(p), Some(a)) if p < a => Standing::Alert,
+            _ => Standing::BelowObjective,
+        }
+    }
+
+    /// A duration against its objective and alert threshold.
+    fn of_time(measured: Option<i64>, o: Option<&Objectives>) -> Standing {
+        match (measured, o) {
+            (None, _) => Standing::NotMeasured,
+            (_, None) => Standing::NoObjective,
+            (Some(m), Some(o)) if m > o.time_alert_s => Standing::Alert,
+            (Some(m), Some(o)) => match o.time_s {
+                Some(t) if m > t => Standing::BelowObjective,
+                _ => Standing::Met,
+            },
+        }
+    }
+}
+
+/// Section: the restore tests of one kind of resource concluded in the
+/// period (`restore.succeeded` and `restore.failed`), against the
+/// objectives.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RestoreTestsRow {
+    pub kind: String,
+    pub tests: usize,
+    pub passed: usize,
+    /// Passed / tests, in percent.
+    pub success_rate_pct: Option<f64>,
+    pub success: Standing,
+    /// Checks run on the restored copies, and those that passed (data
+    /// integrity): a test that restored nothing runs none.
+    pub checks_run: usize,
+    pub checks_passed: usize,
+    pub integrity_pct: Option<f64>,
+    pub integrity: Standing,
+    /// The restore time of every test that measured one, passed or not.
+    pub rto_max_s: Option<i64>,
+    pub rto_median_s: Option<i64>,
+    pub rto: Option<String>,
+    pub time: Standing,
+}
+
+/// Median in whole seconds (mean of the two middle values, rounded down)
+/// of sorted values.
+fn median_of(sorted: &[i64]) -> Option<i64> {
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2),
+    }
+}
+
+/// The restore tests per kind (the first part of the resource key).
+fn restore_tests(recs: &[&RegistryRecord], o: Option<&Objectives>) -> Vec<RestoreTestsRow> {
+    #[derive(Default)]
+    struct Acc {
+        tests: usize,
+        passed: usize,
+        run: usize,
+        ok: usize,
+        rtos: Vec<i64>,
+    }
+    let mut per: BTreeMap<&str, Acc> = BTreeMap::new();
+    for r in recs {
+        let passed = match r.action.as_str() {
+            "restore.succeeded" => r.outcome == Outcome::Success,
+            "restore.failed" => false,
+            _ => continue,
+        };
+        let Some((kind, _)) = r.resource.split_once('#') else {
+            continue;
+        };
+        let a = per.entry(kind).or_default();
+        a.tests += 1;
+        a.passed += usize::from(passed);
+        for c in r.details["checks"].as_array().into_iter().flatten() {
+            a.run += 1;
+            a.ok += usize::from(c["ok"] == Value::Bool(true));
+        }
+        if let Some(s) = r.details.get("rto_s").and_then(secs) {
+            a.rtos.push(s);
+        }
+    }
+    per.into_iter()
+        .map(|(kind, mut a)| {
+            let pct = |n: usize, of: usize| (of > 0).then(|| 100.0 * n as f64 / of as f64);
+            let (success, integrity) = (pct(a.passed, a.tests), pct(a.ok, a.run));
+            a.rtos.sort_unstable();
+            let (max, median) = (a.rtos.last().copied(), median_of(&a.rtos));
+            RestoreTestsRow {
+                kind: kind.to_string(),
+                tests: a.tests,
+                passed: a.passed,
+                success_rate_pct: success,
+                success: Standing::of_share(success, o.map(|o| o.success_alert_pct)),
+                checks_run: a.run,
+                checks_passed: a.ok,
+                integrity_pct: integrity,
+                integrity: Standing::of_share(integrity, o.map(|o| o.integrity_alert_pct)),
+                rto_max_s: max,
+                rto_median_s: median,
+                rto: max
+                    .zip(median)
+                    .map(|(m, d)| format!("{} / {}", human(m), human(d))),
+                time: Standing::of_time(max, o),
+            }
+        })
+        .collect()
+}
+
 /// Counts of actions, for the whole report or one resource.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -261,7 +429,7 @@ pub struct EventRow {
 }
 
 /// The auditor's report. Its serde form is the JSON format.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -270,6 +438,10 @@ pub struct Report {
     pub resource_filter: Option<String>,
     pub summary: Summary,
     pub resources: Vec<ResourceReport>,
+    /// The objectives the restore tests are judged against (None: the
+    /// policy has no `[restore_tests]`).
+    pub objectives: Option<Objectives>,
+    pub restore_tests: Vec<RestoreTestsRow>,
     pub incidents: Vec<IncidentRow>,
     pub events: Vec<EventRow>,
     /// How each figure is measured.
@@ -328,6 +500,7 @@ pub fn build(
     records: &[RegistryRecord],
     incidents: &[Incident],
     targets: &BTreeMap<String, Targets>,
+    objectives: Option<&Objectives>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     resource: Option<&str>,
@@ -347,6 +520,8 @@ pub fn build(
             &b.subject,
         ))
     });
+    let in_period: Vec<&RegistryRecord> = recs.iter().copied().filter(|r| r.time >= from).collect();
+    let tests = restore_tests(&in_period, objectives);
     let mut summary = Summary::default();
     let mut per: BTreeMap<&str, Acc> = BTreeMap::new();
     let mut events = Vec::new();
@@ -423,11 +598,7 @@ pub fn build(
             a.rtos.sort_unstable();
             let n = a.rtos.len();
             let max = a.rtos.last().copied();
-            let median = match n {
-                0 => None,
-                _ if n % 2 == 1 => Some(a.rtos[n / 2]),
-                _ => Some((a.rtos[n / 2 - 1] + a.rtos[n / 2]) / 2),
-            };
+            let median = median_of(&a.rtos);
             let rto_target = t.and_then(|t| t.rto).map(|d| d.num_seconds());
             ResourceReport {
                 resource: key.to_string(),
@@ -500,6 +671,8 @@ pub fn build(
         resource_filter: resource.map(str::to_string),
         summary,
         resources,
+        objectives: objectives.copied(),
+        restore_tests: tests,
         incidents,
         events,
         notes: notes(),
@@ -512,6 +685,7 @@ fn notes() -> Vec<String> {
         "Measured RPO: the longest interval within the period without a successful snapshot.created, counting from the start of the period to the first backup and from the last backup to the end of the period; no backup in the period means the whole period.",
         "Measured RTO: rto_s of successful restore.succeeded (restore tests, measured to the restore tester's polling) and restore.completed (restores on request) records; no such restore in the period reads 'not measured'. Breached when the longest exceeds the target.",
         "Targets come from the policy named on the resource's latest record; 'no target' when that policy is unknown or states none.",
+        "Restore tests per kind: the restore.succeeded and restore.failed records of the period; success rate = passed / tests, integrity = checks passed / checks run on the restored copies (a test that restored nothing runs none), restore time = the longest rto_s (passed or not); each met at 100 % (restore time: at most time_objective), an ALERT under the policy's success_rate_alert and integrity_alert (restore time: beyond alert_after), 'below objective' between.",
         "Incidents: every incident open at some time in the period.",
         "Deletions count snapshot.deleted records (one per snapshot). Digest records (copy.lag, retention.digest, and retention.applied: one per resource and enforcer run) are counted, not listed.",
     ]
@@ -654,6 +828,8 @@ struct Section {
     marked: &'static [usize],
     /// What to say when there is no row.
     empty: &'static str,
+    /// A line under the title (what the verdicts are judged against).
+    note: Option<String>,
 }
 
 fn sections(r: &Report) -> Vec<Section> {
@@ -748,6 +924,30 @@ fn sections(r: &Report) -> Vec<Section> {
             x.rto.restores_unmeasured.to_string(),
         ]
     });
+    let pct = |p: Option<f64>| p.map_or_else(|| "not measured".into(), |p| format!("{p:.1} %"));
+    let restore_tests = r.restore_tests.iter().map(|t| {
+        vec![
+            t.kind.clone(),
+            format!("{}/{}", t.passed, t.tests),
+            pct(t.success_rate_pct),
+            t.success.label().into(),
+            format!("{}/{}", t.checks_passed, t.checks_run),
+            pct(t.integrity_pct),
+            t.integrity.label().into(),
+            t.rto.clone().unwrap_or_else(|| "not measured".into()),
+            t.time.label().into(),
+        ]
+    });
+    let objectives = match &r.objectives {
+        Some(o) => format!(
+            "Objectives: success 100 % (alert under {} %), integrity 100 % (alert under {} %), restore time {}(alert beyond {}).",
+            o.success_alert_pct,
+            o.integrity_alert_pct,
+            o.time_s.map_or_else(String::new, |t| format!("at most {} ", human(t))),
+            human(o.time_alert_s)
+        ),
+        None => "No [restore_tests] in the policy: no objectives.".into(),
+    };
     let incidents = r.incidents.iter().map(|i| {
         vec![
             i.id.clone(),
@@ -781,6 +981,7 @@ fn sections(r: &Report) -> Vec<Section> {
             rows: summary.collect(),
             marked: &[],
             empty: "",
+            note: None,
         },
         Section {
             title: "RPO / RTO per resource",
@@ -789,6 +990,7 @@ fn sections(r: &Report) -> Vec<Section> {
             rows: rpo.collect(),
             marked: &[5, 8],
             empty: no_resource,
+            note: None,
         },
         Section {
             title: "Activity per resource",
@@ -798,6 +1000,16 @@ fn sections(r: &Report) -> Vec<Section> {
             rows: activity.collect(),
             marked: &[],
             empty: no_resource,
+            note: None,
+        },
+        Section {
+            title: "Restore tests per kind",
+            head: "KIND|PASSED/TESTS|SUCCESS RATE|JUDGED|CHECKS PASSED/RUN|INTEGRITY|JUDGED|\
+                   RESTORE TIME MAX / MEDIAN|JUDGED",
+            rows: restore_tests.collect(),
+            marked: &[3, 6, 8],
+            empty: "No restore test concluded in the period.",
+            note: Some(objectives),
         },
         Section {
             title: "Incidents",
@@ -805,6 +1017,7 @@ fn sections(r: &Report) -> Vec<Section> {
             rows: incidents.collect(),
             marked: &[],
             empty: "No incident in the period.",
+            note: None,
         },
         Section {
             title: "Events",
@@ -812,6 +1025,7 @@ fn sections(r: &Report) -> Vec<Section> {
             rows: events.collect(),
             marked: &[4],
             empty: "No event in the period.",
+            note: None,
         },
     ]
 }
@@ -826,6 +1040,9 @@ pub fn render_table(r: &Report) -> String {
     }
     for s in sections(r) {
         let _ = writeln!(out, "\n== {} ==", s.title);
+        if let Some(n) = &s.note {
+            let _ = writeln!(out, "{n}");
+        }
         if s.rows.is_empty() {
             let _ = writeln!(out, "{}", s.empty);
         } else {
@@ -1022,7 +1239,11 @@ pub fn render_html(r: &Report) -> String {
     }
     let _ = writeln!(out, "</p>\n<h2>Timeline</h2>\n{}", svg(r));
     for s in sections(r) {
-        let _ = write!(out, "<h2>{}</h2>\n<table><thead><tr>", s.title);
+        let _ = writeln!(out, "<h2>{}</h2>", s.title);
+        if let Some(n) = &s.note {
+            let _ = writeln!(out, "<p>{}</p>", escape(n));
+        }
+        out.push_str("<table><thead><tr>");
         for h in s.head.split('|') {
             let _ = write!(out, "<th>{}</th>", escape(h));
         }
@@ -1037,7 +1258,7 @@ pub fn render_html(r: &Report) -> String {
                     _ if !s.marked.contains(&i) => "",
                     "met" => " class=\"met\"",
                     "success" => "",
-                    "BREACHED" | "failure" => " class=\"breached\"",
+                    "BREACHED" | "failure" | "ALERT" => " class=\"breached\"",
                     _ => " class=\"none\"",
                 };
                 let _ = write!(out, "<td{class}>{}</td>", escape(c));
@@ -1140,7 +1361,7 @@ mod tests {
 
     /// The report of November 2025.
     fn nov(recs: &[RegistryRecord], incs: &[Incident], tg: &BTreeMap<String, Targets>) -> Report {
-        build(recs, incs, tg, at("11-01T00"), at("12-01T00"), None)
+        build(recs, incs, tg, None, at("11-01T00"), at("12-01T00"), None)
     }
 
     /// Proves: measured RPO is the longest gap without a successful backup:
@@ -1218,6 +1439,123 @@ mod tests {
         );
         let unknown = nov(&none, &[], &BTreeMap::new());
         assert_eq!(unknown.resources[0].rpo.verdict, Verdict::NoTarget);
+    }
+
+    /// Proves: the restore tests of the period are judged per kind against
+    /// the objectives: 19 of 20 passed is 95 % (below the 100 % objective,
+    /// not under a 95 % alert), 18 of 20 an ALERT; integrity counts the
+    /// checks of every test (a test that restored nothing runs none); the
+    /// restore time is the longest of all tests, met within the objective,
+    /// below it up to `alert_after`, an ALERT beyond; records before the
+    /// period and restores on request do not count; without objectives
+    /// every figure reads "no objective", and a kind without tests is not
+    /// listed.
+    #[test]
+    fn restore_tests_against_their_objectives() {
+        const AURORA: &str = "aurora-cluster#eu-west-1#rewapp-aurora";
+        let test = |res: &str, day: u32, ok: bool, checks: &[bool], rto: i64| {
+            let checks: Vec<Value> = checks
+                .iter()
+                .map(|c| json!({"name": "x", "ok": c}))
+                .collect();
+            let action = if ok {
+                "restore.succeeded"
+            } else {
+                "restore.failed"
+            };
+            rec(
+                res,
+                &format!("11-{day:02}T06"),
+                action,
+                "rt",
+                json!({"checks": checks, "rto_s": rto}),
+            )
+        };
+        let mut recs: Vec<RegistryRecord> = (1..=20)
+            .map(|d| test(DB, d, d != 7, &[true, d != 7], 1200))
+            .collect();
+        // Before the period: not counted.
+        recs.push(rec(DB, "10-30T06", "restore.failed", "rt", json!({})));
+        // A restore on request: not a test.
+        recs.push(rec(
+            DB,
+            "11-21T06",
+            "restore.completed",
+            "r",
+            json!({"rto_s": 99999}),
+        ));
+        // Aurora: one test that restored nothing, one slow pass.
+        recs.push(rec(
+            AURORA,
+            "11-02T06",
+            "restore.failed",
+            "no-snapshot",
+            json!({"reason": "none"}),
+        ));
+        recs.push(test(AURORA, 3, true, &[true, true, true], 3000));
+        recs.push(test(AURORA, 4, false, &[true], 600));
+        let month = |recs: &[RegistryRecord], o: Option<&Objectives>| {
+            build(
+                recs,
+                &[],
+                &BTreeMap::new(),
+                o,
+                at("11-01T00"),
+                at("12-01T00"),
+                None,
+            )
+        };
+        let o = Objectives {
+            time_s: Some(1800),
+            time_alert_s: 2700,
+            success_alert_pct: 95.0,
+            integrity_alert_pct: 99.9,
+        };
+        let r = month(&recs, Some(&o));
+        let [aurora, db] = &r.restore_tests[..] else {
+            panic!("two kinds: {:?}", r.restore_tests)
+        };
+        assert_eq!(
+            (db.kind.as_str(), db.passed, db.tests),
+            ("rds-instance", 19, 20)
+        );
+        assert_eq!(db.success_rate_pct, Some(95.0));
+        assert_eq!(db.success, Standing::BelowObjective);
+        assert_eq!((db.checks_passed, db.checks_run), (39, 40));
+        assert_eq!(db.integrity, Standing::Alert, "97.5 % < 99.9 %");
+        assert_eq!((db.rto_max_s, db.time), (Some(1200), Standing::Met));
+        assert_eq!((aurora.passed, aurora.tests), (1, 3));
+        assert_eq!((aurora.checks_passed, aurora.checks_run), (4, 4));
+        assert_eq!(aurora.integrity, Standing::Met);
+        assert_eq!(aurora.success, Standing::Alert);
+        assert_eq!(
+            (aurora.rto_max_s, aurora.time),
+            (Some(3000), Standing::Alert)
+        );
+        assert_eq!(aurora.rto_median_s, Some(1800));
+        let slower = Objectives {
+            time_alert_s: 3600,
+            ..o
+        };
+        let r2 = month(&recs, Some(&slower));
+        assert_eq!(r2.restore_tests[0].time, Standing::BelowObjective);
+        // 18 of 20: under the 95 % alert.
+        recs[0] = test(DB, 1, false, &[true], 1200);
+        let r3 = month(&recs, Some(&o));
+        assert_eq!(r3.restore_tests[1].success, Standing::Alert);
+        let none = month(&recs, None);
+        assert!(none
+            .restore_tests
+            .iter()
+            .all(|t| t.success == Standing::NoObjective
+                && t.integrity == Standing::NoObjective
+                && t.time == Standing::NoObjective));
+        let table = render_table(&r);
+        assert!(table.contains("== Restore tests per kind =="), "{table}");
+        assert!(table.contains("alert under 95 %"), "{table}");
+        let quiet = month(&[], Some(&o));
+        assert!(quiet.restore_tests.is_empty());
+        assert!(render_table(&quiet).contains("No restore test concluded in the period."));
     }
 
     /// Proves: measured RTO is the max and median of `rto_s` over successful
@@ -1311,7 +1649,17 @@ mod tests {
         let keys: Vec<&str> = all.resources.iter().map(|x| x.resource.as_str()).collect();
         assert_eq!(keys, [VOL, DB]);
         let tg = targets(24, None);
-        let only = |f| build(&recs, &[], &tg, at("11-01T00"), at("12-01T00"), Some(f));
+        let only = |f| {
+            build(
+                &recs,
+                &[],
+                &tg,
+                None,
+                at("11-01T00"),
+                at("12-01T00"),
+                Some(f),
+            )
+        };
         for f in ["rewapp-prod-db", DB] {
             assert_eq!(
                 (subjects(&only(f)), only(f).resources.len()),
@@ -1351,6 +1699,7 @@ mod tests {
             &[],
             &incs,
             &tg,
+            None,
             at("11-01T00"),
             at("12-01T00"),
             Some("rewapp-prod-db"),
@@ -1462,7 +1811,21 @@ mod tests {
         let mut inc = incident("rewapp-prod-db-io", opened, Some(acked), Some(ok));
         inc.class.impact = Impact::Critical;
         let tg = targets(24, Some(60));
-        build(&recs, &[inc], &tg, at("11-01T00"), at("11-04T00"), None)
+        let objectives = Objectives {
+            time_s: Some(1800),
+            time_alert_s: 2700,
+            success_alert_pct: 95.0,
+            integrity_alert_pct: 99.9,
+        };
+        build(
+            &recs,
+            &[inc],
+            &tg,
+            Some(&objectives),
+            at("11-01T00"),
+            at("11-04T00"),
+            None,
+        )
     }
 
     /// Proves: the terminal table's layout and wording, as reviewed in its

@@ -68,6 +68,18 @@ pub struct RestoreTests {
     /// ever after its one `restore.slow`. Longer than `alert_after`.
     #[serde(default = "d_give_up")]
     pub give_up_after: Span,
+    /// The restore time a test should meet (the report's objective; a test
+    /// beyond `alert_after` is an alert). None: only the alert is judged.
+    #[serde(default)]
+    pub time_objective: Option<Span>,
+    /// The share of tests that must pass, in percent, under which the
+    /// report raises an alert (the objective is 100 %).
+    #[serde(default = "d_success_alert")]
+    pub success_rate_alert: f64,
+    /// The share of checks that must pass (data integrity), in percent,
+    /// under which the report raises an alert (the objective is 100 %).
+    #[serde(default = "d_integrity_alert")]
+    pub integrity_alert: f64,
     /// The class of the one instance of a restored Aurora cluster (Aurora
     /// has no micro class).
     #[serde(default = "d_aurora_class")]
@@ -98,6 +110,24 @@ impl RestoreTests {
                 "restore_tests.give_up_after ({}) must be longer than alert_after ({}): a test is reported slow before it is given up",
                 self.give_up_after, self.alert_after
             ));
+        }
+        for (name, v) in [
+            ("success_rate_alert", self.success_rate_alert),
+            ("integrity_alert", self.integrity_alert),
+        ] {
+            if !(0.0..=100.0).contains(&v) {
+                return Err(format!(
+                    "restore_tests.{name} = {v}: a percentage from 0 to 100"
+                ));
+            }
+        }
+        if let Some(t) = &self.time_objective {
+            if t.0 > self.alert_after.0 {
+                return Err(format!(
+                    "restore_tests.time_objective ({t}) must not be longer than alert_after ({})",
+                    self.alert_after
+                ));
+            }
         }
         for (i, c) in self.sql_checks.iter().enumerate() {
             c.validate(&format!("restore_tests.sql_checks[{i}]"))?;
@@ -373,6 +403,14 @@ fn d_aurora_class() -> String {
 }
 fn d_alert() -> Span {
     "45min".parse().expect("constant")
+}
+
+fn d_success_alert() -> f64 {
+    95.0
+}
+
+fn d_integrity_alert() -> f64 {
+    99.9
 }
 
 fn d_give_up() -> Span {

@@ -76,6 +76,8 @@ locals {
   tester_cluster_arns          = "${local.tester_rds_arn}:cluster:rempart-rt-*"
   tester_snapshot_arns         = "${local.tester_rds_arn}:snapshot:rempart-*"
   tester_cluster_snapshot_arns = "${local.tester_rds_arn}:cluster-snapshot:rempart-*"
+  tester_ec2_snapshot_arns     = "arn:${local.partition}:ec2:${local.region}::snapshot/*"
+  tester_volume_arns           = "arn:${local.partition}:ec2:${local.region}:${local.account_id}:volume/*"
   tester_subnet_group_name     = coalesce(var.restore_test_subnet_group, var.restore_tester_vpc == null ? "default" : "${var.name}-restore-tests")
   tester_subnet_group_arn      = "${local.tester_rds_arn}:subgrp:${local.tester_subnet_group_name}"
 
@@ -184,6 +186,7 @@ data "aws_iam_policy_document" "tester" {
 locals {
   tester_managed_policies = merge(
     { restore-tests = data.aws_iam_policy_document.tester_tests.json },
+    { ebs-restore-tests = data.aws_iam_policy_document.tester_ebs_tests.json },
     length(var.replicator_source_kms_key_arns) > 0 ? { database-keys = data.aws_iam_policy_document.tester_database_keys.json } : {},
     length(var.restore_test_sql_secret_arns) > 0 ? { sql-checks = data.aws_iam_policy_document.tester_sql_checks.json } : {},
     var.restore_requests_enabled ? { restores-on-request = data.aws_iam_policy_document.tester_requests.json } : {},
@@ -471,6 +474,100 @@ data "aws_iam_policy_document" "tester_tests" {
   }
 }
 
+# The EBS restore tests: volumes created from Rempart's EBS snapshots,
+# checked and deleted (a policy of its own: the restore-tests document is
+# near IAM's 6,144 characters for a managed policy).
+data "aws_iam_policy_document" "tester_ebs_tests" {
+  # The protected volumes (the zone of each), the test
+  # volumes in progress and Rempart's EBS snapshots: EC2's describes have
+  # no resource-level permissions.
+  statement {
+    sid       = "ListVolumesAndEbsSnapshots"
+    actions   = ["ec2:DescribeVolumes", "ec2:DescribeSnapshots"]
+    resources = ["*"]
+  }
+
+  # A test volume from a Rempart EBS snapshot. CreateVolume is authorized on
+  # the snapshot (Rempart's only) and on the new volume (the request carries
+  # `rempart:restore-test`).
+  statement {
+    sid       = "RestoreRempartEbsSnapshots"
+    actions   = ["ec2:CreateVolume"]
+    resources = [local.tester_ec2_snapshot_arns]
+
+    condition {
+      test     = local.managed_condition.test
+      variable = local.managed_condition.variable
+      values   = local.managed_condition.values
+    }
+  }
+
+  statement {
+    sid       = "CreateTestVolumes"
+    actions   = ["ec2:CreateVolume"]
+    resources = [local.tester_volume_arns]
+
+    condition {
+      test     = local.tester_request_tag_condition.test
+      variable = local.tester_request_tag_condition.variable
+      values   = local.tester_request_tag_condition.values
+    }
+  }
+
+  # The test volume's tags, only as CreateVolume creates it, and only the
+  # keys a restore test writes (and its Name).
+  statement {
+    sid       = "TagTestVolumesOnCreation"
+    actions   = ["ec2:CreateTags"]
+    resources = [local.tester_volume_arns]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:CreateAction"
+      values   = ["CreateVolume"]
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = concat(local.tester_test_tag_keys, ["Name"])
+    }
+  }
+
+  # Deleting a volume: test volumes only.
+  statement {
+    sid       = "DeleteTestVolumes"
+    actions   = ["ec2:DeleteVolume"]
+    resources = [local.tester_volume_arns]
+
+    condition {
+      test     = local.tester_test_resource_condition.test
+      variable = local.tester_test_resource_condition.variable
+      values   = local.tester_test_resource_condition.values
+    }
+  }
+
+  # `rempart:verified=<time>` on a tested EBS snapshot: Rempart's only, and
+  # that key only.
+  statement {
+    sid       = "MarkVerifiedEbsSnapshots"
+    actions   = ["ec2:CreateTags"]
+    resources = [local.tester_ec2_snapshot_arns]
+
+    condition {
+      test     = local.managed_condition.test
+      variable = local.managed_condition.variable
+      values   = local.managed_condition.values
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = ["rempart:verified"]
+    }
+  }
+}
+
 # The databases' customer managed keys, used through RDS (tests and
 # restores on request).
 data "aws_iam_policy_document" "tester_database_keys" {
@@ -493,7 +590,9 @@ data "aws_iam_policy_document" "tester_database_keys" {
   # RDS the same way; its member instance is encrypted by the cluster's
   # storage, with no key of its own to grant. A cluster under a customer
   # managed key missing from replicator_source_kms_key_arns cannot be
-  # restored either.
+  # restored either. EBS restore tests: CreateVolume from a snapshot under a
+  # customer managed key uses that key through EC2 the same way (the volume
+  # keeps the snapshot's key).
   dynamic "statement" {
     for_each = length(var.replicator_source_kms_key_arns) > 0 ? [1] : []
 
@@ -505,7 +604,7 @@ data "aws_iam_policy_document" "tester_database_keys" {
       condition {
         test     = "StringEquals"
         variable = "kms:ViaService"
-        values   = ["rds.${local.region}.amazonaws.com"]
+        values   = ["rds.${local.region}.amazonaws.com", "ec2.${local.region}.amazonaws.com"]
       }
     }
   }
@@ -521,7 +620,7 @@ data "aws_iam_policy_document" "tester_database_keys" {
       condition {
         test     = "StringEquals"
         variable = "kms:ViaService"
-        values   = ["rds.${local.region}.amazonaws.com"]
+        values   = ["rds.${local.region}.amazonaws.com", "ec2.${local.region}.amazonaws.com"]
       }
 
       condition {

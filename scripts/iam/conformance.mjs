@@ -794,6 +794,7 @@ const probes = []
 const rdsArn = (r, rest) => `arn:aws:rds:${r}:${account}:${rest}`
 const ecArn = (r, rest) => `arn:aws:elasticache:${r}:${account}:${rest}`
 const ec2Snap = (r, id) => `arn:aws:ec2:${r}::snapshot/${id}`
+const ec2Vol = (r, id) => `arn:aws:ec2:${r}:${account}:volume/${id}`
 const probe = (name, principal, action, resource, extra = {}) =>
   probes.push({ kind: 'probe', name, principal, action, resource, region: extra.region ?? regionOf(resource, region), expect: extra.expect ?? 'Denied', origin: { operation: name, test: 'probe' }, ...extra })
 const foreignTags = { Owner: 'someone-else' } // tags known, none of Rempart's
@@ -839,6 +840,14 @@ for (const f of functions) {
   // Rempart's ownership marks on instances it did not create.
   probe(`${who} cannot mark an existing instance as Rempart's`, p, 'rds:AddTagsToResource', rdsArn(region, 'db:rewapp-prod-db'), { resourceTags: { 'rempart:policy': forged['rempart:policy'] }, requestTags: { 'rempart:managed': 'true', 'rempart:restore-request': 'req-1' } })
   probe(`${who} cannot mark an existing instance as a restore test`, p, 'rds:AddTagsToResource', rdsArn(region, 'db:rewapp-prod-db'), { resourceTags: { 'rempart:policy': forged['rempart:policy'] }, requestTags: { 'rempart:restore-test': 'rewapp-prod-db', 'rempart:restore-request': 'req-1' } })
+  // EBS: the restore tests' volumes only.
+  const volume = ec2Vol(region, 'vol-0123456789abcdef0')
+  const protectedVolume = { resourceTags: { 'rempart:policy': forged['rempart:policy'] } }
+  probe(`${who} cannot delete a protected EBS volume`, p, 'ec2:DeleteVolume', volume, protectedVolume)
+  probe(`${who} cannot create a volume from another's EBS snapshot`, p, 'ec2:CreateVolume', ec2Snap(region, 'snap-0123456789abcdef0'), { resourceTags: foreignTags, requestTags: testTags })
+  probe(`${who} cannot create a volume not tagged as a restore test`, p, 'ec2:CreateVolume', ec2Vol(region, '*'), { requestTags: { Name: 'mine' } })
+  probe(`${who} cannot mark an existing volume as a restore test`, p, 'ec2:CreateTags', volume, { ...protectedVolume, requestTags: { 'rempart:restore-test': 'vol-0123456789abcdef0' } })
+  probe(`${who} cannot mark another's EBS snapshot verified`, p, 'ec2:CreateTags', ec2Snap(region, 'snap-0123456789abcdef0'), { resourceTags: foreignTags, requestTags: { 'rempart:verified': '2025-11-24T06:05:00Z' } })
   // The RDS Data API on anything but a test cluster.
   probe(`${who} cannot run SQL on a protected cluster`, p, 'rds-data:ExecuteStatement', rdsArn(region, 'cluster:rewapp-prod-aurora'), { resourceTags: { 'rempart:policy': forged['rempart:policy'] } })
   // The Slack secret: the notifier's only.

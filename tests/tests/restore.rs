@@ -755,3 +755,127 @@ async fn a_restore_that_never_becomes_available_is_given_up_and_deleted() {
         .await;
     assert!(gone.is_err(), "the copy was deleted: {gone:?}");
 }
+
+/// Proves: with the EBS policy under `[restore_tests]`, the month's test of
+/// the volume creates a volume from one of its Rempart snapshots in the
+/// volume's own Availability Zone, tagged as the tests' throw-away (never
+/// under a policy itself: the scheduler does not snapshot it); the next
+/// tick finds it available, checks state, size and encryption, deletes it,
+/// records and announces `restore.succeeded` with the measured restore
+/// time, and tags the snapshot `rempart:verified`; a later tick in the
+/// month starts nothing. The production volume is never touched.
+#[tokio::test]
+async fn an_ebs_volume_is_restore_tested_in_its_zone_and_deleted() {
+    let policy = rempart_integration::EXAMPLE_POLICY.replace(
+        "policies = [\"rewapp-postgres\"]",
+        "policies = [\"rewapp-postgres\", \"rewapp-ebs\"]",
+    );
+    assert_ne!(policy, rempart_integration::EXAMPLE_POLICY);
+    let h = Harness::with(&[], &policy).await;
+    snapshot_scheduler::handle(&h.deps, scheduled_at("2025-11-23T04:00:00Z"))
+        .await
+        .expect("snapshots");
+    let deps = tester(&h);
+    let ec2 = aws_sdk_ec2::Client::new(&h.cfg);
+    let restored = |ec2: aws_sdk_ec2::Client| async move {
+        ec2.describe_volumes()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("tag-key")
+                    .values("rempart:restore-test")
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("describe")
+            .volumes()
+            .to_vec()
+    };
+    let first = restore_tester::handle(&deps, tick("2025-11-23T06:00:00Z"))
+        .await
+        .expect("started");
+    let volumes = restored(ec2.clone()).await;
+    assert_eq!(volumes.len(), 1, "{volumes:?}");
+    let v = &volumes[0];
+    let id = v.volume_id().expect("id").to_string();
+    assert!(first.started.contains(&id), "{first:?}");
+    assert_eq!(v.availability_zone(), Some("eu-west-1a"));
+    let tag = |k: &str| {
+        v.tags()
+            .iter()
+            .find(|t| t.key() == Some(k))
+            .and_then(|t| t.value())
+            .map(str::to_string)
+    };
+    assert_eq!(tag("rempart:restore-test"), Some(h.estate.volume.clone()));
+    assert_eq!(
+        tag("Name").as_deref(),
+        Some(format!("rempart-rt-{}-202511230600", h.estate.volume).as_str())
+    );
+    let snapshot = tag("rempart:restore-snapshot").expect("the snapshot restored");
+    assert_eq!(v.snapshot_id(), Some(snapshot.as_str()));
+    // The scheduler does not take the throw-away volume for a protected one.
+    let night = snapshot_scheduler::handle(&h.deps, scheduled_at("2025-11-24T04:00:00Z"))
+        .await
+        .expect("next night");
+    assert!(
+        night
+            .created
+            .iter()
+            .chain(&night.failed)
+            .all(|c| c.resource != id),
+        "{night:?}"
+    );
+
+    let second = restore_tester::handle(&deps, tick("2025-11-23T06:05:00Z"))
+        .await
+        .expect("followed");
+    let d = second
+        .finished
+        .iter()
+        .find(|d| d["instance"] == id.as_str())
+        .unwrap_or_else(|| panic!("the volume's test concluded: {second:?}"));
+    assert_eq!(d["rto_s"], 300);
+    let passed: Vec<&str> = d["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["ok"] == true)
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(passed, ["available", "storage", "encryption"], "{d}");
+    assert!(
+        restored(ec2.clone())
+            .await
+            .iter()
+            .all(|v| v.state().map(|s| s.as_str()) != Some("available")),
+        "the test volume is deleted"
+    );
+    let production = ec2
+        .describe_volumes()
+        .volume_ids(&h.estate.volume)
+        .send()
+        .await
+        .expect("the production volume is still there");
+    assert_eq!(production.volumes().len(), 1);
+    let snap = ec2
+        .describe_snapshots()
+        .snapshot_ids(&snapshot)
+        .send()
+        .await
+        .expect("snapshot");
+    assert!(snap.snapshots()[0]
+        .tags()
+        .iter()
+        .any(|t| t.key() == Some("rempart:verified")));
+    assert!(h.announcements("/all").iter().any(
+        |a| a["kind"] == "restore.succeeded" && a["resource"]["id"] == h.estate.volume.as_str()
+    ));
+    let later = restore_tester::handle(&deps, tick("2025-11-23T07:00:00Z"))
+        .await
+        .expect("later");
+    assert!(
+        !later.started.iter().any(|s| s.starts_with("vol-")),
+        "{later:?}"
+    );
+}

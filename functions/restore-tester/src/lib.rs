@@ -33,7 +33,9 @@ use rempart_core::restore::{
     seed, sql_check, table_check, Check, Probe, RestorePlan, RestoreRequest, RestoreSource,
     RestoreTests, SqlCheck, Windows,
 };
-use rempart_core::restore::{RestoredCluster, RestoredInstance};
+use rempart_core::restore::{
+    volume_checks, volume_failed, volume_token, RestoredCluster, RestoredInstance, RestoredVolume,
+};
 use rempart_core::tags::TAG_VERIFIED;
 use rempart_core::tags::*;
 use rempart_core::time::rfc3339;
@@ -193,6 +195,21 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
             .find(|i| i.cluster.as_deref() == Some(c.id.as_str()));
         follow_cluster(deps, &cfg, c, member, now, &mut report).await?;
     }
+    // EBS restore tests: the volumes created from snapshots, whatever the
+    // policy says now (one that stopped covering volumes still has its
+    // tests followed and deleted).
+    let volumes: Vec<RestoredVolume> = deps
+        .snapshots
+        .ec2
+        .restored_volumes(TAG_RESTORE_TEST)
+        .await?
+        .into_iter()
+        // Deleted by an earlier run; EBS lists them for a while.
+        .filter(|v| !matches!(v.state.as_str(), "deleting" | "deleted"))
+        .collect();
+    for v in &volumes {
+        follow_volume(deps, &cfg, v, now, &mut report).await?;
+    }
     let mut dbs: Vec<_> = deps
         .rds
         .tagged_instances()
@@ -201,8 +218,17 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
         .filter(|d| d.aurora_cluster.is_none())
         .collect();
     dbs.extend(deps.rds.tagged_clusters().await?);
-    // Listed once, and only when a database is due: most ticks start nothing.
-    let mut snaps: Option<Vec<SnapshotInfo>> = None;
+    let covers_volumes = cfg.policies.iter().any(|p| {
+        doc.policy(p)
+            .is_some_and(|p| p.kinds.contains(&ResourceKind::EbsVolume))
+    });
+    if covers_volumes {
+        dbs.extend(deps.snapshots.ec2.tagged_volumes().await?);
+    }
+    // Listed once per family, and only when a resource of it is due: most
+    // ticks start nothing.
+    let (mut rds_snaps, mut ebs_snaps): (Option<Vec<SnapshotInfo>>, Option<Vec<SnapshotInfo>>) =
+        (None, None);
     for db in dbs.iter().filter(|d| {
         d.policy_tag()
             .is_some_and(|p| cfg.policies.iter().any(|x| x == p))
@@ -212,6 +238,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
             ResourceKind::AuroraCluster => clusters
                 .iter()
                 .any(|c| testing(&c.tags) && !c.tags.contains_key(TAG_RESTORE_FINISHED)),
+            ResourceKind::EbsVolume => volumes.iter().any(|v| testing(&v.tags)),
             _ => in_progress
                 .iter()
                 .any(|i| i.cluster.is_none() && testing(&i.tags)),
@@ -235,8 +262,17 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
             report.not_due.push(db.id.clone());
             continue;
         }
+        let snaps = if db.kind == ResourceKind::EbsVolume {
+            &mut ebs_snaps
+        } else {
+            &mut rds_snaps
+        };
         if snaps.is_none() {
-            snaps = Some(deps.snapshots.rds.managed_snapshots().await?);
+            *snaps = Some(if db.kind == ResourceKind::EbsVolume {
+                deps.snapshots.ec2.managed_snapshots().await?
+            } else {
+                deps.snapshots.rds.managed_snapshots().await?
+            });
         }
         let mine: Vec<_> = snaps
             .iter()
@@ -281,8 +317,8 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
             report.failed.push(db.id.clone());
             continue;
         };
-        let instance = instance_id(&db.id, now);
-        let tags = vec![
+        let mut instance = instance_id(&db.id, now);
+        let mut tags = vec![
             (TAG_MANAGED.to_string(), "true".to_string()),
             (TAG_RESTORE_TEST.to_string(), db.id.clone()),
             (TAG_RESTORE_SNAPSHOT.to_string(), s.id.clone()),
@@ -297,7 +333,19 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
             parameter_group: cfg.parameter_group.as_deref(),
             security_groups: &cfg.security_groups,
         };
-        let class = if db.kind == ResourceKind::AuroraCluster {
+        // Where it was restored: the instance class, or a volume's zone.
+        let class: String = if db.kind == ResourceKind::EbsVolume {
+            // EBS names volumes itself: the token is the test's name.
+            let zone = deps.snapshots.ec2.volume_zone(&db.id).await?;
+            let token = volume_token(&db.id, now);
+            tags.push(("Name".to_string(), token.clone()));
+            instance = deps
+                .snapshots
+                .ec2
+                .restore_volume(&s.id, &zone, &token, &tags)
+                .await?;
+            zone
+        } else if db.kind == ResourceKind::AuroraCluster {
             deps.rds
                 .restore_cluster(
                     ClusterFrom::Snapshot(&s.id),
@@ -307,7 +355,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
                     &tags,
                 )
                 .await?;
-            &cfg.aurora_instance_class
+            cfg.aurora_instance_class.clone()
         } else {
             deps.rds
                 .restore_instance(
@@ -318,7 +366,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
                     &tags,
                 )
                 .await?;
-            &cfg.instance_class
+            cfg.instance_class.clone()
         };
         let r = base(
             "restore.started",
@@ -475,7 +523,9 @@ async fn conclude(
     };
     announce(deps, &r, severity, about.summary(), text).await?;
     if ok {
-        let snap = if t.kind == ResourceKind::AuroraCluster {
+        let snap = if t.kind == ResourceKind::EbsVolume {
+            deps.snapshots.ec2.snapshot_by_id(&t.snapshot).await?
+        } else if t.kind == ResourceKind::AuroraCluster {
             deps.snapshots
                 .rds
                 .cluster_snapshot_by_id(&t.snapshot)
@@ -563,6 +613,30 @@ async fn follow(
         results.extend(named(data, &cfg.checks));
     }
     deps.rds.delete_restored(i, TAG_RESTORE_TEST).await?;
+    conclude(deps, cfg, &t, results, failed_state, now, report).await
+}
+
+/// A restore test of an EBS volume: once the volume created from the
+/// snapshot is available (or failed, or given up), checked (state, size,
+/// encryption), deleted, concluded.
+async fn follow_volume(
+    deps: &Deps,
+    cfg: &RestoreTests,
+    v: &RestoredVolume,
+    now: DateTime<Utc>,
+    report: &mut TesterReport,
+) -> Result<()> {
+    let t = Test::new(ResourceKind::EbsVolume, &v.id, &v.state, &v.tags, now);
+    let failed_state = volume_failed(&v.state);
+    let done = v.state == "available" || failed_state || cfg.given_up(now - t.started);
+    if still_running(deps, cfg, &t, done, now, report).await? {
+        return Ok(());
+    }
+    let results = named(volume_checks(v), &cfg.checks);
+    deps.snapshots
+        .ec2
+        .delete_restored_volume(v, TAG_RESTORE_TEST)
+        .await?;
     conclude(deps, cfg, &t, results, failed_state, now, report).await
 }
 

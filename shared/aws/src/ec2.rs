@@ -6,6 +6,7 @@ use crate::{aws_error, is_code, to_chrono, Created};
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use aws_sdk_ec2::Client;
 use rempart_core::model::{Resource, ResourceKind, SnapshotInfo};
+use rempart_core::restore::RestoredVolume;
 use rempart_core::tags::*;
 use std::collections::BTreeMap;
 
@@ -20,9 +21,9 @@ fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn tag_spec(tags: &[(String, String)]) -> TagSpecification {
+fn tag_spec(kind: ResourceType, tags: &[(String, String)]) -> TagSpecification {
     TagSpecification::builder()
-        .resource_type(ResourceType::Snapshot)
+        .resource_type(kind)
         .set_tags(Some(
             tags.iter()
                 .map(|(k, v)| Tag::builder().key(k).value(v).build())
@@ -90,6 +91,20 @@ impl Ec2 {
     }
 
     async fn volumes(&self, filter: Option<Filter>, id: Option<&str>) -> Result<Vec<Resource>> {
+        Ok(self
+            .describe_volumes(filter, id)
+            .await?
+            .iter()
+            .filter_map(|v| self.volume(v))
+            .collect())
+    }
+
+    /// `DescribeVolumes`, every page (one volume when `id` is given).
+    async fn describe_volumes(
+        &self,
+        filter: Option<Filter>,
+        id: Option<&str>,
+    ) -> Result<Vec<aws_sdk_ec2::types::Volume>> {
         let mut out = Vec::new();
         let mut req = self
             .client
@@ -102,9 +117,87 @@ impl Ec2 {
         let mut pages = req.into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| aws_error("DescribeVolumes", e))?;
-            out.extend(page.volumes().iter().filter_map(|v| self.volume(v)));
+            out.extend(page.volumes().iter().cloned());
         }
         Ok(out)
+    }
+
+    /// The Availability Zone of a volume (a restore test restores its
+    /// snapshot there, where the volume's instance would attach it).
+    pub async fn volume_zone(&self, id: &str) -> Result<String> {
+        self.describe_volumes(None, Some(id))
+            .await?
+            .first()
+            .and_then(|v| v.availability_zone())
+            .map(str::to_string)
+            .ok_or_else(|| not_found("DescribeVolumes", "InvalidVolume.NotFound", id))
+    }
+
+    /// A restore test's volume from an EBS snapshot, in `zone`, tagged as it
+    /// is created (`CreateVolume` with a tag specification; the restore
+    /// tester may create only volumes so tagged). `token` is the
+    /// idempotency token: a second delivery of the same event gets the same
+    /// volume back.
+    pub async fn restore_volume(
+        &self,
+        snapshot: &str,
+        zone: &str,
+        token: &str,
+        tags: &[(String, String)],
+    ) -> Result<String> {
+        let out = self
+            .client
+            .create_volume()
+            .snapshot_id(snapshot)
+            .availability_zone(zone)
+            .client_token(token)
+            .tag_specifications(tag_spec(ResourceType::Volume, tags))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateVolume", e))?;
+        out.volume_id()
+            .map(str::to_string)
+            .ok_or_else(|| not_found("CreateVolume", "NoVolumeId", snapshot))
+    }
+
+    /// The volumes carrying `tag` (the restore tests' throw-away volumes).
+    pub async fn restored_volumes(&self, tag: &str) -> Result<Vec<RestoredVolume>> {
+        let filter = Filter::builder().name("tag-key").values(tag).build();
+        Ok(self
+            .describe_volumes(Some(filter), None)
+            .await?
+            .iter()
+            .filter_map(|v| {
+                Some(RestoredVolume {
+                    id: v.volume_id()?.to_string(),
+                    state: v
+                        .state()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    size_gib: v.size().unwrap_or_default(),
+                    encrypted: v.encrypted().unwrap_or_default(),
+                    kms_key: v.kms_key_id().map(str::to_string),
+                    zone: v.availability_zone().unwrap_or_default().to_string(),
+                    tags: tag_map(v.tags()),
+                })
+            })
+            .collect())
+    }
+
+    /// Deletes a restored volume: only one that carries `tag` (the role may
+    /// delete nothing else either). A volume already gone is deleted.
+    pub async fn delete_restored_volume(&self, v: &RestoredVolume, tag: &str) -> Result<()> {
+        if !v.tags.contains_key(tag) {
+            return Err(crate::error::Error::Config(format!(
+                "refusing to delete volume {}: it does not carry {tag}",
+                v.id
+            )));
+        }
+        match self.client.delete_volume().volume_id(&v.id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_code(&e, &["InvalidVolume.NotFound"]) => Ok(()),
+            Err(e) => Err(aws_error("DeleteVolume", e)),
+        }
     }
 
     /// The id of a Rempart snapshot with this key, if one exists (not one
@@ -138,7 +231,7 @@ impl Ec2 {
         description: &str,
         tags: &[(String, String)],
     ) -> Result<Created> {
-        let spec = tag_spec(tags);
+        let spec = tag_spec(ResourceType::Snapshot, tags);
         let out = self
             .client
             .create_snapshot()
@@ -236,7 +329,7 @@ impl Ec2 {
             .encrypted(true)
             .kms_key_id(kms_key)
             .description(description)
-            .tag_specifications(tag_spec(tags))
+            .tag_specifications(tag_spec(ResourceType::Snapshot, tags))
             .send()
             .await
             .map_err(|e| aws_error("CopySnapshot", e))?;

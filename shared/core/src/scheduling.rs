@@ -178,6 +178,9 @@ pub fn plan_scheduled(
     let at = minute(at);
     let decisions = resources
         .into_iter()
+        // A restore test's throw-away copy carries its database's policy
+        // tag (it is found by the same listing) but is never under it.
+        .filter(|resource| !resource.tags.contains_key(crate::tags::TAG_RESTORE_TEST))
         .map(|resource| {
             let policy = resource.policy_tag().unwrap_or_default().to_string();
             if let Err(reason) = check(doc, &resource, &policy) {
@@ -491,6 +494,28 @@ mod tests {
         assert_eq!(tags[TAG_SCHEDULED_AT], "2025-11-24T04:00:00Z");
         assert_eq!(tags[TAG_KEY], ebs.snapshot_id);
         assert_eq!(tags[TAG_SOURCE_KIND], "ebs-volume");
+    }
+
+    /// Proves: a restore test's throw-away copy, found by the same listing
+    /// because it carries its database's policy tag, is neither snapshotted
+    /// nor refused (no warning about a policy it is not under): the plan
+    /// has no decision for it, and the protected volume is still planned.
+    #[test]
+    fn a_restore_tests_copy_is_not_planned() {
+        let mut copy = res(ResourceKind::EbsVolume, "vol-copy", Some("rewapp-ebs"));
+        copy.tags
+            .insert(crate::tags::TAG_RESTORE_TEST.into(), "vol-0abc".into());
+        let mut resources = estate();
+        resources.push(copy);
+        let ds = plan_scheduled(&doc(), resources, t("2025-11-24T04:00:00Z"));
+        let id = |d: &Decision| match d {
+            Decision::Snapshot(p) => p.resource.id.clone(),
+            Decision::NotDue { resource, .. } | Decision::Refused { resource, .. } => {
+                resource.id.clone()
+            }
+        };
+        assert!(ds.iter().all(|d| id(d) != "vol-copy"), "{ds:?}");
+        assert_eq!(planned(&ds).len(), 2);
     }
 
     #[test]

@@ -52,6 +52,7 @@ pub fn targets(doc: &PolicyDocument) -> BTreeMap<String, Targets> {
                 Targets {
                     rpo: p.rpo.0,
                     rto: p.rto.map(|r| r.0),
+                    pitr: p.pitr.as_ref().map(|p| p.target.0),
                 },
             )
         })

@@ -137,7 +137,8 @@ async fn backed_up(h: &Harness) {
 /// automated backups are kept 7 days, and a newest restorable point 20
 /// minutes behind the audit on the instance and the Aurora cluster, are
 /// each a finding and a breach, announced, with the lag in the report (the
-/// `PitrLagSeconds` metric). moto reports the wall clock as
+/// `PitrLagSeconds` metric) and in the breach's record, where `rempart
+/// report` reads it. moto reports the wall clock as
 /// `LatestRestorableTime` (not the event's time the audit runs at): a proxy
 /// rewrites it in the `DescribeDBInstances` and `DescribeDBClusters`
 /// answers to what RDS would say of a log shipping 20 minutes late.
@@ -220,6 +221,13 @@ async fn point_in_time_recovery_behind_its_target_is_a_breach() {
         .find(|r| r.id == h.estate.volume)
         .expect("volume");
     assert_eq!(volume.pitr_lag_s, None, "EBS has no point-in-time recovery");
+    // The record (and its announcement) carries the lag `rempart report` reads.
+    let breach = h
+        .announcements("/warnings")
+        .into_iter()
+        .find(|a| a["kind"] == "audit.breach" && a["resource"]["id"] == h.estate.db.as_str())
+        .expect("the database's breach");
+    assert_eq!(breach["details"]["pitr_lag_s"], 1200, "{breach}");
     let warned: Vec<String> = h
         .announcements("/warnings")
         .iter()

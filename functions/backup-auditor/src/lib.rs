@@ -179,7 +179,7 @@ async fn publish(
             kind,
             "audit".into(),
             r.compliant,
-            json!({"rpo_age_s": r.rpo_age_s, "rpo_s": r.rpo_s, "dr_age_s": r.dr_age_s, "findings": findings}),
+            json!({"rpo_age_s": r.rpo_age_s, "rpo_s": r.rpo_s, "dr_age_s": r.dr_age_s, "pitr_lag_s": r.pitr_lag_s, "findings": findings}),
         );
         rec.policy = Some(r.policy.clone());
         let resource = ResourceSummary {

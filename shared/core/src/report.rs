@@ -22,6 +22,9 @@ pub struct Targets {
     pub rpo: TimeDelta,
     /// Recovery time objective, when the policy states one.
     pub rto: Option<TimeDelta>,
+    /// Point-in-time recovery: the most `LatestRestorableTime` may lag
+    /// (the policy's `pitr.target`), when it states one.
+    pub pitr: Option<TimeDelta>,
 }
 
 /// Registry actions that summarise a run rather than act on a snapshot:
@@ -383,6 +386,23 @@ pub struct Rto {
     pub verdict: Verdict,
 }
 
+/// Point-in-time recovery lag (`LatestRestorableTime`'s age) as the
+/// period's audits measured it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PitrLag {
+    /// Audits of the period that measured it.
+    pub audits: usize,
+    pub worst_s: i64,
+    pub worst: String,
+    /// The last audit's.
+    pub latest_s: i64,
+    pub latest: String,
+    pub target_s: Option<i64>,
+    pub target: Option<String>,
+    /// The worst against the target.
+    pub verdict: Verdict,
+}
+
 /// Section 2: one resource (registry key `<kind>#<region>#<id>`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ResourceReport {
@@ -393,6 +413,9 @@ pub struct ResourceReport {
     pub counts: Counts,
     pub rpo: Rpo,
     pub rto: Rto,
+    /// RDS instances and Aurora clusters under a policy with `pitr`: what
+    /// the audits measured; None when no audit of the period did.
+    pub pitr: Option<PitrLag>,
 }
 
 /// Section 3: an incident open at some time in the period.
@@ -492,6 +515,8 @@ struct Acc<'a> {
     own_backups: bool,
     rtos: Vec<i64>,
     unmeasured: usize,
+    /// PITR lags the audits measured, in time order.
+    pitr_lags: Vec<i64>,
 }
 
 /// Builds the report of [from, to] from registry records and incidents (any
@@ -555,6 +580,10 @@ pub fn build(
                         None => a.unmeasured += 1,
                     }
                 }
+                "audit.passed" | "audit.breach" => {
+                    a.pitr_lags
+                        .extend(r.details.get("pitr_lag_s").and_then(secs));
+                }
                 _ => {}
             }
         }
@@ -600,6 +629,20 @@ pub fn build(
             let max = a.rtos.last().copied();
             let median = median_of(&a.rtos);
             let rto_target = t.and_then(|t| t.rto).map(|d| d.num_seconds());
+            let pitr_target = t.and_then(|t| t.pitr).map(|d| d.num_seconds());
+            let pitr = match (a.pitr_lags.iter().max(), a.pitr_lags.last()) {
+                (Some(&worst), Some(&latest)) => Some(PitrLag {
+                    audits: a.pitr_lags.len(),
+                    worst_s: worst,
+                    worst: human(worst),
+                    latest_s: latest,
+                    latest: human(latest),
+                    target_s: pitr_target,
+                    target: pitr_target.map(human),
+                    verdict: Verdict::of(worst, pitr_target),
+                }),
+                _ => None,
+            };
             ResourceReport {
                 resource: key.to_string(),
                 policy: a.policy.map(str::to_string),
@@ -616,6 +659,7 @@ pub fn build(
                     target: rto_target.map(human),
                     verdict: max.map_or(Verdict::NotMeasured, |m| Verdict::of(m, rto_target)),
                 },
+                pitr,
             }
         })
         .collect();
@@ -685,6 +729,7 @@ fn notes() -> Vec<String> {
         "Measured RPO: the longest interval within the period without a successful snapshot.created, counting from the start of the period to the first backup and from the last backup to the end of the period; no backup in the period means the whole period.",
         "Measured RTO: rto_s of successful restore.succeeded (restore tests, measured to the restore tester's polling) and restore.completed (restores on request) records; no such restore in the period reads 'not measured'. Breached when the longest exceeds the target.",
         "Targets come from the policy named on the resource's latest record; 'no target' when that policy is unknown or states none.",
+        "PITR lag: the age of LatestRestorableTime (how much a point-in-time restore would lose) that the backup-auditor's audits of the period measured, worst and latest, against the policy's pitr.target; breached when the worst exceeds it.",
         "Restore tests per kind: the restore.succeeded and restore.failed records of the period; success rate = passed / tests, integrity = checks passed / checks run on the restored copies (a test that restored nothing runs none), restore time = the longest rto_s (passed or not); each met at 100 % (restore time: at most time_objective), an ALERT under the policy's success_rate_alert and integrity_alert (restore time: beyond alert_after), 'below objective' between.",
         "Incidents: every incident open at some time in the period.",
         "Deletions count snapshot.deleted records (one per snapshot). Digest records (copy.lag, retention.digest, and retention.applied: one per resource and enforcer run) are counted, not listed.",
@@ -924,6 +969,17 @@ fn sections(r: &Report) -> Vec<Section> {
             x.rto.restores_unmeasured.to_string(),
         ]
     });
+    let pitr = r.resources.iter().filter_map(|x| {
+        let p = x.pitr.as_ref()?;
+        Some(vec![
+            x.resource.clone(),
+            p.audits.to_string(),
+            p.worst.clone(),
+            p.latest.clone(),
+            none(&p.target),
+            p.verdict.label().into(),
+        ])
+    });
     let pct = |p: Option<f64>| p.map_or_else(|| "not measured".into(), |p| format!("{p:.1} %"));
     let restore_tests = r.restore_tests.iter().map(|t| {
         vec![
@@ -1000,6 +1056,15 @@ fn sections(r: &Report) -> Vec<Section> {
             rows: activity.collect(),
             marked: &[],
             empty: no_resource,
+            note: None,
+        },
+        Section {
+            title: "Point-in-time recovery (PITR lag, from the audits)",
+            head: "RESOURCE|AUDITS|WORST LAG|LATEST LAG|TARGET|PITR",
+            rows: pitr.collect(),
+            marked: &[5],
+            empty:
+                "No audit of the period measured a PITR lag (no policy with [pitr], or no audit).",
             note: None,
         },
         Section {
@@ -1315,6 +1380,7 @@ mod tests {
         let t = Targets {
             rpo: TimeDelta::hours(rpo_h),
             rto: rto_min.map(TimeDelta::minutes),
+            pitr: Some(TimeDelta::minutes(5)),
         };
         BTreeMap::from([("rewapp-postgres".to_string(), t)])
     }
@@ -1439,6 +1505,55 @@ mod tests {
         );
         let unknown = nov(&none, &[], &BTreeMap::new());
         assert_eq!(unknown.resources[0].rpo.verdict, Verdict::NoTarget);
+    }
+
+    /// Proves: the PITR lag of a database is what the period's audits
+    /// measured: the worst (15 min) and the latest (2 min) of three, the
+    /// worst BREACHED against a 5-minute target; an audit before the period
+    /// does not count; a resource whose audits measured none has no PITR
+    /// row, and the section says so when none has.
+    #[test]
+    fn pitr_lag_from_the_audits() {
+        let audit = |time: &str, lag: Option<i64>| {
+            rec(
+                DB,
+                time,
+                "audit.passed",
+                "audit",
+                json!({"pitr_lag_s": lag}),
+            )
+        };
+        let mut recs = vec![
+            audit("10-31T23", Some(99999)),
+            audit("11-02T00", Some(60)),
+            audit("11-02T01", Some(900)),
+            audit("11-02T02", Some(120)),
+        ];
+        recs.push(rec(
+            "ebs-volume#eu-west-1#vol-0abc",
+            "11-02T00",
+            "audit.passed",
+            "audit",
+            json!({"pitr_lag_s": null}),
+        ));
+        let r = nov(&recs, &[], &targets(26, None));
+        let db = r.resources.iter().find(|x| x.resource == DB).expect("db");
+        let p = db.pitr.as_ref().expect("measured");
+        assert_eq!((p.audits, p.worst_s, p.latest_s), (3, 900, 120));
+        assert_eq!((p.target_s, p.verdict), (Some(300), Verdict::Breached));
+        let vol = r
+            .resources
+            .iter()
+            .find(|x| x.resource.starts_with("ebs-volume"))
+            .expect("volume");
+        assert_eq!(vol.pitr, None);
+        let table = render_table(&r);
+        assert!(
+            table.contains("15min") && table.contains("BREACHED"),
+            "{table}"
+        );
+        let quiet = nov(&[audit("11-02T00", None)], &[], &targets(26, None));
+        assert!(render_table(&quiet).contains("No audit of the period measured a PITR lag"));
     }
 
     /// Proves: the restore tests of the period are judged per kind against
@@ -1766,6 +1881,13 @@ mod tests {
                 copy,
             ),
             rec(DB, "11-02T02", "snapshot.failed", "rempart-db-1102", error),
+            rec(
+                DB,
+                "11-02T03",
+                "audit.passed",
+                "audit",
+                json!({"pitr_lag_s": 240}),
+            ),
             rec(
                 DB,
                 "11-02T04",

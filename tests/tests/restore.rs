@@ -763,13 +763,20 @@ async fn a_restore_that_never_becomes_available_is_given_up_and_deleted() {
 /// tick finds it available, checks state, size and encryption, deletes it,
 /// records and announces `restore.succeeded` with the measured restore
 /// time, and tags the snapshot `rempart:verified`; a later tick in the
-/// month starts nothing. The production volume is never touched.
+/// week starts nothing, and with volumes tested weekly
+/// (`frequency_by_kind`) the next ISO week starts the volume's next test
+/// but not the monthly database's. The production volume is never touched.
 #[tokio::test]
 async fn an_ebs_volume_is_restore_tested_in_its_zone_and_deleted() {
-    let policy = rempart_integration::EXAMPLE_POLICY.replace(
-        "policies = [\"rewapp-postgres\"]",
-        "policies = [\"rewapp-postgres\", \"rewapp-ebs\"]",
-    );
+    let policy = rempart_integration::EXAMPLE_POLICY
+        .replace(
+            "policies = [\"rewapp-postgres\"]",
+            "policies = [\"rewapp-postgres\", \"rewapp-ebs\"]",
+        )
+        .replace(
+            "frequency = \"month\"\n",
+            "frequency = \"month\"\nfrequency_by_kind = { ebs-volume = \"week\" }\n",
+        );
     assert_ne!(policy, rempart_integration::EXAMPLE_POLICY);
     let h = Harness::with(&[], &policy).await;
     snapshot_scheduler::handle(&h.deps, scheduled_at("2025-11-23T04:00:00Z"))
@@ -878,4 +885,12 @@ async fn an_ebs_volume_is_restore_tested_in_its_zone_and_deleted() {
         !later.started.iter().any(|s| s.starts_with("vol-")),
         "{later:?}"
     );
+    // Volumes are tested weekly here, databases monthly: Monday (a new ISO
+    // week) starts the volume's next test and not the database's.
+    let monday = restore_tester::handle(&deps, tick("2025-11-24T06:00:00Z"))
+        .await
+        .expect("monday");
+    assert_eq!(monday.started.len(), 1, "{monday:?}");
+    assert!(monday.started[0].starts_with("vol-"), "{monday:?}");
+    assert!(monday.not_due.contains(&h.estate.db), "{monday:?}");
 }

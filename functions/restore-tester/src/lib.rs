@@ -258,7 +258,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
             .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&Utc))
             .collect();
-        if !due(&finished, now) {
+        if !due(&finished, now, cfg.frequency_of(db.kind)) {
             report.not_due.push(db.id.clone());
             continue;
         }

@@ -81,6 +81,13 @@ pub struct RestoreTests {
     /// ever after its one `restore.slow`. Longer than `alert_after`.
     #[serde(default = "d_give_up")]
     pub give_up_after: Span,
+    /// How often each resource is tested: a test is due when none
+    /// finished in the current calendar period (UTC).
+    #[serde(default)]
+    pub frequency: Frequency,
+    /// Per kind, instead of `frequency` (`"ebs-volume" = "week"`).
+    #[serde(default)]
+    pub frequency_by_kind: BTreeMap<crate::kind::ResourceKind, Frequency>,
     /// The restore time a test should meet (the report's objective; a test
     /// beyond `alert_after` is an alert). None: only the alert is judged.
     #[serde(default)]
@@ -434,11 +441,46 @@ fn d_give_up() -> Span {
     "6h".parse().expect("constant")
 }
 
-/// Due when no test of this database finished this calendar month (UTC).
-pub fn due(finished: &[DateTime<Utc>], now: DateTime<Utc>) -> bool {
+/// How often a resource's restore is tested: once per calendar day, ISO
+/// week, month or quarter (UTC).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Frequency {
+    Day,
+    Week,
+    #[default]
+    Month,
+    Quarter,
+}
+
+impl Frequency {
+    /// Whether `a` and `b` fall in the same period.
+    fn same_period(self, a: DateTime<Utc>, b: DateTime<Utc>) -> bool {
+        match self {
+            Frequency::Day => a.date_naive() == b.date_naive(),
+            Frequency::Week => a.iso_week() == b.iso_week(),
+            Frequency::Month => a.year() == b.year() && a.month() == b.month(),
+            Frequency::Quarter => a.year() == b.year() && a.month0() / 3 == b.month0() / 3,
+        }
+    }
+}
+
+impl RestoreTests {
+    /// The frequency of a kind's tests.
+    pub fn frequency_of(&self, kind: crate::kind::ResourceKind) -> Frequency {
+        self.frequency_by_kind
+            .get(&kind)
+            .copied()
+            .unwrap_or(self.frequency)
+    }
+}
+
+/// Due when no test of this resource finished in the current period of
+/// `every` (UTC).
+pub fn due(finished: &[DateTime<Utc>], now: DateTime<Utc>, every: Frequency) -> bool {
     !finished
         .iter()
-        .any(|t| t.year() == now.year() && t.month() == now.month() && *t <= now)
+        .any(|t| *t <= now && every.same_period(*t, now))
 }
 
 /// FNV-1a: a stable "random" from the event id and the database, so a
@@ -965,12 +1007,75 @@ mod tests {
     /// Proves: one test per calendar month.
     #[test]
     fn a_database_is_due_once_a_month() {
-        assert!(due(&[], t("2025-11-23T02:00:00Z")));
+        let m = Frequency::Month;
+        assert!(due(&[], t("2025-11-23T02:00:00Z"), m));
         assert!(!due(
             &[t("2025-11-01T03:00:00Z")],
-            t("2025-11-23T02:00:00Z")
+            t("2025-11-23T02:00:00Z"),
+            m
         ));
-        assert!(due(&[t("2025-10-31T23:00:00Z")], t("2025-11-01T00:05:00Z")));
+        assert!(due(
+            &[t("2025-10-31T23:00:00Z")],
+            t("2025-11-01T00:05:00Z"),
+            m
+        ));
+    }
+
+    /// Proves: a test is due once per calendar period of its frequency: a
+    /// week is the ISO week (a Sunday's test does not count on the Monday
+    /// after; a Monday's counts until Sunday), across a year boundary too
+    /// (2025-12-29 is in ISO week 1 of 2026, like 2026-01-02); a quarter is
+    /// three calendar months; a day is the UTC date; a test finished after
+    /// `now` (a replayed older event) does not count; the policy's
+    /// `frequency_by_kind` overrides `frequency` for its kinds only.
+    #[test]
+    fn frequencies_follow_calendar_periods() {
+        let (w, q, d) = (Frequency::Week, Frequency::Quarter, Frequency::Day);
+        // 2025-11-23 is a Sunday, 2025-11-24 a Monday.
+        assert!(due(
+            &[t("2025-11-23T10:00:00Z")],
+            t("2025-11-24T00:05:00Z"),
+            w
+        ));
+        assert!(!due(
+            &[t("2025-11-24T00:05:00Z")],
+            t("2025-11-30T23:55:00Z"),
+            w
+        ));
+        assert!(!due(
+            &[t("2025-12-29T06:00:00Z")],
+            t("2026-01-02T06:00:00Z"),
+            w
+        ));
+        assert!(!due(
+            &[t("2025-10-01T06:00:00Z")],
+            t("2025-12-31T06:00:00Z"),
+            q
+        ));
+        assert!(due(
+            &[t("2025-09-30T06:00:00Z")],
+            t("2025-10-01T06:00:00Z"),
+            q
+        ));
+        assert!(due(
+            &[t("2025-11-23T23:59:00Z")],
+            t("2025-11-24T00:00:00Z"),
+            d
+        ));
+        assert!(due(
+            &[t("2025-11-25T06:00:00Z")],
+            t("2025-11-24T06:00:00Z"),
+            w
+        ));
+        let doc = crate::policy::PolicyDocument::from_toml(
+            "version = 1\n[policies.p]\nkinds = [\"rds-instance\", \"ebs-volume\"]\nrpo = \"26h\"\n[policies.p.retention]\nkeep_last = 2\n[restore_tests]\npolicies = [\"p\"]\n[restore_tests.frequency_by_kind]\nebs-volume = \"week\"\n",
+            "test",
+        )
+        .expect("policy");
+        let cfg = doc.restore_tests.expect("section");
+        use crate::kind::ResourceKind::*;
+        assert_eq!(cfg.frequency_of(EbsVolume), Frequency::Week);
+        assert_eq!(cfg.frequency_of(RdsInstance), Frequency::Month);
     }
 
     fn request() -> RestoreRequest {

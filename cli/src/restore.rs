@@ -47,6 +47,11 @@ pub struct RestoreArgs {
     /// The support ticket.
     #[arg(long)]
     pub ticket: Option<String>,
+    /// Not before this time (RFC 3339, at most 30 days ahead): the agreed
+    /// window. The request is checked now and recorded as scheduled; the
+    /// restore-tester starts it at its first run from then, checked again.
+    #[arg(long)]
+    pub not_before: Option<DateTime<Utc>>,
     /// Check and print the plan; send nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -66,6 +71,7 @@ impl RestoreArgs {
             reason: self.reason.clone(),
             approved_by: self.approved_by.clone(),
             ticket: self.ticket.clone(),
+            not_before: self.not_before,
         }
     }
 }
@@ -106,6 +112,9 @@ pub fn describe(a: &Assessment, req: &RestoreRequest) -> String {
                     .map(|g| format!(", subnet group {g}"))
                     .unwrap_or_default()
             ));
+            if let Some(t) = req.not_before {
+                out.push_str(&format!("  not before:           {}\n", rfc3339(t)));
+            }
             out.push_str(&format!(
                 "  requested by:         {} ({}), approved by {}\n",
                 req.requested_by.trim(),

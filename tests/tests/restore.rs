@@ -894,3 +894,57 @@ async fn an_ebs_volume_is_restore_tested_in_its_zone_and_deleted() {
     assert!(monday.started[0].starts_with("vol-"), "{monday:?}");
     assert!(monday.not_due.contains(&h.estate.db), "{monday:?}");
 }
+
+/// Proves: a restore request with `not_before` (the agreed window) is
+/// checked at once and recorded and announced as `restore.scheduled`,
+/// restoring nothing; a redelivery schedules nothing twice; ticks before
+/// the window start nothing; the first tick from `not_before` on checks it
+/// again and starts it (the same tagged instance as an immediate request),
+/// once: a later tick does not start it again.
+#[tokio::test]
+async fn a_restore_request_waits_for_its_window() {
+    let (h, deps) = snapshotted().await;
+    let rds = aws_sdk_rds::Client::new(&h.cfg);
+    let mut req = request("snapshot");
+    req["detail"]["not_before"] = "2025-11-24T22:00:00Z".into();
+    let r = restore_tester::handle(&deps, req.clone())
+        .await
+        .expect("scheduled");
+    assert_eq!(r.requests[0]["state"], "scheduled", "{r:?}");
+    assert_eq!(r.requests[0]["not_before"], "2025-11-24T22:00:00Z");
+    restore_tester::handle(&deps, req)
+        .await
+        .expect("redelivered");
+    let scheduled: Vec<Value> = h
+        .announcements("/all")
+        .into_iter()
+        .filter(|a| a["kind"] == "restore.scheduled")
+        .collect();
+    assert_eq!(scheduled.len(), 1, "{scheduled:?}");
+    assert!(scheduled[0]["summary"]
+        .as_str()
+        .is_some_and(|s| s.contains("scheduled for 2025-11-24T22:00:00Z")));
+    let restored = || async {
+        instance_ids(&rds)
+            .await
+            .contains(&"rewapp-prod-db-restored".to_string())
+    };
+    assert!(!restored().await, "nothing restored before the window");
+    let before = restore_tester::handle(&deps, tick("2025-11-24T21:55:00Z"))
+        .await
+        .expect("tick");
+    assert!(before.requests.is_empty(), "{before:?}");
+    assert!(!restored().await);
+    let at = restore_tester::handle(&deps, tick("2025-11-24T22:00:00Z"))
+        .await
+        .expect("tick");
+    assert_eq!(at.requests[0]["state"], "started", "{at:?}");
+    assert!(restored().await, "started at the window");
+    let after = restore_tester::handle(&deps, tick("2025-11-24T22:05:00Z"))
+        .await
+        .expect("tick");
+    assert!(
+        after.requests.iter().all(|r| r["state"] != "started"),
+        "{after:?}"
+    );
+}

@@ -34,7 +34,8 @@ use rempart_core::restore::{
     RestoreTests, SqlCheck, Windows,
 };
 use rempart_core::restore::{
-    volume_checks, volume_failed, volume_token, RestoredCluster, RestoredInstance, RestoredVolume,
+    due_requests, scheduled_requests_key, volume_checks, volume_failed, volume_token,
+    RestoredCluster, RestoredInstance, RestoredVolume,
 };
 use rempart_core::tags::TAG_VERIFIED;
 use rempart_core::tags::*;
@@ -148,6 +149,15 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
         )));
     }
     let mut report = TesterReport::default();
+    // Restores on request scheduled for later (`not_before`) whose time has
+    // come: checked again and started, then marked dispatched.
+    let key = scheduled_requests_key(&deps.region);
+    for (id, req) in due_requests(&deps.registry.records(&key).await?, now) {
+        let started = request(deps, &req, &id, now).await?;
+        report.requests.extend(started.requests);
+        let done = waiting_record(deps, "restore.dispatched", &id, now, json!({}));
+        deps.registry.record_once(&done).await?;
+    }
     let restored = deps
         .rds
         .instances_tagged(&[TAG_RESTORE_TEST, TAG_RESTORE_REQUEST])
@@ -972,6 +982,41 @@ async fn request(
             .push(json!({"request": id, "state": "already-started", "target": plan.target}));
         return Ok(report);
     }
+    if let Some(t) = req.not_before.filter(|t| *t > now) {
+        // The agreed window: recorded and announced now, started by the
+        // first tick from `not_before` on (checked again then).
+        let r = record(
+            "restore.scheduled",
+            true,
+            json!({"request": req, "plan": plan, "windows": a.windows, "not_before": rfc3339(t), "requested_at": rfc3339(now)}),
+        );
+        announce(
+            deps,
+            &r,
+            Severity::Info,
+            summary,
+            format!(
+                "Restore of {db} requested by {} scheduled for {} into {} (approved by {})",
+                req.requested_by.trim(),
+                rfc3339(t),
+                plan.target,
+                req.approved_by.trim()
+            ),
+        )
+        .await?;
+        let waiting = waiting_record(
+            deps,
+            "restore.scheduled",
+            id,
+            now,
+            json!({ "request": req }),
+        );
+        deps.registry.record_once(&waiting).await?;
+        report.requests.push(
+            json!({"request": id, "state": "scheduled", "not_before": rfc3339(t), "target": plan.target}),
+        );
+        return Ok(report);
+    }
     let r = record(
         "restore.requested",
         true,
@@ -1173,6 +1218,30 @@ fn is_failed_state(status: &str) -> bool {
             | "incompatible-network"
             | "storage-full"
     )
+}
+
+/// A record under the region's scheduled-requests key (a restore request
+/// waiting for its `not_before`, or its dispatch), the request id as its
+/// subject.
+fn waiting_record(
+    deps: &Deps,
+    action: &str,
+    id: &str,
+    now: DateTime<Utc>,
+    details: Value,
+) -> RegistryRecord {
+    RegistryRecord {
+        resource: scheduled_requests_key(&deps.region),
+        time: now,
+        action: action.into(),
+        subject: id.into(),
+        outcome: Outcome::Success,
+        policy: None,
+        region: deps.region.clone(),
+        function: NAME.into(),
+        details,
+        cause: Some(id.into()),
+    }
 }
 
 /// The database a record is about, and what every record of it shares.

@@ -362,6 +362,16 @@ impl Registry {
         Ok(out)
     }
 
+    /// The records of one key (its history read back as records).
+    pub async fn records(&self, resource: &str) -> Result<Vec<RegistryRecord>> {
+        Ok(self
+            .history(resource)
+            .await?
+            .iter()
+            .filter_map(Self::record)
+            .collect())
+    }
+
     /// Every record whose time lies in `[from, to]`, across resources (a
     /// filtered scan: for reports, read once in a while, not on a hot path).
     /// Replica states and claims, which are not records, are left out.

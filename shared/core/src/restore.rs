@@ -567,6 +567,47 @@ pub struct RestoreRequest {
     /// The support ticket, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket: Option<String>,
+    /// Not before this time (RFC 3339): the agreed window. The request is
+    /// checked at once and recorded as scheduled; the restore starts at the
+    /// first 5-minute tick from then, checked again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+/// How far ahead a restore may be scheduled (`not_before`).
+pub const MAX_SCHEDULE_AHEAD_DAYS: i64 = 30;
+
+/// The registry key under which scheduled restore requests wait.
+pub fn scheduled_requests_key(region: &str) -> String {
+    format!("restore-requests#{region}")
+}
+
+/// The scheduled requests (`restore.scheduled` records under
+/// [`scheduled_requests_key`], subject = the request id, the request in
+/// `details.request`) whose `not_before` has come and that were not yet
+/// dispatched (`restore.dispatched`, same subject): (id, request), in the
+/// order they were scheduled.
+pub fn due_requests(
+    records: &[crate::announce::RegistryRecord],
+    now: DateTime<Utc>,
+) -> Vec<(String, RestoreRequest)> {
+    let dispatched: std::collections::BTreeSet<&str> = records
+        .iter()
+        .filter(|r| r.action == "restore.dispatched")
+        .map(|r| r.subject.as_str())
+        .collect();
+    let mut out: Vec<(DateTime<Utc>, String, RestoreRequest)> = records
+        .iter()
+        .filter(|r| r.action == "restore.scheduled" && !dispatched.contains(r.subject.as_str()))
+        .filter_map(|r| {
+            let req: RestoreRequest = serde_json::from_value(r.details["request"].clone()).ok()?;
+            req.not_before
+                .is_none_or(|t| t <= now)
+                .then(|| (r.time, r.subject.clone(), req))
+        })
+        .collect();
+    out.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    out.into_iter().map(|(_, id, req)| (id, req)).collect()
 }
 
 /// What a database can be restored to.
@@ -659,6 +700,14 @@ pub fn decide(
     ] {
         if v.trim().is_empty() {
             return Err(format!("the request has no {field}"));
+        }
+    }
+    if let Some(t) = req.not_before {
+        if t - now > chrono::TimeDelta::days(MAX_SCHEDULE_AHEAD_DAYS) {
+            return Err(format!(
+                "not_before {} is more than {MAX_SCHEDULE_AHEAD_DAYS} days ahead: ask again closer to the window",
+                crate::time::rfc3339(t)
+            ));
         }
     }
     if req
@@ -1078,6 +1127,89 @@ mod tests {
         assert_eq!(cfg.frequency_of(RdsInstance), Frequency::Month);
     }
 
+    /// Proves: a scheduled request is due once its `not_before` has come
+    /// and until it is dispatched, in the order scheduled; a request not
+    /// yet due, one already dispatched and a record that holds no request
+    /// are not; a `not_before` more than 30 days ahead is refused with the
+    /// time named.
+    #[test]
+    fn scheduled_requests_come_due_once() {
+        use crate::announce::{Outcome, RegistryRecord};
+        let rec = |action: &str, time: &str, id: &str, details: serde_json::Value| RegistryRecord {
+            resource: scheduled_requests_key("eu-west-1"),
+            time: t(time),
+            action: action.into(),
+            subject: id.into(),
+            outcome: Outcome::Success,
+            policy: None,
+            region: "eu-west-1".into(),
+            function: "restore-tester".into(),
+            details,
+            cause: None,
+        };
+        let at = |nb: &str| {
+            let mut r = request();
+            r.not_before = Some(t(nb));
+            serde_json::json!({ "request": r })
+        };
+        let recs = vec![
+            rec(
+                "restore.scheduled",
+                "2025-11-20T10:00:00Z",
+                "b",
+                at("2025-11-22T20:00:00Z"),
+            ),
+            rec(
+                "restore.scheduled",
+                "2025-11-20T09:00:00Z",
+                "a",
+                at("2025-11-22T20:00:00Z"),
+            ),
+            rec(
+                "restore.scheduled",
+                "2025-11-20T11:00:00Z",
+                "later",
+                at("2025-11-23T20:00:00Z"),
+            ),
+            rec(
+                "restore.scheduled",
+                "2025-11-20T12:00:00Z",
+                "done",
+                at("2025-11-21T20:00:00Z"),
+            ),
+            rec(
+                "restore.dispatched",
+                "2025-11-21T20:05:00Z",
+                "done",
+                serde_json::Value::Null,
+            ),
+            rec(
+                "restore.scheduled",
+                "2025-11-20T13:00:00Z",
+                "junk",
+                serde_json::json!({}),
+            ),
+        ];
+        let ids = |now: &str| -> Vec<String> {
+            due_requests(&recs, t(now))
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect()
+        };
+        assert_eq!(ids("2025-11-22T19:59:00Z"), Vec::<String>::new());
+        assert_eq!(ids("2025-11-22T20:00:00Z"), ["a", "b"]);
+        assert_eq!(ids("2025-11-24T00:00:00Z"), ["a", "b", "later"]);
+        let mut far = request();
+        far.point_in_time = None;
+        far.snapshot = Some("s".into());
+        far.not_before = Some(t("2026-01-01T00:00:00Z"));
+        let why = decide(&far, &windows(), false, t("2025-11-24T00:00:00Z")).expect_err("too far");
+        assert!(
+            why.contains("2026-01-01T00:00:00Z") && why.contains("30 days"),
+            "{why}"
+        );
+    }
+
     fn request() -> RestoreRequest {
         RestoreRequest {
             database: "rewapp-prod-db".into(),
@@ -1091,6 +1223,7 @@ mod tests {
             reason: "bad import batch at 14:35".into(),
             approved_by: "bob@rewapp.io".into(),
             ticket: None,
+            not_before: None,
         }
     }
 

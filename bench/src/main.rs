@@ -8,7 +8,7 @@
 //! served, and the process's peak resident memory (VmHWM) is read from
 //! /proc before it is stopped. Sizes are of the binary and of its zip.
 //!
-//! Usage: rempart-bench functions [DIR] [RUNS]
+//! Usage: rempart-bench functions [BIN_DIR] [ZIP_DIR] [RUNS] [POLICY_FILE]
 //!        rempart-bench retention-engine [SNAPSHOTS] [RUNS]
 //!        rempart-bench retention-sweep [SNAPSHOTS]
 //!        rempart-bench scheduler-scale [RESOURCES]
@@ -112,20 +112,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return retention_engine(n, runs);
     }
     if args.get(1).map(String::as_str) == Some("functions") {
-        let dir = PathBuf::from(args.get(2).map_or("target/lambda", String::as_str));
-        let runs = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(20);
-        return functions(&dir, runs).await;
+        let bins = PathBuf::from(
+            args.get(2)
+                .map_or("target/x86_64-unknown-linux-gnu/release", String::as_str),
+        );
+        let zips = PathBuf::from(args.get(3).map_or("target/lambda", String::as_str));
+        let runs = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(20);
+        // The policy the binaries understand (an older build: its own
+        // example), default this tree's example.
+        let policy = match args.get(5) {
+            Some(p) => std::fs::read_to_string(p)?,
+            None => POLICY.to_string(),
+        };
+        return functions(&bins, &zips, runs, &policy).await;
     }
     Err(format!(
-        "usage: rempart-bench functions [DIR] [RUNS] | retention-engine [SNAPSHOTS] [RUNS] | \
+        "usage: rempart-bench functions [BIN_DIR] [ZIP_DIR] [RUNS] [POLICY_FILE] | retention-engine [SNAPSHOTS] [RUNS] | \
          retention-sweep [SNAPSHOTS] [LATENCY_MS] | replication [N] | scheduler-scale [RESOURCES]; got {:?}",
         &args[1..]
     )
     .into())
 }
 
-/// The seven functions as `cargo lambda build --release --output-format zip`
-/// leaves them (`DIR/<function>/bootstrap` and `bootstrap.zip`), each run
+/// The seven functions as `scripts/build-functions` leaves them (the
+/// binaries `BIN_DIR/<function>`, the packages `ZIP_DIR/<function>/bootstrap.zip`), each run
 /// `runs` times from a fresh process under a local runtime API against one
 /// moto server holding seed 003's estate, with one real invocation each.
 const FUNCTIONS: [(&str, &str); 7] = [
@@ -168,10 +178,15 @@ struct Figures {
     zip_mib: Option<f64>,
 }
 
-async fn functions(dir: &std::path::Path, runs: usize) -> Result<(), Box<dyn std::error::Error>> {
+async fn functions(
+    bins: &std::path::Path,
+    zips: &std::path::Path,
+    runs: usize,
+    policy_text: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
     use rempart_testkit::recorder::Recorder;
     for (name, _) in FUNCTIONS {
-        let bin = dir.join(name).join("bootstrap");
+        let bin = bins.join(name);
         if !bin.exists() {
             return Err(format!(
                 "{} not found: build the functions first (scripts/build-functions)",
@@ -204,7 +219,7 @@ async fn functions(dir: &std::path::Path, runs: usize) -> Result<(), Box<dyn std
         .send()
         .await?;
     let policy = std::env::temp_dir().join(format!("rempart-bench-{}.toml", std::process::id()));
-    std::fs::write(&policy, POLICY)?;
+    std::fs::write(&policy, policy_text)?;
     let mut env = aws.child_env(REGION);
     env.extend([
         ("REMPART_POLICY".to_string(), policy.display().to_string()),
@@ -222,8 +237,15 @@ async fn functions(dir: &std::path::Path, runs: usize) -> Result<(), Box<dyn std
     );
     println!("| --- | --- | --- | --- | --- | --- |");
     for (name, sample) in FUNCTIONS {
-        let bin = dir.join(name).join("bootstrap");
-        let f = measure(&bin, name, &env, sample, runs).await?;
+        let f = measure(
+            &bins.join(name),
+            &zips.join(name).join("bootstrap.zip"),
+            name,
+            &env,
+            sample,
+            runs,
+        )
+        .await?;
         let mib = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.2} MiB"));
         println!(
             "| {name} | {:.1} ms | {:.1} ms | {:.1} MiB | {} | {} |",
@@ -244,6 +266,7 @@ async fn functions(dir: &std::path::Path, runs: usize) -> Result<(), Box<dyn std
 /// stops the bench: a figure of a function that did not work is no figure.
 async fn measure(
     binary: &std::path::Path,
+    zip: &std::path::Path,
     name: &str,
     env: &[(String, String)],
     sample: &str,
@@ -300,7 +323,7 @@ async fn measure(
         invoke_ms: median(&mut invoke),
         rss_mib: median(&mut rss),
         binary_mib: size(binary),
-        zip_mib: size(&binary.with_file_name("bootstrap.zip")),
+        zip_mib: size(zip),
     })
 }
 

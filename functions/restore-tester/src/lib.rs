@@ -26,7 +26,8 @@ use rempart_aws::snapshots::Snapshots;
 use rempart_aws::topic::{Topic, EVENTS_TOPIC_ENV};
 use rempart_core::announce::{Outcome, RegistryRecord, ResourceSummary, Severity};
 use rempart_core::event::SCHEDULED_EVENT;
-use rempart_core::model::{ResourceKind, SnapshotInfo};
+use rempart_core::kind::ResourceKind;
+use rempart_core::model::SnapshotInfo;
 use rempart_core::policy::PolicySource;
 use rempart_core::restore::{
     checks, cluster_checks, credentials, decide, due, instance_id, named, pick, request_target,
@@ -886,7 +887,7 @@ pub async fn assess(
         pitr: source.pitr,
         snapshots: snapshots
             .iter()
-            .filter(|s| rempart_core::replication::is_available(s))
+            .filter(|s| rempart_core::model::is_available(s))
             .filter_map(|s| Some((s.id.clone(), s.taken_at()?)))
             .collect(),
     };

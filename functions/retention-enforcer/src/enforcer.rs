@@ -90,7 +90,7 @@ impl Enforcer {
         }
         let copies: BTreeSet<(String, String)> = all
             .iter()
-            .filter(|s| rempart_core::replication::is_available(s))
+            .filter(|s| rempart_core::model::is_available(s))
             .filter_map(|s| Some((s.tags.get(TAG_COPY_OF)?.clone(), s.region.clone())))
             .collect();
         let (plans, untouched) = decide(doc, all, &copies, now);

@@ -7,7 +7,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use rempart_aws::envelope::{envelope, event_time};
 use rempart_aws::error::{Error, Result};
 use rempart_core::event::*;
-use rempart_core::model::ResourceKind;
+use rempart_core::kind::ResourceKind;
 use serde_json::Value;
 
 fn detail_str<'a>(ev: &'a EventBridgeEvent<Value>, field: &str) -> Result<&'a str> {

@@ -11,7 +11,8 @@
 //! run starts.
 
 use chrono::{DateTime, Utc};
-use rempart_core::model::{ResourceKind, SnapshotInfo};
+use rempart_core::kind::ResourceKind;
+use rempart_core::model::SnapshotInfo;
 use rempart_core::policy::{DrTarget, PolicyDocument};
 use rempart_core::tags::*;
 use rempart_core::time::{human, rfc3339};

@@ -28,7 +28,7 @@ pub fn parse_scheduler_event(v: &Value) -> Result<SchedulerInput> {
 mod tests {
     use super::*;
     use chrono::{DateTime, Utc};
-    use rempart_core::model::ResourceKind;
+    use rempart_core::kind::ResourceKind;
     use serde_json::json;
 
     fn scheduled() -> Value {

@@ -5,7 +5,8 @@ use crate::not_found;
 use crate::{aws_error, is_code, to_chrono, Created};
 use aws_sdk_elasticache::types::{CacheCluster, ReplicationGroup, Tag};
 use aws_sdk_elasticache::Client;
-use rempart_core::model::{RedisShape, Resource, ResourceKind, SnapshotInfo};
+use rempart_core::kind::ResourceKind;
+use rempart_core::model::{RedisShape, Resource, SnapshotInfo};
 use rempart_core::tags::*;
 use std::collections::BTreeMap;
 

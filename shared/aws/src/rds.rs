@@ -8,7 +8,8 @@ use crate::error::{Error, Result};
 use crate::{aws_error, is_code, not_found, to_chrono, Created};
 use aws_sdk_rds::types::Tag;
 use aws_sdk_rds::Client;
-use rempart_core::model::{AutomatedBackups, Resource, ResourceKind, SnapshotInfo};
+use rempart_core::kind::ResourceKind;
+use rempart_core::model::{AutomatedBackups, Resource, SnapshotInfo};
 use std::collections::BTreeMap;
 
 /// RDS accepts at most 100 records per page.

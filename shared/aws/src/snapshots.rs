@@ -6,7 +6,8 @@ use crate::elasticache::ElastiCache;
 use crate::error::{Error, Result};
 use crate::rds::Rds;
 use crate::{aws_error, is_code};
-use rempart_core::model::{ResourceKind, SnapshotInfo};
+use rempart_core::kind::ResourceKind;
+use rempart_core::model::SnapshotInfo;
 
 /// The snapshot adapters of one region.
 #[derive(Clone, Debug)]

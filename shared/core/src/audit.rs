@@ -9,8 +9,9 @@
 //! Seeds: 003 §2.2 and §3.2 (RPO, 3-2-1), 004 §2.1 (daily verification).
 
 use crate::announce::Severity;
+use crate::kind::ResourceKind;
 use crate::model::is_available;
-use crate::model::{Resource, ResourceKind, SnapshotInfo, Tier};
+use crate::model::{Resource, SnapshotInfo, Tier};
 use crate::policy::PolicyDocument;
 use crate::tags::*;
 use chrono::{DateTime, Utc};

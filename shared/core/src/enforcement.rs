@@ -5,7 +5,8 @@
 //! the report of a run. The retention-enforcer crate carries them out.
 
 use crate::buckets::Drift;
-use crate::model::{ResourceKind, SnapshotInfo};
+use crate::kind::ResourceKind;
+use crate::model::SnapshotInfo;
 use crate::policy::PolicyDocument;
 use crate::retention::{plan, Action, Place, Snap, Verdict};
 use crate::tags::*;

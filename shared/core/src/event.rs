@@ -2,7 +2,7 @@
 //! input, or a clear rejection.
 
 use crate::error::{Error, Result};
-use crate::model::ResourceKind;
+use crate::kind::ResourceKind;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

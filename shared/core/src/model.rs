@@ -1,6 +1,7 @@
 //! The domain: what Rempart protects, and how its snapshots are named and
 //! tagged.
 
+use crate::kind::ResourceKind;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -10,8 +11,6 @@ use crate::duration::serde_via_str;
 use crate::naming;
 use crate::tags::*;
 use std::str::FromStr;
-
-pub use crate::kind::ResourceKind;
 
 /// A retention tier that a snapshot serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -248,10 +247,6 @@ fn id_parts(
     )
 }
 
-/// Makes free text (a reason, a requester) safe as a tag value in every
-/// service: see [`naming::tag_value`].
-pub use crate::naming::tag_value;
-
 /// An AWS region name such as `eu-central-1`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Region(pub String);
@@ -291,6 +286,7 @@ serde_via_str!(Region);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::naming::tag_value;
     use proptest::prelude::*;
 
     fn at(s: &str) -> DateTime<Utc> {

@@ -727,7 +727,8 @@ mod tests {
     /// A run's digest as the scheduler builds it: 998 created over two
     /// policies, a quota failure and a refused resource.
     fn snapshot_digest() -> String {
-        use crate::scheduling::{digest_announcement, ErrorInfo, Item, RunReport};
+        use crate::error::ErrorInfo;
+        use crate::scheduling::{digest_announcement, Item, RunReport};
         let item = |policy: &str, id: String| Item {
             kind: "rds-instance".into(),
             resource: id,

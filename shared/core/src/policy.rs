@@ -8,8 +8,8 @@
 use crate::cron::Cron;
 use crate::duration::{serde_via_str, ResticDuration, Span};
 use crate::error::{Error, Result};
-pub use crate::model::Region;
-use crate::model::{ResourceKind, Tier};
+use crate::kind::ResourceKind;
+use crate::model::{Region, Tier};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};

@@ -11,7 +11,8 @@
 //! region's bucket (step 2); tags on the snapshot record both steps.
 
 use crate::error::ErrorInfo;
-use crate::model::{ResourceKind, SnapshotInfo};
+use crate::kind::ResourceKind;
+use crate::model::{is_available, SnapshotInfo};
 use crate::policy::{DrTarget, Policy, PolicyDocument};
 use crate::tags::*;
 use chrono::{DateTime, Utc};
@@ -50,11 +51,6 @@ impl Family {
             ResourceKind::ElasticacheRedis => None,
         }
     }
-}
-
-/// Whether a snapshot's status is final and usable.
-pub fn is_available(s: &SnapshotInfo) -> bool {
-    matches!(s.status.as_str(), "available" | "completed")
 }
 
 fn is_broken(s: &SnapshotInfo) -> bool {

@@ -1778,7 +1778,7 @@ mod tests {
     #[test]
     fn picks_a_young_available_snapshot() {
         let snap = |id: &str, at: &str, status: &str| SnapshotInfo {
-            kind: crate::model::ResourceKind::RdsInstance,
+            kind: crate::kind::ResourceKind::RdsInstance,
             id: id.into(),
             arn: String::new(),
             region: "eu-west-1".into(),

@@ -3,8 +3,11 @@
 //! snapshot-scheduler crate carries them out through the adapters.
 
 use crate::announce::{Announcement, Severity, SCHEMA};
+use crate::error::ErrorInfo;
 use crate::event::OnDemandRequest;
+use crate::kind::ResourceKind;
 use crate::model::*;
+use crate::naming::tag_value;
 use crate::policy::{tiers_for_run, PolicyDocument};
 use crate::tags::*;
 use crate::time::rfc3339;
@@ -280,8 +283,6 @@ pub fn plan_on_demand(
         .collect();
     disambiguate(decisions, true)
 }
-
-pub use crate::error::ErrorInfo;
 
 /// One line of a run's result.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]

@@ -6,7 +6,8 @@ use super::{tag_map, to_tags, Rds, PAGE};
 use crate::error::{Error, Result};
 use crate::{aws_error, is_code, not_found, to_chrono};
 use aws_sdk_rds::types::Tag;
-use rempart_core::model::{ResourceKind, SnapshotInfo};
+use rempart_core::kind::ResourceKind;
+use rempart_core::model::SnapshotInfo;
 use rempart_core::restore::{RestoredCluster, RestoredInstance};
 
 /// Where a restored instance goes and which parameter group it gets

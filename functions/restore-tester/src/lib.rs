@@ -35,7 +35,7 @@ use rempart_core::restore::{
     RestoreTests, SqlCheck, Windows,
 };
 use rempart_core::restore::{
-    due_requests, scheduled_requests_key, volume_checks, volume_failed, volume_token,
+    due_requests, scheduled_requests_key, volume_checks, volume_failed, volume_token, Dialect,
     RestoredCluster, RestoredInstance, RestoredVolume,
 };
 use rempart_core::tags::TAG_VERIFIED;
@@ -655,7 +655,7 @@ async fn follow_volume(
 fn unanswered(c: &SqlCheck, why: &str) -> Vec<Check> {
     verdicts(
         c,
-        c.statements()
+        c.statements(Dialect::Postgres)
             .into_iter()
             .map(|(p, _)| (p, Err(why.to_string()))),
     )
@@ -722,7 +722,8 @@ async fn instance_data_checks(deps: &Deps, c: &SqlCheck, i: &RestoredInstance) -
         "TLS, server not verified"
     };
     let mut answers = Vec::new();
-    for (probe, statement) in c.statements() {
+    // Instances are checked only on PostgreSQL (above).
+    for (probe, statement) in c.statements(Dialect::Postgres) {
         let answer = session
             .first_value(&statement)
             .await
@@ -793,7 +794,7 @@ async fn follow_cluster(
     };
     for q in data {
         let mut answers = Vec::new();
-        for (probe, statement) in q.statements() {
+        for (probe, statement) in q.statements(Dialect::of(&c.engine)) {
             let answer = match (&endpoint, q.secret_arn.as_deref()) {
                 (Ok(()), Some(secret)) => deps
                     .data

@@ -303,13 +303,13 @@ impl SqlCheck {
             .unwrap_or_default()
     }
 
-    /// The statements it runs, each with the check it decides: the tables
-    /// first, then the policy's statement.
-    pub fn statements(&self) -> Vec<(Probe, String)> {
+    /// The statements it runs in `dialect`, each with the check it
+    /// decides: the tables first, then the policy's statement.
+    pub fn statements(&self, dialect: Dialect) -> Vec<(Probe, String)> {
         let mut out: Vec<(Probe, String)> = self
             .tables
             .iter()
-            .filter_map(|t| Some((Probe::Table(t.clone()), table_statement(t).ok()?)))
+            .filter_map(|t| Some((Probe::Table(t.clone()), table_statement(t, dialect).ok()?)))
             .collect();
         if let Some(sql) = &self.sql {
             out.push((Probe::Sql, sql.clone()));
@@ -337,7 +337,7 @@ impl SqlCheck {
             ));
         }
         for t in &self.tables {
-            table_statement(t).map_err(|e| format!("{at}.tables: {e}"))?;
+            table_statement(t, Dialect::Postgres).map_err(|e| format!("{at}.tables: {e}"))?;
         }
         let compared = self.min_value.is_some() || self.max_value.is_some();
         if self.sql.is_none() && (compared || self.equals.is_some()) {
@@ -368,19 +368,44 @@ pub enum Probe {
     Sql,
 }
 
+/// How a database engine quotes identifiers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// `"name"` (PostgreSQL, Aurora PostgreSQL).
+    Postgres,
+    /// `` `name` `` (MySQL, MariaDB, Aurora MySQL: double quotes are strings
+    /// there unless ANSI_QUOTES is set).
+    MySql,
+}
+
+impl Dialect {
+    /// The dialect of an RDS engine name (`aurora-mysql`, `postgres`, ...).
+    pub fn of(engine: &str) -> Dialect {
+        if engine.contains("mysql") || engine.contains("mariadb") {
+            Dialect::MySql
+        } else {
+            Dialect::Postgres
+        }
+    }
+}
+
 /// The statement that proves `table` (`schema.table` or `table`) exists and
-/// is readable: one row read from it, each part of the name quoted as a
-/// PostgreSQL identifier (so a name is never SQL).
-pub fn table_statement(table: &str) -> std::result::Result<String, String> {
+/// is readable: one row read from it, each part of the name quoted as an
+/// identifier of `dialect` (so a name is never SQL).
+pub fn table_statement(table: &str, dialect: Dialect) -> std::result::Result<String, String> {
     let parts: Vec<&str> = table.split('.').collect();
     if parts.len() > 2 || parts.iter().any(|p| p.is_empty()) || table.contains('\0') {
         return Err(format!(
             "`{table}` is not a table name: write `schema.table` or `table`"
         ));
     }
+    let q = match dialect {
+        Dialect::Postgres => '"',
+        Dialect::MySql => '`',
+    };
     let quoted: Vec<String> = parts
         .iter()
-        .map(|p| format!("\"{}\"", p.replace('"', "\"\"")))
+        .map(|p| format!("{q}{}{q}", p.replace(q, &format!("{q}{q}"))))
         .collect();
     Ok(format!("SELECT 1 FROM {} LIMIT 1", quoted.join(".")))
 }
@@ -1450,19 +1475,45 @@ mod tests {
     #[test]
     fn table_names_are_quoted_identifiers_never_sql() {
         assert_eq!(
-            table_statement("public.users").as_deref(),
+            table_statement("public.users", Dialect::Postgres).as_deref(),
             Ok("SELECT 1 FROM \"public\".\"users\" LIMIT 1")
         );
         assert_eq!(
-            table_statement("orders").as_deref(),
+            table_statement("orders", Dialect::Postgres).as_deref(),
             Ok("SELECT 1 FROM \"orders\" LIMIT 1")
         );
         assert_eq!(
-            table_statement("x\"; DROP TABLE users; --").as_deref(),
+            table_statement("x\"; DROP TABLE users; --", Dialect::Postgres).as_deref(),
             Ok("SELECT 1 FROM \"x\"\"; DROP TABLE users; --\" LIMIT 1")
         );
         for bad in ["a.b.c", "", "public.", "a\0b"] {
-            assert!(table_statement(bad).is_err(), "{bad:?}");
+            assert!(table_statement(bad, Dialect::Postgres).is_err(), "{bad:?}");
+            assert!(table_statement(bad, Dialect::MySql).is_err(), "{bad:?}");
+        }
+    }
+
+    /// Proves: on MySQL-family engines (Aurora MySQL through the Data API)
+    /// a table name is quoted with backticks, a backtick in a name doubled,
+    /// since double quotes there make a string, not a name; the engine
+    /// names pick the dialect.
+    #[test]
+    fn mysql_table_names_are_backtick_identifiers() {
+        assert_eq!(
+            table_statement("app.users", Dialect::MySql).as_deref(),
+            Ok("SELECT 1 FROM `app`.`users` LIMIT 1")
+        );
+        assert_eq!(
+            table_statement("x`; DROP TABLE users; --", Dialect::MySql).as_deref(),
+            Ok("SELECT 1 FROM `x``; DROP TABLE users; --` LIMIT 1")
+        );
+        for (engine, d) in [
+            ("aurora-mysql", Dialect::MySql),
+            ("mysql", Dialect::MySql),
+            ("mariadb", Dialect::MySql),
+            ("aurora-postgresql", Dialect::Postgres),
+            ("postgres", Dialect::Postgres),
+        ] {
+            assert_eq!(Dialect::of(engine), d, "{engine}");
         }
     }
 

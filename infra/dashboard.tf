@@ -17,7 +17,7 @@ locals {
 
   # One line per protected resource, whatever resources exist: a SEARCH
   # expression on the metric name in the {Rempart,Resource} schema.
-  rempart_search = { for m in ["RpoAgeSeconds", "DrCopyLagSeconds", "Coverage", "SnapshotsKept", "SnapshotsDeleted", "PitrLagSeconds", "RestoreTestRtoSeconds", "RestoreTestSuccess", "RestoreIntegrityPercent", "OpenIncidents"] :
+  rempart_search = { for m in ["RpoAgeSeconds", "DrCopyLagSeconds", "Coverage", "SnapshotsKept", "SnapshotsDeleted", "PitrLagSeconds", "RestoreTestRtoSeconds", "RestoreTestSuccess", "RestoreIntegrityPercent", "DrillRtoSeconds", "OpenIncidents"] :
     m => "SEARCH('{${var.metrics_namespace},Resource} MetricName=\"${m}\"', '%s', %d)"
   }
 
@@ -37,6 +37,8 @@ locals {
     # The backup-auditor's verdict per resource, each audit (hourly): 1 when
     # every check passed, 0 on a breach; Minimum keeps a breach visible.
     { title = "Audit coverage: 1 when every check passed, 0 on a breach", period = 3600, lines = { coverage = ["Coverage", "Minimum", ""] } },
+    # Each concluded DR drill (the drill tester emits it in the DR region).
+    { title = "DR drill: measured region-failover time in ${var.dr_region} (s)", period = 86400, lines = { drill = ["DrillRtoSeconds", "Maximum", ""] }, region = var.dr_region },
   ]
 
   # The rows below the objective graphs.
@@ -53,7 +55,7 @@ locals {
       type = "metric", x = (i % 2) * 12, y = 2 + floor(i / 2) * 6, width = 12, height = 6
       properties = {
         title   = g.title
-        region  = local.region
+        region  = try(g.region, local.region)
         view    = "timeSeries"
         period  = g.period
         metrics = [for id, l in g.lines : [{ expression = format(local.rempart_search[l[0]], l[1], g.period), id = id, label = l[2] }]]

@@ -228,6 +228,43 @@ data "aws_iam_policy_document" "kms_dr" {
       identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
     }
   }
+
+  # The drill tester's logs (drills_enabled), encrypted in the DR region.
+  statement {
+    sid       = "CloudWatchLogsEncryptDrillLogs"
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${var.dr_region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${local.partition}:logs:${var.dr_region}:${local.account_id}:log-group:/aws/lambda/${local.drill_name}"]
+    }
+  }
+
+  # The drill tester's alarms publish to the encrypted `<name>-drill-alarms`
+  # topic of the DR region.
+  statement {
+    sid       = "CloudWatchAlarmsPublishToDrillAlarms"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
 }
 
 resource "aws_kms_key" "dr" {
@@ -302,14 +339,14 @@ resource "aws_sns_topic" "events" {
 # IAM policies allow. The account keeps the topic's management (subscribing,
 # reading its attributes), as in SNS's default policy.
 locals {
-  publisher_role_arns = [
+  publisher_role_arns = concat([
     module.snapshot_scheduler.role_arn,
     module.retention_enforcer.role_arn,
     module.snapshot_replicator.role_arn,
     module.incident_escalator.role_arn,
     module.backup_auditor.role_arn,
     module.restore_tester.role_arn,
-  ]
+  ], [for d in module.drill_tester : d.role_arn])
 }
 
 data "aws_iam_policy_document" "events_topic" {

@@ -78,6 +78,11 @@ output "restore_tester" {
   value       = module.restore_tester.summary
 }
 
+output "drill_tester" {
+  description = "The drill tester in dr_region (the restore-tester in drill mode): name, ARN, role, log group, dead-letter queue, rules and alarms (alarm topic `<name>-drill-alarms`); null when drills_enabled is false."
+  value       = var.drills_enabled ? module.drill_tester[0].summary : null
+}
+
 output "incidents_table_name" {
   description = "Name of the DynamoDB incidents table (`REMPART_INCIDENTS_TABLE`)."
   value       = aws_dynamodb_table.incidents.name

@@ -391,6 +391,20 @@ variable "restore_test_subnet_group" {
   }
 }
 
+# Must be the `[restore_tests].cache_subnet_group` of the policy document
+# when that is set: the role may create Redis test groups in this cache
+# subnet group only.
+variable "restore_test_cache_subnet_group" {
+  description = "Cache subnet group of the Redis restore tests' replication groups (the role allows them there only); the restore-tester uses it when the policy's `[restore_tests].cache_subnet_group` is unset, which must otherwise name the same group. Null: ElastiCache's `default` group (of the default VPC)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.restore_test_cache_subnet_group == null ? true : can(regex("^[a-z0-9-]{1,255}$", var.restore_test_cache_subnet_group))
+    error_message = "restore_test_cache_subnet_group must be a cache subnet group name (lowercase letters, digits, '-'), or null for ElastiCache's default group."
+  }
+}
+
 variable "restore_tester_vpc" {
   description = "The VPC in which the restore-tester checks restored databases down to their data (`[[restore_tests.sql_checks]]` on RDS instances): `vpc_id` and `subnet_ids` (private subnets, at least two AZs, with a route to the AWS APIs through a NAT gateway or VPC endpoints). Set: the function runs in these subnets with its own security group; Terraform creates the DB subnet group `<name>-restore-tests` (unless restore_test_subnet_group names one) and the security group of the restored instances, which admits only the tester on the PostgreSQL port, and the tester places its test instances there unless the policy names others. Null: the function runs outside any VPC (control-plane checks and the Aurora Data API only)."
   type = object({
@@ -402,6 +416,50 @@ variable "restore_tester_vpc" {
   validation {
     condition     = var.restore_tester_vpc == null ? true : length(var.restore_tester_vpc.subnet_ids) >= 2
     error_message = "restore_tester_vpc.subnet_ids: list at least two subnets (a DB subnet group spans two Availability Zones)."
+  }
+}
+
+variable "drills_enabled" {
+  description = "Deploy the drill tester in dr_region (the restore-tester in drill mode): it runs the policy document's `[drills]` (and does nothing without that section)."
+  type        = bool
+  default     = true
+}
+
+variable "drill_schedule" {
+  description = "EventBridge schedule expression of the drill tester: how often the drills in progress are followed (the measured region-failover time is to this period) and due drills started."
+  type        = string
+  default     = "rate(5 minutes)"
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.drill_schedule))
+    error_message = "drill_schedule must be an EventBridge schedule expression: cron(...) or rate(...)."
+  }
+}
+
+# Must be the `[drills].subnet_group` of the policy document when that is
+# set: the drill tester's role may restore into this subnet group only.
+variable "drill_subnet_group" {
+  description = "DB subnet group, in dr_region, of the drills' throw-away copies (the drill tester's role allows restores into this group only); used when the policy's `[drills].subnet_group` is unset, which must otherwise name the same group. Null: with drill_vpc, the group Terraform creates (`<name>-drills`); without, the DR region's default VPC's `default` group."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.drill_subnet_group == null ? true : can(regex("^[A-Za-z0-9 ._-]{1,255}$", var.drill_subnet_group))
+    error_message = "drill_subnet_group must be a DB subnet group name (letters, digits, spaces, '.', '_', '-'), or null."
+  }
+}
+
+variable "drill_vpc" {
+  description = "The VPC of dr_region in which the drill tester checks drilled RDS instances down to their data (`vpc_id` and `subnet_ids`: private subnets, at least two AZs, with a route to the AWS APIs of both regions). Set: the function runs there with its own security group; Terraform creates the DB subnet group `<name>-drills` (unless drill_subnet_group names one) and the security group of the drilled copies, which admits only the drill tester on the PostgreSQL port. Null: the drill tester runs outside any VPC (control-plane checks only)."
+  type = object({
+    vpc_id     = string
+    subnet_ids = list(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.drill_vpc == null ? true : length(var.drill_vpc.subnet_ids) >= 2
+    error_message = "drill_vpc.subnet_ids: list at least two subnets (a DB subnet group spans two Availability Zones)."
   }
 }
 

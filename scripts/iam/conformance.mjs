@@ -780,11 +780,14 @@ for (const f of functions) {
   if (f.env.REMPART_SLACK_SECRET_ARN) implied('secretsmanager:GetSecretValue', f.env.REMPART_SLACK_SECRET_ARN, 'read the Slack secret (REMPART_SLACK_SECRET_ARN)')
   // Any call on a CMK-encrypted table makes DynamoDB decrypt the table key as
   // the caller: the KMS side only (which item actions are the recorder's).
+  // The tables are in the primary region: a function deployed elsewhere
+  // (the drill tester) calls them there (REMPART_HOME_REGION).
+  const home = f.env.REMPART_HOME_REGION ?? f.region
   for (const v of ['REMPART_REGISTRY_TABLE', 'REMPART_INCIDENTS_TABLE']) {
     const t = [...tables.values()].find((x) => x.name === f.env[v])
     if (t?.key) {
-      const base = { kind: 'implied', principal, region: f.region, origin: { test: 'implied by the state' } }
-      kmsCase(base, resolveKey(t.key, f.region), ['kms:Decrypt'], `dynamodb.${f.region}.amazonaws.com`, { 'aws:dynamodb:tableName': t.name, 'aws:dynamodb:subscriberId': account }, `DynamoDB decrypts the table key of ${t.name} (${v}) as the caller`)
+      const base = { kind: 'implied', principal, region: home, origin: { test: 'implied by the state' } }
+      kmsCase(base, resolveKey(t.key, home), ['kms:Decrypt'], `dynamodb.${home}.amazonaws.com`, { 'aws:dynamodb:tableName': t.name, 'aws:dynamodb:subscriberId': account }, `DynamoDB decrypts the table key of ${t.name} (${v}) as the caller`)
     }
   }
 }
@@ -848,6 +851,31 @@ for (const f of functions) {
   probe(`${who} cannot create a volume not tagged as a restore test`, p, 'ec2:CreateVolume', ec2Vol(region, '*'), { requestTags: { Name: 'mine' } })
   probe(`${who} cannot mark an existing volume as a restore test`, p, 'ec2:CreateTags', volume, { ...protectedVolume, requestTags: { 'rempart:restore-test': 'vol-0123456789abcdef0' } })
   probe(`${who} cannot mark another's EBS snapshot verified`, p, 'ec2:CreateTags', ec2Snap(region, 'snap-0123456789abcdef0'), { resourceTags: foreignTags, requestTags: { 'rempart:verified': '2025-11-24T06:05:00Z' } })
+  // Redis: the restore tests' replication groups only.
+  const group = (id) => ecArn(region, `replicationgroup:${id}`)
+  const protectedGroup = { resourceTags: { 'rempart:policy': forged['rempart:policy'] } }
+  const encrypted = { 'elasticache:AtRestEncryptionEnabled': 'true' }
+  probe(`${who} cannot delete a protected Redis replication group`, p, 'elasticache:DeleteReplicationGroup', group('rewapp-redis'), protectedGroup)
+  probe(`${who} cannot delete an untagged group named like a test copy`, p, 'elasticache:DeleteReplicationGroup', group('rempart-rt-someone-elses-group'), { resourceTags: foreignTags })
+  probe(`${who} cannot delete a protected group tagged as a test copy but not so named`, p, 'elasticache:DeleteReplicationGroup', group('rewapp-redis'), { resourceTags: { 'rempart:restore-test': 'rewapp-redis' } })
+  probe(`${who} cannot create a Redis group not tagged as a restore test`, p, 'elasticache:CreateReplicationGroup', group('rempart-rt-rewapp-redis-202511240200'), { requestTags: { Name: 'mine' }, context: encrypted })
+  probe(`${who} cannot create a Redis test group unencrypted at rest`, p, 'elasticache:CreateReplicationGroup', group('rempart-rt-rewapp-redis-202511240200'), { requestTags: testTags, context: { 'elasticache:AtRestEncryptionEnabled': 'false' } })
+  probe(`${who} cannot create a Redis group not named as a test copy`, p, 'elasticache:CreateReplicationGroup', group('rewapp-redis-copy'), { requestTags: testTags, context: encrypted })
+  probe(`${who} cannot restore another's ElastiCache snapshot`, p, 'elasticache:CreateReplicationGroup', ecArn(region, 'snapshot:someone-elses-snapshot'), { resourceTags: foreignTags, requestTags: testTags, context: encrypted })
+  probe(`${who} cannot mark an existing Redis group as a restore test`, p, 'elasticache:AddTagsToResource', group('rewapp-redis'), { ...protectedGroup, requestTags: { 'rempart:restore-test': 'rewapp-redis' } })
+  probe(`${who} cannot mark another's ElastiCache snapshot verified`, p, 'elasticache:AddTagsToResource', ecArn(region, 'snapshot:someone-elses-snapshot'), { resourceTags: foreignTags, requestTags: { 'rempart:verified': '2025-11-24T06:05:00Z' } })
+  // The drill tester (REMPART_TESTER_MODE=drills): the same bounds in the DR
+  // region, and no restore at all in the primary region.
+  if (f.env.REMPART_TESTER_MODE === 'drills') {
+    const drillTags = { ...testTags, 'rempart:drill': region }
+    probe(`${who} cannot restore a drill copy publicly accessible`, p, 'rds:RestoreDBInstanceFromDBSnapshot', rdsArn(drRegion, 'db:rempart-rt-rewapp-prod-db-202511240200'), { requestTags: drillTags, context: pub })
+    probe(`${who} cannot restore a DR snapshot Rempart did not make`, p, 'rds:RestoreDBInstanceFromDBSnapshot', rdsArn(drRegion, 'snapshot:someone-elses-snapshot'), { resourceTags: foreignTags, requestTags: drillTags, context: { 'rds:PubliclyAccessible': 'false' } })
+    probe(`${who} cannot restore in the primary region`, p, 'rds:RestoreDBInstanceFromDBSnapshot', rdsArn(region, 'db:rempart-rt-rewapp-prod-db-202511240200'), { requestTags: drillTags, context: { 'rds:PubliclyAccessible': 'false' } })
+    probe(`${who} cannot create a volume in the primary region`, p, 'ec2:CreateVolume', ec2Vol(region, '*'), { requestTags: drillTags })
+    probe(`${who} cannot create a DR volume from another's EBS snapshot`, p, 'ec2:CreateVolume', ec2Snap(drRegion, 'snap-0123456789abcdef0'), { resourceTags: foreignTags, requestTags: drillTags })
+    probe(`${who} cannot delete a DR volume that is not a drill copy`, p, 'ec2:DeleteVolume', ec2Vol(drRegion, 'vol-0123456789abcdef0'), { resourceTags: foreignTags })
+    probe(`${who} cannot create any Redis group`, p, 'elasticache:CreateReplicationGroup', ecArn(drRegion, 'replicationgroup:rempart-rt-rewapp-redis-202511240200'), { requestTags: drillTags, context: encrypted })
+  }
   // The RDS Data API on anything but a test cluster.
   probe(`${who} cannot run SQL on a protected cluster`, p, 'rds-data:ExecuteStatement', rdsArn(region, 'cluster:rewapp-prod-aurora'), { resourceTags: { 'rempart:policy': forged['rempart:policy'] } })
   // The Slack secret: the notifier's only.

@@ -998,7 +998,11 @@ impl Call {
         };
         match op {
             // EC2's describes have no resource-level permissions.
-            "DescribeVolumes" | "DescribeSnapshots" | "DescribeTags" | "DescribeRegions" => {
+            "DescribeVolumes"
+            | "DescribeSnapshots"
+            | "DescribeTags"
+            | "DescribeRegions"
+            | "DescribeAvailabilityZones" => {
                 out.push(Authz::new(&op_action("ec2", op), vec![Res::plain("*")]));
             }
             "CreateSnapshot" => {
@@ -1233,6 +1237,71 @@ impl Call {
                 out.push(Authz::new(
                     &op_action("elasticache", op),
                     vec![tagged(snap)],
+                ));
+            }
+            // A replication group from a snapshot: authorized on the new
+            // group (with the request's tags and encryption), its nodes, the
+            // snapshot, the cache subnet group (ElastiCache's `default` when
+            // none is named) and the parameter group (the request's, else
+            // the engine's default);
+            // the tags given with it as AddTagsToResource on the group.
+            "CreateReplicationGroup" => {
+                let id = self
+                    .f("ReplicationGroupId")
+                    .ok_or("no ReplicationGroupId")?;
+                let group = self.ecache(&format!("replicationgroup:{id}"));
+                let mut res = vec![
+                    Res::plain(group.clone()),
+                    Res::plain(self.ecache(&format!("cluster:{id}-001"))),
+                    Res::plain(self.ecache(&format!(
+                        "subnetgroup:{}",
+                        self.f("CacheSubnetGroupName").unwrap_or("default")
+                    ))),
+                    // Without one in the request, the engine's default
+                    // (`default.redis7` for Redis 7; its exact name is not
+                    // in the request).
+                    Res::plain(self.ecache(&format!(
+                        "parametergroup:{}",
+                        self.f("CacheParameterGroupName").unwrap_or("default.redis7")
+                    ))),
+                ];
+                if let Some(snap) = self.f("SnapshotName") {
+                    res.push(tagged(self.ecache(&format!("snapshot:{snap}"))));
+                }
+                let mut a = Authz::new(&op_action("elasticache", op), res);
+                for (param, key) in [
+                    (
+                        "AtRestEncryptionEnabled",
+                        "elasticache:AtRestEncryptionEnabled",
+                    ),
+                    (
+                        "TransitEncryptionEnabled",
+                        "elasticache:TransitEncryptionEnabled",
+                    ),
+                    ("CacheNodeType", "elasticache:CacheNodeType"),
+                ] {
+                    if let Some(v) = self.f(param) {
+                        a.context.insert(key.into(), Value::String(v.into()));
+                    }
+                }
+                if !req_tags.is_empty() {
+                    a.request_tags = Some(req_tags.clone());
+                    let mut t =
+                        Authz::new("elasticache:AddTagsToResource", vec![Res::plain(group)]);
+                    t.request_tags = Some(req_tags.clone());
+                    out.push(a);
+                    out.push(t);
+                } else {
+                    out.push(a);
+                }
+            }
+            "DeleteReplicationGroup" => {
+                let id = self
+                    .f("ReplicationGroupId")
+                    .ok_or("no ReplicationGroupId")?;
+                out.push(Authz::new(
+                    &op_action("elasticache", op),
+                    vec![tagged(self.ecache(&format!("replicationgroup:{id}")))],
                 ));
             }
             _ => return Err(format!("elasticache:{op}")),

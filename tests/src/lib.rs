@@ -338,6 +338,40 @@ impl Harness {
             .collect()
     }
 
+    /// A proxy in front of the emulator that reports every RDS instance
+    /// `creating` instead of `available` while the returned flag is set:
+    /// moto makes a restored instance available at once, so a restore that
+    /// takes long is held at the HTTP level (a moto gap).
+    pub async fn holding_instances_creating(
+        &self,
+    ) -> (
+        std::sync::Arc<std::sync::atomic::AtomicBool>,
+        rempart_testkit::proxy::CountingProxy,
+    ) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let restoring = std::sync::Arc::new(AtomicBool::new(true));
+        let flag = restoring.clone();
+        let proxy = rempart_testkit::proxy::CountingProxy::with_hooks(
+            &self.aws.endpoint,
+            None,
+            Some(std::sync::Arc::new(
+                move |r: &rempart_testkit::http::Request, body: &str| {
+                    (flag.load(Ordering::SeqCst)
+                        && rempart_testkit::proxy::operation(r) == "rds:DescribeDBInstances")
+                        .then(|| {
+                            body.replace(
+                                "<DBInstanceStatus>available</DBInstanceStatus>",
+                                "<DBInstanceStatus>creating</DBInstanceStatus>",
+                            )
+                        })
+                },
+            )),
+        )
+        .await
+        .expect("proxy");
+        (restoring, proxy)
+    }
+
     /// Announcements delivered to a subscriber path (`/all`, `/warnings`).
     pub fn announcements(&self, path: &str) -> Vec<Value> {
         self.subscriber

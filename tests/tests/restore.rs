@@ -631,30 +631,10 @@ async fn restores_held_creating(
     restore_tester::Deps,
     rempart_testkit::proxy::CountingProxy,
 ) {
-    use std::sync::atomic::{AtomicBool, Ordering};
     snapshot_scheduler::handle(&h.deps, scheduled_at("2025-11-23T02:00:00Z"))
         .await
         .expect("snapshots");
-    let restoring = std::sync::Arc::new(AtomicBool::new(true));
-    let flag = restoring.clone();
-    let proxy = rempart_testkit::proxy::CountingProxy::with_hooks(
-        &h.aws.endpoint,
-        None,
-        Some(std::sync::Arc::new(
-            move |r: &rempart_testkit::http::Request, body: &str| {
-                (flag.load(Ordering::SeqCst)
-                    && rempart_testkit::proxy::operation(r) == "rds:DescribeDBInstances")
-                    .then(|| {
-                        body.replace(
-                            "<DBInstanceStatus>available</DBInstanceStatus>",
-                            "<DBInstanceStatus>creating</DBInstanceStatus>",
-                        )
-                    })
-            },
-        )),
-    )
-    .await
-    .expect("proxy");
+    let (restoring, proxy) = h.holding_instances_creating().await;
     let cfg = rempart_testkit::local::sdk_config_for(&proxy.url(), "eu-west-1").await;
     let deps = restore_tester::Deps::new(
         &cfg,
@@ -947,4 +927,154 @@ async fn a_restore_request_waits_for_its_window() {
         after.requests.iter().all(|r| r["state"] != "started"),
         "{after:?}"
     );
+}
+
+/// Proves: a Redis replication group under a tested policy is restore
+/// tested: the tick after its snapshot creates `rempart-rt-<group>-<stamp>`
+/// from a Rempart ElastiCache snapshot (one node, encrypted at rest, tagged
+/// as a test), which the scheduler does not take for a protected group;
+/// the next tick finds it available, checks it (state, engine, shards as
+/// the snapshot's, encryption), measures the RTO, deletes it, records and
+/// announces `restore.succeeded` and tags the snapshot `rempart:verified`;
+/// the production group is untouched.
+#[tokio::test]
+async fn a_redis_group_is_restore_tested_from_its_snapshot_and_deleted() {
+    let policy = rempart_integration::EXAMPLE_POLICY.replace(
+        "policies = [\"rewapp-postgres\"]",
+        "policies = [\"rewapp-postgres\", \"rewapp-redis\"]",
+    );
+    assert_ne!(policy, rempart_integration::EXAMPLE_POLICY);
+    let h = Harness::with(&[], &policy).await;
+    snapshot_scheduler::handle(&h.deps, scheduled_at("2025-11-23T04:00:00Z"))
+        .await
+        .expect("snapshots");
+    let deps = tester(&h);
+    let ec = aws_sdk_elasticache::Client::new(&h.cfg);
+    let groups = |ec: aws_sdk_elasticache::Client| async move {
+        ec.describe_replication_groups()
+            .send()
+            .await
+            .expect("describe")
+            .replication_groups()
+            .to_vec()
+    };
+    let first = restore_tester::handle(&deps, tick("2025-11-23T06:00:00Z"))
+        .await
+        .expect("started");
+    let id = format!("rempart-rt-{}-202511230600", h.estate.redis);
+    assert!(first.started.contains(&id), "{first:?}");
+    let all = groups(ec.clone()).await;
+    let g = all
+        .iter()
+        .find(|g| g.replication_group_id() == Some(id.as_str()))
+        .unwrap_or_else(|| panic!("the test group: {all:?}"));
+    assert_eq!(g.at_rest_encryption_enabled(), Some(true));
+    assert_eq!(g.member_clusters().len(), 1, "one node: {g:?}");
+    let arn = g.arn().expect("arn").to_string();
+    let tags: std::collections::BTreeMap<String, String> = ec
+        .list_tags_for_resource()
+        .resource_name(&arn)
+        .send()
+        .await
+        .expect("tags")
+        .tag_list()
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tags.get("rempart:restore-test"),
+        Some(&h.estate.redis),
+        "{tags:?}"
+    );
+    let snapshot = tags
+        .get("rempart:restore-snapshot")
+        .expect("the snapshot restored")
+        .clone();
+    assert!(snapshot.starts_with("rempart-rewapp-redis-"), "{snapshot}");
+    // The scheduler does not take the throw-away group for a protected one.
+    let night = snapshot_scheduler::handle(&h.deps, scheduled_at("2025-11-24T04:00:00Z"))
+        .await
+        .expect("next night");
+    assert!(
+        night
+            .created
+            .iter()
+            .chain(&night.failed)
+            .all(|c| c.resource != id),
+        "{night:?}"
+    );
+
+    let second = restore_tester::handle(&deps, tick("2025-11-23T06:05:00Z"))
+        .await
+        .expect("followed");
+    let d = second
+        .finished
+        .iter()
+        .find(|d| d["instance"] == id.as_str())
+        .unwrap_or_else(|| panic!("the group's test concluded: {second:?}"));
+    assert_eq!(d["rto_s"], 300);
+    assert_eq!(d["kind"], "elasticache-redis");
+    let passed: Vec<&str> = d["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["ok"] == true)
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(
+        passed,
+        ["available", "engine", "storage", "encryption"],
+        "{d}"
+    );
+    let after = groups(ec.clone()).await;
+    let status = |id: &str| {
+        after
+            .iter()
+            .find(|g| g.replication_group_id() == Some(id))
+            .and_then(|g| g.status())
+            .map(str::to_string)
+    };
+    assert_eq!(
+        status(&id).as_deref(),
+        Some("deleting"),
+        "the test group is deleted"
+    );
+    assert_eq!(
+        status(&h.estate.redis).as_deref(),
+        Some("available"),
+        "the production group is untouched"
+    );
+    let snap = ec
+        .describe_snapshots()
+        .snapshot_name(&snapshot)
+        .send()
+        .await
+        .expect("snapshot");
+    let snap_arn = snap.snapshots()[0].arn().expect("arn").to_string();
+    let snap_tags = ec
+        .list_tags_for_resource()
+        .resource_name(&snap_arn)
+        .send()
+        .await
+        .expect("tags");
+    assert!(snap_tags
+        .tag_list()
+        .iter()
+        .any(|t| t.key() == Some("rempart:verified")));
+    assert!(h.announcements("/all").iter().any(
+        |a| a["kind"] == "restore.succeeded" && a["resource"]["id"] == h.estate.redis.as_str()
+    ));
+    // Once a month: a later tick starts no second test of the group, and
+    // the deleting group is not followed again.
+    let later = restore_tester::handle(&deps, tick("2025-11-23T07:00:00Z"))
+        .await
+        .expect("later");
+    assert!(later.started.is_empty(), "{later:?}");
+    assert!(later.finished.is_empty(), "{later:?}");
+    assert!(later.not_due.contains(&h.estate.redis), "{later:?}");
 }

@@ -220,6 +220,8 @@ fn job_of(kind: &str) -> Option<(&'static str, bool)> {
         "copy.started" | "copy.completed" => ("copy", true),
         "restore.failed" => ("restore", false),
         "restore.succeeded" => ("restore", true),
+        "drill.failed" | "drill.slow" => ("drill", false),
+        "drill.succeeded" => ("drill", true),
         "audit.breach" => ("audit", false),
         "audit.passed" => ("audit", true),
         _ => return None,

@@ -30,22 +30,25 @@ use rempart_core::kind::ResourceKind;
 use rempart_core::model::SnapshotInfo;
 use rempart_core::policy::PolicySource;
 use rempart_core::restore::{
+    cache_checks, cache_failed, cache_group_id, drill_candidates, due_requests,
+    scheduled_requests_key, volume_checks, volume_failed, volume_token, Dialect, RestoredCache,
+    RestoredCluster, RestoredInstance, RestoredVolume,
+};
+use rempart_core::restore::{
     checks, cluster_checks, credentials, decide, due, instance_id, named, pick, request_target,
     seed, sql_check, table_check, Check, Probe, RestorePlan, RestoreRequest, RestoreSource,
     RestoreTests, SqlCheck, Windows,
 };
-use rempart_core::restore::{
-    due_requests, scheduled_requests_key, volume_checks, volume_failed, volume_token, Dialect,
-    RestoredCluster, RestoredInstance, RestoredVolume,
-};
-use rempart_core::tags::TAG_VERIFIED;
 use rempart_core::tags::*;
+use rempart_core::tags::{TAG_DRILL, TAG_VERIFIED};
 use rempart_core::time::rfc3339;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 pub const NAME: &str = "restore-tester";
+/// The name of its deployment in the DR region, in drill mode.
+pub const DRILL_NAME: &str = "drill-tester";
 /// The detail-type of a restore on request (source `rempart`).
 pub const RESTORE_REQUEST: &str = "Rempart Restore Request";
 
@@ -69,21 +72,48 @@ pub struct Deps {
     /// `REMPART_RESTORE_TEST_SECURITY_GROUPS`).
     pub default_subnet_group: Option<String>,
     pub default_security_groups: Vec<String>,
+    /// Where Redis test groups go when the policy's `[restore_tests]` names
+    /// no `cache_subnet_group` (`REMPART_RESTORE_TEST_CACHE_SUBNET_GROUP`).
+    pub default_cache_subnet_group: Option<String>,
+    /// Deployed in a DR region to run the policy's `[drills]`
+    /// (`REMPART_TESTER_MODE=drills`): it restores the DR copies found in
+    /// its region, and nothing else (no restore tests, no requests).
+    pub drills: bool,
 }
+
+/// `tests` (the default: restore tests and requests in the function's
+/// region) or `drills` (DR drills of the copies in the function's region).
+pub const MODE_ENV: &str = "REMPART_TESTER_MODE";
+/// The region of the registry table, the events topic and the policy
+/// parameter, when the function runs elsewhere (a drill tester in a DR
+/// region). Default: the function's own region.
+pub const HOME_REGION_ENV: &str = "REMPART_HOME_REGION";
 
 /// The environment variables of the test instances' default placement.
 pub const SUBNET_GROUP_ENV: &str = "REMPART_RESTORE_TEST_SUBNET_GROUP";
 pub const SECURITY_GROUPS_ENV: &str = "REMPART_RESTORE_TEST_SECURITY_GROUPS";
+pub const CACHE_SUBNET_GROUP_ENV: &str = "REMPART_RESTORE_TEST_CACHE_SUBNET_GROUP";
 
 impl Deps {
     pub fn from_env(cfg: &SdkConfig) -> Result<Deps> {
-        let mut deps = Deps::new(
-            cfg,
-            &env_var(REGISTRY_TABLE_ENV)?,
-            &env_var(EVENTS_TOPIC_ENV)?,
-            PolicySource::from_env()?,
-        )?;
         let set = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let (table, topic) = (env_var(REGISTRY_TABLE_ENV)?, env_var(EVENTS_TOPIC_ENV)?);
+        let policy = PolicySource::from_env()?;
+        let mut deps = match set(MODE_ENV).as_deref() {
+            None | Some("tests") => Deps::new(cfg, &table, &topic, policy)?,
+            Some("drills") => {
+                let home = match set(HOME_REGION_ENV) {
+                    Some(h) => h,
+                    None => region_of(cfg)?,
+                };
+                Deps::drills(cfg, &home, &table, &topic, policy)?
+            }
+            Some(other) => {
+                return Err(Error::Config(format!(
+                    "{MODE_ENV} is `{other}`: `tests` (restore tests and requests) or `drills` (DR drills in this region)"
+                )))
+            }
+        };
         deps.default_subnet_group = set(SUBNET_GROUP_ENV);
         deps.default_security_groups = set(SECURITY_GROUPS_ENV)
             .map(|v| {
@@ -93,11 +123,44 @@ impl Deps {
                     .collect()
             })
             .unwrap_or_default();
+        deps.default_cache_subnet_group = set(CACHE_SUBNET_GROUP_ENV);
         Ok(deps)
     }
 
     pub fn new(cfg: &SdkConfig, table: &str, topic: &str, policy: PolicySource) -> Result<Deps> {
-        let cfg = &rempart_aws::runtime::function_config(cfg, "restore-tester");
+        Deps::build(cfg, NAME, table, topic, policy)
+    }
+
+    /// The drill tester: the restore-tester in drill mode in `cfg`'s region
+    /// (a DR region), its registry, events topic and policy parameter in
+    /// `home` (the primary region). Its calls name it `drill-tester`.
+    pub fn drills(
+        cfg: &SdkConfig,
+        home: &str,
+        table: &str,
+        topic: &str,
+        policy: PolicySource,
+    ) -> Result<Deps> {
+        let mut deps = Deps::build(cfg, DRILL_NAME, table, topic, policy)?;
+        let home_cfg = rempart_aws::runtime::function_config(cfg, DRILL_NAME)
+            .to_builder()
+            .region(aws_config::Region::new(home.to_string()))
+            .build();
+        deps.registry = Registry::new(aws_sdk_dynamodb::Client::new(&home_cfg), table);
+        deps.topic = Topic::new(aws_sdk_sns::Client::new(&home_cfg), topic);
+        deps.ssm = aws_sdk_ssm::Client::new(&home_cfg);
+        deps.drills = true;
+        Ok(deps)
+    }
+
+    fn build(
+        cfg: &SdkConfig,
+        app: &str,
+        table: &str,
+        topic: &str,
+        policy: PolicySource,
+    ) -> Result<Deps> {
+        let cfg = &rempart_aws::runtime::function_config(cfg, app);
         let region = region_of(cfg)?;
         Ok(Deps {
             rds: Rds::new(aws_sdk_rds::Client::new(cfg), &region),
@@ -112,6 +175,8 @@ impl Deps {
             region,
             default_subnet_group: None,
             default_security_groups: Vec::new(),
+            default_cache_subnet_group: None,
+            drills: false,
         })
     }
 }
@@ -131,6 +196,12 @@ pub struct TesterReport {
 pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
     let ev = envelope(&event)?;
     let now = event_time(&ev)?;
+    if ev.detail_type == RESTORE_REQUEST && deps.drills {
+        return Err(Error::Event(format!(
+            "this restore-tester runs DR drills in {}: send `{RESTORE_REQUEST}` to the one of the primary region",
+            deps.region
+        )));
+    }
     if ev.detail_type == RESTORE_REQUEST {
         let req: RestoreRequest = serde_json::from_value(ev.detail.clone()).map_err(|e| {
             Error::Event(format!(
@@ -148,6 +219,9 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
             "restore-tester takes `{SCHEDULED_EVENT}` (its 5-minute schedule) and `{RESTORE_REQUEST}` (source rempart), not `{}`",
             ev.detail_type
         )));
+    }
+    if deps.drills {
+        return drill_tick(deps, ev.id.as_deref(), now).await;
     }
     let mut report = TesterReport::default();
     // Restores on request scheduled for later (`not_before`) whose time has
@@ -192,35 +266,10 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
     if cfg.security_groups.is_empty() {
         cfg.security_groups = deps.default_security_groups.clone();
     }
-    let in_progress: Vec<RestoredInstance> = restored
-        .into_iter()
-        .filter(|i| i.tags.contains_key(TAG_RESTORE_TEST))
-        .collect();
-    for i in in_progress.iter().filter(|i| i.cluster.is_none()) {
-        follow(deps, &cfg, i, now, &mut report).await?;
+    if cfg.cache_subnet_group.is_none() {
+        cfg.cache_subnet_group = deps.default_cache_subnet_group.clone();
     }
-    let clusters = deps.rds.clusters_tagged(TAG_RESTORE_TEST).await?;
-    for c in &clusters {
-        let member = in_progress
-            .iter()
-            .find(|i| i.cluster.as_deref() == Some(c.id.as_str()));
-        follow_cluster(deps, &cfg, c, member, now, &mut report).await?;
-    }
-    // EBS restore tests: the volumes created from snapshots, whatever the
-    // policy says now (one that stopped covering volumes still has its
-    // tests followed and deleted).
-    let volumes: Vec<RestoredVolume> = deps
-        .snapshots
-        .ec2
-        .restored_volumes(TAG_RESTORE_TEST)
-        .await?
-        .into_iter()
-        // Deleted by an earlier run; EBS lists them for a while.
-        .filter(|v| !matches!(v.state.as_str(), "deleting" | "deleted"))
-        .collect();
-    for v in &volumes {
-        follow_volume(deps, &cfg, v, now, &mut report).await?;
-    }
+    let copies = follow_all(deps, &cfg, restored, now, &mut report).await?;
     let mut dbs: Vec<_> = deps
         .rds
         .tagged_instances()
@@ -236,57 +285,49 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
     if covers_volumes {
         dbs.extend(deps.snapshots.ec2.tagged_volumes().await?);
     }
+    let covers_redis = cfg.policies.iter().any(|p| {
+        doc.policy(p)
+            .is_some_and(|p| p.kinds.contains(&ResourceKind::ElasticacheRedis))
+    });
+    if covers_redis {
+        dbs.extend(deps.snapshots.elasticache.tagged_redis().await?);
+    }
     // Listed once per family, and only when a resource of it is due: most
     // ticks start nothing.
-    let (mut rds_snaps, mut ebs_snaps): (Option<Vec<SnapshotInfo>>, Option<Vec<SnapshotInfo>>) =
-        (None, None);
+    let mut listed: BTreeMap<&'static str, Vec<SnapshotInfo>> = BTreeMap::new();
     for db in dbs.iter().filter(|d| {
         d.policy_tag()
             .is_some_and(|p| cfg.policies.iter().any(|x| x == p))
     }) {
         let testing = |tags: &BTreeMap<String, String>| tags.get(TAG_RESTORE_TEST) == Some(&db.id);
-        let busy = match db.kind {
-            ResourceKind::AuroraCluster => clusters
-                .iter()
-                .any(|c| testing(&c.tags) && !c.tags.contains_key(TAG_RESTORE_FINISHED)),
-            ResourceKind::EbsVolume => volumes.iter().any(|v| testing(&v.tags)),
-            _ => in_progress
-                .iter()
-                .any(|i| i.cluster.is_none() && testing(&i.tags)),
-        };
-        if busy {
+        if copies.busy(db.kind, &testing) {
             continue;
         }
-        let history = deps.registry.history(&db.registry_key()).await?;
-        let finished: Vec<DateTime<Utc>> = history
-            .iter()
-            .filter(|i| {
-                i.get("action")
-                    .and_then(|v| v.as_s().ok())
-                    .is_some_and(|a| a == "restore.succeeded" || a == "restore.failed")
-            })
-            .filter_map(|i| i.get("time").and_then(|v| v.as_s().ok()))
-            .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&Utc))
-            .collect();
+        let finished = concluded(deps, &db.registry_key(), "restore").await?;
         if !due(&finished, now, cfg.frequency_of(db.kind)) {
             report.not_due.push(db.id.clone());
             continue;
         }
-        let snaps = if db.kind == ResourceKind::EbsVolume {
-            &mut ebs_snaps
-        } else {
-            &mut rds_snaps
+        let family = match db.kind {
+            ResourceKind::EbsVolume => "ebs",
+            ResourceKind::ElasticacheRedis => "elasticache",
+            ResourceKind::RdsInstance | ResourceKind::AuroraCluster => "rds",
         };
-        if snaps.is_none() {
-            *snaps = Some(if db.kind == ResourceKind::EbsVolume {
-                deps.snapshots.ec2.managed_snapshots().await?
-            } else {
-                deps.snapshots.rds.managed_snapshots().await?
-            });
+        if !listed.contains_key(family) {
+            let snaps = match db.kind {
+                ResourceKind::EbsVolume => deps.snapshots.ec2.managed_snapshots().await?,
+                ResourceKind::ElasticacheRedis => {
+                    deps.snapshots.elasticache.managed_snapshots().await?
+                }
+                ResourceKind::RdsInstance | ResourceKind::AuroraCluster => {
+                    deps.snapshots.rds.managed_snapshots().await?
+                }
+            };
+            listed.insert(family, snaps);
         }
-        let mine: Vec<_> = snaps
-            .iter()
+        let mine: Vec<_> = listed
+            .get(family)
+            .into_iter()
             .flatten()
             .filter(|s| s.kind == db.kind && s.source_id() == db.id)
             .cloned()
@@ -328,57 +369,14 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
             report.failed.push(db.id.clone());
             continue;
         };
-        let mut instance = instance_id(&db.id, now);
-        let mut tags = vec![
-            (TAG_MANAGED.to_string(), "true".to_string()),
-            (TAG_RESTORE_TEST.to_string(), db.id.clone()),
-            (TAG_RESTORE_SNAPSHOT.to_string(), s.id.clone()),
-            (TAG_RESTORE_STARTED.to_string(), rfc3339(now)),
-            (
-                TAG_POLICY.to_string(),
-                db.policy_tag().unwrap_or_default().to_string(),
-            ),
-        ];
-        let placement = Placement {
-            subnet_group: cfg.subnet_group.as_deref(),
-            parameter_group: cfg.parameter_group.as_deref(),
-            security_groups: &cfg.security_groups,
-        };
-        // Where it was restored: the instance class, or a volume's zone.
-        let class: String = if db.kind == ResourceKind::EbsVolume {
-            // EBS names volumes itself: the token is the test's name.
-            let zone = deps.snapshots.ec2.volume_zone(&db.id).await?;
-            let token = volume_token(&db.id, now);
-            tags.push(("Name".to_string(), token.clone()));
-            instance = deps
-                .snapshots
-                .ec2
-                .restore_volume(&s.id, &zone, &token, &tags)
-                .await?;
-            zone
-        } else if db.kind == ResourceKind::AuroraCluster {
-            deps.rds
-                .restore_cluster(
-                    ClusterFrom::Snapshot(&s.id),
-                    &instance,
-                    &cfg.aurora_instance_class,
-                    &placement,
-                    &tags,
-                )
-                .await?;
-            cfg.aurora_instance_class.clone()
+        let tags = copy_tags(&db.id, &s.id, db.policy_tag().unwrap_or_default(), now);
+        let zone = if db.kind == ResourceKind::EbsVolume {
+            Some(deps.snapshots.ec2.volume_zone(&db.id).await?)
         } else {
-            deps.rds
-                .restore_instance(
-                    &s.id,
-                    &instance,
-                    Some(&cfg.instance_class),
-                    &placement,
-                    &tags,
-                )
-                .await?;
-            cfg.instance_class.clone()
+            None
         };
+        let (instance, class) =
+            start_copy(deps, &cfg, db.kind, &db.id, &s.id, zone, tags, now).await?;
         let r = base(
             "restore.started",
             &instance,
@@ -401,6 +399,291 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
     Ok(report)
 }
 
+/// The throw-away copies in progress in the function's region (restore
+/// tests, or drills in a DR region), as followed this tick.
+struct InProgress {
+    instances: Vec<RestoredInstance>,
+    clusters: Vec<RestoredCluster>,
+    volumes: Vec<RestoredVolume>,
+    caches: Vec<RestoredCache>,
+}
+
+impl InProgress {
+    /// Whether a copy of a resource of `kind` for which `mine` holds is
+    /// still in progress (a test cluster concluded and waiting for its
+    /// deletion is not).
+    fn busy(&self, kind: ResourceKind, mine: &dyn Fn(&BTreeMap<String, String>) -> bool) -> bool {
+        match kind {
+            ResourceKind::AuroraCluster => self
+                .clusters
+                .iter()
+                .any(|c| mine(&c.tags) && !c.tags.contains_key(TAG_RESTORE_FINISHED)),
+            ResourceKind::EbsVolume => self.volumes.iter().any(|v| mine(&v.tags)),
+            ResourceKind::ElasticacheRedis => self.caches.iter().any(|c| mine(&c.tags)),
+            ResourceKind::RdsInstance => self
+                .instances
+                .iter()
+                .any(|i| i.cluster.is_none() && mine(&i.tags)),
+        }
+    }
+}
+
+/// Follows every throw-away copy in progress (`restored`: the instances
+/// tagged `rempart:restore-test`, requests' included and skipped here):
+/// instances, Aurora clusters, EBS volumes and Redis groups, whatever the
+/// policy says now (one that stopped covering a kind still has its copies
+/// followed and deleted).
+async fn follow_all(
+    deps: &Deps,
+    cfg: &RestoreTests,
+    restored: Vec<RestoredInstance>,
+    now: DateTime<Utc>,
+    report: &mut TesterReport,
+) -> Result<InProgress> {
+    let instances: Vec<RestoredInstance> = restored
+        .into_iter()
+        .filter(|i| i.tags.contains_key(TAG_RESTORE_TEST))
+        .collect();
+    for i in instances.iter().filter(|i| i.cluster.is_none()) {
+        follow(deps, cfg, i, now, report).await?;
+    }
+    let clusters = deps.rds.clusters_tagged(TAG_RESTORE_TEST).await?;
+    for c in &clusters {
+        let member = instances
+            .iter()
+            .find(|i| i.cluster.as_deref() == Some(c.id.as_str()));
+        follow_cluster(deps, cfg, c, member, now, report).await?;
+    }
+    let volumes: Vec<RestoredVolume> = deps
+        .snapshots
+        .ec2
+        .restored_volumes(TAG_RESTORE_TEST)
+        .await?
+        .into_iter()
+        // Deleted by an earlier run; EBS lists them for a while.
+        .filter(|v| !matches!(v.state.as_str(), "deleting" | "deleted"))
+        .collect();
+    for v in &volumes {
+        follow_volume(deps, cfg, v, now, report).await?;
+    }
+    // One DescribeReplicationGroups listing, and a tag call per
+    // `rempart-rt-*` group only. Drills restore no Redis.
+    let caches: Vec<RestoredCache> = if deps.drills {
+        Vec::new()
+    } else {
+        deps.snapshots
+            .elasticache
+            .restored_groups(TAG_RESTORE_TEST)
+            .await?
+            .into_iter()
+            .filter(|c| !matches!(c.status.as_str(), "deleting" | "deleted"))
+            .collect()
+    };
+    for c in &caches {
+        follow_cache(deps, cfg, c, now, report).await?;
+    }
+    Ok(InProgress {
+        instances,
+        clusters,
+        volumes,
+        caches,
+    })
+}
+
+/// When the tests (`restore`) or drills (`drill`) of a resource concluded.
+async fn concluded(deps: &Deps, key: &str, head: &str) -> Result<Vec<DateTime<Utc>>> {
+    let (ok, failed) = (format!("{head}.succeeded"), format!("{head}.failed"));
+    Ok(deps
+        .registry
+        .records(key)
+        .await?
+        .into_iter()
+        .filter(|r| r.action == ok || r.action == failed)
+        .map(|r| r.time)
+        .collect())
+}
+
+/// A drill tester's tick, in a DR region: follows the drills in progress,
+/// then starts the due drill of each resource of the policy's `[drills]`
+/// from its newest DR copy in this region (RDS instances, Aurora clusters,
+/// EBS volumes): the copy restored as a restore test's is, tagged
+/// `rempart:drill=<the resource's region>`, its records the resource's.
+async fn drill_tick(
+    deps: &Deps,
+    event_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<TesterReport> {
+    let mut report = TesterReport::default();
+    let doc = load_policy(&deps.policy, &deps.ssm).await?;
+    let Some(drills) = doc.drills.clone() else {
+        return Ok(report);
+    };
+    let mut cfg = drills.settings(doc.restore_tests.as_ref());
+    if cfg.subnet_group.is_none() {
+        cfg.subnet_group = deps.default_subnet_group.clone();
+    }
+    if cfg.security_groups.is_empty() {
+        cfg.security_groups = deps.default_security_groups.clone();
+    }
+    let restored = deps.rds.instances_tagged(&[TAG_RESTORE_TEST]).await?;
+    let copies = follow_all(deps, &cfg, restored, now, &mut report).await?;
+    let covers = |kind: ResourceKind| {
+        cfg.policies
+            .iter()
+            .any(|p| doc.policy(p).is_some_and(|p| p.kinds.contains(&kind)))
+    };
+    let mut snaps = if covers(ResourceKind::RdsInstance) || covers(ResourceKind::AuroraCluster) {
+        deps.snapshots.rds.managed_snapshots().await?
+    } else {
+        Vec::new()
+    };
+    if covers(ResourceKind::EbsVolume) {
+        snaps.extend(deps.snapshots.ec2.managed_snapshots().await?);
+    }
+    let mut zone: Option<String> = None;
+    for c in drill_candidates(&snaps, &cfg.policies) {
+        let mine = |tags: &BTreeMap<String, String>| {
+            tags.get(TAG_RESTORE_TEST) == Some(&c.resource)
+                && tags.get(TAG_DRILL) == Some(&c.source_region)
+        };
+        if copies.busy(c.kind, &mine) {
+            continue;
+        }
+        let finished = concluded(deps, &c.registry_key(), "drill").await?;
+        if !due(&finished, now, cfg.frequency) {
+            report.not_due.push(c.resource.clone());
+            continue;
+        }
+        let mut tags = copy_tags(&c.resource, &c.copy.id, &c.policy, now);
+        tags.push((TAG_DRILL.to_string(), c.source_region.clone()));
+        let at = if c.kind == ResourceKind::EbsVolume {
+            if zone.is_none() {
+                zone = Some(deps.snapshots.ec2.first_zone().await?);
+            }
+            zone.clone()
+        } else {
+            None
+        };
+        let (instance, class) =
+            start_copy(deps, &cfg, c.kind, &c.resource, &c.copy.id, at, tags, now).await?;
+        let mut about = About::new(
+            deps,
+            c.kind,
+            &c.resource,
+            Some(c.policy.clone()),
+            event_id.map(str::to_string),
+        );
+        about.region = c.source_region.clone();
+        let r = about.record(
+            "drill.started",
+            now,
+            &instance,
+            true,
+            json!({"snapshot": c.copy.id, "instance": instance, "kind": c.kind, "class": class, "region": deps.region, "source_region": c.source_region}),
+        );
+        announce(
+            deps,
+            &r,
+            Severity::Info,
+            about.summary(),
+            format!(
+                "DR drill of {} ({}) started in {} from its copy {} into {instance}",
+                c.resource, c.source_region, deps.region, c.copy.id
+            ),
+        )
+        .await?;
+        report.started.push(instance);
+    }
+    Ok(report)
+}
+
+/// The tags of a throw-away copy of `db` restored from `snapshot`.
+fn copy_tags(db: &str, snapshot: &str, policy: &str, now: DateTime<Utc>) -> Vec<(String, String)> {
+    vec![
+        (TAG_MANAGED.to_string(), "true".to_string()),
+        (TAG_RESTORE_TEST.to_string(), db.to_string()),
+        (TAG_RESTORE_SNAPSHOT.to_string(), snapshot.to_string()),
+        (TAG_RESTORE_STARTED.to_string(), rfc3339(now)),
+        (TAG_POLICY.to_string(), policy.to_string()),
+    ]
+}
+
+/// Starts restoring `snapshot` (of `db`, a `kind`) into a throw-away copy
+/// tagged `tags` (a volume in `zone`). Returns the copy's id and what it
+/// was restored as (an instance class, a node type, a volume's zone).
+#[allow(clippy::too_many_arguments)]
+async fn start_copy(
+    deps: &Deps,
+    cfg: &RestoreTests,
+    kind: ResourceKind,
+    db: &str,
+    snapshot: &str,
+    zone: Option<String>,
+    mut tags: Vec<(String, String)>,
+    now: DateTime<Utc>,
+) -> Result<(String, String)> {
+    let instance = instance_id(db, now);
+    let placement = Placement {
+        subnet_group: cfg.subnet_group.as_deref(),
+        parameter_group: cfg.parameter_group.as_deref(),
+        security_groups: &cfg.security_groups,
+    };
+    Ok(match kind {
+        ResourceKind::EbsVolume => {
+            let zone = zone.ok_or_else(|| {
+                Error::Config(format!("no availability zone to restore {snapshot} in"))
+            })?;
+            // EBS names volumes itself: the token is the test's name.
+            let token = volume_token(db, now);
+            tags.push(("Name".to_string(), token.clone()));
+            let id = deps
+                .snapshots
+                .ec2
+                .restore_volume(snapshot, &zone, &token, &tags)
+                .await?;
+            (id, zone)
+        }
+        ResourceKind::ElasticacheRedis => {
+            let id = cache_group_id(db, now);
+            deps.snapshots
+                .elasticache
+                .restore_group(
+                    snapshot,
+                    &id,
+                    &cfg.cache_node_type,
+                    cfg.cache_subnet_group.as_deref(),
+                    &tags,
+                )
+                .await?;
+            (id, cfg.cache_node_type.clone())
+        }
+        ResourceKind::AuroraCluster => {
+            deps.rds
+                .restore_cluster(
+                    ClusterFrom::Snapshot(snapshot),
+                    &instance,
+                    &cfg.aurora_instance_class,
+                    &placement,
+                    &tags,
+                )
+                .await?;
+            (instance, cfg.aurora_instance_class.clone())
+        }
+        ResourceKind::RdsInstance => {
+            deps.rds
+                .restore_instance(
+                    snapshot,
+                    &instance,
+                    Some(&cfg.instance_class),
+                    &placement,
+                    &tags,
+                )
+                .await?;
+            (instance, cfg.instance_class.clone())
+        }
+    })
+}
+
 /// One restore test in progress, whatever it restored.
 struct Test {
     kind: ResourceKind,
@@ -412,6 +695,8 @@ struct Test {
     started: DateTime<Utc>,
     policy: Option<String>,
     status: String,
+    /// A DR drill: the region of the drilled resource (`rempart:drill`).
+    drill: Option<String>,
 }
 
 impl Test {
@@ -433,11 +718,35 @@ impl Test {
                 .unwrap_or(now),
             policy: tags.get(TAG_POLICY).cloned(),
             status: status.to_string(),
+            drill: tags.get(TAG_DRILL).cloned(),
         }
     }
 
+    /// A drill's records are the drilled resource's, in its own region.
     fn about(&self, deps: &Deps) -> About {
-        About::new(deps, self.kind, &self.db, self.policy.clone(), None)
+        let mut about = About::new(deps, self.kind, &self.db, self.policy.clone(), None);
+        if let Some(home) = &self.drill {
+            about.region = home.clone();
+        }
+        about
+    }
+
+    /// `restore.<what>`, or `drill.<what>` for a drill.
+    fn action(&self, what: &str) -> String {
+        let head = if self.drill.is_some() {
+            "drill"
+        } else {
+            "restore"
+        };
+        format!("{head}.{what}")
+    }
+
+    /// How the announcement names it.
+    fn title(&self, deps: &Deps) -> String {
+        match &self.drill {
+            Some(home) => format!("DR drill of {} ({home}) in {}", self.db, deps.region),
+            None => format!("Restore test of {}", self.db),
+        }
     }
 }
 
@@ -459,11 +768,11 @@ async fn still_running(
         // Once per test: the record's time is the alert instant.
         let about = t.about(deps);
         let r = about.record(
-            "restore.slow",
+            &t.action("slow"),
             t.started + cfg.alert_after.0,
             &t.restored,
             false,
-            json!({"snapshot": t.snapshot, "status": t.status, "elapsed_s": elapsed.num_seconds()}),
+            json!({"snapshot": t.snapshot, "status": t.status, "elapsed_s": elapsed.num_seconds(), "alert_after_s": cfg.alert_after.seconds(), "region": deps.region}),
         );
         announce(
             deps,
@@ -471,8 +780,8 @@ async fn still_running(
             Severity::Warning,
             about.summary(),
             format!(
-                "Restore test of {} still not available after {} min (alert at {})",
-                t.db,
+                "{} still not available after {} min (alert at {})",
+                t.title(deps),
                 elapsed.num_minutes(),
                 cfg.alert_after
             ),
@@ -497,33 +806,53 @@ async fn conclude(
 ) -> Result<()> {
     let elapsed = now - t.started;
     let ok = !failed_state && results.iter().all(|c| c.ok);
-    let action = if ok {
-        "restore.succeeded"
+    let action = t.action(if ok { "succeeded" } else { "failed" });
+    let mut details = json!({"snapshot": t.snapshot, "instance": t.restored, "kind": t.kind, "rto_s": elapsed.num_seconds(), "alert_after_s": cfg.alert_after.seconds(), "checks": results, "measured_to": "the polling period"});
+    if let Some(home) = &t.drill {
+        // The measured region-failover time, against the drill's target.
+        details["region"] = json!(deps.region);
+        details["source_region"] = json!(home);
+        details["target_s"] = json!(cfg.time_objective.map(|s| s.seconds()));
+        rempart_aws::metrics::emit(&[rempart_core::restore::drill_emf_line(
+            t.kind.as_str(),
+            &t.db,
+            home,
+            elapsed.num_seconds(),
+            now,
+        )]);
     } else {
-        "restore.failed"
-    };
-    let details = json!({"snapshot": t.snapshot, "instance": t.restored, "kind": t.kind, "rto_s": elapsed.num_seconds(), "alert_after_s": cfg.alert_after.seconds(), "checks": results, "measured_to": "the polling period"});
-    rempart_aws::metrics::emit(&[rempart_core::restore::emf_line(
-        t.kind.as_str(),
-        &t.db,
-        elapsed.num_seconds(),
-        ok,
-        &results,
-        now,
-    )]);
+        rempart_aws::metrics::emit(&[rempart_core::restore::emf_line(
+            t.kind.as_str(),
+            &t.db,
+            elapsed.num_seconds(),
+            ok,
+            &results,
+            now,
+        )]);
+    }
     let about = t.about(deps);
-    let r = about.record(action, now, &t.restored, ok, details.clone());
+    let r = about.record(&action, now, &t.restored, ok, details.clone());
     let severity = if !ok || elapsed >= cfg.alert_after.0 {
         Severity::Warning
     } else {
         Severity::Info
     };
-    let text = if ok {
+    let text = if ok && t.drill.is_some() {
+        format!(
+            "{} passed: {} restored and checked in {} min (target {}, alert at {})",
+            t.title(deps),
+            t.snapshot,
+            elapsed.num_minutes(),
+            cfg.time_objective
+                .map_or_else(|| "none".to_string(), |s| s.to_string()),
+            cfg.alert_after
+        )
+    } else if ok {
         format!("Restore test of {} passed: {} restored in {} min (RTO measured to the 5-minute polling)", t.db, t.snapshot, elapsed.num_minutes())
     } else {
         format!(
-            "Restore test of {} FAILED: {}",
-            t.db,
+            "{} FAILED: {}",
+            t.title(deps),
             results
                 .iter()
                 .filter(|c| !c.ok)
@@ -536,6 +865,11 @@ async fn conclude(
     if ok {
         let snap = if t.kind == ResourceKind::EbsVolume {
             deps.snapshots.ec2.snapshot_by_id(&t.snapshot).await?
+        } else if t.kind == ResourceKind::ElasticacheRedis {
+            deps.snapshots
+                .elasticache
+                .snapshot_by_name(&t.snapshot)
+                .await?
         } else if t.kind == ResourceKind::AuroraCluster {
             deps.snapshots
                 .rds
@@ -647,6 +981,43 @@ async fn follow_volume(
     deps.snapshots
         .ec2
         .delete_restored_volume(v, TAG_RESTORE_TEST)
+        .await?;
+    conclude(deps, cfg, &t, results, failed_state, now, report).await
+}
+
+/// A restore test of a Redis replication group: once the group created
+/// from the snapshot is available (or failed, or given up), checked
+/// (state, engine, shards against the snapshot's, encryption at rest),
+/// deleted, concluded.
+async fn follow_cache(
+    deps: &Deps,
+    cfg: &RestoreTests,
+    c: &RestoredCache,
+    now: DateTime<Utc>,
+    report: &mut TesterReport,
+) -> Result<()> {
+    let t = Test::new(
+        ResourceKind::ElasticacheRedis,
+        &c.id,
+        &c.status,
+        &c.tags,
+        now,
+    );
+    let failed_state = cache_failed(&c.status);
+    let done = c.status == "available" || failed_state || cfg.given_up(now - t.started);
+    if still_running(deps, cfg, &t, done, now, report).await? {
+        return Ok(());
+    }
+    // The snapshot's shards, when it is still there to say.
+    let shards = match deps.snapshots.elasticache.snapshot_shape(&t.snapshot).await {
+        Ok(shape) => shape.shards,
+        Err(e) if e.is_retryable() => return Err(e),
+        Err(_) => None,
+    };
+    let results = named(cache_checks(c, shards), &cfg.checks);
+    deps.snapshots
+        .elasticache
+        .delete_restored_group(c, TAG_RESTORE_TEST)
         .await?;
     conclude(deps, cfg, &t, results, failed_state, now, report).await
 }

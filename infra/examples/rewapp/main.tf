@@ -67,6 +67,12 @@ module "rempart" {
   # security group that admits only it (created here).
   restore_tester_vpc = var.restore_tester_vpc
 
+  # §10.1: the semi-annual cross-region test, by the drill tester in
+  # eu-central-1 (the policy's [drills]); in drill_vpc there, it checks the
+  # drilled database's data too.
+  drills_enabled = true
+  drill_vpc      = var.drill_vpc
+
   # `rempart restore` (seed 002 §3): restores on request into new instances,
   # by whoever may put a `Rempart Restore Request` event on the default bus
   # (restrict events:PutEvents on that detail-type to the operators).

@@ -53,6 +53,11 @@ output "restore_tester" {
   value       = module.rempart.restore_tester
 }
 
+output "drill_tester" {
+  description = "The drill tester in the DR region (the policy's [drills]): its function, role, log group, dead-letter queue, rule and alarms."
+  value       = module.rempart.drill_tester
+}
+
 output "incidents_table_name" {
   description = "Name of the DynamoDB incidents table."
   value       = module.rempart.incidents_table_name

@@ -72,3 +72,12 @@ variable "restore_test_subnet_group" {
   type        = string
   default     = null
 }
+
+variable "drill_vpc" {
+  description = "The DR region's VPC (vpc_id, and at least two private subnet_ids with a route to the AWS APIs of both regions) where the drill tester connects to drilled PostgreSQL copies for the policy's data checks; null: control-plane checks only."
+  type = object({
+    vpc_id     = string
+    subnet_ids = list(string)
+  })
+  default = null
+}

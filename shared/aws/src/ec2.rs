@@ -134,6 +134,34 @@ impl Ec2 {
             .ok_or_else(|| not_found("DescribeVolumes", "InvalidVolume.NotFound", id))
     }
 
+    /// The region's first available zone (in name order): where a drill
+    /// restores a volume whose own zone is in another region.
+    pub async fn first_zone(&self) -> Result<String> {
+        let out = self
+            .client
+            .describe_availability_zones()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("state")
+                    .values("available")
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeAvailabilityZones", e))?;
+        out.availability_zones()
+            .iter()
+            .filter_map(|z| z.zone_name())
+            .min()
+            .map(str::to_string)
+            .ok_or_else(|| {
+                crate::error::Error::Config(format!(
+                    "no available zone in {} to restore a volume in",
+                    self.region
+                ))
+            })
+    }
+
     /// A restore test's volume from an EBS snapshot, in `zone`, tagged as it
     /// is created (`CreateVolume` with a tag specification; the restore
     /// tester may create only volumes so tagged). `token` is the

@@ -7,10 +7,55 @@ use aws_sdk_elasticache::types::{CacheCluster, ReplicationGroup, Tag};
 use aws_sdk_elasticache::Client;
 use rempart_core::kind::ResourceKind;
 use rempart_core::model::{RedisShape, Resource, SnapshotInfo};
+use rempart_core::restore::RestoredCache;
 use rempart_core::tags::*;
 use std::collections::BTreeMap;
 
 const PAGE: i32 = 100;
+
+/// The prefix of the replication groups restore tests create
+/// (`rempart_core::restore::cache_group_id`).
+const TEST_GROUP_PREFIX: &str = "rempart-rt-";
+
+/// What a snapshot restores into.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CacheSnapshotShape {
+    pub engine: Option<String>,
+    pub engine_version: Option<String>,
+    /// Its node groups (shards), when the snapshot says (a snapshot of a
+    /// replication group does).
+    pub shards: Option<usize>,
+    /// The snapshot's cache parameter group.
+    pub parameter_group: Option<String>,
+}
+
+impl CacheSnapshotShape {
+    /// A snapshot of a cluster-mode-enabled group: restored with as many
+    /// node groups, under its parameter group (`cluster-enabled yes`).
+    pub fn clustered(&self) -> bool {
+        self.shards.is_some_and(|n| n > 1)
+            || self
+                .parameter_group
+                .as_deref()
+                .is_some_and(|g| g.contains("cluster.on"))
+    }
+}
+
+fn restored_cache(g: &ReplicationGroup, tags: BTreeMap<String, String>) -> Option<RestoredCache> {
+    Some(RestoredCache {
+        id: g.replication_group_id()?.to_string(),
+        arn: g.arn()?.to_string(),
+        status: g.status().unwrap_or_default().to_string(),
+        engine: g.engine().unwrap_or_default().to_string(),
+        engine_version: String::new(),
+        node_type: g.cache_node_type().unwrap_or_default().to_string(),
+        shards: g.node_groups().len(),
+        nodes: g.member_clusters().len(),
+        at_rest_encrypted: g.at_rest_encryption_enabled() == Some(true),
+        kms_key: g.kms_key_id().map(str::to_string),
+        tags,
+    })
+}
 
 #[derive(Clone, Debug)]
 pub struct ElastiCache {
@@ -247,11 +292,16 @@ impl ElastiCache {
     /// ElastiCache's describe call returns no tags: one tag call per
     /// `rempart-` snapshot.
     pub async fn managed_snapshots(&self) -> Result<Vec<SnapshotInfo>> {
+        self.managed_snapshots_named(None).await
+    }
+
+    async fn managed_snapshots_named(&self, name: Option<&str>) -> Result<Vec<SnapshotInfo>> {
         let mut out = Vec::new();
         let mut pages = self
             .client
             .describe_snapshots()
             .snapshot_source("manual")
+            .set_snapshot_name(name.map(str::to_string))
             .max_records(50)
             .into_paginator()
             .send();
@@ -303,6 +353,165 @@ impl ElastiCache {
             .await
             .map_err(|e| aws_error("CopySnapshot", e))?;
         Ok(())
+    }
+
+    /// The engine and shape of a snapshot, by name.
+    pub async fn snapshot_shape(&self, name: &str) -> Result<CacheSnapshotShape> {
+        let out = self
+            .client
+            .describe_snapshots()
+            .snapshot_name(name)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeSnapshots", e))?;
+        let s = out
+            .snapshots()
+            .first()
+            .ok_or_else(|| not_found("DescribeSnapshots", "SnapshotNotFoundFault", name))?;
+        Ok(CacheSnapshotShape {
+            engine: s.engine().map(str::to_string),
+            engine_version: s.engine_version().map(str::to_string),
+            shards: s.num_node_groups().and_then(|n| usize::try_from(n).ok()),
+            parameter_group: s.cache_parameter_group_name().map(str::to_string),
+        })
+    }
+
+    /// One Rempart snapshot by name, with its tags (`None` when gone).
+    pub async fn snapshot_by_name(&self, name: &str) -> Result<Option<SnapshotInfo>> {
+        match self.managed_snapshots_named(Some(name)).await {
+            Ok(found) => Ok(found.into_iter().find(|s| s.id == name)),
+            Err(crate::error::Error::Aws { code, .. })
+                if code == "SnapshotNotFoundFault" || code == "SnapshotNotFound" =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A restore test: a new replication group `id` (`rempart-rt-*`) from
+    /// the snapshot, one node per shard (no replica), encrypted at rest and
+    /// in transit, in `subnet_group` (ElastiCache's default when `None`),
+    /// with `tags` in the request. The same id asked again (a redelivered
+    /// event) is not an error. Returns the snapshot's shape.
+    pub async fn restore_group(
+        &self,
+        snapshot: &str,
+        id: &str,
+        node_type: &str,
+        subnet_group: Option<&str>,
+        tags: &[(String, String)],
+    ) -> Result<CacheSnapshotShape> {
+        let shape = self.snapshot_shape(snapshot).await?;
+        let mut req = self
+            .client
+            .create_replication_group()
+            .replication_group_id(id)
+            .replication_group_description(format!("Rempart restore test of {snapshot}"))
+            .snapshot_name(snapshot)
+            .cache_node_type(node_type)
+            .set_engine(shape.engine.clone())
+            .set_engine_version(shape.engine_version.clone())
+            .set_cache_subnet_group_name(subnet_group.map(str::to_string))
+            .at_rest_encryption_enabled(true)
+            .transit_encryption_enabled(true)
+            .automatic_failover_enabled(false)
+            .set_tags(Some(
+                tags.iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect(),
+            ));
+        req = if shape.clustered() {
+            req.num_node_groups(
+                shape
+                    .shards
+                    .and_then(|n| i32::try_from(n).ok())
+                    .unwrap_or(1),
+            )
+            .replicas_per_node_group(0)
+            .set_cache_parameter_group_name(shape.parameter_group.clone())
+        } else {
+            req.num_cache_clusters(1)
+        };
+        match req.send().await {
+            Ok(_) => Ok(shape),
+            Err(e)
+                if is_code(
+                    &e,
+                    &[
+                        "ReplicationGroupAlreadyExists",
+                        "ReplicationGroupAlreadyExistsFault",
+                    ],
+                ) =>
+            {
+                Ok(shape)
+            }
+            Err(e) => Err(aws_error("CreateReplicationGroup", e)),
+        }
+    }
+
+    /// The replication groups restore tests created (`rempart-rt-*`)
+    /// carrying `tag_key`: one paginated listing, then one tag call per
+    /// `rempart-rt-*` group only.
+    pub async fn restored_groups(&self, tag_key: &str) -> Result<Vec<RestoredCache>> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .describe_replication_groups()
+            .max_records(PAGE)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeReplicationGroups", e))?;
+            for g in page.replication_groups() {
+                let (Some(id), Some(arn)) = (g.replication_group_id(), g.arn()) else {
+                    continue;
+                };
+                if !id.starts_with(TEST_GROUP_PREFIX) {
+                    continue;
+                }
+                let tags = self.tags(arn).await?;
+                if tags.contains_key(tag_key) {
+                    out.extend(restored_cache(g, tags));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes a restore test's replication group: only one named
+    /// `rempart-rt-*` and tagged `tag_key` (the role's condition too). One
+    /// already gone or being deleted is not an error.
+    pub async fn delete_restored_group(&self, c: &RestoredCache, tag_key: &str) -> Result<()> {
+        if !c.id.starts_with(TEST_GROUP_PREFIX) || !c.tags.contains_key(tag_key) {
+            return Err(crate::error::Error::Config(format!(
+                "refusing to delete replication group {}: not a `{TEST_GROUP_PREFIX}*` group tagged {tag_key}",
+                c.id
+            )));
+        }
+        match self
+            .client
+            .delete_replication_group()
+            .replication_group_id(&c.id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if is_code(
+                    &e,
+                    &[
+                        "ReplicationGroupNotFoundFault",
+                        "ReplicationGroupNotFound",
+                        "InvalidReplicationGroupState",
+                        "InvalidReplicationGroupStateFault",
+                    ],
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(aws_error("DeleteReplicationGroup", e)),
+        }
     }
 
     /// Sets one tag on a snapshot (by ARN).

@@ -29,12 +29,15 @@ pub const RESTORE_TEST_SUCCESS: &str = "RestoreTestSuccess";
 /// restore-tester: checks passed of checks run, in percent (integrity).
 pub const RESTORE_INTEGRITY: &str = "RestoreIntegrityPercent";
 /// incident-escalator: incidents open after its tick (resource `incidents`).
+/// restore-tester (drills, in the DR region): a concluded drill's measured
+/// region-failover time, start to checked, per drilled resource.
+pub const DRILL_RTO: &str = "DrillRtoSeconds";
 pub const OPEN_INCIDENTS: &str = "OpenIncidents";
 
 /// The unit CloudWatch records for a metric of this module.
 fn unit(name: &str) -> &'static str {
     match name {
-        RPO_AGE | DR_COPY_LAG | PITR_LAG | RESTORE_TEST_RTO => "Seconds",
+        RPO_AGE | DR_COPY_LAG | PITR_LAG | RESTORE_TEST_RTO | DRILL_RTO => "Seconds",
         RESTORE_INTEGRITY => "Percent",
         _ => "Count",
     }

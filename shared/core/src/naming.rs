@@ -48,6 +48,8 @@ pub const RDS_CLUSTER_SNAPSHOT_ID_MAX: usize = 63;
 /// ElastiCache snapshot names: 1 to 255 characters (the limit AWS gives for
 /// serverless snapshot names; `CreateSnapshot`'s reference gives none).
 pub const ELASTICACHE_SNAPSHOT_NAME_MAX: usize = 255;
+/// ElastiCache replication group ids: 1 to 40 characters.
+pub const ELASTICACHE_GROUP_ID_MAX: usize = 40;
 /// Tag keys: at most 128 Unicode characters (RDS, ElastiCache).
 pub const TAG_KEY_MAX: usize = 128;
 /// EC2 tag keys: at most 127 Unicode characters.
@@ -550,6 +552,7 @@ mod tests {
             TAG_RESTORE_SOURCE,
             TAG_RESTORE_STARTED,
             TAG_RESTORE_TEST,
+            TAG_DRILL,
             TAG_SCHEDULE,
             TAG_SCHEDULED_AT,
             TAG_SOURCE,

@@ -319,6 +319,8 @@ fn next_step(a: &Announcement) -> Option<String> {
         "restore.completed" => "The restore did not complete: read the failed checks or the error, fix the cause, and ask again; the instance (if any) is left for inspection and must be deleted by hand.".into(),
         "restore.failed" => "A restore test failed: an incident is open. Read the failed checks; the throw-away instance was deleted. Until a test passes, nobody knows whether these snapshots restore.".into(),
         "restore.slow" => "The restore takes longer than the alert threshold: the promised RTO is at risk. Look at the instance's events in the RDS console.".into(),
+        "drill.failed" => "A DR drill failed: an incident is open. Read the failed checks; the copy restored in the DR region was deleted. Until a drill passes, nobody knows whether the region's copies restore.".into(),
+        "drill.slow" => "The DR drill takes longer than its alert threshold: the region-failover time promised is at risk. Look at the restored copy's events in the DR region's console.".into(),
         "audit.breach" => "Check why the snapshots or copies are late (the scheduler's and replicator's messages, their alarms); an incident is open until an audit passes.".into(),
         _ => return None,
     })
@@ -357,9 +359,15 @@ fn facts(a: &Announcement) -> Vec<(&'static str, String)> {
             }
             out.push(("Classified by", s("rule")));
         }
-        k if k.starts_with("restore.") => {
+        k if k.starts_with("restore.") || k.starts_with("drill.") => {
             let req = d.get("request").filter(|r| r.is_object()).unwrap_or(d);
             let r = |k: &str| req.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            if k.starts_with("drill.") {
+                out.push(("DR region", s("region")));
+                if let Some(t) = d.get("target_s").and_then(Value::as_i64) {
+                    out.push(("Failover target", human(t)));
+                }
+            }
             out.push(("Snapshot", s("snapshot")));
             out.push(("Restore point", s("point")));
             out.push(("Instance", s("target")));

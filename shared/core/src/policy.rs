@@ -44,6 +44,10 @@ pub struct PolicyDocument {
     /// Monthly restore tests (the restore-tester).
     #[serde(default)]
     pub restore_tests: Option<crate::restore::RestoreTests>,
+    /// DR drills: the DR copies restored in their DR region (the
+    /// restore-tester deployed there).
+    #[serde(default)]
+    pub drills: Option<crate::restore::Drills>,
 }
 
 /// Slack routing: which announcements go to which channel.
@@ -428,6 +432,14 @@ impl PolicyDocument {
         self.incidents.validate()?;
         if let Some(t) = &self.restore_tests {
             t.validate()?;
+        }
+        if let Some(d) = &self.drills {
+            d.validate()?;
+            for p in &d.policies {
+                if self.policy(p).is_none() {
+                    return Err(format!("drills.policies: no policy `{p}`"));
+                }
+            }
         }
         let channel_ok = |c: &str| {
             c.len() > 1 && (c.starts_with('#') || c.starts_with('C') || c.starts_with('G'))

@@ -282,6 +282,66 @@ fn restore_tests(recs: &[&RegistryRecord], o: Option<&Objectives>) -> Vec<Restor
         .collect()
 }
 
+/// Section: the last DR drill of each resource up to the end of the period
+/// (`drill.succeeded` / `drill.failed`; drills are twice a year, so the
+/// last one may precede the period), its measured region-failover time
+/// against the target and alert threshold the drill recorded.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DrillRow {
+    pub resource: String,
+    pub time: DateTime<Utc>,
+    pub in_period: bool,
+    pub passed: bool,
+    /// The DR region it was restored in.
+    pub region: String,
+    pub rto_s: Option<i64>,
+    pub rto: Option<String>,
+    pub target_s: Option<i64>,
+    pub alert_s: Option<i64>,
+    pub time_standing: Standing,
+}
+
+/// The last drill of each resource among `recs` (sorted by time).
+fn last_drills(recs: &[&RegistryRecord], from: DateTime<Utc>) -> Vec<DrillRow> {
+    let mut last: BTreeMap<&str, &RegistryRecord> = BTreeMap::new();
+    for r in recs {
+        if matches!(r.action.as_str(), "drill.succeeded" | "drill.failed") {
+            last.insert(r.resource.as_str(), r);
+        }
+    }
+    last.into_iter()
+        .map(|(resource, r)| {
+            let d = &r.details;
+            let rto = d.get("rto_s").and_then(secs);
+            let target = d.get("target_s").and_then(secs);
+            let alert = d.get("alert_after_s").and_then(secs);
+            let time_standing = match (rto, target, alert) {
+                (None, _, _) => Standing::NotMeasured,
+                (Some(m), _, Some(a)) if m > a => Standing::Alert,
+                (Some(m), Some(t), _) if m > t => Standing::BelowObjective,
+                (Some(_), None, None) => Standing::NoObjective,
+                _ => Standing::Met,
+            };
+            DrillRow {
+                resource: resource.to_string(),
+                time: r.time,
+                in_period: r.time >= from,
+                passed: r.action == "drill.succeeded" && r.outcome == Outcome::Success,
+                region: d
+                    .get("region")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                rto_s: rto,
+                rto: rto.map(human),
+                target_s: target,
+                alert_s: alert,
+                time_standing,
+            }
+        })
+        .collect()
+}
+
 /// Counts of actions, for the whole report or one resource.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -465,6 +525,8 @@ pub struct Report {
     /// policy has no `[restore_tests]`).
     pub objectives: Option<Objectives>,
     pub restore_tests: Vec<RestoreTestsRow>,
+    /// The last DR drill of each resource.
+    pub drills: Vec<DrillRow>,
     pub incidents: Vec<IncidentRow>,
     pub events: Vec<EventRow>,
     /// How each figure is measured.
@@ -547,6 +609,7 @@ pub fn build(
     });
     let in_period: Vec<&RegistryRecord> = recs.iter().copied().filter(|r| r.time >= from).collect();
     let tests = restore_tests(&in_period, objectives);
+    let drills = last_drills(&recs, from);
     let mut summary = Summary::default();
     let mut per: BTreeMap<&str, Acc> = BTreeMap::new();
     let mut events = Vec::new();
@@ -717,6 +780,7 @@ pub fn build(
         resources,
         objectives: objectives.copied(),
         restore_tests: tests,
+        drills,
         incidents,
         events,
         notes: notes(),
@@ -731,6 +795,7 @@ fn notes() -> Vec<String> {
         "Targets come from the policy named on the resource's latest record; 'no target' when that policy is unknown or states none.",
         "PITR lag: the age of LatestRestorableTime (how much a point-in-time restore would lose) that the backup-auditor's audits of the period measured, worst and latest, against the policy's pitr.target; breached when the worst exceeds it.",
         "Restore tests per kind: the restore.succeeded and restore.failed records of the period; success rate = passed / tests, integrity = checks passed / checks run on the restored copies (a test that restored nothing runs none), restore time = the longest rto_s (passed or not); each met at 100 % (restore time: at most time_objective), an ALERT under the policy's success_rate_alert and integrity_alert (restore time: beyond alert_after), 'below objective' between.",
+        "DR drills: the last drill.succeeded or drill.failed of each resource up to the end of the period (drills are twice a year: it may precede the period); failover time = its rto_s, from the drill's start to its copy restored and checked in the DR region, measured to the polling period; met at most its target, an ALERT beyond its alert threshold, 'below objective' between.",
         "Incidents: every incident open at some time in the period.",
         "Deletions count snapshot.deleted records (one per snapshot). Digest records (copy.lag, retention.digest, and retention.applied: one per resource and enforcer run) are counted, not listed.",
     ]
@@ -1004,6 +1069,22 @@ fn sections(r: &Report) -> Vec<Section> {
         ),
         None => "No [restore_tests] in the policy: no objectives.".into(),
     };
+    let drills = r.drills.iter().map(|d| {
+        vec![
+            d.resource.clone(),
+            rfc3339(d.time),
+            if d.in_period { "yes" } else { "before" }.into(),
+            d.region.clone(),
+            if d.passed { "passed" } else { "FAILED" }.into(),
+            d.rto.clone().unwrap_or_else(|| "not measured".into()),
+            format!(
+                "{} / {}",
+                d.target_s.map_or_else(|| "none".into(), human),
+                d.alert_s.map_or_else(|| "none".into(), human)
+            ),
+            d.time_standing.label().into(),
+        ]
+    });
     let incidents = r.incidents.iter().map(|i| {
         vec![
             i.id.clone(),
@@ -1075,6 +1156,14 @@ fn sections(r: &Report) -> Vec<Section> {
             marked: &[3, 6, 8],
             empty: "No restore test concluded in the period.",
             note: Some(objectives),
+        },
+        Section {
+            title: "DR drills (last per resource)",
+            head: "RESOURCE|LAST DRILL|IN PERIOD|DR REGION|OUTCOME|FAILOVER TIME|TARGET / ALERT|JUDGED",
+            rows: drills.collect(),
+            marked: &[4, 7],
+            empty: "No DR drill recorded.",
+            note: None,
         },
         Section {
             title: "Incidents",
@@ -1321,9 +1410,9 @@ pub fn render_html(r: &Report) -> String {
             for (i, c) in row.iter().enumerate() {
                 let class = match c.as_str() {
                     _ if !s.marked.contains(&i) => "",
-                    "met" => " class=\"met\"",
+                    "met" | "passed" => " class=\"met\"",
                     "success" => "",
-                    "BREACHED" | "failure" | "ALERT" => " class=\"breached\"",
+                    "BREACHED" | "failure" | "ALERT" | "FAILED" => " class=\"breached\"",
                     _ => " class=\"none\"",
                 };
                 let _ = write!(out, "<td{class}>{}</td>", escape(c));
@@ -1554,6 +1643,59 @@ mod tests {
         );
         let quiet = nov(&[audit("11-02T00", None)], &[], &targets(26, None));
         assert!(render_table(&quiet).contains("No audit of the period measured a PITR lag"));
+    }
+
+    /// Proves: the DR drills section shows the last drill of each resource
+    /// up to the end of the period, even one before it: a drill within its
+    /// target is met, one beyond its alert threshold an ALERT, a failed one
+    /// FAILED; an earlier drill of the same resource is superseded, one
+    /// after the period ignored, and the table and page carry the section.
+    #[test]
+    fn dr_drills_show_the_last_drill_per_resource() {
+        const VOL: &str = "ebs-volume#eu-west-1#vol-0abc";
+        let drill = |res: &str, time: &str, ok: bool, rto_h: i64| {
+            let action = if ok {
+                "drill.succeeded"
+            } else {
+                "drill.failed"
+            };
+            rec(
+                res,
+                time,
+                action,
+                "rempart-rt-x",
+                json!({"rto_s": rto_h * 3600, "target_s": 4 * 3600, "alert_after_s": 6 * 3600, "region": "eu-central-1"}),
+            )
+        };
+        let recs = vec![
+            drill(DB, "05-10T06", false, 9),
+            drill(DB, "07-10T06", true, 3),
+            drill(VOL, "11-15T06", false, 7),
+            drill(VOL, "12-15T06", true, 1),
+        ];
+        let r = nov(&recs, &[], &targets(26, None));
+        let [vol, db] = &r.drills[..] else {
+            panic!("two resources: {:?}", r.drills)
+        };
+        assert_eq!(db.resource, DB);
+        assert!(db.passed && !db.in_period, "{db:?}");
+        assert_eq!(db.time_standing, Standing::Met);
+        assert_eq!(db.region, "eu-central-1");
+        assert!(!vol.passed && vol.in_period, "{vol:?}");
+        assert_eq!(vol.time_standing, Standing::Alert);
+        assert_eq!(vol.rto_s, Some(7 * 3600));
+        let table = render_table(&r);
+        assert!(
+            table.contains("== DR drills (last per resource) =="),
+            "{table}"
+        );
+        assert!(
+            table.contains("FAILED") && table.contains("4h / 6h"),
+            "{table}"
+        );
+        assert!(render_html(&r).contains("DR drills (last per resource)"));
+        let none = nov(&[], &[], &targets(26, None));
+        assert!(render_table(&none).contains("No DR drill recorded."));
     }
 
     /// Proves: the restore tests of the period are judged per kind against

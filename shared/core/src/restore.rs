@@ -59,6 +59,25 @@ pub struct RestoredVolume {
     pub tags: BTreeMap<String, String>,
 }
 
+/// An ElastiCache Redis (or Valkey) replication group created from a
+/// snapshot by a restore test.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestoredCache {
+    pub id: String,
+    pub arn: String,
+    /// `creating`, `available`, `modifying`, `deleting`, `create-failed`, ...
+    pub status: String,
+    pub engine: String,
+    pub engine_version: String,
+    pub node_type: String,
+    /// Node groups (shards) and their nodes.
+    pub shards: usize,
+    pub nodes: usize,
+    pub at_rest_encrypted: bool,
+    pub kms_key: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RestoreTests {
@@ -121,6 +140,14 @@ pub struct RestoreTests {
     /// is the one applied and in sync.
     #[serde(default)]
     pub parameter_group: Option<String>,
+    /// The node type of a Redis restore test's replication group (one node
+    /// per shard, no replica).
+    #[serde(default = "d_cache_node_type")]
+    pub cache_node_type: String,
+    /// The cache subnet group of Redis restore tests (default: ElastiCache's
+    /// `default` group of the default VPC).
+    #[serde(default)]
+    pub cache_subnet_group: Option<String>,
 }
 
 impl RestoreTests {
@@ -205,7 +232,8 @@ pub enum CheckName {
     /// The tables the policy lists (`sql_checks[].tables`) exist and are
     /// readable on the restored data.
     Tables,
-    /// An EBS volume restored encrypted at rest.
+    /// An EBS volume or a Redis replication group restored encrypted at
+    /// rest.
     Encryption,
 }
 
@@ -447,6 +475,10 @@ fn d_class() -> String {
 /// nothing else says.
 pub const DEFAULT_AURORA_CLASS: &str = "db.t4g.medium";
 
+fn d_cache_node_type() -> String {
+    "cache.t4g.micro".into()
+}
+
 fn d_aurora_class() -> String {
     DEFAULT_AURORA_CLASS.into()
 }
@@ -476,6 +508,8 @@ pub enum Frequency {
     #[default]
     Month,
     Quarter,
+    /// January to June, July to December.
+    HalfYear,
 }
 
 impl Frequency {
@@ -486,6 +520,7 @@ impl Frequency {
             Frequency::Week => a.iso_week() == b.iso_week(),
             Frequency::Month => a.year() == b.year() && a.month() == b.month(),
             Frequency::Quarter => a.year() == b.year() && a.month0() / 3 == b.month0() / 3,
+            Frequency::HalfYear => a.year() == b.year() && a.month0() / 6 == b.month0() / 6,
         }
     }
 }
@@ -498,6 +533,200 @@ impl RestoreTests {
             .copied()
             .unwrap_or(self.frequency)
     }
+}
+
+/// DR drills (the policy's `[drills]`): on their schedule, the newest DR
+/// copy of each resource of the drilled policies is restored in its DR
+/// region by the restore-tester deployed there, checked as a restore test
+/// is, timed from start to checked (the measured region-failover RTO),
+/// deleted, and recorded `drill.succeeded` / `drill.failed` (`drill.slow`
+/// once beyond `alert_after`).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Drills {
+    /// Policies whose resources' DR copies are drilled.
+    pub policies: Vec<String>,
+    /// How often each resource is drilled (default: twice a year).
+    #[serde(default = "d_drill_frequency")]
+    pub frequency: Frequency,
+    /// The region-failover time a drill should meet (the report's
+    /// objective).
+    #[serde(default = "d_drill_target")]
+    pub target: Span,
+    /// A drill still running after this is reported (`drill.slow`), and one
+    /// that ends later is an alert in the report.
+    #[serde(default = "d_drill_alert")]
+    pub alert_after: Span,
+    /// A drill unfinished after this is concluded as failed, its copy
+    /// deleted.
+    #[serde(default = "d_drill_give_up")]
+    pub give_up_after: Span,
+    /// The DB subnet group of the drills' instances and clusters in the DR
+    /// region (default: the DR region's default VPC's).
+    #[serde(default)]
+    pub subnet_group: Option<String>,
+    /// Their VPC security groups in the DR region (default: the subnet
+    /// group's VPC default group).
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+}
+
+fn d_drill_frequency() -> Frequency {
+    Frequency::HalfYear
+}
+fn d_drill_target() -> Span {
+    "4h".parse().expect("constant")
+}
+fn d_drill_alert() -> Span {
+    "6h".parse().expect("constant")
+}
+fn d_drill_give_up() -> Span {
+    "12h".parse().expect("constant")
+}
+
+impl Drills {
+    pub(crate) fn validate(&self) -> std::result::Result<(), String> {
+        if self.policies.is_empty() {
+            return Err("drills.policies: name at least one policy".into());
+        }
+        if self.target.0 > self.alert_after.0 {
+            return Err(format!(
+                "drills.target ({}) must not be longer than alert_after ({})",
+                self.target, self.alert_after
+            ));
+        }
+        if self.give_up_after.0 <= self.alert_after.0 {
+            return Err(format!(
+                "drills.give_up_after ({}) must be longer than alert_after ({}): a drill is reported slow before it is given up",
+                self.give_up_after, self.alert_after
+            ));
+        }
+        Ok(())
+    }
+
+    /// What a drill runs with: the checks, classes and data checks of
+    /// `[restore_tests]` (their defaults without one; of the data checks,
+    /// those on instances without a `secret_arn`), the drill's thresholds
+    /// and its placement in the DR region. No parameter group
+    /// is asked for (the primary region's groups are not the DR region's):
+    /// the `parameter-group` check then verifies the one applied is in
+    /// sync.
+    pub fn settings(&self, tests: Option<&RestoreTests>) -> RestoreTests {
+        let mut cfg = tests.cloned().unwrap_or_else(|| RestoreTests {
+            policies: Vec::new(),
+            max_snapshot_age: d_age(),
+            instance_class: d_class(),
+            subnet_group: None,
+            alert_after: d_alert(),
+            give_up_after: d_give_up(),
+            frequency: Frequency::default(),
+            frequency_by_kind: BTreeMap::new(),
+            time_objective: None,
+            success_rate_alert: d_success_alert(),
+            integrity_alert: d_integrity_alert(),
+            aurora_instance_class: d_aurora_class(),
+            security_groups: Vec::new(),
+            sql_checks: Vec::new(),
+            checks: d_checks(),
+            parameter_group: None,
+            cache_node_type: d_cache_node_type(),
+            cache_subnet_group: None,
+        });
+        cfg.policies = self.policies.clone();
+        cfg.frequency = self.frequency;
+        cfg.frequency_by_kind = BTreeMap::new();
+        cfg.alert_after = self.alert_after;
+        cfg.give_up_after = self.give_up_after;
+        cfg.time_objective = Some(self.target);
+        cfg.subnet_group = self.subnet_group.clone();
+        cfg.security_groups = self.security_groups.clone();
+        cfg.parameter_group = None;
+        cfg.cache_subnet_group = None;
+        // The data checks a drill can run in the DR region: on instances,
+        // with the copy's own master secret (RDS creates it there). A
+        // `secret_arn` is a primary-region secret, and the Aurora checks go
+        // through the Data API with one: not run by drills.
+        cfg.sql_checks
+            .retain(|c| c.instance.is_some() && c.secret_arn.is_none());
+        cfg
+    }
+}
+
+/// The resource a DR copy protects, and where: the newest available copy
+/// of each is the one a drill restores.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DrillCandidate {
+    pub kind: crate::kind::ResourceKind,
+    /// The protected resource's id and region (its registry key's).
+    pub resource: String,
+    pub source_region: String,
+    pub policy: String,
+    pub copy: SnapshotInfo,
+}
+
+impl DrillCandidate {
+    /// The protected resource's registry key.
+    pub fn registry_key(&self) -> String {
+        format!("{}#{}#{}", self.kind, self.source_region, self.resource)
+    }
+}
+
+/// The region of an ARN (`arn:partition:service:region:...`).
+fn arn_region(arn: &str) -> Option<&str> {
+    arn.split(':').nth(3).filter(|r| !r.is_empty())
+}
+
+/// The newest available DR copy (`rempart:copy-of`) of each resource of
+/// `policies` among a DR region's snapshots, by resource. RDS instances,
+/// Aurora clusters and EBS volumes: Redis DR copies are `.rdb` exports in
+/// the DR bucket, not snapshots.
+pub fn drill_candidates(copies: &[SnapshotInfo], policies: &[String]) -> Vec<DrillCandidate> {
+    use crate::tags::{TAG_COPY_OF, TAG_POLICY, TAG_SOURCE};
+    let mut newest: BTreeMap<(String, String, String), DrillCandidate> = BTreeMap::new();
+    for s in copies {
+        if s.kind == crate::kind::ResourceKind::ElasticacheRedis
+            || !crate::model::is_available(s)
+            || !s.is_managed()
+        {
+            continue;
+        }
+        let Some(of) = s.tags.get(TAG_COPY_OF) else {
+            continue;
+        };
+        let Some(policy) = s.tags.get(TAG_POLICY).filter(|p| policies.contains(p)) else {
+            continue;
+        };
+        let Some(region) = s
+            .tags
+            .get(TAG_SOURCE)
+            .and_then(|a| arn_region(a))
+            .or_else(|| arn_region(of))
+        else {
+            continue;
+        };
+        let Some(taken) = s.taken_at() else {
+            continue;
+        };
+        let c = DrillCandidate {
+            kind: s.kind,
+            resource: s.source_id(),
+            source_region: region.to_string(),
+            policy: policy.clone(),
+            copy: s.clone(),
+        };
+        let key = (
+            s.kind.to_string(),
+            c.source_region.clone(),
+            c.resource.clone(),
+        );
+        let newer = newest
+            .get(&key)
+            .is_none_or(|old| old.copy.taken_at().is_none_or(|t| taken > t));
+        if newer {
+            newest.insert(key, c);
+        }
+    }
+    newest.into_values().collect()
 }
 
 /// Due when no test of this resource finished in the current period of
@@ -919,6 +1148,76 @@ pub fn volume_checks(v: &RestoredVolume) -> Vec<Check> {
     ]
 }
 
+/// The checks of a Redis replication group restored from a snapshot: it
+/// reached `available`, runs its engine, has its shards and nodes (as many
+/// shards as the snapshot had, when it says), and is encrypted at rest (the
+/// test always asks for it: a snapshot that cannot be restored encrypted
+/// fails the restore, not this check).
+pub fn cache_checks(c: &RestoredCache, snapshot_shards: Option<usize>) -> Vec<Check> {
+    let shards_ok = c.shards > 0 && c.nodes > 0 && snapshot_shards.is_none_or(|n| n == c.shards);
+    vec![
+        Check {
+            name: "available".into(),
+            ok: c.status == "available",
+            detail: format!("status {}", c.status),
+        },
+        Check {
+            name: "engine".into(),
+            ok: !c.engine.is_empty(),
+            detail: format!("{} {}", c.engine, c.engine_version)
+                .trim()
+                .to_string(),
+        },
+        Check {
+            name: "storage".into(),
+            ok: shards_ok,
+            detail: match snapshot_shards {
+                Some(n) if n != c.shards => format!(
+                    "{} shard(s), {} node(s) of {}; the snapshot had {n} shard(s)",
+                    c.shards, c.nodes, c.node_type
+                ),
+                _ => format!(
+                    "{} shard(s), {} node(s) of {}",
+                    c.shards, c.nodes, c.node_type
+                ),
+            },
+        },
+        Check {
+            name: "encryption".into(),
+            ok: c.at_rest_encrypted,
+            detail: match (c.at_rest_encrypted, &c.kms_key) {
+                (true, Some(k)) => format!("encrypted at rest with {k}"),
+                (true, None) => "encrypted at rest".into(),
+                (false, _) => "not encrypted at rest".into(),
+            },
+        },
+    ]
+}
+
+/// Whether a Redis replication group is in a state that will not become
+/// `available`.
+pub fn cache_failed(status: &str) -> bool {
+    matches!(status, "create-failed" | "deleting" | "deleted")
+}
+
+/// `rempart-rt-<group>-<yyyymmddhhmm>` in at most 40 characters: a valid
+/// ElastiCache replication group id (a letter first, lowercase letters,
+/// digits and single hyphens), cut and hashed as [`instance_id`] when the
+/// group's name is long.
+pub fn cache_group_id(group: &str, now: DateTime<Utc>) -> String {
+    let mut slug = crate::naming::slug(group);
+    if slug.is_empty() {
+        slug.push_str("cache");
+    }
+    let stamp = now.format("%Y%m%d%H%M").to_string();
+    crate::naming::fit_id(
+        "rempart-rt",
+        &[&slug],
+        &stamp,
+        crate::naming::ELASTICACHE_GROUP_ID_MAX,
+    )
+}
+
 /// Whether an EBS volume is in a state that will not become `available`.
 pub fn volume_failed(state: &str) -> bool {
     matches!(state, "error" | "deleting" | "deleted")
@@ -992,6 +1291,23 @@ pub fn emf_line(
     )
 }
 
+/// The metric of a concluded DR drill of `database` (a `kind` of region
+/// `home`): its measured region-failover time.
+pub fn drill_emf_line(
+    kind: &str,
+    database: &str,
+    home: &str,
+    rto_s: i64,
+    now: DateTime<Utc>,
+) -> serde_json::Value {
+    use crate::metrics::{emf, DRILL_RTO};
+    emf(
+        &format!("{kind}/{database}@{home}"),
+        now,
+        &[(DRILL_RTO, rto_s as f64)],
+    )
+}
+
 /// The SQL check's verdict on what the database answered: the first value
 /// of the first row (`Ok(None)`: no row), or the error.
 pub fn sql_check(c: &SqlCheck, answer: std::result::Result<Option<String>, String>) -> Check {
@@ -1043,6 +1359,154 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         s.parse().expect("time")
+    }
+
+    fn dr_copy(
+        kind: crate::kind::ResourceKind,
+        id: &str,
+        source_arn: &str,
+        at: &str,
+    ) -> SnapshotInfo {
+        let tags: BTreeMap<String, String> = [
+            ("rempart:managed", "true"),
+            ("rempart:policy", "rewapp-postgres"),
+            ("rempart:source", source_arn),
+            ("rempart:scheduled-at", at),
+            (
+                "rempart:copy-of",
+                &format!("arn:aws:rds:eu-west-1:123456789012:snapshot:{id}"),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        SnapshotInfo {
+            kind,
+            id: id.into(),
+            arn: format!("arn:aws:rds:eu-central-1:123456789012:snapshot:{id}"),
+            region: "eu-central-1".into(),
+            source: "ignored".into(),
+            status: "available".into(),
+            created: None,
+            tags,
+            encrypted: true,
+            kms_key: None,
+        }
+    }
+
+    /// Proves: a drill takes, per protected resource, the newest available
+    /// Rempart DR copy of a drilled policy, with the resource's id and
+    /// home region read from its `rempart:source` ARN; copies of other
+    /// policies, unavailable ones, snapshots that are not copies and
+    /// snapshots Rempart did not make are never candidates.
+    #[test]
+    fn drills_take_the_newest_copy_of_each_resource() {
+        use crate::kind::ResourceKind::*;
+        let db = "arn:aws:rds:eu-west-1:123456789012:db:rewapp-prod-db";
+        let vol = "arn:aws:ec2:eu-west-1:123456789012:volume/vol-0abc";
+        let mut copies = vec![
+            dr_copy(RdsInstance, "a", db, "2025-11-22T02:00:00Z"),
+            dr_copy(RdsInstance, "b", db, "2025-11-23T02:00:00Z"),
+            dr_copy(RdsInstance, "c", db, "2025-11-21T02:00:00Z"),
+            dr_copy(EbsVolume, "snap-1", vol, "2025-11-23T04:00:00Z"),
+        ];
+        let mut creating = dr_copy(RdsInstance, "d", db, "2025-11-24T02:00:00Z");
+        creating.status = "creating".into();
+        let mut other_policy = dr_copy(RdsInstance, "e", db, "2025-11-25T02:00:00Z");
+        other_policy
+            .tags
+            .insert("rempart:policy".into(), "other".into());
+        let mut not_a_copy = dr_copy(RdsInstance, "f", db, "2025-11-26T02:00:00Z");
+        not_a_copy.tags.remove("rempart:copy-of");
+        let mut foreign = dr_copy(RdsInstance, "g", db, "2025-11-27T02:00:00Z");
+        foreign.tags.remove("rempart:managed");
+        copies.extend([creating, other_policy, not_a_copy, foreign]);
+        let got = drill_candidates(&copies, &["rewapp-postgres".to_string()]);
+        let picked: Vec<(String, String, String, String)> = got
+            .iter()
+            .map(|c| {
+                (
+                    c.registry_key(),
+                    c.copy.id.clone(),
+                    c.policy.clone(),
+                    c.source_region.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            picked,
+            [
+                (
+                    "ebs-volume#eu-west-1#vol-0abc".to_string(),
+                    "snap-1".to_string(),
+                    "rewapp-postgres".to_string(),
+                    "eu-west-1".to_string()
+                ),
+                (
+                    "rds-instance#eu-west-1#rewapp-prod-db".to_string(),
+                    "b".to_string(),
+                    "rewapp-postgres".to_string(),
+                    "eu-west-1".to_string()
+                ),
+            ]
+        );
+        assert!(drill_candidates(&copies, &["nothing".to_string()]).is_empty());
+    }
+
+    /// Proves: a drill runs with the restore tests' checks and the data
+    /// checks it can run in the DR region (on instances, with the copy's own
+    /// master secret; not those naming a primary-region secret nor the
+    /// Aurora Data API ones), but its own thresholds (target as the time objective, its alert and
+    /// give-up) and DR placement, and no primary-region parameter group;
+    /// without `[restore_tests]`, the tests' defaults. `half-year` periods
+    /// are January-June and July-December; the section's bounds are
+    /// checked.
+    #[test]
+    fn drill_settings_frequency_and_bounds() {
+        let drills: Drills = toml::from_str(
+            "policies = [\"rewapp-postgres\"]\nsubnet_group = \"dr-private\"\nsecurity_groups = [\"sg-dr\"]\n",
+        )
+        .expect("drills");
+        assert_eq!(drills.frequency, Frequency::HalfYear);
+        let tests: RestoreTests = toml::from_str(
+            "policies = [\"x\"]\nparameter_group = \"pg16\"\nsubnet_group = \"primary\"\n[[sql_checks]]\ninstance = \"rewapp-prod-db\"\ntables = [\"users\"]\n[[sql_checks]]\ninstance = \"rewapp-prod-db\"\nsecret_arn = \"arn:aws:secretsmanager:eu-west-1:123456789012:secret:ro-AbCdEf\"\nsql = \"SELECT 1\"\n[[sql_checks]]\ncluster = \"rewapp-aurora\"\nsecret_arn = \"arn:aws:secretsmanager:eu-west-1:123456789012:secret:a-AbCdEf\"\nsql = \"SELECT 1\"\n",
+        )
+        .expect("tests");
+        let cfg = drills.settings(Some(&tests));
+        assert_eq!(cfg.policies, ["rewapp-postgres"]);
+        assert_eq!(cfg.alert_after, "6h".parse().expect("span"));
+        assert_eq!(cfg.give_up_after, "12h".parse().expect("span"));
+        assert_eq!(cfg.time_objective, Some("4h".parse().expect("span")));
+        assert_eq!(cfg.subnet_group.as_deref(), Some("dr-private"));
+        assert_eq!(cfg.security_groups, ["sg-dr"]);
+        assert_eq!(cfg.parameter_group, None);
+        // Only the instance check with the copy's own secret is kept.
+        assert_eq!(tests.sql_checks.len(), 3);
+        assert_eq!(cfg.data_checks("rewapp-prod-db").len(), 1);
+        assert!(cfg.data_checks("rewapp-prod-db")[0].secret_arn.is_none());
+        assert!(cfg.data_checks("rewapp-aurora").is_empty());
+        assert!(cfg.validate().is_ok());
+        let bare = drills.settings(None);
+        assert_eq!(bare.instance_class, "db.t4g.micro");
+        assert!(bare.validate().is_ok());
+        let every = Frequency::HalfYear;
+        assert!(!due(
+            &[t("2025-02-01T00:00:00Z")],
+            t("2025-06-30T23:59:00Z"),
+            every
+        ));
+        assert!(due(
+            &[t("2025-02-01T00:00:00Z")],
+            t("2025-07-01T00:00:00Z"),
+            every
+        ));
+        let bad: Drills = toml::from_str("policies = [\"p\"]\ntarget = \"7h\"\n").expect("parse");
+        assert!(bad.validate().unwrap_err().contains("target"));
+        let bad: Drills =
+            toml::from_str("policies = [\"p\"]\ngive_up_after = \"5h\"\n").expect("parse");
+        assert!(bad.validate().unwrap_err().contains("give_up_after"));
+        let none: Drills = toml::from_str("policies = []\n").expect("parse");
+        assert!(none.validate().is_err());
     }
 
     /// Proves: a test is given up at `give_up_after` (6 h unless the policy
@@ -1736,6 +2200,87 @@ mod tests {
             "rempart-rt-vol-0abc-202511230600"
         );
         assert_eq!(volume_token("vol-0abc", now), volume_token("vol-0abc", now));
+    }
+
+    fn cache(status: &str) -> RestoredCache {
+        RestoredCache {
+            id: "rempart-rt-rewapp-redis-202511230600".into(),
+            arn: "arn:aws:elasticache:eu-west-1:123456789012:replicationgroup:rempart-rt-rewapp-redis-202511230600".into(),
+            status: status.into(),
+            engine: "redis".into(),
+            engine_version: "7.1".into(),
+            node_type: "cache.t4g.micro".into(),
+            shards: 1,
+            nodes: 1,
+            at_rest_encrypted: true,
+            kms_key: None,
+            tags: BTreeMap::new(),
+        }
+    }
+
+    /// Proves: a restored Redis group passes when available, with its
+    /// engine, as many shards as the snapshot and encryption at rest; each
+    /// of those failing fails its own check with what was seen.
+    #[test]
+    fn cache_checks_judge_state_shards_and_encryption() {
+        let names = |v: &[Check]| {
+            v.iter()
+                .filter(|c| !c.ok)
+                .map(|c| c.name.clone())
+                .collect::<Vec<_>>()
+        };
+        assert!(names(&cache_checks(&cache("available"), Some(1))).is_empty());
+        assert!(names(&cache_checks(&cache("available"), None)).is_empty());
+        assert_eq!(
+            names(&cache_checks(&cache("create-failed"), Some(1))),
+            ["available"]
+        );
+        let short = cache_checks(&cache("available"), Some(3));
+        assert_eq!(names(&short), ["storage"]);
+        assert!(short[2].detail.contains("the snapshot had 3"), "{short:?}");
+        let plain = RestoredCache {
+            at_rest_encrypted: false,
+            ..cache("available")
+        };
+        let out = cache_checks(&plain, Some(1));
+        assert_eq!(names(&out), ["encryption"]);
+        assert_eq!(out[3].detail, "not encrypted at rest");
+        assert!(cache_failed("create-failed") && !cache_failed("creating"));
+    }
+
+    /// Proves: a Redis test group's id is a valid replication group id
+    /// (at most 40 characters, a lowercase letter first, lowercase letters,
+    /// digits and single hyphens, no trailing hyphen), stable for one
+    /// instant, different for two long names sharing a prefix.
+    #[test]
+    fn cache_group_ids_are_valid_replication_group_ids() {
+        let now = t("2025-11-23T06:00:00Z");
+        assert_eq!(
+            cache_group_id("rewapp-redis", now),
+            "rempart-rt-rewapp-redis-202511230600"
+        );
+        let valid = |s: &str| {
+            (1..=40).contains(&s.len())
+                && s.starts_with(|c: char| c.is_ascii_lowercase())
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !s.contains("--")
+                && !s.ends_with('-')
+        };
+        for name in [
+            "rewapp-redis",
+            "Sessions_Cache--EU",
+            "a-very-long-replication-group-name-for-sessions-1",
+            "a-very-long-replication-group-name-for-sessions-2",
+            "--",
+        ] {
+            let id = cache_group_id(name, now);
+            assert!(valid(&id), "{name} -> {id}");
+        }
+        assert_ne!(
+            cache_group_id("a-very-long-replication-group-name-for-sessions-1", now),
+            cache_group_id("a-very-long-replication-group-name-for-sessions-2", now)
+        );
     }
 
     /// Proves: instance ids are valid RDS identifiers, however odd the name.

@@ -41,6 +41,9 @@ pub const TAG_LEGAL_HOLD: &str = "rempart:legal-hold";
 // Restore tests and restores on request.
 /// On a restore-test instance: the source DB instance.
 pub const TAG_RESTORE_TEST: &str = "rempart:restore-test";
+/// On a drill's throw-away copy (with `rempart:restore-test`): the region of
+/// the drilled resource (the copy is restored in a DR region).
+pub const TAG_DRILL: &str = "rempart:drill";
 /// On a restore-test instance: the snapshot it was restored from.
 pub const TAG_RESTORE_SNAPSHOT: &str = "rempart:restore-snapshot";
 /// On a restore-test Aurora cluster: concluded at this time (RFC 3339); only

@@ -41,6 +41,15 @@ locals {
     "copy.completed",
     "restore.failed",
     "restore.succeeded",
+    # DR drills (the drill tester) and Multi-AZ failover drills (the
+    # restore-tester).
+    "drill.failed",
+    "drill.slow",
+    "drill.succeeded",
+    "failover.failed",
+    "failover.slow",
+    "failover.refused",
+    "failover.succeeded",
     # The backup-auditor's verdict per resource: a breach opens an audit
     # incident, a later pass resolves it. Its region-level findings
     # (`audit.finding`) open none and are not delivered.

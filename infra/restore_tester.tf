@@ -190,7 +190,29 @@ locals {
     module.tester_rights.policies,
     length(var.restore_test_sql_secret_arns) > 0 ? { sql-checks = data.aws_iam_policy_document.tester_sql_checks.json } : {},
     var.restore_requests_enabled ? { restores-on-request = data.aws_iam_policy_document.tester_requests.json } : {},
+    length(var.failover_drill_instances) > 0 ? { failover-drills = data.aws_iam_policy_document.tester_failover_drills.json } : {},
   )
+}
+
+# The Multi-AZ failover drills (`[failover_drills]`, opt-in): a reboot with
+# failover of the named instances, and RDS's events that time it.
+data "aws_iam_policy_document" "tester_failover_drills" {
+  # RebootDBInstance (ForceFailover) is authorized on the instance: those of
+  # failover_drill_instances only. RDS refuses a failover of a single-AZ
+  # instance; the function does not ask for one.
+  statement {
+    sid       = "RebootNamedInstancesWithFailover"
+    actions   = ["rds:RebootDBInstance"]
+    resources = [for i in var.failover_drill_instances : "${local.tester_rds_arn}:db:${i}"]
+  }
+
+  # The "failover completed" event (DescribeEvents, category failover): RDS's
+  # events have no resource-level permissions.
+  statement {
+    sid       = "ReadFailoverEvents"
+    actions   = ["rds:DescribeEvents"]
+    resources = ["*"]
+  }
 }
 
 # The SQL checks of the Aurora tests and their secrets.

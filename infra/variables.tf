@@ -419,6 +419,19 @@ variable "restore_tester_vpc" {
   }
 }
 
+# Must be the `instances` of the policy document's `[failover_drills]`: the
+# restore-tester may reboot (with failover) these instances only.
+variable "failover_drill_instances" {
+  description = "RDS instances (identifiers, in `region`) of the policy's Multi-AZ failover drills (`[failover_drills].instances`): the restore-tester may `rds:RebootDBInstance` these only (and read RDS's events). Empty: no reboot right, and a policy naming instances gets AccessDenied, recorded as the drill's error."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for i in var.failover_drill_instances : can(regex("^[A-Za-z][A-Za-z0-9-]{0,62}$", i))])
+    error_message = "failover_drill_instances: RDS instance identifiers (a letter, then letters, digits and hyphens, at most 63)."
+  }
+}
+
 variable "drills_enabled" {
   description = "Deploy the drill tester in dr_region (the restore-tester in drill mode): it runs the policy document's `[drills]` (and does nothing without that section)."
   type        = bool

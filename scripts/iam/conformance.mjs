@@ -864,6 +864,9 @@ for (const f of functions) {
   probe(`${who} cannot restore another's ElastiCache snapshot`, p, 'elasticache:CreateReplicationGroup', ecArn(region, 'snapshot:someone-elses-snapshot'), { resourceTags: foreignTags, requestTags: testTags, context: encrypted })
   probe(`${who} cannot mark an existing Redis group as a restore test`, p, 'elasticache:AddTagsToResource', group('rewapp-redis'), { ...protectedGroup, requestTags: { 'rempart:restore-test': 'rewapp-redis' } })
   probe(`${who} cannot mark another's ElastiCache snapshot verified`, p, 'elasticache:AddTagsToResource', ecArn(region, 'snapshot:someone-elses-snapshot'), { resourceTags: foreignTags, requestTags: { 'rempart:verified': '2025-11-24T06:05:00Z' } })
+  // Reboots (failover drills): the named instances only.
+  probe(`${who} cannot reboot an instance not named for failover drills`, p, 'rds:RebootDBInstance', rdsArn(region, 'db:someone-elses-db'), { resourceTags: foreignTags })
+  probe(`${who} cannot reboot an instance in the DR region`, p, 'rds:RebootDBInstance', rdsArn(drRegion, 'db:rewapp-prod-db'), { resourceTags: { 'rempart:policy': forged['rempart:policy'] } })
   // The drill tester (REMPART_TESTER_MODE=drills): the same bounds in the DR
   // region, and no restore at all in the primary region.
   if (f.env.REMPART_TESTER_MODE === 'drills') {

@@ -817,6 +817,15 @@ impl Call {
                     self.f("DBClusterSnapshotIdentifier").ok_or("no id")?,
                 )],
             )),
+            // A failover drill's reboot: authorized on the instance.
+            "RebootDBInstance" => {
+                let id = self.f("DBInstanceIdentifier").ok_or("no id")?;
+                out.push(Authz::new(&op_action("rds", op), vec![tagged("db", id)]));
+            }
+            // RDS's events have no resource-level permissions.
+            "DescribeEvents" => {
+                out.push(Authz::new(&op_action("rds", op), vec![Res::plain("*")]));
+            }
             "DeleteDBInstance" => {
                 let mut res = vec![tagged("db", self.f("DBInstanceIdentifier").ok_or("no id")?)];
                 if let Some(s) = self.f("FinalDBSnapshotIdentifier") {
@@ -1623,13 +1632,13 @@ mod tests {
         let call = Call::parse(&request(
             "rds",
             "app/restore-tester",
-            "Action=RebootDBInstance&DBInstanceIdentifier=x",
+            "Action=FailoverDBCluster&DBClusterIdentifier=x",
             &[],
         ))
         .expect("call");
         assert_eq!(
             call.authorize().err().as_deref(),
-            Some("rds:RebootDBInstance")
+            Some("rds:FailoverDBCluster")
         );
     }
 

@@ -222,8 +222,10 @@ pub async fn create_estate(cfg: &SdkConfig) -> Result<Estate, KitError> {
             .master_username("rewapp")
             .master_user_password("not-a-real-password")
             .storage_encrypted(true)
-            // Seed 003: 35 days of point-in-time recovery.
+            // Seed 003: 35 days of point-in-time recovery; the production
+            // database is Multi-AZ (its quarterly failover test, §10.3).
             .backup_retention_period(35)
+            .multi_az(tag.is_some())
             .set_tags(tag.map(|t| vec![rtag(t)]))
             .send()
             .await

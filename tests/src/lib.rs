@@ -372,6 +372,19 @@ impl Harness {
         (restoring, proxy)
     }
 
+    /// The restore-tester of the primary region, its AWS calls through
+    /// `proxy` (a [`rempart_testkit::proxy::CountingProxy`]'s URL).
+    pub async fn restore_tester_through(&self, proxy: &str) -> rempart_restore_tester::Deps {
+        let cfg = rempart_testkit::local::sdk_config_for(proxy, "eu-west-1").await;
+        rempart_restore_tester::Deps::new(
+            &cfg,
+            TABLE,
+            self.topic.arn(),
+            PolicySource::File(self.policy_file.clone()),
+        )
+        .expect("restore-tester deps")
+    }
+
     /// Announcements delivered to a subscriber path (`/all`, `/warnings`).
     pub fn announcements(&self, path: &str) -> Vec<Value> {
         self.subscriber

@@ -263,3 +263,149 @@ async fn a_slow_drill_is_reported_then_given_up() {
     }
     restoring.store(false, Ordering::SeqCst);
 }
+
+/// RDS's answer to DescribeEvents with one "failover completed" event of
+/// `db` at `at` (moto's reboot makes no failover and records no event: the
+/// answer is given at the HTTP level).
+fn failover_events(db: &str, at: &str) -> String {
+    format!(
+        r#"<DescribeEventsResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><DescribeEventsResult><Events><Event><SourceIdentifier>{db}</SourceIdentifier><SourceType>db-instance</SourceType><Message>Multi-AZ instance failover completed.</Message><EventCategories><EventCategory>failover</EventCategory></EventCategories><Date>{at}</Date><SourceArn>arn:aws:rds:eu-west-1:123456789012:db:{db}</SourceArn></Event></Events></DescribeEventsResult><ResponseMetadata><RequestId>5b1e9c34-2d6f-4c1e-9d2a-1f0e7a3b8c41</RequestId></ResponseMetadata></DescribeEventsResponse>"#
+    )
+}
+
+/// The restore-tester (primary region) behind a proxy that answers
+/// DescribeEvents with `completed` when set, and counts the calls.
+async fn failover_tester(
+    h: &Harness,
+) -> (
+    std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    restore_tester::Deps,
+    rempart_testkit::proxy::CountingProxy,
+) {
+    let completed = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let event = completed.clone();
+    let db = h.estate.db.clone();
+    let proxy = rempart_testkit::proxy::CountingProxy::with_hooks(
+        &h.aws.endpoint,
+        None,
+        Some(std::sync::Arc::new(
+            move |r: &rempart_testkit::http::Request, _body: &str| {
+                if rempart_testkit::proxy::operation(r) != "rds:DescribeEvents" {
+                    return None;
+                }
+                let at = event.lock().expect("lock").clone()?;
+                Some(failover_events(&db, &at))
+            },
+        )),
+    )
+    .await
+    .expect("proxy");
+    let deps = h.restore_tester_through(&proxy.url()).await;
+    (completed, deps, proxy)
+}
+
+/// Proves: the quarterly Multi-AZ failover drill of the example policy
+/// waits for its window (Sunday 03:00-05:00 UTC), then reboots the
+/// Multi-AZ instance with failover once (`failover.started`), follows it
+/// while RDS reports no "failover completed" event, and concludes
+/// `failover.succeeded` with the time from the reboot to that event (150 s
+/// against the 5 min target), after which nothing more happens this
+/// quarter; the report shows it as the instance's last Multi-AZ drill.
+#[tokio::test]
+async fn a_failover_drill_reboots_inside_its_window_and_times_the_failover() {
+    let h = Harness::new().await;
+    let (completed, deps, proxy) = failover_tester(&h).await;
+    let key = format!("rds-instance#eu-west-1#{}", h.estate.db);
+    let before = restore_tester::handle(&deps, tick("2025-11-23T02:55:00Z"))
+        .await
+        .expect("before the window");
+    assert!(!before.started.contains(&h.estate.db), "{before:?}");
+    proxy.take();
+    let first = restore_tester::handle(&deps, tick("2025-11-23T03:00:00Z"))
+        .await
+        .expect("in the window");
+    assert!(first.started.contains(&h.estate.db), "{first:?}");
+    assert_eq!(proxy.take().get("rds:RebootDBInstance"), Some(&1));
+    let running = restore_tester::handle(&deps, tick("2025-11-23T03:05:00Z"))
+        .await
+        .expect("running");
+    assert!(running.running.contains(&h.estate.db), "{running:?}");
+    *completed.lock().expect("lock") = Some("2025-11-23T03:02:30Z".into());
+    let done = restore_tester::handle(&deps, tick("2025-11-23T03:10:00Z"))
+        .await
+        .expect("completed");
+    let d = done
+        .finished
+        .iter()
+        .find(|d| d["instance"] == h.estate.db.as_str())
+        .unwrap_or_else(|| panic!("{done:?}"));
+    assert_eq!(d["rto_s"], 150);
+    assert_eq!(d["target_s"], 300);
+    let later = restore_tester::handle(&deps, tick("2025-11-23T03:15:00Z"))
+        .await
+        .expect("later");
+    assert!(later.not_due.contains(&h.estate.db), "{later:?}");
+    assert_eq!(
+        proxy.take().get("rds:RebootDBInstance"),
+        None,
+        "once a quarter"
+    );
+    let records = h.registry.records(&key).await.expect("records");
+    let actions: Vec<&str> = records
+        .iter()
+        .filter(|r| r.action.starts_with("failover."))
+        .map(|r| r.action.as_str())
+        .collect();
+    assert_eq!(actions, ["failover.started", "failover.succeeded"]);
+    // The drills section reads the targets the records carry.
+    let report = rempart_core::report::build(
+        &records,
+        &[],
+        &std::collections::BTreeMap::new(),
+        None,
+        "2025-11-01T00:00:00Z".parse().expect("time"),
+        "2025-12-01T00:00:00Z".parse().expect("time"),
+        None,
+    );
+    let row = report
+        .drills
+        .iter()
+        .find(|r| r.drill == "multi-az")
+        .unwrap_or_else(|| panic!("{:?}", report.drills));
+    assert!(row.passed && row.time_standing == rempart_core::report::Standing::Met);
+}
+
+/// Proves: a failover drill of a single-AZ instance is refused inside its
+/// window, recorded and announced once (`failover.refused`, a warning the
+/// escalator takes for a failure), and the instance is never rebooted.
+#[tokio::test]
+async fn a_single_az_instance_is_refused_and_never_rebooted() {
+    let policy = rempart_integration::EXAMPLE_POLICY.replace(
+        "[failover_drills]\ninstances = [\"rewapp-prod-db\"]",
+        "[failover_drills]\ninstances = [\"scratch-db\"]",
+    );
+    assert_ne!(policy, rempart_integration::EXAMPLE_POLICY);
+    let h = Harness::with(&[], &policy).await;
+    let (_, deps, proxy) = failover_tester(&h).await;
+    for t in ["2025-11-23T03:00:00Z", "2025-11-23T03:05:00Z"] {
+        let r = restore_tester::handle(&deps, tick(t)).await.expect("tick");
+        assert!(r.failed.contains(&h.estate.untagged_db), "{t}: {r:?}");
+    }
+    assert_eq!(proxy.take().get("rds:RebootDBInstance"), None);
+    let key = format!("rds-instance#eu-west-1#{}", h.estate.untagged_db);
+    let records = h.registry.records(&key).await.expect("records");
+    let refused: Vec<_> = records
+        .iter()
+        .filter(|r| r.action == "failover.refused")
+        .collect();
+    assert_eq!(refused.len(), 1, "once: {records:?}");
+    assert!(refused[0].details["reason"]
+        .as_str()
+        .is_some_and(|r| r.contains("single-AZ")));
+    let a = h
+        .announcements("/all")
+        .into_iter()
+        .find(|a| a["kind"] == "failover.refused")
+        .expect("announced");
+    assert_eq!(a["severity"], "warning");
+}

@@ -635,14 +635,7 @@ async fn restores_held_creating(
         .await
         .expect("snapshots");
     let (restoring, proxy) = h.holding_instances_creating().await;
-    let cfg = rempart_testkit::local::sdk_config_for(&proxy.url(), "eu-west-1").await;
-    let deps = restore_tester::Deps::new(
-        &cfg,
-        rempart_integration::TABLE,
-        h.topic.arn(),
-        PolicySource::File(h.policy_file.clone()),
-    )
-    .expect("deps");
+    let deps = h.restore_tester_through(&proxy.url()).await;
     (restoring, deps, proxy)
 }
 

@@ -211,21 +211,34 @@ fn sns_alarm_input(mut m: Value, sent: DateTime<Utc>) -> Result<Input> {
     })
 }
 
-/// Failure kinds that open an incident, and the success kinds that resolve it.
+/// Failure kinds that open an incident, and the success kinds that resolve
+/// it: (kind, job, success). Terraform's SNS filter on the events topic
+/// (`escalator_announcement_kinds`) delivers exactly these.
+pub const JOB_KINDS: &[(&str, &str, bool)] = &[
+    ("snapshot.failed", "snapshot", false),
+    ("snapshot.created", "snapshot", true),
+    ("copy.failed", "copy", false),
+    ("copy.blocked", "copy", false),
+    ("copy.started", "copy", true),
+    ("copy.completed", "copy", true),
+    ("restore.failed", "restore", false),
+    ("restore.succeeded", "restore", true),
+    ("drill.failed", "drill", false),
+    ("drill.slow", "drill", false),
+    ("drill.succeeded", "drill", true),
+    ("failover.failed", "failover", false),
+    ("failover.slow", "failover", false),
+    ("failover.refused", "failover", false),
+    ("failover.succeeded", "failover", true),
+    ("audit.breach", "audit", false),
+    ("audit.passed", "audit", true),
+];
+
 fn job_of(kind: &str) -> Option<(&'static str, bool)> {
-    Some(match kind {
-        "snapshot.failed" => ("snapshot", false),
-        "snapshot.created" => ("snapshot", true),
-        "copy.failed" | "copy.blocked" => ("copy", false),
-        "copy.started" | "copy.completed" => ("copy", true),
-        "restore.failed" => ("restore", false),
-        "restore.succeeded" => ("restore", true),
-        "drill.failed" | "drill.slow" => ("drill", false),
-        "drill.succeeded" => ("drill", true),
-        "audit.breach" => ("audit", false),
-        "audit.passed" => ("audit", true),
-        _ => return None,
-    })
+    JOB_KINDS
+        .iter()
+        .find(|(k, _, _)| *k == kind)
+        .map(|(_, job, ok)| (*job, *ok))
 }
 
 /// Parses every shape the escalator takes; a malformed event is an error.
@@ -566,6 +579,30 @@ fn announcement(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Proves: the kinds Terraform's SNS filter delivers to the escalator
+    /// (`escalator_announcement_kinds` in infra/incident_escalator.tf) are
+    /// exactly those that open or resolve an incident here: a failure kind
+    /// missing from the filter would never open its incident on AWS.
+    #[test]
+    fn the_sns_filter_delivers_exactly_the_job_kinds() {
+        let tf = include_str!("../../../infra/incident_escalator.tf");
+        let list = tf
+            .split_once("escalator_announcement_kinds = [")
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .map(|(l, _)| l)
+            .expect("the list in incident_escalator.tf");
+        let mut filtered: Vec<&str> = list
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with('"'))
+            .map(|l| l.trim_end_matches(',').trim_matches('"'))
+            .collect();
+        let mut known: Vec<&str> = JOB_KINDS.iter().map(|(k, _, _)| *k).collect();
+        filtered.sort_unstable();
+        known.sort_unstable();
+        assert_eq!(filtered, known);
+    }
 
     fn event(name: &str) -> Value {
         let path = format!(

@@ -30,9 +30,9 @@ use rempart_core::kind::ResourceKind;
 use rempart_core::model::SnapshotInfo;
 use rempart_core::policy::PolicySource;
 use rempart_core::restore::{
-    cache_checks, cache_failed, cache_group_id, drill_candidates, due_requests,
-    scheduled_requests_key, volume_checks, volume_failed, volume_token, Dialect, RestoredCache,
-    RestoredCluster, RestoredInstance, RestoredVolume,
+    cache_checks, cache_failed, cache_group_id, drill_candidates, due_requests, failover_state,
+    scheduled_requests_key, volume_checks, volume_failed, volume_token, Dialect, FailoverDrills,
+    FailoverState, RestoredCache, RestoredCluster, RestoredInstance, RestoredVolume,
 };
 use rempart_core::restore::{
     checks, cluster_checks, credentials, decide, due, instance_id, named, pick, request_target,
@@ -257,6 +257,9 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
         follow_request(deps, i, cluster, now, &mut report).await?;
     }
     let doc = load_policy(&deps.policy, &deps.ssm).await?;
+    if let Some(fo) = &doc.failover_drills {
+        failover_tick(deps, fo, ev.id.as_deref(), now, &mut report).await?;
+    }
     let Some(mut cfg) = doc.restore_tests.clone() else {
         return Ok(report);
     };
@@ -501,6 +504,181 @@ async fn concluded(deps: &Deps, key: &str, head: &str) -> Result<Vec<DateTime<Ut
         .filter(|r| r.action == ok || r.action == failed)
         .map(|r| r.time)
         .collect())
+}
+
+/// The Multi-AZ failover drills (`[failover_drills]`): each named
+/// instance's drill in progress is followed (RDS's "failover completed"
+/// event measures it: `failover.succeeded`, `failover.slow` once past
+/// `alert_after`, `failover.failed` at `give_up_after`); one due this
+/// period starts inside the window only, on an available Multi-AZ instance
+/// (`RebootDBInstance` with `ForceFailover`, `failover.started`); a
+/// single-AZ (or missing) instance is refused once per period and never
+/// rebooted.
+async fn failover_tick(
+    deps: &Deps,
+    fo: &FailoverDrills,
+    event_id: Option<&str>,
+    now: DateTime<Utc>,
+    report: &mut TesterReport,
+) -> Result<()> {
+    for id in &fo.instances {
+        let about = About::new(
+            deps,
+            ResourceKind::RdsInstance,
+            id,
+            None,
+            event_id.map(str::to_string),
+        );
+        let key = format!("{}#{}#{id}", ResourceKind::RdsInstance, deps.region);
+        let records = deps.registry.records(&key).await?;
+        let of = |action: &str| {
+            records
+                .iter()
+                .filter(|r| r.action == action)
+                .map(|r| r.time)
+                .max()
+        };
+        let concluded: Vec<DateTime<Utc>> = records
+            .iter()
+            .filter(|r| r.action == "failover.succeeded" || r.action == "failover.failed")
+            .map(|r| r.time)
+            .collect();
+        let started = of("failover.started");
+        let running = started.filter(|s| concluded.iter().all(|c| c < s));
+        if let Some(started) = running {
+            let completed = deps.rds.failover_completed(id, started).await?;
+            let details = |secs: i64| json!({"instance": id, "rto_s": secs, "target_s": fo.target.seconds(), "alert_after_s": fo.alert_after.seconds(), "measured_to": "RDS's failover-completed event"});
+            match failover_state(fo, started, completed, now) {
+                FailoverState::Completed(secs) => {
+                    let r = about.record("failover.succeeded", now, id, true, details(secs));
+                    let severity = if secs > fo.alert_after.seconds() {
+                        Severity::Warning
+                    } else {
+                        Severity::Info
+                    };
+                    announce(
+                        deps,
+                        &r,
+                        severity,
+                        about.summary(),
+                        format!(
+                            "Multi-AZ failover drill of {id}: back to available in {secs} s (target {}, alert at {})",
+                            fo.target, fo.alert_after
+                        ),
+                    )
+                    .await?;
+                    report.finished.push(r.details.clone());
+                }
+                FailoverState::Running { slow } => {
+                    if slow {
+                        let at = started + fo.alert_after.0;
+                        let r = about.record(
+                            "failover.slow",
+                            at,
+                            id,
+                            false,
+                            details((now - started).num_seconds()),
+                        );
+                        announce(
+                            deps,
+                            &r,
+                            Severity::Warning,
+                            about.summary(),
+                            format!(
+                                "Multi-AZ failover drill of {id}: no failover completed after {} (alert at {})",
+                                fo.alert_after, fo.alert_after
+                            ),
+                        )
+                        .await?;
+                    }
+                    report.running.push(id.clone());
+                }
+                FailoverState::GivenUp => {
+                    let mut d = details((now - started).num_seconds());
+                    d["reason"] = json!(format!(
+                        "RDS reported no failover completed within {} of the reboot",
+                        fo.give_up_after
+                    ));
+                    let r = about.record("failover.failed", now, id, false, d);
+                    announce(
+                        deps,
+                        &r,
+                        Severity::Warning,
+                        about.summary(),
+                        format!(
+                            "Multi-AZ failover drill of {id} FAILED: no failover completed within {}",
+                            fo.give_up_after
+                        ),
+                    )
+                    .await?;
+                    report.failed.push(id.clone());
+                }
+            }
+            continue;
+        }
+        if !due(&concluded, now, fo.frequency) {
+            report.not_due.push(id.clone());
+            continue;
+        }
+        if !fo.in_window(now) {
+            continue;
+        }
+        let refused_this_period =
+            of("failover.refused").is_some_and(|t| !due(&[t], now, fo.frequency));
+        let (multi_az, status) = match deps.rds.multi_az(id).await {
+            Ok(x) => x,
+            Err(Error::Aws { code, .. }) if code.contains("DBInstanceNotFound") => {
+                (false, "not found".to_string())
+            }
+            Err(e) => return Err(e),
+        };
+        if !multi_az || status != "available" {
+            if !refused_this_period {
+                let why = if multi_az {
+                    format!("the instance is `{status}`, not available")
+                } else if status == "not found" {
+                    "no such instance in this region".to_string()
+                } else {
+                    "the instance is single-AZ: a failover needs a Multi-AZ standby".to_string()
+                };
+                let r = about.record(
+                    "failover.refused",
+                    now,
+                    id,
+                    false,
+                    json!({"instance": id, "reason": why}),
+                );
+                announce(
+                    deps,
+                    &r,
+                    Severity::Warning,
+                    about.summary(),
+                    format!("Multi-AZ failover drill of {id} refused: {why}"),
+                )
+                .await?;
+            }
+            report.failed.push(id.clone());
+            continue;
+        }
+        deps.rds.reboot_with_failover(id).await?;
+        let r = about.record(
+            "failover.started",
+            now,
+            id,
+            true,
+            json!({"instance": id, "window": fo.window, "target_s": fo.target.seconds(), "alert_after_s": fo.alert_after.seconds()}),
+        );
+        announce(
+            deps,
+            &r,
+            Severity::Info,
+            about.summary(),
+            format!("Multi-AZ failover drill of {id} started: reboot with failover inside the window {} UTC", fo.window),
+        )
+        .await?;
+        report.started.push(id.clone());
+    }
+    Ok(())
 }
 
 /// A drill tester's tick, in a DR region: follows the drills in progress,

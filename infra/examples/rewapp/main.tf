@@ -73,6 +73,10 @@ module "rempart" {
   drills_enabled = true
   drill_vpc      = var.drill_vpc
 
+  # §10.3: the quarterly Multi-AZ failover test of the policy's
+  # [failover_drills] (the role may reboot these instances only).
+  failover_drill_instances = ["rewapp-prod-db"]
+
   # `rempart restore` (seed 002 §3): restores on request into new instances,
   # by whoever may put a `Rempart Restore Request` event on the default bus
   # (restrict events:PutEvents on that detail-type to the operators).

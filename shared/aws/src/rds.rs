@@ -143,6 +143,70 @@ impl Rds {
             .ok_or_else(|| not_found("DescribeDBInstances", "DBInstanceNotFound", id))
     }
 
+    /// An instance's Multi-AZ setting and status, for a failover drill.
+    pub async fn multi_az(&self, id: &str) -> Result<(bool, String)> {
+        let out = self
+            .client
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeDBInstances", e))?;
+        let db = out
+            .db_instances()
+            .first()
+            .ok_or_else(|| not_found("DescribeDBInstances", "DBInstanceNotFound", id))?;
+        Ok((
+            db.multi_az() == Some(true),
+            db.db_instance_status().unwrap_or_default().to_string(),
+        ))
+    }
+
+    /// A failover drill: `RebootDBInstance` with `ForceFailover` (RDS
+    /// refuses it for a single-AZ instance).
+    pub async fn reboot_with_failover(&self, id: &str) -> Result<()> {
+        self.client
+            .reboot_db_instance()
+            .db_instance_identifier(id)
+            .force_failover(true)
+            .send()
+            .await
+            .map_err(|e| aws_error("RebootDBInstance", e))?;
+        Ok(())
+    }
+
+    /// The time of the first "failover completed" event of an instance
+    /// since `since` (RDS's events, category `failover`: RDS-EVENT-0015
+    /// "Multi-AZ instance failover completed").
+    pub async fn failover_completed(
+        &self,
+        id: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        let out = self
+            .client
+            .describe_events()
+            .source_identifier(id)
+            .source_type(aws_sdk_rds::types::SourceType::DbInstance)
+            .start_time(aws_sdk_rds::primitives::DateTime::from_secs(
+                since.timestamp(),
+            ))
+            .event_categories("failover")
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeEvents", e))?;
+        Ok(out
+            .events()
+            .iter()
+            .filter(|e| {
+                e.message()
+                    .is_some_and(|m| m.to_ascii_lowercase().contains("failover completed"))
+            })
+            .filter_map(|e| to_chrono(e.date()))
+            .filter(|t| *t >= since)
+            .min())
+    }
+
     /// One DB cluster by identifier, whatever its tags.
     pub async fn cluster_by_id(&self, id: &str) -> Result<Resource> {
         let out = self

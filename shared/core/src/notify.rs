@@ -320,6 +320,9 @@ fn next_step(a: &Announcement) -> Option<String> {
         "restore.failed" => "A restore test failed: an incident is open. Read the failed checks; the throw-away instance was deleted. Until a test passes, nobody knows whether these snapshots restore.".into(),
         "restore.slow" => "The restore takes longer than the alert threshold: the promised RTO is at risk. Look at the instance's events in the RDS console.".into(),
         "drill.failed" => "A DR drill failed: an incident is open. Read the failed checks; the copy restored in the DR region was deleted. Until a drill passes, nobody knows whether the region's copies restore.".into(),
+        "failover.failed" => "The Multi-AZ failover drill did not complete: an incident is open. Look at the instance's events and state in the RDS console; the standby may not be healthy.".into(),
+        "failover.slow" => "The Multi-AZ failover takes longer than its alert threshold: clients of this database were cut off that long. Look at the instance's events in the RDS console.".into(),
+        "failover.refused" => "The Multi-AZ failover drill was not run: the instance is single-AZ, missing or not available. Make it Multi-AZ (or remove it from [failover_drills]); the drill runs in the next window.".into(),
         "drill.slow" => "The DR drill takes longer than its alert threshold: the region-failover time promised is at risk. Look at the restored copy's events in the DR region's console.".into(),
         "audit.breach" => "Check why the snapshots or copies are late (the scheduler's and replicator's messages, their alarms); an incident is open until an audit passes.".into(),
         _ => return None,
@@ -359,7 +362,7 @@ fn facts(a: &Announcement) -> Vec<(&'static str, String)> {
             }
             out.push(("Classified by", s("rule")));
         }
-        k if k.starts_with("restore.") || k.starts_with("drill.") => {
+        k if k.starts_with("restore.") || k.starts_with("drill.") || k.starts_with("failover.") => {
             let req = d.get("request").filter(|r| r.is_object()).unwrap_or(d);
             let r = |k: &str| req.get(k).and_then(Value::as_str).unwrap_or("").to_string();
             if k.starts_with("drill.") {

@@ -48,6 +48,9 @@ pub struct PolicyDocument {
     /// restore-tester deployed there).
     #[serde(default)]
     pub drills: Option<crate::restore::Drills>,
+    /// Multi-AZ failover drills (the restore-tester, opt-in).
+    #[serde(default)]
+    pub failover_drills: Option<crate::restore::FailoverDrills>,
 }
 
 /// Slack routing: which announcements go to which channel.
@@ -432,6 +435,9 @@ impl PolicyDocument {
         self.incidents.validate()?;
         if let Some(t) = &self.restore_tests {
             t.validate()?;
+        }
+        if let Some(f) = &self.failover_drills {
+            f.validate()?;
         }
         if let Some(d) = &self.drills {
             d.validate()?;

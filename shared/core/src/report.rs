@@ -282,13 +282,17 @@ fn restore_tests(recs: &[&RegistryRecord], o: Option<&Objectives>) -> Vec<Restor
         .collect()
 }
 
-/// Section: the last DR drill of each resource up to the end of the period
-/// (`drill.succeeded` / `drill.failed`; drills are twice a year, so the
-/// last one may precede the period), its measured region-failover time
+/// Section: the last DR drill of each resource up to the end of the period,
+/// of each sort: cross-region (`drill.succeeded` / `drill.failed`, twice a
+/// year) and Multi-AZ failover (`failover.succeeded` / `failover.failed`,
+/// quarterly), so the last one may precede the period; its measured time
 /// against the target and alert threshold the drill recorded.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DrillRow {
     pub resource: String,
+    /// `cross-region` (a DR copy restored in the DR region) or `multi-az`
+    /// (a failover to the standby).
+    pub drill: String,
     pub time: DateTime<Utc>,
     pub in_period: bool,
     pub passed: bool,
@@ -303,14 +307,17 @@ pub struct DrillRow {
 
 /// The last drill of each resource among `recs` (sorted by time).
 fn last_drills(recs: &[&RegistryRecord], from: DateTime<Utc>) -> Vec<DrillRow> {
-    let mut last: BTreeMap<&str, &RegistryRecord> = BTreeMap::new();
+    let mut last: BTreeMap<(&str, &str), &RegistryRecord> = BTreeMap::new();
     for r in recs {
-        if matches!(r.action.as_str(), "drill.succeeded" | "drill.failed") {
-            last.insert(r.resource.as_str(), r);
-        }
+        let drill = match r.action.as_str() {
+            "drill.succeeded" | "drill.failed" => "cross-region",
+            "failover.succeeded" | "failover.failed" => "multi-az",
+            _ => continue,
+        };
+        last.insert((r.resource.as_str(), drill), r);
     }
     last.into_iter()
-        .map(|(resource, r)| {
+        .map(|((resource, drill), r)| {
             let d = &r.details;
             let rto = d.get("rto_s").and_then(secs);
             let target = d.get("target_s").and_then(secs);
@@ -324,13 +331,14 @@ fn last_drills(recs: &[&RegistryRecord], from: DateTime<Utc>) -> Vec<DrillRow> {
             };
             DrillRow {
                 resource: resource.to_string(),
+                drill: drill.to_string(),
                 time: r.time,
                 in_period: r.time >= from,
-                passed: r.action == "drill.succeeded" && r.outcome == Outcome::Success,
+                passed: r.action.ends_with(".succeeded") && r.outcome == Outcome::Success,
                 region: d
                     .get("region")
                     .and_then(Value::as_str)
-                    .unwrap_or_default()
+                    .unwrap_or(&r.region)
                     .to_string(),
                 rto_s: rto,
                 rto: rto.map(human),
@@ -795,7 +803,7 @@ fn notes() -> Vec<String> {
         "Targets come from the policy named on the resource's latest record; 'no target' when that policy is unknown or states none.",
         "PITR lag: the age of LatestRestorableTime (how much a point-in-time restore would lose) that the backup-auditor's audits of the period measured, worst and latest, against the policy's pitr.target; breached when the worst exceeds it.",
         "Restore tests per kind: the restore.succeeded and restore.failed records of the period; success rate = passed / tests, integrity = checks passed / checks run on the restored copies (a test that restored nothing runs none), restore time = the longest rto_s (passed or not); each met at 100 % (restore time: at most time_objective), an ALERT under the policy's success_rate_alert and integrity_alert (restore time: beyond alert_after), 'below objective' between.",
-        "DR drills: the last drill.succeeded or drill.failed of each resource up to the end of the period (drills are twice a year: it may precede the period); failover time = its rto_s, from the drill's start to its copy restored and checked in the DR region, measured to the polling period; met at most its target, an ALERT beyond its alert threshold, 'below objective' between.",
+        "DR drills: the last drill.succeeded or drill.failed (cross-region, twice a year) and failover.succeeded or failover.failed (Multi-AZ, quarterly) of each resource up to the end of the period (it may precede the period); failover time = its rto_s: for a cross-region drill, from its start to its copy restored and checked in the DR region, measured to the polling period; for a Multi-AZ failover, from the reboot to RDS's failover-completed event; met at most its target, an ALERT beyond its alert threshold, 'below objective' between.",
         "Incidents: every incident open at some time in the period.",
         "Deletions count snapshot.deleted records (one per snapshot). Digest records (copy.lag, retention.digest, and retention.applied: one per resource and enforcer run) are counted, not listed.",
     ]
@@ -1072,6 +1080,7 @@ fn sections(r: &Report) -> Vec<Section> {
     let drills = r.drills.iter().map(|d| {
         vec![
             d.resource.clone(),
+            d.drill.clone(),
             rfc3339(d.time),
             if d.in_period { "yes" } else { "before" }.into(),
             d.region.clone(),
@@ -1159,9 +1168,9 @@ fn sections(r: &Report) -> Vec<Section> {
         },
         Section {
             title: "DR drills (last per resource)",
-            head: "RESOURCE|LAST DRILL|IN PERIOD|DR REGION|OUTCOME|FAILOVER TIME|TARGET / ALERT|JUDGED",
+            head: "RESOURCE|DRILL|LAST DRILL|IN PERIOD|REGION|OUTCOME|FAILOVER TIME|TARGET / ALERT|JUDGED",
             rows: drills.collect(),
-            marked: &[4, 7],
+            marked: &[5, 8],
             empty: "No DR drill recorded.",
             note: None,
         },
@@ -1646,7 +1655,8 @@ mod tests {
     }
 
     /// Proves: the DR drills section shows the last drill of each resource
-    /// up to the end of the period, even one before it: a drill within its
+    /// and sort (cross-region, Multi-AZ failover) up to the end of the
+    /// period, even one before it: a drill within its
     /// target is met, one beyond its alert threshold an ALERT, a failed one
     /// FAILED; an earlier drill of the same resource is superseded, one
     /// after the period ignored, and the table and page carry the section.
@@ -1672,11 +1682,25 @@ mod tests {
             drill(DB, "07-10T06", true, 3),
             drill(VOL, "11-15T06", false, 7),
             drill(VOL, "12-15T06", true, 1),
+            rec(
+                DB,
+                "11-09T03",
+                "failover.succeeded",
+                "rewapp-prod-db",
+                json!({"rto_s": 150, "target_s": 300, "alert_after_s": 600}),
+            ),
         ];
         let r = nov(&recs, &[], &targets(26, None));
-        let [vol, db] = &r.drills[..] else {
-            panic!("two resources: {:?}", r.drills)
+        let [vol, db, failover] = &r.drills[..] else {
+            panic!("two resources, one with a failover drill: {:?}", r.drills)
         };
+        assert_eq!(
+            (db.drill.as_str(), failover.drill.as_str()),
+            ("cross-region", "multi-az")
+        );
+        assert!(failover.passed && failover.in_period, "{failover:?}");
+        assert_eq!(failover.time_standing, Standing::Met);
+        assert_eq!(failover.region, "eu-west-1");
         assert_eq!(db.resource, DB);
         assert!(db.passed && !db.in_period, "{db:?}");
         assert_eq!(db.time_standing, Standing::Met);

@@ -652,6 +652,142 @@ impl Drills {
     }
 }
 
+/// Multi-AZ failover drills (the policy's `[failover_drills]`, opt-in):
+/// on their frequency (default quarterly), inside the declared window, the
+/// restore-tester reboots each named Multi-AZ instance with failover and
+/// measures the time from the reboot to RDS's "failover completed" event,
+/// against `target` (met) and `alert_after` (alert). A single-AZ instance
+/// is refused, never rebooted.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FailoverDrills {
+    /// The RDS instances drilled (identifiers, in the primary region).
+    pub instances: Vec<String>,
+    #[serde(default = "d_failover_frequency")]
+    pub frequency: Frequency,
+    /// `hh:mm-hh:mm` UTC (may wrap midnight): a drill starts only inside.
+    pub window: String,
+    /// The days the window opens (`mon` … `sun`; default every day).
+    #[serde(default)]
+    pub days: Vec<String>,
+    /// The time back to available a failover should meet.
+    #[serde(default = "d_failover_target")]
+    pub target: Span,
+    /// Beyond this, `failover.slow` and an alert in the report.
+    #[serde(default = "d_failover_alert")]
+    pub alert_after: Span,
+    /// No "failover completed" event by then: `failover.failed`.
+    #[serde(default = "d_failover_give_up")]
+    pub give_up_after: Span,
+}
+
+fn d_failover_frequency() -> Frequency {
+    Frequency::Quarter
+}
+fn d_failover_target() -> Span {
+    "5min".parse().expect("constant")
+}
+fn d_failover_alert() -> Span {
+    "10min".parse().expect("constant")
+}
+fn d_failover_give_up() -> Span {
+    "1h".parse().expect("constant")
+}
+
+/// `hh:mm-hh:mm` as two times of day.
+fn parse_window(w: &str) -> Option<(chrono::NaiveTime, chrono::NaiveTime)> {
+    let (a, b) = w.split_once('-')?;
+    let t = |x: &str| chrono::NaiveTime::parse_from_str(x.trim(), "%H:%M").ok();
+    Some((t(a)?, t(b)?))
+}
+
+impl FailoverDrills {
+    pub(crate) fn validate(&self) -> std::result::Result<(), String> {
+        if self.instances.is_empty() {
+            return Err("failover_drills.instances: name at least one Multi-AZ instance".into());
+        }
+        match parse_window(&self.window) {
+            Some((a, b)) if a != b => {}
+            _ => {
+                return Err(format!(
+                    "failover_drills.window: `{}` is not `hh:mm-hh:mm` (UTC), two different times",
+                    self.window
+                ))
+            }
+        }
+        for d in &self.days {
+            if d.parse::<chrono::Weekday>().is_err() {
+                return Err(format!(
+                    "failover_drills.days: `{d}` is not a day (`mon` … `sun`)"
+                ));
+            }
+        }
+        if self.target.0 > self.alert_after.0 {
+            return Err(format!(
+                "failover_drills.target ({}) must not be longer than alert_after ({})",
+                self.target, self.alert_after
+            ));
+        }
+        if self.give_up_after.0 <= self.alert_after.0 {
+            return Err(format!(
+                "failover_drills.give_up_after ({}) must be longer than alert_after ({})",
+                self.give_up_after, self.alert_after
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether `now` is inside the declared window (opened on one of
+    /// `days`; a window wrapping midnight belongs to the day it opens).
+    pub fn in_window(&self, now: DateTime<Utc>) -> bool {
+        let Some((open, close)) = parse_window(&self.window) else {
+            return false;
+        };
+        let t = now.time();
+        let (inside, opened) = if open < close {
+            (t >= open && t < close, now.date_naive())
+        } else if t >= open {
+            (true, now.date_naive())
+        } else {
+            (t < close, now.date_naive() - chrono::Days::new(1))
+        };
+        inside
+            && (self.days.is_empty()
+                || self
+                    .days
+                    .iter()
+                    .filter_map(|d| d.parse::<chrono::Weekday>().ok())
+                    .any(|d| d == opened.weekday()))
+    }
+}
+
+/// Where a failover drill started at `started` stands at `now`, given the
+/// time of RDS's "failover completed" event for the instance, if any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailoverState {
+    /// Completed: the measured seconds from the reboot to the event.
+    Completed(i64),
+    /// Not yet; past `alert_after` (report it once) or not.
+    Running { slow: bool },
+    /// Not completed by `give_up_after`.
+    GivenUp,
+}
+
+pub fn failover_state(
+    cfg: &FailoverDrills,
+    started: DateTime<Utc>,
+    completed: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> FailoverState {
+    match completed {
+        Some(t) if t >= started => FailoverState::Completed((t - started).num_seconds()),
+        _ if now - started >= cfg.give_up_after.0 => FailoverState::GivenUp,
+        _ => FailoverState::Running {
+            slow: now - started >= cfg.alert_after.0,
+        },
+    }
+}
+
 /// The resource a DR copy protects, and where: the newest available copy
 /// of each is the one a drill restores.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -1391,6 +1527,73 @@ mod tests {
             tags,
             encrypted: true,
             kms_key: None,
+        }
+    }
+
+    /// Proves: a failover drill's window opens on its days only, wraps
+    /// midnight onto the day it opened, and its state is measured from the
+    /// reboot to RDS's completed event (an event older than the reboot is
+    /// not this drill's), slow past `alert_after`, given up at
+    /// `give_up_after`; bad windows, days and bounds are refused.
+    #[test]
+    fn failover_drills_windows_and_states() {
+        let parse = |extra: &str| -> FailoverDrills {
+            toml::from_str(&format!("instances = [\"rewapp-prod-db\"]\n{extra}")).expect("parse")
+        };
+        let fo = parse("window = \"03:00-05:00\"\ndays = [\"sun\"]\n");
+        assert!(fo.validate().is_ok());
+        assert_eq!(fo.frequency, Frequency::Quarter);
+        // 2025-11-23 is a Sunday.
+        assert!(fo.in_window(t("2025-11-23T03:00:00Z")));
+        assert!(fo.in_window(t("2025-11-23T04:59:00Z")));
+        assert!(!fo.in_window(t("2025-11-23T05:00:00Z")));
+        assert!(!fo.in_window(t("2025-11-24T03:30:00Z")), "a Monday");
+        let night = parse("window = \"23:00-01:00\"\ndays = [\"sat\"]\n");
+        assert!(night.in_window(t("2025-11-22T23:30:00Z")), "Saturday night");
+        assert!(
+            night.in_window(t("2025-11-23T00:30:00Z")),
+            "opened Saturday"
+        );
+        assert!(!night.in_window(t("2025-11-23T23:30:00Z")), "Sunday night");
+        let started = t("2025-11-23T03:00:00Z");
+        assert_eq!(
+            failover_state(
+                &fo,
+                started,
+                Some(t("2025-11-23T03:02:30Z")),
+                t("2025-11-23T03:05:00Z")
+            ),
+            FailoverState::Completed(150)
+        );
+        assert_eq!(
+            failover_state(
+                &fo,
+                started,
+                Some(t("2025-11-23T02:00:00Z")),
+                t("2025-11-23T03:05:00Z")
+            ),
+            FailoverState::Running { slow: false }
+        );
+        assert_eq!(
+            failover_state(&fo, started, None, t("2025-11-23T03:10:00Z")),
+            FailoverState::Running { slow: true }
+        );
+        assert_eq!(
+            failover_state(&fo, started, None, t("2025-11-23T04:00:00Z")),
+            FailoverState::GivenUp
+        );
+        for (extra, why) in [
+            ("window = \"3h-5h\"\n", "window"),
+            ("window = \"03:00-03:00\"\n", "window"),
+            ("window = \"03:00-05:00\"\ndays = [\"someday\"]\n", "days"),
+            ("window = \"03:00-05:00\"\ntarget = \"20min\"\n", "target"),
+            (
+                "window = \"03:00-05:00\"\ngive_up_after = \"10min\"\n",
+                "give_up_after",
+            ),
+        ] {
+            let e = parse(extra).validate().expect_err(extra);
+            assert!(e.contains(why), "{extra}: {e}");
         }
     }
 

@@ -11,8 +11,10 @@
 locals {
   dr_backup_buckets = var.dr_backup_bucket == null ? {} : { (var.dr_backup_bucket) = var.dr_backup_bucket_lifecycle }
 
-  # ElastiCache's export service principal of the primary region.
+  # ElastiCache's export service principal of the primary region, and of
+  # the DR region (which reads the DR bucket's files for Redis drills).
   elasticache_export_principal = "${local.region}.elasticache-snapshot.amazonaws.com"
+  elasticache_dr_principal     = "${var.dr_region}.elasticache-snapshot.amazonaws.com"
 }
 
 module "backup_buckets" {
@@ -35,6 +37,9 @@ module "dr_backup_buckets" {
   buckets         = local.dr_backup_buckets
   kms_key_arn     = aws_kms_key.dr.arn
   lifecycle_owner = "terraform"
+
+  # The drill tester's Redis drills seed a group with the files here.
+  elasticache_seed_principal = var.drills_enabled ? local.elasticache_dr_principal : null
 
   tags = local.tags
 }

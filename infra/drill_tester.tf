@@ -20,8 +20,10 @@
 # The registry table, the events topic and the policy parameter stay in the
 # primary region (REMPART_HOME_REGION). The role has the restore tester's
 # rights (modules/restore_rights) in dr_region only, with the DR key (the
-# copies' key) instead of the databases' keys, and no ElastiCache right:
-# Redis DR copies are `.rdb` exports in the DR bucket, not drilled here.
+# copies' key) instead of the databases' keys. A Redis resource's DR copy
+# is the `.rdb` export in the DR bucket: its drill seeds a `rempart-rt-*`
+# group with those files (CreateReplicationGroup, SnapshotArns), which
+# ElastiCache reads with its own service principal.
 #
 # Its errors, throttles and dead letters alarm in dr_region, on the topic
 # `<name>-drill-alarms` there, to which the incident-escalator (in the
@@ -66,6 +68,28 @@ data "aws_iam_policy_document" "drill_tester" {
     resources = ["*"]
   }
 
+  # Redis drills: the primary region's Rempart ElastiCache snapshots (their
+  # `rempart:dr-copy:<dr_region>` tag says where their export reached the
+  # DR bucket), read only.
+  statement {
+    sid       = "ReadPrimaryRedisSnapshots"
+    actions   = ["elasticache:DescribeSnapshots", "elasticache:ListTagsForResource"]
+    resources = ["arn:${local.partition}:elasticache:${local.region}:${local.account_id}:snapshot:*"]
+  }
+
+  # ... and the export's .rdb files in the DR bucket (listed by prefix; the
+  # new group is seeded by ElastiCache itself, which reads them with its own
+  # principal: the bucket's and the DR key's policies).
+  dynamic "statement" {
+    for_each = var.dr_backup_bucket == null ? [] : [1]
+
+    content {
+      sid       = "ListDrBucketExports"
+      actions   = ["s3:ListBucket"]
+      resources = ["arn:${local.partition}:s3:::${var.dr_backup_bucket}"]
+    }
+  }
+
   # The resource's history (Query: a drill finished this half-year?) and
   # its records, written once (PutItem with attribute_not_exists), in the
   # primary region's registry.
@@ -77,7 +101,8 @@ data "aws_iam_policy_document" "drill_tester" {
 }
 
 # The restore rights in the DR region: the copies are `rempart-*` snapshots
-# there (the replicator keeps the source's name), under the DR key.
+# there (the replicator keeps the source's name), under the DR key; Redis
+# groups `rempart-rt-*` are seeded with the DR bucket's files.
 module "drill_rights" {
   source = "./modules/restore_rights"
 
@@ -87,7 +112,6 @@ module "drill_rights" {
   subnet_group_name = local.drill_subnet_group_name
   tag_keys          = local.drill_tag_keys
   key_arns          = [aws_kms_key.dr.arn]
-  redis             = false
 }
 
 module "drill_tester" {

@@ -247,6 +247,36 @@ data "aws_iam_policy_document" "kms_dr" {
     }
   }
 
+  # ElastiCache of the DR region reads the DR bucket's .rdb files (SSE-KMS
+  # under this key) when a Redis drill seeds a group with them: through S3,
+  # for the DR bucket's objects only.
+  dynamic "statement" {
+    for_each = var.drills_enabled && var.dr_backup_bucket != null ? [1] : []
+
+    content {
+      sid       = "ElastiCacheSeedsFromDrBucket"
+      actions   = ["kms:Decrypt", "kms:DescribeKey"]
+      resources = ["*"]
+
+      principals {
+        type        = "Service"
+        identifiers = [local.elasticache_dr_principal]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${var.dr_region}.amazonaws.com"]
+      }
+
+      condition {
+        test     = "ArnLike"
+        variable = "kms:EncryptionContext:aws:s3:arn"
+        values   = ["arn:${local.partition}:s3:::${var.dr_backup_bucket}", "arn:${local.partition}:s3:::${var.dr_backup_bucket}/*"]
+      }
+    }
+  }
+
   # The drill tester's alarms publish to the encrypted `<name>-drill-alarms`
   # topic of the DR region.
   statement {

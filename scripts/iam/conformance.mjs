@@ -877,7 +877,8 @@ for (const f of functions) {
     probe(`${who} cannot create a volume in the primary region`, p, 'ec2:CreateVolume', ec2Vol(region, '*'), { requestTags: drillTags })
     probe(`${who} cannot create a DR volume from another's EBS snapshot`, p, 'ec2:CreateVolume', ec2Snap(drRegion, 'snap-0123456789abcdef0'), { resourceTags: foreignTags, requestTags: drillTags })
     probe(`${who} cannot delete a DR volume that is not a drill copy`, p, 'ec2:DeleteVolume', ec2Vol(drRegion, 'vol-0123456789abcdef0'), { resourceTags: foreignTags })
-    probe(`${who} cannot create any Redis group`, p, 'elasticache:CreateReplicationGroup', ecArn(drRegion, 'replicationgroup:rempart-rt-rewapp-redis-202511240200'), { requestTags: drillTags, context: encrypted })
+    probe(`${who} cannot create a Redis group in the primary region`, p, 'elasticache:CreateReplicationGroup', ecArn(region, 'replicationgroup:rempart-rt-rewapp-redis-202511240200'), { requestTags: drillTags, context: encrypted })
+    probe(`${who} cannot tag the primary region's ElastiCache snapshots`, p, 'elasticache:AddTagsToResource', ecArn(region, 'snapshot:rempart-rewapp-redis-x-20251124-0400'), { resourceTags: { 'rempart:managed': 'true' }, requestTags: { 'rempart:verified': '2025-11-24T06:05:00Z' } })
   }
   // The RDS Data API on anything but a test cluster.
   probe(`${who} cannot run SQL on a protected cluster`, p, 'rds-data:ExecuteStatement', rdsArn(region, 'cluster:rewapp-prod-aurora'), { resourceTags: { 'rempart:policy': forged['rempart:policy'] } })

@@ -38,6 +38,22 @@ async fn copied(policy: &str) -> (Harness, restore_tester::Deps) {
     snapshot_replicator::handle(&h.replicator, serde_json::from_str(SWEEP).expect("JSON"))
         .await
         .expect("copies");
+    // The Redis snapshot was exported: ElastiCache writes the file (moto
+    // does not export), and the next sweep takes it to the DR bucket.
+    let name = format!("rempart-rewapp-redis-{}-20251123-0400", h.estate.redis);
+    aws_sdk_s3::Client::new(&h.cfg)
+        .put_object()
+        .bucket("rewapp-prod-backups")
+        .key(format!("{name}.rdb"))
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(
+            b"REDIS0011 test payload",
+        ))
+        .send()
+        .await
+        .expect("put export");
+    snapshot_replicator::handle(&h.replicator, serde_json::from_str(SWEEP).expect("JSON"))
+        .await
+        .expect("the export's DR copy");
     let deps = restore_tester::Deps::drills(
         &h.dr_cfg,
         "eu-west-1",
@@ -60,7 +76,8 @@ async fn dr_instances(h: &Harness) -> Vec<aws_sdk_rds::types::DbInstance> {
 }
 
 /// Proves: a due drill restores the newest DR copy of the database, the
-/// Aurora cluster and the volume in the DR region (tagged as throw-away copies with
+/// Aurora cluster and the volume in the DR region, and seeds a Redis group
+/// there with the `.rdb` export the replicator took to the DR bucket (tagged as throw-away copies with
 /// `rempart:drill=eu-west-1`, recorded `drill.started` on the resource's
 /// primary-region key); the next tick finds them available, runs the
 /// checks, measures the region-failover time against the 4 h target,
@@ -86,10 +103,23 @@ async fn a_drill_restores_the_dr_copies_in_the_dr_region_and_times_them() {
             .contains(&format!("rempart-rt-{}-202511230600", h.estate.aurora)),
         "the Aurora cluster's copy too: {first:?}"
     );
+    let redis_copy = format!("rempart-rt-{}-202511230600", h.estate.redis);
+    assert!(first.started.contains(&redis_copy), "{first:?}");
     assert_eq!(
         first.started.len(),
-        3,
-        "the database, the cluster and the volume: {first:?}"
+        4,
+        "the database, the cluster, the volume and the Redis group: {first:?}"
+    );
+    // The Redis group is seeded with the .rdb file of the DR bucket.
+    let seeded = aws_sdk_elasticache::Client::new(&h.dr_cfg)
+        .describe_replication_groups()
+        .replication_group_id(&redis_copy)
+        .send()
+        .await
+        .expect("the Redis drill's group in eu-central-1");
+    assert_eq!(
+        seeded.replication_groups()[0].at_rest_encryption_enabled(),
+        Some(true)
     );
     let instances = dr_instances(&h).await;
     let i = instances
@@ -117,7 +147,21 @@ async fn a_drill_restores_the_dr_copies_in_the_dr_region_and_times_them() {
     let second = restore_tester::handle(&deps, tick("2025-11-23T06:05:00Z"))
         .await
         .expect("followed");
-    assert_eq!(second.finished.len(), 3, "{second:?}");
+    assert_eq!(second.finished.len(), 4, "{second:?}");
+    let r = second
+        .finished
+        .iter()
+        .find(|d| d["instance"] == redis_copy.as_str())
+        .unwrap_or_else(|| panic!("the Redis drill concluded: {second:?}"));
+    assert_eq!(r["kind"], "elasticache-redis");
+    assert!(
+        r["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .all(|c| c["ok"] == true),
+        "{r}"
+    );
     let d = second
         .finished
         .iter()
@@ -191,7 +235,7 @@ async fn a_drill_restores_the_dr_copies_in_the_dr_region_and_times_them() {
 async fn a_slow_drill_is_reported_then_given_up() {
     use std::sync::atomic::Ordering;
     let policy = rempart_integration::EXAMPLE_POLICY.replace(
-        "policies = [\"rewapp-postgres\", \"rewapp-ebs\"]\nfrequency = \"half-year\"",
+        "policies = [\"rewapp-postgres\", \"rewapp-ebs\", \"rewapp-redis\"]\nfrequency = \"half-year\"",
         "policies = [\"rewapp-postgres\"]\nfrequency = \"half-year\"",
     );
     assert_ne!(policy, rempart_integration::EXAMPLE_POLICY);

@@ -31,8 +31,9 @@ use rempart_core::model::SnapshotInfo;
 use rempart_core::policy::PolicySource;
 use rempart_core::restore::{
     cache_checks, cache_failed, cache_group_id, drill_candidates, due_requests, failover_state,
-    scheduled_requests_key, volume_checks, volume_failed, volume_token, Dialect, FailoverDrills,
-    FailoverState, RestoredCache, RestoredCluster, RestoredInstance, RestoredVolume,
+    redis_drill_candidates, scheduled_requests_key, volume_checks, volume_failed, volume_token,
+    Dialect, DrillCandidate, FailoverDrills, FailoverState, RestoredCache, RestoredCluster,
+    RestoredInstance, RestoredVolume,
 };
 use rempart_core::restore::{
     checks, cluster_checks, credentials, decide, due, instance_id, named, pick, request_target,
@@ -75,6 +76,11 @@ pub struct Deps {
     /// Where Redis test groups go when the policy's `[restore_tests]` names
     /// no `cache_subnet_group` (`REMPART_RESTORE_TEST_CACHE_SUBNET_GROUP`).
     pub default_cache_subnet_group: Option<String>,
+    /// Drills: the primary region's ElastiCache (its snapshots say where
+    /// their exports reached the DR bucket) and this region's S3 (the
+    /// `.rdb` files there). None outside drill mode.
+    pub home_elasticache: Option<rempart_aws::elasticache::ElastiCache>,
+    pub objects: Option<rempart_aws::exports::Objects>,
     /// Deployed in a DR region to run the policy's `[drills]`
     /// (`REMPART_TESTER_MODE=drills`): it restores the DR copies found in
     /// its region, and nothing else (no restore tests, no requests).
@@ -149,6 +155,14 @@ impl Deps {
         deps.registry = Registry::new(aws_sdk_dynamodb::Client::new(&home_cfg), table);
         deps.topic = Topic::new(aws_sdk_sns::Client::new(&home_cfg), topic);
         deps.ssm = aws_sdk_ssm::Client::new(&home_cfg);
+        deps.home_elasticache = Some(rempart_aws::elasticache::ElastiCache::new(
+            aws_sdk_elasticache::Client::new(&home_cfg),
+            home,
+        ));
+        let here = rempart_aws::runtime::function_config(cfg, DRILL_NAME);
+        deps.objects = Some(rempart_aws::exports::Objects::new(aws_sdk_s3::Client::new(
+            &here,
+        )));
         deps.drills = true;
         Ok(deps)
     }
@@ -176,6 +190,8 @@ impl Deps {
             default_subnet_group: None,
             default_security_groups: Vec::new(),
             default_cache_subnet_group: None,
+            home_elasticache: None,
+            objects: None,
             drills: false,
         })
     }
@@ -470,18 +486,15 @@ async fn follow_all(
         follow_volume(deps, cfg, v, now, report).await?;
     }
     // One DescribeReplicationGroups listing, and a tag call per
-    // `rempart-rt-*` group only. Drills restore no Redis.
-    let caches: Vec<RestoredCache> = if deps.drills {
-        Vec::new()
-    } else {
-        deps.snapshots
-            .elasticache
-            .restored_groups(TAG_RESTORE_TEST)
-            .await?
-            .into_iter()
-            .filter(|c| !matches!(c.status.as_str(), "deleting" | "deleted"))
-            .collect()
-    };
+    // `rempart-rt-*` group only.
+    let caches: Vec<RestoredCache> = deps
+        .snapshots
+        .elasticache
+        .restored_groups(TAG_RESTORE_TEST)
+        .await?
+        .into_iter()
+        .filter(|c| !matches!(c.status.as_str(), "deleting" | "deleted"))
+        .collect();
     for c in &caches {
         follow_cache(deps, cfg, c, now, report).await?;
     }
@@ -681,6 +694,48 @@ async fn failover_tick(
     Ok(())
 }
 
+/// A Redis drill: a replication group seeded with the `.rdb` files of the
+/// export at `url` in this region's DR bucket. `Ok(Err(why))` when there is
+/// nothing to seed it with.
+async fn seed_from_export(
+    deps: &Deps,
+    cfg: &RestoreTests,
+    c: &DrillCandidate,
+    url: &str,
+    tags: Vec<(String, String)>,
+    now: DateTime<Utc>,
+) -> Result<std::result::Result<(String, String), String>> {
+    let (Some(objects), Some((bucket, prefix))) =
+        (&deps.objects, rempart_core::replication::parse_s3_url(url))
+    else {
+        return Ok(Err(format!(
+            "`{url}` is not an export this tester can read"
+        )));
+    };
+    let files: Vec<String> = objects
+        .list(&bucket, &prefix)
+        .await?
+        .into_iter()
+        .filter(|o| o.key.ends_with(".rdb"))
+        .map(|o| format!("arn:aws:s3:::{bucket}/{}", o.key))
+        .collect();
+    if files.is_empty() {
+        return Ok(Err(format!("no .rdb file under {url}")));
+    }
+    let id = cache_group_id(&c.resource, now);
+    deps.snapshots
+        .elasticache
+        .seed_group(
+            &files,
+            &id,
+            &cfg.cache_node_type,
+            cfg.cache_subnet_group.as_deref(),
+            &tags,
+        )
+        .await?;
+    Ok(Ok((id, cfg.cache_node_type.clone())))
+}
+
 /// A drill tester's tick, in a DR region: follows the drills in progress,
 /// then starts the due drill of each resource of the policy's `[drills]`
 /// from its newest DR copy in this region (RDS instances, Aurora clusters,
@@ -718,8 +773,18 @@ async fn drill_tick(
     if covers(ResourceKind::EbsVolume) {
         snaps.extend(deps.snapshots.ec2.managed_snapshots().await?);
     }
+    let mut candidates = drill_candidates(&snaps, &cfg.policies);
+    if covers(ResourceKind::ElasticacheRedis) {
+        if let Some(home) = &deps.home_elasticache {
+            candidates.extend(redis_drill_candidates(
+                &home.managed_snapshots().await?,
+                &cfg.policies,
+                &deps.region,
+            ));
+        }
+    }
     let mut zone: Option<String> = None;
-    for c in drill_candidates(&snaps, &cfg.policies) {
+    for c in candidates {
         let mine = |tags: &BTreeMap<String, String>| {
             tags.get(TAG_RESTORE_TEST) == Some(&c.resource)
                 && tags.get(TAG_DRILL) == Some(&c.source_region)
@@ -742,8 +807,7 @@ async fn drill_tick(
         } else {
             None
         };
-        let (instance, class) =
-            start_copy(deps, &cfg, c.kind, &c.resource, &c.copy.id, at, tags, now).await?;
+        // The drill's records are the resource's, in its own region.
         let mut about = About::new(
             deps,
             c.kind,
@@ -752,6 +816,36 @@ async fn drill_tick(
             event_id.map(str::to_string),
         );
         about.region = c.source_region.clone();
+        let (instance, class) = match &c.export {
+            Some(url) => match seed_from_export(deps, &cfg, &c, url, tags, now).await? {
+                Ok(started) => started,
+                Err(why) => {
+                    // Nothing to restore: the drill fails now, and again
+                    // only next period.
+                    let r = about.record(
+                        "drill.failed",
+                        now,
+                        url,
+                        false,
+                        json!({"snapshot": c.copy.id, "export": url, "region": deps.region, "source_region": c.source_region, "reason": why}),
+                    );
+                    announce(
+                        deps,
+                        &r,
+                        Severity::Warning,
+                        about.summary(),
+                        format!(
+                            "DR drill of {} ({}) in {} FAILED: {why}",
+                            c.resource, c.source_region, deps.region
+                        ),
+                    )
+                    .await?;
+                    report.failed.push(c.resource.clone());
+                    continue;
+                }
+            },
+            None => start_copy(deps, &cfg, c.kind, &c.resource, &c.copy.id, at, tags, now).await?,
+        };
         let r = about.record(
             "drill.started",
             now,

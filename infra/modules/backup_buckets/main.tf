@@ -208,6 +208,23 @@ data "aws_iam_policy_document" "this" {
     }
   }
 
+  # ElastiCache reads the .rdb files a DR drill seeds a new replication
+  # group with (CreateReplicationGroup with SnapshotArns): read only.
+  dynamic "statement" {
+    for_each = var.elasticache_seed_principal == null ? [] : [1]
+
+    content {
+      sid       = "ElastiCacheSeeds"
+      actions   = ["s3:GetObject", "s3:ListBucket", "s3:GetBucketAcl"]
+      resources = [each.value.arn, "${each.value.arn}/*"]
+
+      principals {
+        type        = "Service"
+        identifiers = [var.elasticache_seed_principal]
+      }
+    }
+  }
+
   # ElastiCache writes the exported .rdb files (CopySnapshot with
   # TargetBucket). ElastiCache itself refuses a bucket the caller's account
   # does not own, so the regional service principal cannot be used from

@@ -36,6 +36,12 @@ variable "elasticache_export_principal" {
   default     = null
 }
 
+variable "elasticache_seed_principal" {
+  description = "ElastiCache's service principal of the buckets' region (`<region>.elasticache-snapshot.amazonaws.com`) when a new replication group may be seeded with the `.rdb` files here (the DR drills of Redis): read only. null: none."
+  type        = string
+  default     = null
+}
+
 variable "tags" {
   description = "Tags of the buckets."
   type        = map(string)

@@ -83,6 +83,33 @@ fn snapshot_node(g: &ReplicationGroup) -> Option<String> {
         .or_else(|| g.member_clusters().first().cloned())
 }
 
+/// A `CreateReplicationGroup` answer: the group asked again (a redelivered
+/// event) is not an error.
+fn created<T>(
+    res: std::result::Result<
+        T,
+        aws_sdk_elasticache::error::SdkError<
+            aws_sdk_elasticache::operation::create_replication_group::CreateReplicationGroupError,
+        >,
+    >,
+) -> Result<()> {
+    match res {
+        Ok(_) => Ok(()),
+        Err(e)
+            if is_code(
+                &e,
+                &[
+                    "ReplicationGroupAlreadyExists",
+                    "ReplicationGroupAlreadyExistsFault",
+                ],
+            ) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(aws_error("CreateReplicationGroup", e)),
+    }
+}
+
 impl ElastiCache {
     /// The underlying client (for the snapshot facade in this module's parent).
     pub(crate) fn client(&self) -> &aws_sdk_elasticache::Client {
@@ -404,23 +431,16 @@ impl ElastiCache {
     ) -> Result<CacheSnapshotShape> {
         let shape = self.snapshot_shape(snapshot).await?;
         let mut req = self
-            .client
-            .create_replication_group()
-            .replication_group_id(id)
-            .replication_group_description(format!("Rempart restore test of {snapshot}"))
+            .throwaway_group(
+                id,
+                &format!("Rempart restore test of {snapshot}"),
+                node_type,
+                subnet_group,
+                tags,
+            )
             .snapshot_name(snapshot)
-            .cache_node_type(node_type)
             .set_engine(shape.engine.clone())
-            .set_engine_version(shape.engine_version.clone())
-            .set_cache_subnet_group_name(subnet_group.map(str::to_string))
-            .at_rest_encryption_enabled(true)
-            .transit_encryption_enabled(true)
-            .automatic_failover_enabled(false)
-            .set_tags(Some(
-                tags.iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect(),
-            ));
+            .set_engine_version(shape.engine_version.clone());
         req = if shape.clustered() {
             req.num_node_groups(
                 shape
@@ -433,21 +453,69 @@ impl ElastiCache {
         } else {
             req.num_cache_clusters(1)
         };
-        match req.send().await {
-            Ok(_) => Ok(shape),
-            Err(e)
-                if is_code(
-                    &e,
-                    &[
-                        "ReplicationGroupAlreadyExists",
-                        "ReplicationGroupAlreadyExistsFault",
-                    ],
-                ) =>
-            {
-                Ok(shape)
-            }
-            Err(e) => Err(aws_error("CreateReplicationGroup", e)),
-        }
+        created(req.send().await)?;
+        Ok(shape)
+    }
+
+    /// A drill of a Redis DR copy: a new replication group `id`
+    /// (`rempart-rt-*`) seeded with the `.rdb` files of an export
+    /// (`SnapshotArns`, `arn:aws:s3:::bucket/key`; one file per shard), one
+    /// node per shard, encrypted at rest and in transit, in `subnet_group`,
+    /// with `tags` in the request. ElastiCache reads the files with its own
+    /// service principal (the bucket's policy and the key's). The same id
+    /// asked again is not an error.
+    pub async fn seed_group(
+        &self,
+        files: &[String],
+        id: &str,
+        node_type: &str,
+        subnet_group: Option<&str>,
+        tags: &[(String, String)],
+    ) -> Result<()> {
+        let mut req = self
+            .throwaway_group(
+                id,
+                "Rempart DR drill of a Redis export",
+                node_type,
+                subnet_group,
+                tags,
+            )
+            .set_snapshot_arns(Some(files.to_vec()))
+            .engine("redis");
+        req = if files.len() > 1 {
+            req.num_node_groups(i32::try_from(files.len()).unwrap_or(i32::MAX))
+                .replicas_per_node_group(0)
+        } else {
+            req.num_cache_clusters(1)
+        };
+        created(req.send().await)
+    }
+
+    /// The parts every throw-away group shares: named `id`, encrypted at
+    /// rest and in transit, no failover, `tags` in the request.
+    fn throwaway_group(
+        &self,
+        id: &str,
+        description: &str,
+        node_type: &str,
+        subnet_group: Option<&str>,
+        tags: &[(String, String)],
+    ) -> aws_sdk_elasticache::operation::create_replication_group::builders::CreateReplicationGroupFluentBuilder
+    {
+        self.client
+            .create_replication_group()
+            .replication_group_id(id)
+            .replication_group_description(description)
+            .cache_node_type(node_type)
+            .set_cache_subnet_group_name(subnet_group.map(str::to_string))
+            .at_rest_encryption_enabled(true)
+            .transit_encryption_enabled(true)
+            .automatic_failover_enabled(false)
+            .set_tags(Some(
+                tags.iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect(),
+            ))
     }
 
     /// The replication groups restore tests created (`rempart-rt-*`)

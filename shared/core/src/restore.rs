@@ -797,7 +797,11 @@ pub struct DrillCandidate {
     pub resource: String,
     pub source_region: String,
     pub policy: String,
+    /// The DR copy (RDS, Aurora, EBS), or for Redis the primary region's
+    /// snapshot whose export reached the DR bucket.
     pub copy: SnapshotInfo,
+    /// Redis: the export in the DR bucket (`s3://bucket/prefix`).
+    pub export: Option<String>,
 }
 
 impl DrillCandidate {
@@ -815,7 +819,7 @@ fn arn_region(arn: &str) -> Option<&str> {
 /// The newest available DR copy (`rempart:copy-of`) of each resource of
 /// `policies` among a DR region's snapshots, by resource. RDS instances,
 /// Aurora clusters and EBS volumes: Redis DR copies are `.rdb` exports in
-/// the DR bucket, not snapshots.
+/// the DR bucket, not snapshots ([`redis_drill_candidates`]).
 pub fn drill_candidates(copies: &[SnapshotInfo], policies: &[String]) -> Vec<DrillCandidate> {
     use crate::tags::{TAG_COPY_OF, TAG_POLICY, TAG_SOURCE};
     let mut newest: BTreeMap<(String, String, String), DrillCandidate> = BTreeMap::new();
@@ -849,6 +853,7 @@ pub fn drill_candidates(copies: &[SnapshotInfo], policies: &[String]) -> Vec<Dri
             source_region: region.to_string(),
             policy: policy.clone(),
             copy: s.clone(),
+            export: None,
         };
         let key = (
             s.kind.to_string(),
@@ -860,6 +865,55 @@ pub fn drill_candidates(copies: &[SnapshotInfo], policies: &[String]) -> Vec<Dri
             .is_none_or(|old| old.copy.taken_at().is_none_or(|t| taken > t));
         if newer {
             newest.insert(key, c);
+        }
+    }
+    newest.into_values().collect()
+}
+
+/// Redis drills: among the primary region's Rempart ElastiCache snapshots,
+/// the newest available one of each Redis resource of `policies` whose
+/// export reached the DR bucket of `dr_region` (`rempart:dr-copy:<region>`,
+/// an `s3://` URL): the `.rdb` files a drill seeds a replication group
+/// with.
+pub fn redis_drill_candidates(
+    snaps: &[SnapshotInfo],
+    policies: &[String],
+    dr_region: &str,
+) -> Vec<DrillCandidate> {
+    use crate::tags::{dr_copy_tag, TAG_POLICY};
+    let tag = dr_copy_tag(dr_region);
+    let mut newest: BTreeMap<String, DrillCandidate> = BTreeMap::new();
+    for s in snaps {
+        if s.kind != crate::kind::ResourceKind::ElasticacheRedis
+            || !crate::model::is_available(s)
+            || !s.is_managed()
+        {
+            continue;
+        }
+        let (Some(url), Some(policy), Some(taken)) = (
+            s.tags
+                .get(&tag)
+                .filter(|u| crate::replication::parse_s3_url(u).is_some()),
+            s.tags.get(TAG_POLICY).filter(|p| policies.contains(p)),
+            s.taken_at(),
+        ) else {
+            continue;
+        };
+        let newer = newest
+            .get(&s.source_id())
+            .is_none_or(|old| old.copy.taken_at().is_none_or(|t| taken > t));
+        if newer {
+            newest.insert(
+                s.source_id(),
+                DrillCandidate {
+                    kind: s.kind,
+                    resource: s.source_id(),
+                    source_region: s.region.clone(),
+                    policy: policy.clone(),
+                    copy: s.clone(),
+                    export: Some(url.clone()),
+                },
+            );
         }
     }
     newest.into_values().collect()
@@ -1595,6 +1649,52 @@ mod tests {
             let e = parse(extra).validate().expect_err(extra);
             assert!(e.contains(why), "{extra}: {e}");
         }
+    }
+
+    /// Proves: a Redis drill takes, per group, the newest available Rempart
+    /// snapshot whose export reached this DR region's bucket, with its URL;
+    /// a snapshot exported elsewhere, not yet transferred, of another
+    /// policy or not Rempart's is never one.
+    #[test]
+    fn redis_drills_take_the_newest_export_in_the_dr_bucket() {
+        use crate::kind::ResourceKind::ElasticacheRedis;
+        let snap = |id: &str, at: &str, dr: Option<&str>| {
+            let mut s = dr_copy(
+                ElasticacheRedis,
+                id,
+                "arn:aws:elasticache:eu-west-1:123456789012:replicationgroup:rewapp-sessions",
+                at,
+            );
+            s.region = "eu-west-1".into();
+            s.tags.remove("rempart:copy-of");
+            s.tags
+                .insert("rempart:policy".into(), "rewapp-redis".into());
+            if let Some(region) = dr {
+                s.tags.insert(
+                    format!("rempart:dr-copy:{region}"),
+                    format!("s3://rewapp-dr-backups/{id}"),
+                );
+            }
+            s
+        };
+        let mut foreign = snap("e", "2025-11-25T04:00:00Z", Some("eu-central-1"));
+        foreign.tags.remove("rempart:managed");
+        let snaps = vec![
+            snap("a", "2025-11-22T04:00:00Z", Some("eu-central-1")),
+            snap("b", "2025-11-23T04:00:00Z", Some("eu-central-1")),
+            snap("c", "2025-11-24T04:00:00Z", None),
+            snap("d", "2025-11-24T05:00:00Z", Some("us-east-1")),
+            foreign,
+        ];
+        let got = redis_drill_candidates(&snaps, &["rewapp-redis".to_string()], "eu-central-1");
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].copy.id, "b");
+        assert_eq!(got[0].resource, "rewapp-sessions");
+        assert_eq!(got[0].source_region, "eu-west-1");
+        assert_eq!(got[0].export.as_deref(), Some("s3://rewapp-dr-backups/b"));
+        assert!(redis_drill_candidates(&snaps, &["other".to_string()], "eu-central-1").is_empty());
+        // The snapshot drills of the other kinds never take a Redis one.
+        assert!(drill_candidates(&snaps, &["rewapp-redis".to_string()]).is_empty());
     }
 
     /// Proves: a drill takes, per protected resource, the newest available

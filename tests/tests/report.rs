@@ -28,6 +28,8 @@ fn at(json: &str, time: &str) -> Value {
 /// a restore test and an incident, the report lists every action of the
 /// month: the backups of each day, the DR copies, the retention deletions,
 /// the restore test with its measured RTO (met against the policy's 1 h),
+/// the DR drill of the database's copy in eu-central-1 (5 min, met against
+/// the 4 h target),
 /// and the incident with its times; the measured RPO of the database is the
 /// 48 h gap of the missed day, BREACHED against the policy's 26 h; the
 /// table, JSON and HTML renderings carry it; the DR region's copies are
@@ -44,6 +46,15 @@ async fn the_report_covers_a_simulated_month() {
         PolicySource::File(h.policy_file.clone()),
     )
     .expect("tester");
+    // The drill tester in the DR region (eu-central-1).
+    let drills = restore_tester::Deps::drills(
+        &h.dr_cfg,
+        "eu-west-1",
+        rempart_integration::TABLE,
+        h.topic.arn(),
+        PolicySource::File(h.policy_file.clone()),
+    )
+    .expect("drill tester");
     let mut enforcer = retention_enforcer::Deps::new(
         &h.cfg,
         rempart_integration::TABLE,
@@ -89,7 +100,10 @@ async fn the_report_covers_a_simulated_month() {
                 ))
                 .expect("JSON");
                 tick["time"] = t.into();
-                restore_tester::handle(&tester, tick).await.expect("tester");
+                restore_tester::handle(&tester, tick.clone())
+                    .await
+                    .expect("tester");
+                restore_tester::handle(&drills, tick).await.expect("drills");
             }
             for (event, time) in [
                 (
@@ -173,6 +187,19 @@ async fn the_report_covers_a_simulated_month() {
         .find(|r| r.resource == "rds-instance#eu-central-1#rewapp-prod-db")
         .expect("the DR copies are in the report");
     assert_eq!(dr.rpo.verdict, Verdict::NotMeasured);
+    // The database's cross-region drill of the 23rd (its DR copy restored
+    // in eu-central-1), against seed 003 §10.4's 4 h.
+    let drill = report
+        .drills
+        .iter()
+        .find(|d| {
+            d.resource == "rds-instance#eu-west-1#rewapp-prod-db" && d.drill == "cross-region"
+        })
+        .unwrap_or_else(|| panic!("the database's last drill: {:?}", report.drills));
+    assert!(drill.passed && drill.in_period, "{drill:?}");
+    assert_eq!(drill.region, "eu-central-1");
+    assert_eq!((drill.rto_s, drill.target_s), (Some(300), Some(4 * 3600)));
+    assert_eq!(drill.time_standing, Standing::Met);
     assert_eq!(report.incidents.len(), 1, "{:?}", report.incidents);
     assert!(report.incidents[0].resolved_at.is_some());
     assert!(report.events.iter().all(|e| e.time >= from && e.time <= to));
@@ -182,6 +209,10 @@ async fn the_report_covers_a_simulated_month() {
     let table = render(&report, Format::Table).expect("table");
     assert!(
         table.contains("rewapp-prod-db") && table.contains("BREACHED"),
+        "{table}"
+    );
+    assert!(
+        table.contains("== DR drills (last per resource) ==") && table.contains("cross-region"),
         "{table}"
     );
     let json: Value =

@@ -132,6 +132,8 @@ module "drill_tester" {
     }, var.drill_vpc == null ? {} : {
     REMPART_RESTORE_TEST_SUBNET_GROUP    = local.drill_subnet_group_name
     REMPART_RESTORE_TEST_SECURITY_GROUPS = aws_security_group.drill_restored[0].id
+    }, var.restore_test_db_ca_file == null ? {} : {
+    REMPART_DB_CA_FILE = "/var/task/${var.restore_test_db_ca_file}"
   })
 
   vpc_config = var.drill_vpc == null ? null : {

@@ -519,6 +519,8 @@ module "restore_tester" {
     REMPART_RESTORE_TEST_SECURITY_GROUPS = aws_security_group.restored[0].id
     }, var.restore_test_cache_subnet_group == null ? {} : {
     REMPART_RESTORE_TEST_CACHE_SUBNET_GROUP = var.restore_test_cache_subnet_group
+    }, var.restore_test_db_ca_file == null ? {} : {
+    REMPART_DB_CA_FILE = "/var/task/${var.restore_test_db_ca_file}"
   })
 
   vpc_config = var.restore_tester_vpc == null ? null : {

@@ -405,6 +405,17 @@ variable "restore_test_cache_subnet_group" {
   }
 }
 
+variable "restore_test_db_ca_file" {
+  description = "The name, at the package's root, of RDS's CA bundle (`global-bundle.pem`) that `scripts/build-functions --db-ca-bundle` added to the restore-tester's zip: the data checks then verify the restored database's certificate (REMPART_DB_CA_FILE=/var/task/<name>), for the restore tests and the drills. Null: TLS without server verification, which each check's detail says."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.restore_test_db_ca_file == null ? true : can(regex("^[A-Za-z0-9._-]+\\.pem$", var.restore_test_db_ca_file))
+    error_message = "restore_test_db_ca_file must be a file name ending in .pem (at the package's root), or null."
+  }
+}
+
 variable "restore_tester_vpc" {
   description = "The VPC in which the restore-tester checks restored databases down to their data (`[[restore_tests.sql_checks]]` on RDS instances): `vpc_id` and `subnet_ids` (private subnets, at least two AZs, with a route to the AWS APIs through a NAT gateway or VPC endpoints). Set: the function runs in these subnets with its own security group; Terraform creates the DB subnet group `<name>-restore-tests` (unless restore_test_subnet_group names one) and the security group of the restored instances, which admits only the tester on the PostgreSQL port, and the tester places its test instances there unless the policy names others. Null: the function runs outside any VPC (control-plane checks and the Aurora Data API only)."
   type = object({

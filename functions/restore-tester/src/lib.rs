@@ -706,7 +706,7 @@ async fn seed_from_export(
     now: DateTime<Utc>,
 ) -> Result<std::result::Result<(String, String), String>> {
     let (Some(objects), Some((bucket, prefix))) =
-        (&deps.objects, rempart_core::replication::parse_s3_url(url))
+        (&deps.objects, rempart_core::naming::parse_s3_url(url))
     else {
         return Ok(Err(format!(
             "`{url}` is not an export this tester can read"

@@ -73,6 +73,13 @@ pub const DYNAMODB_SORT_KEY_MAX: usize = 1024;
 /// `/` (69): 180 leaves room for both, with regions up to 20 characters.
 pub const SNAPSHOT_ID_MAX: usize = 180;
 
+/// Splits `s3://bucket/prefix`.
+pub fn parse_s3_url(url: &str) -> Option<(String, String)> {
+    let rest = url.strip_prefix("s3://")?;
+    let (bucket, prefix) = rest.split_once('/')?;
+    (!bucket.is_empty() && !prefix.is_empty()).then(|| (bucket.to_string(), prefix.to_string()))
+}
+
 /// Letters, digits and hyphens, a letter first, no `--`, no trailing `-`,
 /// 1 to `max` characters: RDS's identifier rule.
 fn rds_style(s: &str, max: usize) -> bool {

@@ -13,6 +13,7 @@
 use crate::error::ErrorInfo;
 use crate::kind::ResourceKind;
 use crate::model::{is_available, SnapshotInfo};
+use crate::naming::parse_s3_url;
 use crate::policy::{DrTarget, Policy, PolicyDocument};
 use crate::tags::*;
 use chrono::{DateTime, Utc};
@@ -203,13 +204,6 @@ fn copy_problem(s: &SnapshotInfo) -> Option<String> {
     crate::naming::check_tags(&copy_tags(s))
         .err()
         .map(|why| format!("its copy cannot carry its tags ({why}); copy it by hand"))
-}
-
-/// Splits `s3://bucket/prefix`.
-pub fn parse_s3_url(url: &str) -> Option<(String, String)> {
-    let rest = url.strip_prefix("s3://")?;
-    let (bucket, prefix) = rest.split_once('/')?;
-    (!bucket.is_empty() && !prefix.is_empty()).then(|| (bucket.to_string(), prefix.to_string()))
 }
 
 /// Copies in flight per (destination region, family), counted from the

@@ -893,7 +893,7 @@ pub fn redis_drill_candidates(
         let (Some(url), Some(policy), Some(taken)) = (
             s.tags
                 .get(&tag)
-                .filter(|u| crate::replication::parse_s3_url(u).is_some()),
+                .filter(|u| crate::naming::parse_s3_url(u).is_some()),
             s.tags.get(TAG_POLICY).filter(|p| policies.contains(p)),
             s.taken_at(),
         ) else {

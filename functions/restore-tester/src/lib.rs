@@ -1134,7 +1134,11 @@ async fn conclude(
         )
     };
     announce(deps, &r, severity, about.summary(), text).await?;
-    if ok {
+    // The restored snapshot is tagged verified where it lives: not a Redis
+    // drill's, whose snapshot is in the primary region (its DR copy is the
+    // export's files).
+    let redis_drill = t.drill.is_some() && t.kind == ResourceKind::ElasticacheRedis;
+    if ok && !redis_drill {
         let snap = if t.kind == ResourceKind::EbsVolume {
             deps.snapshots.ec2.snapshot_by_id(&t.snapshot).await?
         } else if t.kind == ResourceKind::ElasticacheRedis {
@@ -1280,11 +1284,17 @@ async fn follow_cache(
     if still_running(deps, cfg, &t, done, now, report).await? {
         return Ok(());
     }
-    // The snapshot's shards, when it is still there to say.
-    let shards = match deps.snapshots.elasticache.snapshot_shape(&t.snapshot).await {
-        Ok(shape) => shape.shards,
-        Err(e) if e.is_retryable() => return Err(e),
-        Err(_) => None,
+    // The snapshot's shards, when it is still there to say. A drill's group
+    // was seeded from the export's files: its snapshot is in the primary
+    // region, not here, and is not asked for.
+    let shards = if t.drill.is_some() {
+        None
+    } else {
+        match deps.snapshots.elasticache.snapshot_shape(&t.snapshot).await {
+            Ok(shape) => shape.shards,
+            Err(e) if e.is_retryable() => return Err(e),
+            Err(_) => None,
+        }
     };
     let results = named(cache_checks(c, shards), &cfg.checks);
     deps.snapshots

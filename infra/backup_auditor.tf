@@ -13,14 +13,24 @@
 # stdout: CloudWatch Logs extracts them from the function's log group, so the
 # role needs no cloudwatch:PutMetricData.
 #
+# Coverage: every RDS instance, Aurora cluster, EBS volume and Redis group
+# or cluster of the kinds the policy's `[coverage]` requires, in the primary
+# and DR regions, is classed protected, excluded or unprotected; a resource
+# newly unprotected is announced (`coverage.unprotected`, an incident), and
+# again when it is tagged, excluded or deleted (`coverage.cleared`). Metric
+# UnprotectedResources (dimension Resource = `coverage`, `coverage@<region>`).
+# The previous audit's classes are read back from the registry (one Query).
+#
 # A listing that fails fails the run (an audit on partial data would report
 # false breaches): Lambda retries it twice, then it goes to the dead-letter
 # queue, whose alarm fires (module).
 ################################################################################
 
 locals {
-  # Protected resources are listed in the primary region; snapshots and DR
-  # copies in the primary region and the DR region. The policy document's
+  # Protected resources are listed in the primary region, and for coverage
+  # every resource in the primary and DR regions; snapshots and DR copies
+  # in the primary region and the DR region. A `[coverage] regions` list
+  # naming another region is refused by IAM (the audit fails loudly). The policy document's
   # DR entries must name `dr_region` (variables.tf): a DR region not listed
   # here is refused by IAM, and the audit fails loudly rather than report
   # copies missing.
@@ -37,29 +47,29 @@ data "aws_iam_policy_document" "auditor" {
   # (Service Authorization Reference: DescribeDBInstances `db`,
   # DescribeDBClusters `cluster`, DescribeReplicationGroups `replicationgroup`,
   # DescribeCacheClusters `cluster`, ListTagsForResource on the resource
-  # listed): the account's resources of the primary region, of those types.
+  # listed): the account's resources of the audited regions, of those types.
   statement {
-    sid     = "ListProtectedRdsResources"
+    sid     = "ListRdsResources"
     actions = ["rds:DescribeDBInstances", "rds:DescribeDBClusters"]
-    resources = [
-      "arn:${local.partition}:rds:${local.region}:${local.account_id}:db:*",
-      "arn:${local.partition}:rds:${local.region}:${local.account_id}:cluster:*",
-    ]
+    resources = flatten([for r in local.auditor_regions : [
+      "arn:${local.partition}:rds:${r}:${local.account_id}:db:*",
+      "arn:${local.partition}:rds:${r}:${local.account_id}:cluster:*",
+    ]])
   }
 
   # ElastiCache's describe calls return no tags: one ListTagsForResource per
   # replication group or standalone cluster, to find the policy tag.
   statement {
-    sid = "ListProtectedElastiCacheResources"
+    sid = "ListElastiCacheResources"
     actions = [
       "elasticache:DescribeReplicationGroups",
       "elasticache:DescribeCacheClusters",
       "elasticache:ListTagsForResource",
     ]
-    resources = [
-      "arn:${local.partition}:elasticache:${local.region}:${local.account_id}:replicationgroup:*",
-      "arn:${local.partition}:elasticache:${local.region}:${local.account_id}:cluster:*",
-    ]
+    resources = flatten([for r in local.auditor_regions : [
+      "arn:${local.partition}:elasticache:${r}:${local.account_id}:replicationgroup:*",
+      "arn:${local.partition}:elasticache:${r}:${local.account_id}:cluster:*",
+    ]])
   }
 
   # Snapshots (Rempart's, and for the quota every manual DB snapshot) and
@@ -92,7 +102,7 @@ data "aws_iam_policy_document" "auditor" {
     condition {
       test     = "StringEquals"
       variable = "aws:RequestedRegion"
-      values   = [local.region]
+      values   = local.auditor_regions
     }
   }
 
@@ -108,11 +118,11 @@ data "aws_iam_policy_document" "auditor" {
     }
   }
 
-  # Findings are recorded once (PutItem with attribute_not_exists): no
-  # update, delete or read of the registry.
+  # Findings are recorded once (PutItem with attribute_not_exists), and the
+  # previous coverage audit is read back (Query): no update or delete.
   statement {
     sid       = "RecordFindings"
-    actions   = ["dynamodb:PutItem"]
+    actions   = ["dynamodb:PutItem", "dynamodb:Query"]
     resources = [aws_dynamodb_table.registry.arn]
   }
 }

@@ -1,5 +1,5 @@
 ################################################################################
-# Backup buckets (seed 003 §5.3), one modules/backup_buckets per region:
+# Backup buckets, one modules/backup_buckets per region:
 # versioning, SSE-KMS under the region's Rempart key, every public access
 # blocked, ACLs disabled, TLS only, the lifecycle as the retention-enforcer
 # writes it. One primary bucket may receive the ElastiCache exports

@@ -17,7 +17,7 @@ locals {
 
   # One line per protected resource, whatever resources exist: a SEARCH
   # expression on the metric name in the {Rempart,Resource} schema.
-  rempart_search = { for m in ["RpoAgeSeconds", "DrCopyLagSeconds", "Coverage", "SnapshotsKept", "SnapshotsDeleted", "PitrLagSeconds", "RestoreTestRtoSeconds", "RestoreTestSuccess", "RestoreIntegrityPercent", "DrillRtoSeconds", "OpenIncidents"] :
+  rempart_search = { for m in ["RpoAgeSeconds", "DrCopyLagSeconds", "Coverage", "SnapshotsKept", "SnapshotsDeleted", "PitrLagSeconds", "RestoreTestRtoSeconds", "RestoreTestSuccess", "RestoreIntegrityPercent", "DrillRtoSeconds", "OpenIncidents", "UnprotectedResources"] :
     m => "SEARCH('{${var.metrics_namespace},Resource} MetricName=\"${m}\"', '%s', %d)"
   }
 
@@ -37,6 +37,9 @@ locals {
     # The backup-auditor's verdict per resource, each audit (hourly): 1 when
     # every check passed, 0 on a breach; Minimum keeps a breach visible.
     { title = "Audit coverage: 1 when every check passed, 0 on a breach", period = 3600, lines = { coverage = ["Coverage", "Minimum", ""] } },
+    # The coverage audit (hourly): resources of a required kind that no
+    # policy covers and no exclusion explains, one line per searched region.
+    { title = "Unprotected resources (no policy, no exclusion)", period = 3600, lines = { unprotected = ["UnprotectedResources", "Maximum", ""] } },
     # Each concluded DR drill (the drill tester emits it in the DR region).
     { title = "DR drill: measured region-failover time in ${var.dr_region} (s)", period = 86400, lines = { drill = ["DrillRtoSeconds", "Maximum", ""] }, region = var.dr_region },
   ]

@@ -55,6 +55,10 @@ locals {
     # (`audit.finding`) open none and are not delivered.
     "audit.breach",
     "audit.passed",
+    # Coverage: a resource no policy protects opens an incident; tagging it,
+    # excluding it with a reason or deleting it resolves it.
+    "coverage.unprotected",
+    "coverage.cleared",
   ]
 
   escalator_event_patterns = {

@@ -426,6 +426,13 @@ resource "aws_sns_topic_policy" "events" {
   policy = data.aws_iam_policy_document.events_topic.json
 }
 
+locals {
+  # The policy as stored: without its whole-line comments (a line whose
+  # first non-blank character is `#`), which the functions do not read, so
+  # that a well-commented document fits the parameter's 8 KB.
+  policy_stored = replace(var.policy_document, "/(?m)^[ \t]*#[^\n]*\n/", "")
+}
+
 resource "aws_ssm_parameter" "policy" {
   name        = var.policy_parameter_name
   description = "Rempart policy document (TOML)"
@@ -433,7 +440,7 @@ resource "aws_ssm_parameter" "policy" {
   key_id      = aws_kms_key.this.arn
   tier        = "Advanced"
   data_type   = "text"
-  value       = var.policy_document
+  value       = local.policy_stored
 
   tags = local.tags
 }

@@ -35,7 +35,7 @@ resource "aws_sns_topic_subscription" "events" {
   filter_policy_scope  = "MessageAttributes"
 }
 
-# On-call tiers, in escalation order (seed 004: DevOps, lead developer, CTO,
+# On-call tiers, in escalation order (e.g. DevOps, lead developer, CTO,
 # management): the functions' alarms go to the first; the incident-escalator
 # publishes to the next one when a tier does not acknowledge in time.
 resource "aws_sns_topic" "oncall" {

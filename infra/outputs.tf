@@ -109,7 +109,7 @@ output "event_subscription_arns" {
 }
 
 output "dashboard_name" {
-  description = "Name of the CloudWatch dashboard (RPO age, DR copy lag, audit coverage, retention counts, restore-test RTO, open incidents, function health)."
+  description = "Name of the CloudWatch dashboard (RPO age, DR copy lag, audit coverage, unprotected resources, retention counts, restore-test RTO, open incidents, function health)."
   value       = aws_cloudwatch_dashboard.this.dashboard_name
 }
 

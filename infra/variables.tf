@@ -38,12 +38,12 @@ variable "dr_region" {
 }
 
 variable "policy_document" {
-  description = "The Rempart policy document (TOML text, see examples/rewapp-policy.toml), stored in an Advanced SSM parameter."
+  description = "The Rempart policy document (TOML text, see examples/rewapp-policy.toml), stored in an Advanced SSM parameter without its whole-line comments (lines whose first non-blank character is `#`; a `#` line inside a multi-line string would be removed too)."
   type        = string
 
   validation {
-    condition     = length(trimspace(var.policy_document)) > 0 && length(var.policy_document) <= 8192
-    error_message = "policy_document must be non-empty and at most 8 KB (SSM Advanced parameter limit)."
+    condition     = length(trimspace(var.policy_document)) > 0 && length(replace(var.policy_document, "/(?m)^[ \t]*#[^\n]*\n/", "")) <= 8192
+    error_message = "policy_document must be non-empty and, without its whole-line comments, at most 8 KB (SSM Advanced parameter limit)."
   }
 }
 
@@ -82,7 +82,7 @@ variable "architecture" {
 }
 
 variable "snapshot_schedules" {
-  description = "EventBridge schedule expressions (UTC) triggering the snapshot-scheduler: one per distinct schedule time of the policy document. The default is seed 003's: daily 02:00, Sunday 03:00, daily 04:00."
+  description = "EventBridge schedule expressions (UTC) triggering the snapshot-scheduler: one per distinct schedule time of the policy document. The default: daily 02:00, Sunday 03:00, daily 04:00 (the example policy's schedule times)."
   type        = list(string)
   default     = ["cron(0 2 * * ? *)", "cron(0 3 ? * SUN *)", "cron(0 4 * * ? *)"]
 
@@ -580,7 +580,7 @@ variable "oncall_tiers" {
 }
 
 variable "oncall_subscriptions" {
-  description = "Subscriptions to the on-call tier topics: `tier` (one of oncall_tiers), `protocol` (sms, email, https, lambda, sqs, ...) and `endpoint`. Seed 004: critical alerts by SMS."
+  description = "Subscriptions to the on-call tier topics: `tier` (one of oncall_tiers), `protocol` (sms, email, https, lambda, sqs, ...) and `endpoint`. For example, critical alerts by SMS."
   type = list(object({
     tier     = string
     protocol = string
@@ -666,7 +666,7 @@ variable "kms_break_glass_principal_arns" {
 }
 
 variable "kms_rotation_period_in_days" {
-  description = "Automatic rotation period of the KMS keys (seed 003: annual)."
+  description = "Automatic rotation period of the KMS keys (default: annual)."
   type        = number
   default     = 365
 

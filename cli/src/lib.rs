@@ -1,5 +1,5 @@
 //! The `rempart` command's library: the operator's commands (restores on
-//! request, reports, retention plans) that the binary and the integration
+//! request, reports, status, retention plans) that the binary and the integration
 //! tests share. The local AWS stack lives in the test kit
 //! (`rempart-testkit`), which no shipped binary depends on.
 
@@ -7,5 +7,6 @@ pub mod error;
 pub mod report;
 pub mod restore;
 pub mod retention;
+pub mod status;
 
 pub use error::CliError;

@@ -46,6 +46,13 @@ enum Command {
         #[arg(long, default_value = "examples/rewapp-policy.toml")]
         policy_file: PathBuf,
     },
+    /// Is everything protected, and how fresh is it? Per protected resource
+    /// its policy, newest snapshot against the RPO, DR copies, last restore
+    /// test and DR drill; then unprotected and excluded resources and open
+    /// incidents, under a one-line verdict. Reads AWS and the registry and
+    /// incidents tables (REMPART_REGISTRY_TABLE, REMPART_INCIDENTS_TABLE);
+    /// writes nothing. Exits 1 when the verdict is not OK.
+    Status(rempart_cli::status::StatusArgs),
     /// Retention: see what the policy keeps and removes, and why.
     Retention {
         #[command(subcommand)]
@@ -59,7 +66,7 @@ enum Command {
         #[command(subcommand)]
         command: IncidentCommand,
     },
-    /// Restore a database on request (seed 002 §3) into a new instance: to a
+    /// Restore a database on request into a new instance: to a
     /// point in time inside its point-in-time window, or from one of its
     /// snapshots. Checks the request now (read-only) and prints the plan or
     /// the refusal with the windows; then publishes it on EventBridge (bus
@@ -273,6 +280,11 @@ async fn main() -> ExitCode {
         Command::Schedules { policy_file } => schedules(policy_file),
         Command::Restore(args) => rempart_cli::restore::run(args).await,
         Command::Report(args) => rempart_cli::report::run(args).await,
+        Command::Status(args) => match rempart_cli::status::run(args).await {
+            // Not OK: printed, and said by the exit status (for scripts).
+            Ok(false) => return ExitCode::from(1),
+            other => other.map(|_| ()),
+        },
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,

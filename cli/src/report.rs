@@ -127,7 +127,7 @@ pub async fn run(args: &ReportArgs) -> Result<(), CliError> {
     let doc = rempart_aws::runtime::load_policy(&source, &aws_sdk_ssm::Client::new(&cfg)).await?;
     let table = std::env::var(REGISTRY_TABLE_ENV).map_err(|_| {
         CliError::Usage(format!(
-            "{REGISTRY_TABLE_ENV} must name the registry table (Terraform output `registry_table`)"
+            "{REGISTRY_TABLE_ENV} must name the registry table (Terraform output `registry_table_name`)"
         ))
     })?;
     let registry = Registry::new(aws_sdk_dynamodb::Client::new(&cfg), table);

@@ -1,4 +1,4 @@
-//! `rempart restore`: a restore on request (seed 002 §3). The request is
+//! `rempart restore`: a restore on request. The request is
 //! checked here against the database as it is now (read-only, with the
 //! operator's credentials) and the plan or the refusal is printed; then it
 //! is published on EventBridge, where the restore-tester takes it, restores,

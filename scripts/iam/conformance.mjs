@@ -935,6 +935,13 @@ for (const f of functions) {
   if (auditor) {
     const registry = [...tables.values()].find((t) => t.name === auditor.env.REMPART_REGISTRY_TABLE)
     if (registry) for (const action of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem']) probe(`${auditor.role.name} only records findings in ${registry.name} (${action.slice(9)})`, sessionOf(auditor), action, registry.arn)
+    // Coverage reads every resource of the audited regions, and only reads:
+    // no region beyond them, no tag written on what it finds.
+    const a = sessionOf(auditor)
+    probe(`${auditor.role.name} lists databases only in ${regions.join(' and ')}`, a, 'rds:DescribeDBInstances', rdsArn('us-east-1', 'db:billing-db'), { region: 'us-east-1' })
+    probe(`${auditor.role.name} lists volumes only in ${regions.join(' and ')}`, a, 'ec2:DescribeVolumes', '*', { region: 'us-east-1' })
+    probe(`${auditor.role.name} never tags a database it finds unprotected`, a, 'rds:AddTagsToResource', rdsArn(region, 'db:billing-db'), { resourceTags: {}, requestTags: { 'rempart:policy': 'none', 'rempart:exclude-reason': 'x' } })
+    probe(`${auditor.role.name} never tags a volume it finds unprotected`, a, 'ec2:CreateTags', ec2Vol(region, 'vol-0123456789abcdef0'), { resourceTags: {}, requestTags: { 'rempart:policy': 'none' } })
   }
   const tester = functionByCrate('restore-tester')
   if (tester) {

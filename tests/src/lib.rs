@@ -385,6 +385,27 @@ impl Harness {
         .expect("restore-tester deps")
     }
 
+    /// A night of the example policy: the scheduler at 02:00 (daily),
+    /// 03:00 (weekly) and 04:00 (Redis) of `day` (`2025-11-23`), then a
+    /// replicator sweep at 04:45 that copies them to the DR region.
+    pub async fn night(&self, day: &str) {
+        for hour in ["02", "03", "04"] {
+            rempart_snapshot_scheduler::handle(
+                &self.deps,
+                scheduled_at(&format!("{day}T{hour}:00:00Z")),
+            )
+            .await
+            .expect("scheduler");
+        }
+        let mut sweep: Value =
+            serde_json::from_str(include_str!("../../events/snapshot-replicator/sweep.json"))
+                .expect("JSON");
+        sweep["time"] = format!("{day}T04:45:00Z").into();
+        rempart_snapshot_replicator::handle(&self.replicator, sweep)
+            .await
+            .expect("sweep");
+    }
+
     /// Announcements delivered to a subscriber path (`/all`, `/warnings`).
     pub fn announcements(&self, path: &str) -> Vec<Value> {
         self.subscriber

@@ -263,21 +263,6 @@ async fn a_stale_backup_opens_an_incident_that_a_fresh_one_resolves() {
         PolicySource::File(h.policy_file.clone()),
     )
     .expect("auditor");
-    let hr = &h;
-    let night = |day: &'static str| async move {
-        for hour in ["02", "03", "04"] {
-            snapshot_scheduler::handle(&hr.deps, scheduled_at(&format!("{day}T{hour}:00:00Z")))
-                .await
-                .expect("scheduler");
-        }
-        let mut sweep: Value =
-            serde_json::from_str(include_str!("../../events/snapshot-replicator/sweep.json"))
-                .expect("JSON");
-        sweep["time"] = format!("{day}T04:45:00Z").into();
-        snapshot_replicator::handle(&hr.replicator, sweep)
-            .await
-            .expect("sweep");
-    };
     // Someone else's manual snapshots: 85 with Rempart's (2 RDS).
     let rds = aws_sdk_rds::Client::new(&h.cfg);
     for n in 0..83 {
@@ -288,7 +273,7 @@ async fn a_stale_backup_opens_an_incident_that_a_fresh_one_resolves() {
             .await
             .expect("manual snapshot");
     }
-    night("2025-11-23").await;
+    h.night("2025-11-23").await;
     let deliver = |kind: &'static str| {
         let all = h.announcements("/all");
         let escalator = &escalator;
@@ -330,7 +315,7 @@ async fn a_stale_backup_opens_an_incident_that_a_fresh_one_resolves() {
     let key = format!("audit#rds-instance#{}", h.estate.db);
     assert!(open.contains(&key), "{open:?}");
 
-    night("2025-11-26").await;
+    h.night("2025-11-26").await;
     let fresh = backup_auditor::handle(&auditor, audit_at("2025-11-26T06:00:00Z"))
         .await
         .expect("audit");

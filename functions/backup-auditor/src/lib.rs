@@ -3,6 +3,12 @@
 //! embedded metric format (no API call); findings to the events topic, where
 //! the incident-escalator opens an incident for a breach (`audit.breach`)
 //! and resolves it when a later audit passes (`audit.passed`).
+//!
+//! Coverage (decisions in `rempart_core::coverage`): every resource of the
+//! kinds the policy's `[coverage]` requires, in the regions it searches, is
+//! classed protected, excluded or unprotected; a resource that becomes
+//! unprotected is announced once (`coverage.unprotected`, an incident) and
+//! again when it is tagged, excluded or gone (`coverage.cleared`).
 
 use aws_config::SdkConfig;
 use rempart_aws::envelope::{envelope, event_time};
@@ -13,9 +19,11 @@ use rempart_aws::snapshots::Snapshots;
 use rempart_aws::topic::{Topic, EVENTS_TOPIC_ENV};
 use rempart_core::announce::{Outcome, RegistryRecord, ResourceSummary, Severity};
 use rempart_core::audit::{audit, emf_lines, Audit};
+use rempart_core::coverage::{self, Covered, PolicyKinds};
 use rempart_core::event::SCHEDULED_EVENT;
+use rempart_core::kind::ResourceKind;
 use rempart_core::model::Resource;
-use rempart_core::policy::PolicySource;
+use rempart_core::policy::{PolicyDocument, PolicySource};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -60,7 +68,89 @@ impl Deps {
 pub struct AuditReport {
     pub time: chrono::DateTime<chrono::Utc>,
     pub audit: Audit,
+    /// Every resource of a required kind in the searched regions, classed.
+    pub coverage: Vec<Covered>,
+    /// What changed since the previous audit.
+    pub coverage_changes: CoverageChanges,
     pub bookkeeping_errors: Vec<String>,
+}
+
+/// The coverage announcements of one audit: resource keys.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CoverageChanges {
+    pub unprotected: Vec<String>,
+    pub cleared: Vec<String>,
+}
+
+/// What an audit sees, read-only: the audit of the protected resources and
+/// the coverage classes (`rempart status` shows the same).
+#[derive(Clone, Debug, Serialize)]
+pub struct Survey {
+    pub audit: Audit,
+    pub coverage: Vec<Covered>,
+    /// The regions searched for coverage (none when it is off).
+    pub coverage_regions: Vec<String>,
+}
+
+/// Lists the resources (the primary region's tagged ones, and every
+/// resource of a kind `[coverage]` requires in the regions it searches),
+/// Rempart's snapshots and the manual RDS snapshot counts of the policy's
+/// regions, and decides. Reads only. A listing that fails fails the
+/// survey (an audit on partial data would report false breaches).
+pub async fn survey(
+    cfg: &SdkConfig,
+    region: &str,
+    doc: &PolicyDocument,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Survey> {
+    let regions = rempart_core::enforcement::regions_of(doc, region);
+    let cov = &doc.coverage;
+    let (cov_kinds, cov_regions): (&[ResourceKind], Vec<String>) = if cov.enabled {
+        (&cov.kinds, cov.regions(region, &regions[1..]))
+    } else {
+        (&[], Vec::new())
+    };
+    // The primary region: every resource of a kind coverage needs, and the
+    // tagged ones of the others; the other searched regions: coverage only.
+    let mut listed = Snapshots::for_region(cfg, region)
+        .resources(cov_kinds, true)
+        .await?;
+    for other in cov_regions.iter().filter(|r| *r != region) {
+        listed.extend(
+            Snapshots::for_region(cfg, other)
+                .resources(cov_kinds, false)
+                .await?,
+        );
+    }
+    // Aurora members are protected through their cluster.
+    let resources: Vec<Resource> = listed
+        .iter()
+        .filter(|r| r.region == region && r.policy_tag().is_some())
+        .filter(|r| r.aurora_cluster.is_none())
+        .cloned()
+        .collect();
+    let mut snapshots = Vec::new();
+    let mut rds_manual = BTreeMap::new();
+    for r in &regions {
+        let s = Snapshots::for_region(cfg, r);
+        snapshots.extend(s.list_managed().await?);
+        rds_manual.insert(r.clone(), s.rds.manual_snapshot_count().await?);
+    }
+    let coverage = if cov.enabled {
+        let policy_kinds: PolicyKinds = doc
+            .policies
+            .iter()
+            .map(|(n, p)| (n.as_str(), p.kinds.as_slice()))
+            .collect();
+        coverage::classify(cov, &policy_kinds, region, &listed)
+    } else {
+        Vec::new()
+    };
+    Ok(Survey {
+        audit: audit(doc, &resources, &snapshots, &rds_manual, now),
+        coverage,
+        coverage_regions: cov_regions,
+    })
 }
 
 /// Handles the schedule's event. A listing that fails fails the run (an
@@ -75,32 +165,26 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<AuditReport> {
     }
     let now = event_time(&ev)?;
     let doc = load_policy(&deps.policy, &deps.ssm).await?;
-    let regions = rempart_core::enforcement::regions_of(&doc, &deps.region);
-    let primary = Snapshots::for_region(&deps.cfg, &deps.region);
-    let (a, b, c, d) = tokio::join!(
-        primary.rds.tagged_instances(),
-        primary.rds.tagged_clusters(),
-        primary.ec2.tagged_volumes(),
-        primary.elasticache.tagged_redis()
-    );
-    let mut resources: Vec<Resource> = Vec::new();
-    for r in [a, b, c, d] {
-        resources.extend(r?);
-    }
-    // Aurora members are protected through their cluster.
-    resources.retain(|r| r.aurora_cluster.is_none());
-    let mut snapshots = Vec::new();
-    let mut rds_manual = BTreeMap::new();
-    for region in &regions {
-        let s = Snapshots::for_region(&deps.cfg, region);
-        snapshots.extend(s.list_managed().await?);
-        rds_manual.insert(region.clone(), s.rds.manual_snapshot_count().await?);
-    }
-    let result = audit(&doc, &resources, &snapshots, &rds_manual, now);
+    let Survey {
+        audit: result,
+        coverage: classes,
+        coverage_regions: cov_regions,
+    } = survey(&deps.cfg, &deps.region, &doc, now).await?;
     rempart_aws::metrics::emit(&emf_lines(&result, now));
+    let cov = &doc.coverage;
+    if cov.enabled {
+        rempart_aws::metrics::emit(&coverage::emf_lines(
+            &classes,
+            &cov_regions,
+            &deps.region,
+            now,
+        ));
+    }
     let mut report = AuditReport {
         time: now,
         audit: result,
+        coverage: classes,
+        coverage_changes: CoverageChanges::default(),
         bookkeeping_errors: Vec::new(),
     };
     publish(
@@ -111,8 +195,24 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<AuditReport> {
         &mut report.bookkeeping_errors,
     )
     .await;
+    if cov.enabled {
+        report.coverage_changes = publish_coverage(
+            deps,
+            &report.coverage,
+            &cov_regions,
+            now,
+            ev.id.as_deref(),
+            &mut report.bookkeeping_errors,
+        )
+        .await;
+    }
     tracing::info!(
         resources = report.audit.resources.len(),
+        unprotected = report
+            .coverage
+            .iter()
+            .filter(|c| c.is_unprotected())
+            .count(),
         findings = report.audit.findings.len(),
         "{NAME}: audit done"
     );
@@ -125,6 +225,36 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<AuditReport> {
     Ok(report)
 }
 
+/// A record of this audit, by this function in its region.
+#[allow(clippy::too_many_arguments)]
+fn new_record(
+    deps: &Deps,
+    now: chrono::DateTime<chrono::Utc>,
+    cause: Option<&str>,
+    resource: String,
+    action: &str,
+    subject: String,
+    ok: bool,
+    details: Value,
+) -> RegistryRecord {
+    RegistryRecord {
+        resource,
+        time: now,
+        action: action.into(),
+        subject,
+        outcome: if ok {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        },
+        policy: None,
+        region: deps.region.clone(),
+        function: NAME.into(),
+        details,
+        cause: cause.map(str::to_string),
+    }
+}
+
 async fn publish(
     deps: &Deps,
     a: &Audit,
@@ -133,22 +263,7 @@ async fn publish(
     errors: &mut Vec<String>,
 ) {
     let record = |resource: String, action: &str, subject: String, ok: bool, details: Value| {
-        RegistryRecord {
-            resource,
-            time: now,
-            action: action.into(),
-            subject,
-            outcome: if ok {
-                Outcome::Success
-            } else {
-                Outcome::Failure
-            },
-            policy: None,
-            region: deps.region.clone(),
-            function: NAME.into(),
-            details,
-            cause: cause.map(str::to_string),
-        }
+        new_record(deps, now, cause, resource, action, subject, ok, details)
     };
     for r in &a.resources {
         let subject = format!("{}/{}", r.kind, r.id);
@@ -222,4 +337,134 @@ async fn publish(
             errors.push(e.to_string());
         }
     }
+}
+
+/// The registry key of the coverage state (the newest `coverage.audit`
+/// record under it is the previous audit's).
+pub fn coverage_key(region: &str) -> String {
+    format!("coverage#{region}")
+}
+
+/// Announces what changed since the previous audit: a resource newly
+/// unprotected (`coverage.unprotected`, which opens an incident) and one
+/// no longer so (`coverage.cleared`, which resolves it), each recorded in
+/// the resource's history; then keeps this audit's classes as the
+/// `coverage.audit` record (on a change, and once a day for the report).
+/// The state is written last: an announcement that fails is made again by
+/// the next audit.
+async fn publish_coverage(
+    deps: &Deps,
+    classes: &[Covered],
+    regions: &[String],
+    now: chrono::DateTime<chrono::Utc>,
+    cause: Option<&str>,
+    errors: &mut Vec<String>,
+) -> CoverageChanges {
+    let key = coverage_key(&deps.region);
+    let previous = match deps.registry.latest(&key).await {
+        Ok(p) => p,
+        Err(e) => {
+            errors.push(format!("reading the previous coverage state: {e}"));
+            return CoverageChanges::default();
+        }
+    };
+    let state = previous
+        .as_ref()
+        .map(|r| coverage::state_of(&r.details))
+        .unwrap_or_default();
+    let ch = coverage::changes(&state, classes, regions, now);
+    let mut out = CoverageChanges::default();
+    let record = |resource: String, action: &str, ok: bool, details: Value| {
+        new_record(
+            deps,
+            now,
+            cause,
+            resource,
+            action,
+            "coverage".into(),
+            ok,
+            details,
+        )
+    };
+    let before = errors.len();
+    for key in &ch.newly_unprotected {
+        let Some(c) = classes.iter().find(|c| c.key() == *key) else {
+            continue;
+        };
+        let rec = record(
+            key.clone(),
+            "coverage.unprotected",
+            false,
+            json!({"resource": c, "age_s": c.age_s(now)}),
+        );
+        let summary = ResourceSummary {
+            kind: c.kind.to_string(),
+            id: c.id.clone(),
+            arn: c.arn.clone(),
+        };
+        let msg = coverage::unprotected_message(c, now);
+        match deps.registry.record_once(&rec).await {
+            Err(e) => errors.push(e.to_string()),
+            Ok(_) => match deps
+                .topic
+                .publish(&rec.announcement(Severity::Warning, Some(summary), msg))
+                .await
+            {
+                Ok(()) => out.unprotected.push(key.clone()),
+                Err(e) => errors.push(e.to_string()),
+            },
+        }
+    }
+    for (key, class) in &ch.cleared {
+        let mut parts = key.splitn(3, '#');
+        let (kind, _region, id) = (
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+        );
+        let rec = record(key.clone(), "coverage.cleared", true, json!({"now": class}));
+        let arn = classes
+            .iter()
+            .find(|c| c.key() == *key)
+            .map(|c| c.arn.clone())
+            .unwrap_or_default();
+        let summary = ResourceSummary {
+            kind: kind.to_string(),
+            id: id.to_string(),
+            arn,
+        };
+        let msg = coverage::cleared_message(key, class.as_ref());
+        match deps.registry.record_once(&rec).await {
+            Err(e) => errors.push(e.to_string()),
+            Ok(_) => match deps
+                .topic
+                .publish(&rec.announcement(Severity::Info, Some(summary), msg))
+                .await
+            {
+                Ok(()) => out.cleared.push(key.clone()),
+                Err(e) => errors.push(e.to_string()),
+            },
+        }
+    }
+    if errors.len() > before {
+        // The state stays as it was: the next audit announces again what
+        // could not be announced now.
+        return out;
+    }
+    let changed = !ch.newly_unprotected.is_empty() || !ch.cleared.is_empty();
+    let new_day = previous
+        .as_ref()
+        .is_none_or(|p| p.time.date_naive() != now.date_naive());
+    if changed || new_day {
+        let rec = record(
+            key,
+            "coverage.audit",
+            true,
+            coverage::record_details(classes, regions, &ch.unprotected),
+        );
+        if let Err(e) = deps.registry.record_once(&rec).await {
+            errors.push(e.to_string());
+        }
+    }
+    out
 }

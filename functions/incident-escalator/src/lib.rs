@@ -232,6 +232,8 @@ pub const JOB_KINDS: &[(&str, &str, bool)] = &[
     ("failover.succeeded", "failover", true),
     ("audit.breach", "audit", false),
     ("audit.passed", "audit", true),
+    ("coverage.unprotected", "coverage", false),
+    ("coverage.cleared", "coverage", true),
 ];
 
 fn job_of(kind: &str) -> Option<(&'static str, bool)> {

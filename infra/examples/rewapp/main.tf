@@ -1,4 +1,4 @@
-# REWAPP (seed 003): primary region eu-west-1, DR region eu-central-1, the
+# REWAPP's backup and DR plan: primary region eu-west-1, DR region eu-central-1, the
 # policy document of examples/rewapp-policy.toml.
 #
 #   scripts/build-functions   # from the repository root (cargo lambda build --release --arm64 of the seven functions)
@@ -77,7 +77,7 @@ module "rempart" {
   # [failover_drills] (the role may reboot these instances only).
   failover_drill_instances = ["rewapp-prod-db"]
 
-  # `rempart restore` (seed 002 §3): restores on request into new instances,
+  # `rempart restore`: restores on request into new instances,
   # by whoever may put a `Rempart Restore Request` event on the default bus
   # (restrict events:PutEvents on that detail-type to the operators).
   restore_requests_enabled = true
@@ -98,7 +98,7 @@ module "rempart" {
   dr_backup_bucket           = "rewapp-dr-backups"
   dr_backup_bucket_lifecycle = { expiration_days = 1825, noncurrent_expiration_days = 365, abort_incomplete_multipart_days = 7 }
 
-  # Seed 004 §3.2, alert levels: critical at once (SMS to the on-call),
+  # Alert levels: critical at once (SMS to the on-call),
   # warning by email and Slack (the slack-notifier subscribes itself),
   # info in the registry and logs only.
   event_subscriptions = merge(
@@ -114,7 +114,7 @@ module "rempart" {
     },
   )
 
-  # Seed 004, escalation: DevOps, lead developer, CTO, management. The
+  # Escalation: DevOps, lead developer, CTO, management. The
   # functions' alarms go to the DevOps tier.
   oncall_tiers = ["devops", "lead-dev", "cto", "direction"]
   oncall_subscriptions = var.oncall_phone == null ? [] : [

@@ -1,11 +1,11 @@
 variable "region" {
-  description = "Primary region, where the functions run (seed 003: eu-west-1)."
+  description = "Primary region, where the functions run (REWAPP's backup and DR plan: eu-west-1)."
   type        = string
   default     = "eu-west-1"
 }
 
 variable "dr_region" {
-  description = "Disaster-recovery region (seed 003: eu-central-1)."
+  description = "Disaster-recovery region (REWAPP's backup and DR plan: eu-central-1)."
   type        = string
   default     = "eu-central-1"
 }

@@ -70,7 +70,14 @@ impl Ec2 {
             aurora_cluster: None,
             redis: None,
             backups: None,
+            created: to_chrono(v.create_time()),
         })
+    }
+
+    /// Every volume, tagged or not: one `DescribeVolumes` call per page of
+    /// 500.
+    pub async fn volumes_all(&self) -> Result<Vec<Resource>> {
+        self.volumes(None, None).await
     }
 
     /// Volumes carrying the policy tag (filtered server-side).

@@ -168,6 +168,7 @@ impl ElastiCache {
             aurora_cluster: None,
             redis: Some(shape),
             backups: None,
+            created: to_chrono(g.replication_group_create_time()),
         }))
     }
 
@@ -187,6 +188,7 @@ impl ElastiCache {
             aurora_cluster: None,
             redis: Some(RedisShape::Standalone),
             backups: None,
+            created: to_chrono(c.cache_cluster_create_time()),
         }))
     }
 
@@ -194,6 +196,15 @@ impl ElastiCache {
     /// policy tag. ElastiCache's describe calls return no tags, so this makes
     /// one `ListTagsForResource` call per Redis resource.
     pub async fn tagged_redis(&self) -> Result<Vec<Resource>> {
+        let mut all = self.redis_all().await?;
+        all.retain(|r| r.tags.contains_key(TAG_POLICY));
+        Ok(all)
+    }
+
+    /// Every Redis replication group and standalone Redis cluster, tagged
+    /// or not: one describe call per page, and one `ListTagsForResource`
+    /// per Redis resource (ElastiCache's describes carry no tags).
+    pub async fn redis_all(&self) -> Result<Vec<Resource>> {
         let mut out = Vec::new();
         let mut pages = self
             .client
@@ -220,7 +231,6 @@ impl ElastiCache {
                 out.extend(self.standalone(c).await?);
             }
         }
-        out.retain(|r| r.tags.contains_key(TAG_POLICY));
         Ok(out)
     }
 

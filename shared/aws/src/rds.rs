@@ -65,6 +65,7 @@ impl Rds {
                 window: db.preferred_backup_window().map(str::to_string),
                 latest_restorable: to_chrono(db.latest_restorable_time()),
             }),
+            created: to_chrono(db.instance_create_time()),
         })
     }
 
@@ -82,12 +83,21 @@ impl Rds {
                 window: c.preferred_backup_window().map(str::to_string),
                 latest_restorable: to_chrono(c.latest_restorable_time()),
             }),
+            created: to_chrono(c.cluster_create_time()),
         })
     }
 
     /// DB instances carrying the policy tag (tags come with the describe
     /// call: no per-instance tag request).
     pub async fn tagged_instances(&self) -> Result<Vec<Resource>> {
+        let mut all = self.instances().await?;
+        all.retain(|r| r.policy_tag().is_some());
+        Ok(all)
+    }
+
+    /// Every DB instance, tagged or not, with its tags: one
+    /// `DescribeDBInstances` call per page.
+    pub async fn instances(&self) -> Result<Vec<Resource>> {
         let mut out = Vec::new();
         let mut pages = self
             .client
@@ -100,8 +110,7 @@ impl Rds {
             out.extend(
                 page.db_instances()
                     .iter()
-                    .filter_map(|db| self.instance(db))
-                    .filter(|r| r.policy_tag().is_some()),
+                    .filter_map(|db| self.instance(db)),
             );
         }
         Ok(out)
@@ -109,6 +118,14 @@ impl Rds {
 
     /// Aurora (and Multi-AZ) DB clusters carrying the policy tag.
     pub async fn tagged_clusters(&self) -> Result<Vec<Resource>> {
+        let mut all = self.clusters().await?;
+        all.retain(|r| r.policy_tag().is_some());
+        Ok(all)
+    }
+
+    /// Every DB cluster, tagged or not: one `DescribeDBClusters` call per
+    /// page.
+    pub async fn clusters(&self) -> Result<Vec<Resource>> {
         let mut out = Vec::new();
         let mut pages = self
             .client
@@ -118,12 +135,7 @@ impl Rds {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| aws_error("DescribeDBClusters", e))?;
-            out.extend(
-                page.db_clusters()
-                    .iter()
-                    .filter_map(|c| self.cluster(c))
-                    .filter(|r| r.policy_tag().is_some()),
-            );
+            out.extend(page.db_clusters().iter().filter_map(|c| self.cluster(c)));
         }
         Ok(out)
     }

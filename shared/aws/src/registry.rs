@@ -362,6 +362,23 @@ impl Registry {
         Ok(out)
     }
 
+    /// The newest record of one key (one `Query`, newest first, limit 1).
+    pub async fn latest(&self, resource: &str) -> Result<Option<RegistryRecord>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", "resource")
+            .expression_attribute_values(":pk", pk(resource))
+            .scan_index_forward(false)
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| aws_error("Query", e))?;
+        Ok(out.items().first().and_then(Self::record))
+    }
+
     /// The records of one key (its history read back as records).
     pub async fn records(&self, resource: &str) -> Result<Vec<RegistryRecord>> {
         Ok(self

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::rds::Rds;
 use crate::{aws_error, is_code};
 use rempart_core::kind::ResourceKind;
-use rempart_core::model::SnapshotInfo;
+use rempart_core::model::{Resource, SnapshotInfo};
 
 /// The snapshot adapters of one region.
 #[derive(Clone, Debug)]
@@ -42,6 +42,51 @@ impl Snapshots {
             ec2: Ec2::new(aws_sdk_ec2::Client::new(&cfg), region),
             elasticache: ElastiCache::new(aws_sdk_elasticache::Client::new(&cfg), region),
         }
+    }
+
+    /// The region's resources: every resource of the kinds in `all`, tagged
+    /// or not (for the coverage audit), and, with `tagged`, the resources of
+    /// the other kinds that carry the policy tag. One listing per kind (one
+    /// describe call per page): a resource listed for coverage is not
+    /// listed again for its tag.
+    pub async fn resources(&self, all: &[ResourceKind], tagged: bool) -> Result<Vec<Resource>> {
+        use ResourceKind::*;
+        let want = |k: ResourceKind| all.contains(&k);
+        let (a, b, c, d) = tokio::join!(
+            async {
+                match (want(RdsInstance), tagged) {
+                    (true, _) => self.rds.instances().await,
+                    (false, true) => self.rds.tagged_instances().await,
+                    (false, false) => Ok(Vec::new()),
+                }
+            },
+            async {
+                match (want(AuroraCluster), tagged) {
+                    (true, _) => self.rds.clusters().await,
+                    (false, true) => self.rds.tagged_clusters().await,
+                    (false, false) => Ok(Vec::new()),
+                }
+            },
+            async {
+                match (want(EbsVolume), tagged) {
+                    (true, _) => self.ec2.volumes_all().await,
+                    (false, true) => self.ec2.tagged_volumes().await,
+                    (false, false) => Ok(Vec::new()),
+                }
+            },
+            async {
+                match (want(ElasticacheRedis), tagged) {
+                    (true, _) => self.elasticache.redis_all().await,
+                    (false, true) => self.elasticache.tagged_redis().await,
+                    (false, false) => Ok(Vec::new()),
+                }
+            }
+        );
+        let mut out = a?;
+        out.extend(b?);
+        out.extend(c?);
+        out.extend(d?);
+        Ok(out)
     }
 
     /// Every Rempart-managed snapshot of every kind in the region.

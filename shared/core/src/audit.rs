@@ -6,7 +6,8 @@
 //! silently). The backup-auditor function (not built yet) lists, calls this,
 //! publishes the findings and the metrics.
 //!
-//! Seeds: 003 §2.2 and §3.2 (RPO, 3-2-1), 004 §2.1 (daily verification).
+//! Rules checked: each resource's RPO, the 3-2-1 rule (one copy in another
+//! region), and a daily verification of the backups.
 
 use crate::announce::Severity;
 use crate::kind::ResourceKind;
@@ -77,7 +78,7 @@ fn hours(s: i64) -> String {
 }
 
 /// Point-in-time recovery of an RDS instance or Aurora cluster against the
-/// policy's `pitr` (seed 003: 35 days of automated backups, a 5-minute
+/// policy's `pitr` (e.g. 35 days of automated backups, a 5-minute
 /// PostgreSQL RPO): automated backups on, kept long enough, in the asked
 /// window, and the newest restorable point recent enough. Returns the lag
 /// (seconds, never negative) and the findings.
@@ -234,10 +235,7 @@ pub fn audit(
                 "unencrypted",
                 Severity::Warning,
                 subject.clone(),
-                format!(
-                    "snapshot {} of {} is not encrypted at rest (seed 003 §4)",
-                    unenc.id, r.id
-                ),
+                format!("snapshot {} of {} is not encrypted at rest", unenc.id, r.id),
             ));
         }
         // Tiers the retention promises: a scheduled tier with a keep count
@@ -423,6 +421,7 @@ mod tests {
             aurora_cluster: None,
             redis: None,
             backups: None,
+            created: None,
         }
     }
 

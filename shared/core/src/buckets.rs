@@ -1,5 +1,5 @@
-//! S3 backup buckets: the versioning and lifecycle rules a policy demands
-//! (seed 003 §5.3), and the drift between them and what a bucket has.
+//! S3 backup buckets: the versioning and lifecycle rules a policy demands,
+//! and the drift between them and what a bucket has.
 //! Rempart corrects the configuration; it never deletes objects itself.
 
 use serde::{Deserialize, Serialize};

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 pub const SCHEDULED_EVENT: &str = "Scheduled Event";
 /// `source` of events that Rempart's operators and CLI send.
 pub const REMPART_SOURCE: &str = "rempart";
-/// `detail-type` of an on-demand snapshot request (seed 003 §5.1.2: before a
-/// migration, a major upgrade or a schema change).
+/// `detail-type` of an on-demand snapshot request (e.g. before a migration, a
+/// major upgrade or a schema change).
 pub const ON_DEMAND_SNAPSHOT: &str = "Rempart On-Demand Snapshot Request";
 
 /// A resource named in a request: an ARN, an EBS volume id, or `<kind>/<id>`.

@@ -7,16 +7,17 @@
 //! closing report. The store (conditional writes) and the handler act on
 //! what these functions decide.
 //!
-//! Seeds: 000 (minor / major / critical; majors: client notified within 4 h;
-//! post-mortem), 003 §6.1 (levels 1-4: response within 30 min / 2 h / 4 h /
-//! 24 h), 004 §3.2 and §5 (escalation when nobody answers in time).
+//! Rules: impacts minor / major / critical (majors: client notified within
+//! 4 h; every incident gets a post-mortem), levels 1-4 (response within
+//! 30 min / 2 h / 4 h / 24 h by default), escalation when nobody answers in
+//! time.
 
 use crate::duration::Span;
 use crate::time::human;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Seed 000's impact classes.
+/// Impact classes: minor, major, critical.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Impact {
@@ -57,7 +58,7 @@ pub struct Rule {
     #[serde(default)]
     pub description_contains: Option<String>,
     pub impact: Impact,
-    /// 1 to 4 (seed 003 §6.1).
+    /// 1 to 4: one of the policy's `[[incidents.levels]]`.
     pub level: u8,
 }
 
@@ -80,7 +81,7 @@ pub struct IncidentPolicy {
     /// How often to ask for a status update until resolution.
     #[serde(default = "d_update")]
     pub update_every: Span,
-    /// Majors: the client is notified within this long (seed 000: 4 h).
+    /// Majors: the client is notified within this long (default 4 h).
     #[serde(default = "d_client")]
     pub client_notice_within: Span,
     /// Reminders (client notice) repeat this often until recorded.
@@ -563,7 +564,7 @@ pub struct Report {
     pub escalations: usize,
     pub recurring: bool,
     pub timeline: Vec<Entry>,
-    /// A post-mortem skeleton to fill (seed 000: every incident gets one).
+    /// A post-mortem skeleton to fill (every incident gets one).
     pub post_mortem: String,
 }
 

@@ -6,6 +6,7 @@
 pub mod announce;
 pub mod audit;
 pub mod buckets;
+pub mod coverage;
 pub mod cron;
 pub mod duration;
 pub mod enforcement;
@@ -23,6 +24,7 @@ pub mod report;
 pub mod restore;
 pub mod retention;
 pub mod scheduling;
+pub mod status;
 pub mod tags;
 pub mod time;
 
@@ -37,6 +39,7 @@ mod tests {
         ("announce", include_str!("announce.rs")),
         ("audit", include_str!("audit.rs")),
         ("buckets", include_str!("buckets.rs")),
+        ("coverage", include_str!("coverage.rs")),
         ("cron", include_str!("cron.rs")),
         ("duration", include_str!("duration.rs")),
         ("enforcement", include_str!("enforcement.rs")),
@@ -54,6 +57,7 @@ mod tests {
         ("restore", include_str!("restore.rs")),
         ("retention", include_str!("retention.rs")),
         ("scheduling", include_str!("scheduling.rs")),
+        ("status", include_str!("status.rs")),
         ("tags", include_str!("tags.rs")),
         ("time", include_str!("time.rs")),
     ];

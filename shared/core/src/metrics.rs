@@ -18,6 +18,9 @@ pub const DR_COPY_LAG: &str = "DrCopyLagSeconds";
 pub const PITR_LAG: &str = "PitrLagSeconds";
 /// backup-auditor: 1 when every check of the resource passed, 0 on a breach.
 pub const COVERAGE: &str = "Coverage";
+/// backup-auditor: resources of a required kind that no policy covers and
+/// no exclusion explains, per searched region (resource `coverage`).
+pub const UNPROTECTED: &str = "UnprotectedResources";
 /// retention-enforcer: snapshots of the resource kept by its run.
 pub const SNAPSHOTS_KEPT: &str = "SnapshotsKept";
 /// retention-enforcer: snapshots of the resource deleted by its run.

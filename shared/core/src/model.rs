@@ -89,6 +89,10 @@ pub struct Resource {
     /// RDS instances and Aurora clusters: their automated backups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backups: Option<AutomatedBackups>,
+    /// When AWS says it was created (coverage shows an unprotected
+    /// resource's age).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<DateTime<Utc>>,
 }
 
 /// What RDS reports of a database's automated backups (point-in-time
@@ -112,7 +116,11 @@ impl Resource {
         if self.tags.contains_key(crate::tags::TAG_RESTORE_TEST) {
             return None;
         }
-        self.tags.get(TAG_POLICY).map(String::as_str)
+        // `rempart:policy=none`: excluded on purpose, under no policy.
+        self.tags
+            .get(TAG_POLICY)
+            .map(String::as_str)
+            .filter(|p| *p != TAG_POLICY_NONE)
     }
 
     /// The registry's partition key for this resource.

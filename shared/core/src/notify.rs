@@ -191,7 +191,7 @@ pub fn wants_crisis_template(n: &Notifications, channel: &str) -> bool {
 }
 
 /// Adds the user-facing crisis message to an incident's opening or
-/// resolution message (seed 003 §9.2.2), in `language`.
+/// resolution message (the users' crisis communication), in `language`.
 pub fn add_crisis_template(m: &mut Message, kind: &str, language: Language) {
     let resolved = match kind {
         "incident.opened" => false,
@@ -310,7 +310,7 @@ fn next_step(a: &Announcement) -> Option<String> {
             let id = d.get("incident").and_then(Value::as_str).unwrap_or("<id>");
             format!("Post a status update: `rempart incident update '{id}' --by <you> --note \"...\"`.")
         }
-        "incident.resolved" => "Write the post-mortem (seed 000: every incident gets one): its skeleton is in the report (the incidents table's `closed#<key>` item, and this announcement's `details.report.post_mortem`).".into(),
+        "incident.resolved" => "Write the post-mortem (every incident gets one): its skeleton is in the report (the incidents table's `closed#<key>` item, and this announcement's `details.report.post_mortem`).".into(),
         "restore.refused" => "Ask again inside the window given above: a point in time inside the point-in-time window, or one of the database's snapshots (`rempart restore <db> --snapshot <id> …`); a self-approved request needs another approver.".into(),
         "restore.completed" if a.severity == Severity::Info => {
             let target = d.get("target").and_then(Value::as_str).unwrap_or("the new instance");
@@ -324,6 +324,7 @@ fn next_step(a: &Announcement) -> Option<String> {
         "failover.slow" => "The Multi-AZ failover takes longer than its alert threshold: clients of this database were cut off that long. Look at the instance's events in the RDS console.".into(),
         "failover.refused" => "The Multi-AZ failover drill was not run: the instance is single-AZ, missing or not available. Make it Multi-AZ (or remove it from [failover_drills]); the drill runs in the next window.".into(),
         "drill.slow" => "The DR drill takes longer than its alert threshold: the region-failover time promised is at risk. Look at the restored copy's events in the DR region's console.".into(),
+        "coverage.unprotected" => format!("Put it under a policy (tag `{}=<policy>`) or leave it out on purpose (`{}={}` with `{}=<why>`, or a `[[coverage.ignore]]` rule); the incident closes at the next audit.", crate::tags::TAG_POLICY, crate::tags::TAG_POLICY, crate::tags::TAG_POLICY_NONE, crate::tags::TAG_EXCLUDE_REASON),
         "audit.breach" => "Check why the snapshots or copies are late (the scheduler's and replicator's messages, their alarms); an incident is open until an audit passes.".into(),
         _ => return None,
     })
@@ -694,8 +695,8 @@ impl Announcement {
     }
 }
 
-/// Seed 003 §9.2.2: the user-facing crisis messages, in the policy's
-/// language.
+/// The user-facing crisis messages (service disruption, then service
+/// restored), in the policy's language.
 pub fn crisis_template(language: Language, resolved: bool) -> &'static str {
     match (language, resolved) {
         (Language::Fr, false) => "Chers utilisateurs, nos services rencontrent actuellement des difficultés techniques. Nos équipes travaillent activement à la résolution. Vos points et données sont sécurisés. Nous vous tiendrons informés.",
@@ -896,7 +897,7 @@ mod tests {
 
     /// Proves: the crisis template is added to incident openings and
     /// resolutions in the channels whose route asks for it, in the policy's
-    /// language (French for seed 003), and nowhere else.
+    /// language (French in the example policy), and nowhere else.
     #[test]
     fn the_crisis_template_goes_where_a_route_asks_for_it() {
         let n = notifications();

@@ -51,6 +51,10 @@ pub struct PolicyDocument {
     /// Multi-AZ failover drills (the restore-tester, opt-in).
     #[serde(default)]
     pub failover_drills: Option<crate::restore::FailoverDrills>,
+    /// Which resources must be under a policy, and which are left out on
+    /// purpose (the backup-auditor's coverage audit).
+    #[serde(default)]
+    pub coverage: crate::coverage::Coverage,
 }
 
 /// Slack routing: which announcements go to which channel.
@@ -100,14 +104,15 @@ pub struct Route {
     #[serde(default)]
     pub audience: Option<String>,
     /// Default `warning` and `critical`. `info` stays in the log unless a
-    /// route lists it (seed 004: info = log only).
+    /// route lists it (info is for the log).
     #[serde(default = "warning_and_up")]
     pub severities: Vec<crate::announce::Severity>,
     /// Kind prefixes (`copy.`, `incident.`, `retention.digest`); empty: all.
     #[serde(default)]
     pub kinds: Vec<String>,
     /// Add to `incident.opened` and `incident.resolved` messages in this
-    /// channel the user-facing crisis message (seed 003 §9.2.2) in the
+    /// channel the user-facing crisis message (service disruption, service
+    /// restored) in the
     /// document's `language`, ready to copy to the users' channels.
     #[serde(default)]
     pub crisis_template: bool,
@@ -161,10 +166,10 @@ pub struct Policy {
 #[serde(deny_unknown_fields)]
 pub struct Pitr {
     /// Days of automated backups RDS must keep (`BackupRetentionPeriod`,
-    /// 1-35; seed 003: 35).
+    /// 1-35; the example policy: 35).
     pub retention_days: u32,
     /// The point-in-time RPO: `LatestRestorableTime` may lag the audit by
-    /// at most this (seed 003: 5 min).
+    /// at most this (the example policy: 5 min).
     pub target: Span,
     /// The daily backup window RDS must use (`PreferredBackupWindow`,
     /// `hh:mm-hh:mm` UTC), when the policy names one.
@@ -355,12 +360,13 @@ impl FromStr for PolicyName {
             && s.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !s.contains("--")
-            && !s.ends_with('-');
+            && !s.ends_with('-')
+            && s != crate::tags::TAG_POLICY_NONE;
         if ok {
             Ok(PolicyName(s.to_string()))
         } else {
             Err(format!(
-                "policy name `{s}` is invalid: use 1-32 characters of a-z, 0-9 and single hyphens, starting with a letter"
+                "policy name `{s}` is invalid: use 1-32 characters of a-z, 0-9 and single hyphens, starting with a letter (`none` is reserved: `rempart:policy=none` excludes a resource)"
             ))
         }
     }
@@ -433,6 +439,7 @@ impl PolicyDocument {
             b.lifecycle.validate(&b.name)?;
         }
         self.incidents.validate()?;
+        self.coverage.validate()?;
         if let Some(t) = &self.restore_tests {
             t.validate()?;
         }
@@ -721,7 +728,7 @@ mod tests {
     }
 
     #[test]
-    fn the_shipped_seed_003_example_parses() {
+    fn the_shipped_example_policy_parses() {
         let doc = PolicyDocument::from_toml(EXAMPLE, "example").unwrap();
         let pg = doc.policy("rewapp-postgres").unwrap();
         assert_eq!(
@@ -920,7 +927,7 @@ mod tests {
     }
 
     #[test]
-    fn tiers_of_seed_003_weekly_full_backup() {
+    fn tiers_of_the_example_weekly_full_backup() {
         let doc = PolicyDocument::from_toml(EXAMPLE, "example").unwrap();
         let pg = doc.policy("rewapp-postgres").unwrap();
         let weekly = pg

@@ -29,7 +29,12 @@ pub struct Targets {
 
 /// Registry actions that summarise a run rather than act on a snapshot:
 /// counted in [`Summary::digests_not_listed`], not listed as events.
-pub const DIGESTS: &[&str] = &["copy.lag", "retention.digest", "retention.applied"];
+pub const DIGESTS: &[&str] = &[
+    "copy.lag",
+    "retention.digest",
+    "retention.applied",
+    "coverage.audit",
+];
 
 /// What kind of action an event is, for counting and for the chart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -52,7 +57,7 @@ impl Category {
             a if a.starts_with("retention.") => Category::Deletion,
             a if a.starts_with("copy.") => Category::Copy,
             a if a.starts_with("restore.") => Category::Restore,
-            a if a.starts_with("audit.") => Category::Audit,
+            a if a.starts_with("audit.") || a.starts_with("coverage.") => Category::Audit,
             _ => Category::Other,
         }
     }
@@ -535,10 +540,181 @@ pub struct Report {
     pub restore_tests: Vec<RestoreTestsRow>,
     /// The last DR drill of each resource.
     pub drills: Vec<DrillRow>,
+    /// The coverage audit: what was unprotected or excluded at the end of
+    /// the period, and what was unprotected during it.
+    pub coverage: Option<CoverageReport>,
     pub incidents: Vec<IncidentRow>,
     pub events: Vec<EventRow>,
     /// How each figure is measured.
     pub notes: Vec<String>,
+}
+
+/// The backup-auditor's coverage audit as the report shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CoverageReport {
+    /// The newest coverage audit recorded up to the end of the period (the
+    /// auditor records one on every change and once a day).
+    pub as_of: DateTime<Utc>,
+    pub regions: Vec<String>,
+    pub protected: usize,
+    pub excluded: usize,
+    pub unprotected: usize,
+    /// The unprotected resources, then the excluded ones, at `as_of`.
+    pub resources: Vec<CoverageRow>,
+    /// Excluded resources counted but not listed (a very large estate).
+    pub excluded_not_listed: usize,
+    /// Every stretch of time a resource was unprotected that overlaps the
+    /// period.
+    pub unprotected_during: Vec<UnprotectedStretch>,
+}
+
+/// An unprotected or excluded resource.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CoverageRow {
+    pub kind: String,
+    pub id: String,
+    pub region: String,
+    pub arn: String,
+    /// `unprotected` or `excluded`.
+    pub class: String,
+    /// Why it is unprotected, or the reason given for its exclusion.
+    pub why: String,
+    /// Excluded: the tag or the `[[coverage.ignore]]` rule.
+    pub by: Option<String>,
+    /// Unprotected: when an audit first saw it so.
+    pub since: Option<DateTime<Utc>>,
+    pub created: Option<DateTime<Utc>>,
+    pub creator: Option<String>,
+}
+
+/// A resource unprotected from `since` until `cleared_at` (or still).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UnprotectedStretch {
+    pub resource: String,
+    pub since: DateTime<Utc>,
+    pub cleared_at: Option<DateTime<Utc>>,
+    /// How it was cleared: `protected by <policy>`, `excluded: <reason>`,
+    /// `gone`.
+    pub how: Option<String>,
+}
+
+fn coverage_report(
+    recs: &[&RegistryRecord],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Option<CoverageReport> {
+    use crate::coverage::{listed, Class};
+    let mut stretches: BTreeMap<&str, Vec<UnprotectedStretch>> = BTreeMap::new();
+    for r in recs.iter().filter(|r| r.time <= to) {
+        match r.action.as_str() {
+            "coverage.unprotected" => {
+                let v = stretches.entry(r.resource.as_str()).or_default();
+                if v.last().is_none_or(|s| s.cleared_at.is_some()) {
+                    v.push(UnprotectedStretch {
+                        resource: r.resource.clone(),
+                        since: r.time,
+                        cleared_at: None,
+                        how: None,
+                    });
+                }
+            }
+            "coverage.cleared" => {
+                if let Some(open) = stretches
+                    .get_mut(r.resource.as_str())
+                    .and_then(|v| v.last_mut())
+                    .filter(|s| s.cleared_at.is_none())
+                {
+                    open.cleared_at = Some(r.time);
+                    let class: Option<Class> = serde_json::from_value(
+                        r.details.get("now").cloned().unwrap_or(Value::Null),
+                    )
+                    .ok();
+                    open.how = Some(match class {
+                        Some(Class::Protected { policy }) => format!("protected by {policy}"),
+                        Some(Class::Excluded { reason, .. }) => format!("excluded: {reason}"),
+                        _ => "gone".into(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    let unprotected_during: Vec<UnprotectedStretch> = stretches
+        .into_values()
+        .flatten()
+        .filter(|s| s.cleared_at.is_none_or(|c| c >= from))
+        .collect();
+    let latest = recs
+        .iter()
+        .filter(|r| r.action == "coverage.audit" && r.time <= to)
+        .max_by_key(|r| r.time);
+    let Some(latest) = latest else {
+        return (!unprotected_during.is_empty()).then(|| CoverageReport {
+            as_of: to,
+            regions: vec![],
+            protected: 0,
+            excluded: 0,
+            unprotected: 0,
+            resources: vec![],
+            excluded_not_listed: 0,
+            unprotected_during,
+        });
+    };
+    let d = &latest.details;
+    let count = |field: &str| -> usize {
+        d.get("counts")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.values()
+                    .filter_map(|c| c.get(field).and_then(Value::as_u64))
+                    .sum::<u64>() as usize
+            })
+            .unwrap_or(0)
+    };
+    let since: BTreeMap<String, DateTime<Utc>> = crate::coverage::state_of(d);
+    let mut resources = Vec::new();
+    for (field, class) in [("unprotected", "unprotected"), ("excluded", "excluded")] {
+        for c in listed(d, field) {
+            let (why, by) = match &c.class {
+                Class::Unprotected { reason } => (reason.clone(), None),
+                Class::Excluded { reason, by } => (reason.clone(), Some(by.clone())),
+                Class::Protected { policy } => (format!("protected by {policy}"), None),
+            };
+            resources.push(CoverageRow {
+                kind: c.kind.to_string(),
+                id: c.id.clone(),
+                region: c.region.clone(),
+                arn: c.arn.clone(),
+                class: class.into(),
+                why,
+                by,
+                since: since.get(&c.key()).copied(),
+                created: c.created,
+                creator: c.creator.clone(),
+            });
+        }
+    }
+    Some(CoverageReport {
+        as_of: latest.time,
+        regions: d
+            .get("regions")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        protected: count("protected"),
+        excluded: count("excluded"),
+        unprotected: count("unprotected"),
+        resources,
+        excluded_not_listed: d
+            .get("excluded_not_listed")
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as usize,
+        unprotected_during,
+    })
 }
 
 /// A `<kind>#<region>#<id>` key, not a bookkeeping key.
@@ -618,6 +794,7 @@ pub fn build(
     let in_period: Vec<&RegistryRecord> = recs.iter().copied().filter(|r| r.time >= from).collect();
     let tests = restore_tests(&in_period, objectives);
     let drills = last_drills(&recs, from);
+    let coverage = coverage_report(&recs, from, to);
     let mut summary = Summary::default();
     let mut per: BTreeMap<&str, Acc> = BTreeMap::new();
     let mut events = Vec::new();
@@ -789,6 +966,7 @@ pub fn build(
         objectives: objectives.copied(),
         restore_tests: tests,
         drills,
+        coverage,
         incidents,
         events,
         notes: notes(),
@@ -804,8 +982,9 @@ fn notes() -> Vec<String> {
         "PITR lag: the age of LatestRestorableTime (how much a point-in-time restore would lose) that the backup-auditor's audits of the period measured, worst and latest, against the policy's pitr.target; breached when the worst exceeds it.",
         "Restore tests per kind: the restore.succeeded and restore.failed records of the period; success rate = passed / tests, integrity = checks passed / checks run on the restored copies (a test that restored nothing runs none), restore time = the longest rto_s (passed or not); each met at 100 % (restore time: at most time_objective), an ALERT under the policy's success_rate_alert and integrity_alert (restore time: beyond alert_after), 'below objective' between.",
         "DR drills: the last drill.succeeded or drill.failed (cross-region, twice a year) and failover.succeeded or failover.failed (Multi-AZ, quarterly) of each resource up to the end of the period (it may precede the period); failover time = its rto_s: for a cross-region drill, from its start to its copy restored and checked in the DR region, measured to the polling period; for a Multi-AZ failover, from the reboot to RDS's failover-completed event; met at most its target, an ALERT beyond its alert threshold, 'below objective' between.",
+        "Coverage: the backup-auditor's newest coverage audit up to the end of the period (recorded on every change and once a day): every resource of the kinds the policy's [coverage] requires, in the regions it searches, classed protected (under a policy), excluded (rempart:policy=none with a rempart:exclude-reason, or a [[coverage.ignore]] rule, with its reason) or unprotected; and every stretch of the period a resource was unprotected (coverage.unprotected to coverage.cleared).",
         "Incidents: every incident open at some time in the period.",
-        "Deletions count snapshot.deleted records (one per snapshot). Digest records (copy.lag, retention.digest, and retention.applied: one per resource and enforcer run) are counted, not listed.",
+        "Deletions count snapshot.deleted records (one per snapshot). Digest records (copy.lag, retention.digest, retention.applied: one per resource and enforcer run, and coverage.audit: the coverage audit's classes) are counted, not listed.",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -1094,6 +1273,50 @@ fn sections(r: &Report) -> Vec<Section> {
             d.time_standing.label().into(),
         ]
     });
+    let opt_time = |t: Option<DateTime<Utc>>| t.map_or_else(|| "-".into(), rfc3339);
+    let coverage_rows = r.coverage.iter().flat_map(|c| {
+        c.resources.iter().map(|x| {
+            vec![
+                format!("{}#{}#{}", x.kind, x.region, x.id),
+                if x.class == "unprotected" {
+                    "UNPROTECTED".to_string()
+                } else {
+                    "excluded".to_string()
+                },
+                x.why.clone(),
+                x.by.clone().unwrap_or_else(|| "-".into()),
+                opt_time(x.since),
+                opt_time(x.created),
+                x.creator.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+    });
+    let coverage_note = r.coverage.as_ref().map(|c| {
+        let more = if c.excluded_not_listed > 0 {
+            format!(" ({} more excluded, not listed)", c.excluded_not_listed)
+        } else {
+            String::new()
+        };
+        format!(
+            "As of the audit of {} in {}: {} protected, {} excluded on purpose, {} unprotected{more}.",
+            rfc3339(c.as_of),
+            if c.regions.is_empty() { "-".to_string() } else { c.regions.join(", ") },
+            c.protected,
+            c.excluded,
+            c.unprotected
+        )
+    });
+    let stretches = r.coverage.iter().flat_map(|c| {
+        c.unprotected_during.iter().map(|s| {
+            vec![
+                s.resource.clone(),
+                rfc3339(s.since),
+                s.cleared_at
+                    .map_or_else(|| "still unprotected".into(), rfc3339),
+                s.how.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+    });
     let incidents = r.incidents.iter().map(|i| {
         vec![
             i.id.clone(),
@@ -1175,6 +1398,26 @@ fn sections(r: &Report) -> Vec<Section> {
             note: None,
         },
         Section {
+            title: "Coverage: unprotected and excluded resources",
+            head: "RESOURCE|CLASS|WHY|EXCLUDED BY|UNPROTECTED SINCE|CREATED|CREATOR",
+            rows: coverage_rows.collect(),
+            marked: &[1],
+            empty: if r.coverage.is_some() {
+                "Every resource found is under a policy: nothing unprotected, nothing excluded."
+            } else {
+                "No coverage audit recorded up to the end of the period."
+            },
+            note: coverage_note,
+        },
+        Section {
+            title: "Unprotected during the period",
+            head: "RESOURCE|UNPROTECTED SINCE|CLEARED|HOW",
+            rows: stretches.collect(),
+            marked: &[],
+            empty: "No resource was unprotected during the period.",
+            note: None,
+        },
+        Section {
             title: "Incidents",
             head: "ID|TITLE|IMPACT|LEVEL|OPENED|RESOLVED|DURATION|TIME TO ACK",
             rows: incidents.collect(),
@@ -1249,14 +1492,189 @@ const PLOT_W: f64 = 690.0;
 const ROW_H: f64 = 22.0;
 const TOP: f64 = 28.0;
 
+/// A mark on the timeline's time axis: `label` names `at` exactly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Tick {
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) label: String,
+}
+
+/// The most ticks the timeline's axis holds (its labels must not overlap).
+const MAX_TICKS: usize = 10;
+
+/// A spacing of the axis's ticks, on calendar boundaries (UTC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    /// Every `len` seconds counted from the Unix epoch plus `offset`:
+    /// minutes, hours and days (whose lengths divide or are whole days, so
+    /// that they fall on 00:00 of a day) and weeks (`offset` 4 days: the
+    /// epoch was a Thursday, the week starts on Monday).
+    Fixed { len: i64, offset: i64 },
+    /// The 1st at 00:00 of every `n`th month counted from January of year 0:
+    /// months, quarters (January, April, July, October), half-years and, for
+    /// `n` a multiple of 12, years (1 January of years divisible by `n / 12`).
+    Months(i64),
+}
+
+const MINUTE: i64 = 60;
+const HOUR: i64 = 3600;
+const DAY: i64 = 86_400;
+
+/// The steps the axis chooses from, finest first. From one to the next the
+/// step grows at most about 4.4 times (a week to a month of 31 days): a
+/// period holding more than [`MAX_TICKS`] of one step is at least twice the
+/// next, so the first step that fits gives at least 2 ticks on any period of
+/// 2 minutes or more.
+fn ladder() -> Vec<Step> {
+    let fixed = |len| Step::Fixed { len, offset: 0 };
+    let mut steps: Vec<Step> = [1, 2, 5, 10, 15, 30]
+        .map(|m| fixed(m * MINUTE))
+        .into_iter()
+        .chain([1, 2, 3, 6, 12].map(|h| fixed(h * HOUR)))
+        .chain([fixed(DAY), fixed(2 * DAY)])
+        .chain([Step::Fixed {
+            len: 7 * DAY,
+            offset: 4 * DAY,
+        }])
+        .chain([1, 3, 6].map(Step::Months))
+        .collect();
+    // Years: 1, 2, 5, 10, 20, 50… up to longer than chrono's whole range, so
+    // that some step always fits.
+    for p in [1, 10, 100, 1000, 10_000, 100_000] {
+        steps.extend([1, 2, 5].map(|y| Step::Months(12 * y * p)));
+    }
+    steps
+}
+
+/// The month count of `t`'s month since January of year 0, and whether `t`
+/// is the very start of that month (the 1st, 00:00:00).
+fn month_index(t: DateTime<Utc>) -> (i64, bool) {
+    use chrono::{Datelike, Timelike};
+    let idx = i64::from(t.year()) * 12 + i64::from(t.month0());
+    let start = t.day() == 1 && t.num_seconds_from_midnight() == 0 && t.nanosecond() == 0;
+    (idx, start)
+}
+
+/// The 1st, 00:00 UTC, of month `idx` (see [`month_index`]); None out of
+/// chrono's range.
+fn month_start(idx: i64) -> Option<DateTime<Utc>> {
+    let year = i32::try_from(idx.div_euclid(12)).ok()?;
+    let month = u32::try_from(idx.rem_euclid(12)).ok()? + 1;
+    let day = chrono::NaiveDate::from_ymd_opt(year, month, 1)?;
+    Some(day.and_hms_opt(0, 0, 0)?.and_utc())
+}
+
+/// The smallest multiple of `n` (> 0) at or above `v`.
+fn ceil_to(v: i64, n: i64) -> i64 {
+    let down = v.div_euclid(n) * n;
+    if down < v {
+        down + n
+    } else {
+        down
+    }
+}
+
+impl Step {
+    /// The first boundary of this step at or after `t` (None past chrono's
+    /// range).
+    fn first_from(self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            Step::Fixed { len, offset } => {
+                let s = t.timestamp() + i64::from(t.timestamp_subsec_nanos() > 0);
+                DateTime::from_timestamp(ceil_to(s - offset, len) + offset, 0)
+            }
+            Step::Months(n) => {
+                let (idx, start) = month_index(t);
+                month_start(ceil_to(idx + i64::from(!start), n))
+            }
+        }
+    }
+
+    /// The boundary after boundary `b` (None past chrono's range).
+    fn after(self, b: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            Step::Fixed { len, .. } => b.checked_add_signed(TimeDelta::seconds(len)),
+            Step::Months(n) => month_start(month_index(b).0 + n),
+        }
+    }
+
+    /// Its boundaries in [from, to], or None when there are more than `max`.
+    fn within(
+        self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        max: usize,
+    ) -> Option<Vec<DateTime<Utc>>> {
+        let mut out = Vec::new();
+        let mut t = self.first_from(from);
+        while let Some(at) = t.filter(|at| *at <= to) {
+            if out.len() == max {
+                return None;
+            }
+            out.push(at);
+            t = self.after(at);
+        }
+        Some(out)
+    }
+
+    /// The label of boundary `at`, naming that instant exactly: the minute
+    /// for steps under a day (`06:00`, with the date, `11-20 00:00`, on the
+    /// first tick and where a day starts; the year is in the page's title),
+    /// the date for days and weeks (`2025-11-24`, a Monday), the month for
+    /// months, quarters and half-years (`2025-10`), the year for years.
+    fn label(self, at: DateTime<Utc>, first: bool) -> String {
+        use chrono::Timelike;
+        let fmt = match self {
+            Step::Fixed { len, .. } if len < DAY => {
+                if first || at.num_seconds_from_midnight() == 0 {
+                    "%m-%d %H:%M"
+                } else {
+                    "%H:%M"
+                }
+            }
+            Step::Fixed { .. } => "%Y-%m-%d",
+            Step::Months(n) if n % 12 == 0 => "%Y",
+            Step::Months(_) => "%Y-%m",
+        };
+        at.format(fmt).to_string()
+    }
+}
+
+/// The ticks of the timeline of [from, to]: the boundaries of the finest
+/// step of [`ladder`] that puts at most [`MAX_TICKS`] of them within the
+/// period (bounds included), each labelled with the instant it stands at.
+/// An empty or reversed period has none; a period of a few minutes may have
+/// only one or none (no boundary of a minute falls inside it).
+pub(crate) fn ticks(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Tick> {
+    if to <= from {
+        return Vec::new();
+    }
+    ladder()
+        .into_iter()
+        .find_map(|step| {
+            let at = step.within(from, to, MAX_TICKS)?;
+            let ticks = at.iter().enumerate().map(|(i, &at)| Tick {
+                at,
+                label: step.label(at, i == 0),
+            });
+            Some(ticks.collect())
+        })
+        .unwrap_or_default()
+}
+
+/// Where time `t` is drawn on the timeline of [from, to]: left of the plot
+/// at `from`, right of it at `to`, in proportion between (to the second),
+/// and on the nearer edge when outside the period.
+fn x_at(from: DateTime<Utc>, to: DateTime<Utc>, t: DateTime<Utc>) -> f64 {
+    let len = (to - from).num_seconds().max(1) as f64;
+    LABEL_W + ((t - from).num_seconds() as f64 / len).clamp(0.0, 1.0) * PLOT_W
+}
+
 /// The timeline: a row per resource with a mark per event (a failure is a
 /// red cross, readable in black and white), then a bar per incident, then
 /// the legend. Each mark has a `<title>`: hovering shows the event.
 fn svg(r: &Report) -> String {
-    let len = (r.to - r.from).num_seconds().max(1) as f64;
-    let x = |t: DateTime<Utc>| {
-        LABEL_W + ((t - r.from).num_seconds() as f64 / len).clamp(0.0, 1.0) * PLOT_W
-    };
+    let x = |t: DateTime<Utc>| x_at(r.from, r.to, t);
     let y = |row: usize| TOP + row as f64 * ROW_H;
     let mut rows: Vec<&str> = r.events.iter().map(|e| e.resource.as_str()).collect();
     rows.sort_unstable();
@@ -1280,17 +1698,13 @@ fn svg(r: &Report) -> String {
             escape(l)
         );
     }
-    let fmt = if len < 3.0 * 86_400.0 {
-        "%m-%d %H:%M"
-    } else {
-        "%Y-%m-%d"
-    };
-    for k in 0..=5 {
-        let t = r.from + TimeDelta::seconds((len * f64::from(k) / 5.0) as i64);
-        let (tx, y1, label) = (x(t), ly - 12.0, t.format(fmt));
+    // Ticks on calendar boundaries, placed like the events: a backup at
+    // 02:00 stands right of its day's tick.
+    for tick in ticks(r.from, r.to) {
+        let (tx, y1, label) = (x(tick.at), ly - 12.0, escape(&tick.label));
         let _ = write!(
             s,
-            r##"<line x1="{tx:.1}" y1="22" x2="{tx:.1}" y2="{y1:.1}" stroke="#bbb" stroke-dasharray="2,3"/><text x="{tx:.1}" y="16" text-anchor="middle">{label}</text>"##
+            r##"<line class="tick" x1="{tx:.1}" y1="22" x2="{tx:.1}" y2="{y1:.1}" stroke="#bbb" stroke-dasharray="2,3"/><text class="tick" x="{tx:.1}" y="16" text-anchor="middle">{label}</text>"##
         );
     }
     for e in &r.events {
@@ -1421,7 +1835,9 @@ pub fn render_html(r: &Report) -> String {
                     _ if !s.marked.contains(&i) => "",
                     "met" | "passed" => " class=\"met\"",
                     "success" => "",
-                    "BREACHED" | "failure" | "ALERT" | "FAILED" => " class=\"breached\"",
+                    "BREACHED" | "failure" | "ALERT" | "FAILED" | "UNPROTECTED" => {
+                        " class=\"breached\""
+                    }
                     _ => " class=\"none\"",
                 };
                 let _ = write!(out, "<td{class}>{}</td>", escape(c));
@@ -1526,6 +1942,163 @@ mod tests {
     /// The report of November 2025.
     fn nov(recs: &[RegistryRecord], incs: &[Incident], tg: &BTreeMap<String, Targets>) -> Report {
         build(recs, incs, tg, None, at("11-01T00"), at("12-01T00"), None)
+    }
+
+    /// Proves: the coverage section shows, from the auditor's newest
+    /// coverage record up to the end of the period (as
+    /// `coverage::record_details` writes it), the unprotected resources with
+    /// their first sighting and the excluded ones with their reason and
+    /// rule, the counts in the note; every stretch of unprotection that
+    /// overlaps the period, with how it was cleared (one before the period
+    /// is left out); in the JSON, the table and the page.
+    #[test]
+    fn coverage_lists_unprotected_and_excluded_resources() {
+        use crate::coverage::{record_details, Class, Covered};
+        use crate::kind::ResourceKind;
+        let covered = |id: &str, class: Class| Covered {
+            kind: ResourceKind::RdsInstance,
+            id: id.into(),
+            arn: format!("arn:aws:rds:eu-west-1:1:db:{id}"),
+            region: "eu-west-1".into(),
+            created: Some(at("10-20T09")),
+            creator: Some("owner=bob".into()),
+            class,
+        };
+        let classes = vec![
+            covered(
+                "billing-db",
+                Class::Unprotected {
+                    reason: "no rempart:policy tag: no policy backs it up".into(),
+                },
+            ),
+            covered(
+                "dev-db",
+                Class::Excluded {
+                    reason: "fixtures only".into(),
+                    by: "coverage.ignore: tag env=dev".into(),
+                },
+            ),
+            covered(
+                "prod",
+                Class::Protected {
+                    policy: "rewapp-postgres".into(),
+                },
+            ),
+        ];
+        let regions = vec!["eu-west-1".to_string()];
+        let state = BTreeMap::from([(
+            "rds-instance#eu-west-1#billing-db".to_string(),
+            at("11-20T06"),
+        )]);
+        let audit = |time: &str| RegistryRecord {
+            policy: None,
+            ..rec(
+                "coverage#eu-west-1",
+                time,
+                "coverage.audit",
+                "coverage",
+                record_details(&classes, &regions, &state),
+            )
+        };
+        let recs = vec![
+            // Unprotected and cleared in October: before the period.
+            rec(
+                "rds-instance#eu-west-1#old",
+                "10-02T06",
+                "coverage.unprotected",
+                "coverage",
+                json!({}),
+            ),
+            rec(
+                "rds-instance#eu-west-1#old",
+                "10-03T06",
+                "coverage.cleared",
+                "coverage",
+                json!({"now": null}),
+            ),
+            rec(
+                "rds-instance#eu-west-1#stg",
+                "10-28T06",
+                "coverage.unprotected",
+                "coverage",
+                json!({}),
+            ),
+            rec(
+                "rds-instance#eu-west-1#stg",
+                "11-03T06",
+                "coverage.cleared",
+                "coverage",
+                json!({"now": {"class": "protected", "policy": "rewapp-postgres"}}),
+            ),
+            rec(
+                "rds-instance#eu-west-1#billing-db",
+                "11-20T06",
+                "coverage.unprotected",
+                "coverage",
+                json!({}),
+            ),
+            audit("11-20T06"),
+            // After the period: not the one shown.
+            audit("12-05T06"),
+        ];
+        let r = nov(&recs, &[], &targets(26, None));
+        let c = r.coverage.as_ref().expect("coverage");
+        assert_eq!(c.as_of, at("11-20T06"));
+        assert_eq!((c.protected, c.excluded, c.unprotected), (1, 1, 1));
+        let rows: Vec<(&str, &str, &str)> = c
+            .resources
+            .iter()
+            .map(|x| (x.id.as_str(), x.class.as_str(), x.why.as_str()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (
+                    "billing-db",
+                    "unprotected",
+                    "no rempart:policy tag: no policy backs it up"
+                ),
+                ("dev-db", "excluded", "fixtures only"),
+            ]
+        );
+        assert_eq!(c.resources[0].since, Some(at("11-20T06")));
+        assert_eq!(
+            c.resources[1].by.as_deref(),
+            Some("coverage.ignore: tag env=dev")
+        );
+        let during: Vec<(&str, Option<&str>)> = c
+            .unprotected_during
+            .iter()
+            .map(|s| (s.resource.as_str(), s.how.as_deref()))
+            .collect();
+        assert_eq!(
+            during,
+            [
+                ("rds-instance#eu-west-1#billing-db", None),
+                (
+                    "rds-instance#eu-west-1#stg",
+                    Some("protected by rewapp-postgres")
+                ),
+            ]
+        );
+        let table = render_table(&r);
+        for want in [
+            "== Coverage: unprotected and excluded resources ==",
+            "As of the audit of 2025-11-20T06:00:00Z in eu-west-1: 1 protected, 1 excluded on purpose, 1 unprotected.",
+            "UNPROTECTED",
+            "coverage.ignore: tag env=dev",
+            "== Unprotected during the period ==",
+            "still unprotected",
+        ] {
+            assert!(table.contains(want), "missing `{want}`:\n{table}");
+        }
+        let html = render_html(&r);
+        assert!(html.contains("<td class=\"breached\">UNPROTECTED</td>"));
+        assert!(html.contains("Coverage: unprotected and excluded resources"));
+        let json = serde_json::to_value(&r).expect("json");
+        assert_eq!(json["coverage"]["resources"][0]["id"], "billing-db");
+        // The daily coverage record is bookkeeping, not an event.
+        assert!(r.events.iter().all(|e| e.action != "coverage.audit"));
     }
 
     /// Proves: measured RPO is the longest gap without a successful backup:
@@ -2130,6 +2703,256 @@ mod tests {
         insta::assert_json_snapshot!("json", fixed());
     }
 
+    /// A time of any year, RFC 3339.
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    /// The ticks of [from, to] as (RFC 3339 instant, label) pairs.
+    fn tick_list(from: &str, to: &str) -> Vec<(String, String)> {
+        ticks(utc(from), utc(to))
+            .into_iter()
+            .map(|t| (rfc3339(t.at), t.label))
+            .collect()
+    }
+
+    /// The (instant, label) pairs expected.
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, l)| (a.to_string(), l.to_string()))
+            .collect()
+    }
+
+    /// Checks what every axis must satisfy: sorted, within [from, to], each
+    /// label naming its instant exactly (so each tick is on the calendar
+    /// boundary of the unit its label names), all on the boundaries of one
+    /// step, and 2 to MAX_TICKS of them. A failure says which.
+    fn check_axis(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Tick>, String> {
+        use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+        let ts = ticks(from, to);
+        let ctx = format!("{} to {}: {ts:?}", rfc3339(from), rfc3339(to));
+        if !(2..=MAX_TICKS).contains(&ts.len()) {
+            return Err(format!("count {} out of 2..=10, {ctx}", ts.len()));
+        }
+        if ts.windows(2).any(|w| w[0].at >= w[1].at) {
+            return Err(format!("not sorted, {ctx}"));
+        }
+        if ts.iter().any(|t| t.at < from || t.at > to) {
+            return Err(format!("outside the period, {ctx}"));
+        }
+        // Read each label back to the instant it names; a bare `HH:MM` takes
+        // the date of the last label that had one.
+        let mut day: Option<NaiveDate> = None;
+        for t in &ts {
+            let l = &t.label;
+            let named = match l.len() {
+                4 => NaiveDate::from_ymd_opt(l.parse().unwrap(), 1, 1)
+                    .map(|d| d.and_time(NaiveTime::MIN)),
+                7 => NaiveDate::parse_from_str(&format!("{l}-01"), "%Y-%m-%d")
+                    .ok()
+                    .map(|d| d.and_time(NaiveTime::MIN)),
+                10 => NaiveDate::parse_from_str(l, "%Y-%m-%d")
+                    .ok()
+                    .map(|d| d.and_time(NaiveTime::MIN)),
+                11 => {
+                    NaiveDateTime::parse_from_str(&format!("{}-{l}", t.at.year()), "%Y-%m-%d %H:%M")
+                        .ok()
+                }
+                5 => {
+                    day.and_then(|d| Some(d.and_time(NaiveTime::parse_from_str(l, "%H:%M").ok()?)))
+                }
+                _ => None,
+            };
+            if named.map(|n| n.and_utc()) != Some(t.at) {
+                return Err(format!(
+                    "label {l:?} does not name {}, {ctx}",
+                    rfc3339(t.at)
+                ));
+            }
+            day = Some(t.at.date_naive());
+        }
+        // One step: equal gaps (in seconds, or in months for month labels),
+        // and each tick a multiple of the gap (weeks: Mondays).
+        let month = |t: &Tick| i64::from(t.at.year()) * 12 + i64::from(t.at.month0());
+        let monthly = ts[0].label.len() <= 7;
+        let gaps: Vec<i64> = ts
+            .windows(2)
+            .map(|w| match monthly {
+                true => month(&w[1]) - month(&w[0]),
+                false => (w[1].at - w[0].at).num_seconds(),
+            })
+            .collect();
+        let g = gaps[0];
+        if gaps.iter().any(|x| *x != g) {
+            return Err(format!("uneven gaps {gaps:?}, {ctx}"));
+        }
+        let aligned = |t: &Tick| match monthly {
+            true => month(t) % g == 0,
+            false if g == 7 * DAY => {
+                t.at.weekday() == chrono::Weekday::Mon && t.at.num_seconds_from_midnight() == 0
+            }
+            false => t.at.timestamp() % g == 0,
+        };
+        if !ts.iter().all(aligned) {
+            return Err(format!("not on the boundaries of a {g} step, {ctx}"));
+        }
+        Ok(ts)
+    }
+
+    /// Proves: a 6-hour period across midnight gets hourly ticks on the hour,
+    /// the first and the one at midnight labelled with their date.
+    #[test]
+    fn ticks_of_six_hours_are_hours() {
+        let expected = pairs(&[
+            ("2025-11-19T22:00:00Z", "11-19 22:00"),
+            ("2025-11-19T23:00:00Z", "23:00"),
+            ("2025-11-20T00:00:00Z", "11-20 00:00"),
+            ("2025-11-20T01:00:00Z", "01:00"),
+            ("2025-11-20T02:00:00Z", "02:00"),
+            ("2025-11-20T03:00:00Z", "03:00"),
+        ]);
+        let (from, to) = ("2025-11-19T21:48:00Z", "2025-11-20T03:48:00Z");
+        assert_eq!(tick_list(from, to), expected);
+        check_axis(utc(from), utc(to)).unwrap();
+    }
+
+    /// Proves: a 6-day period gets a tick at 00:00 of each day inside it,
+    /// labelled with that day's date.
+    #[test]
+    fn ticks_of_six_days_are_midnights() {
+        let (from, to) = ("2025-11-18T04:48:00Z", "2025-11-24T04:48:00Z");
+        let expected = pairs(&[
+            ("2025-11-19T00:00:00Z", "2025-11-19"),
+            ("2025-11-20T00:00:00Z", "2025-11-20"),
+            ("2025-11-21T00:00:00Z", "2025-11-21"),
+            ("2025-11-22T00:00:00Z", "2025-11-22"),
+            ("2025-11-23T00:00:00Z", "2025-11-23"),
+            ("2025-11-24T00:00:00Z", "2025-11-24"),
+        ]);
+        assert_eq!(tick_list(from, to), expected);
+        check_axis(utc(from), utc(to)).unwrap();
+    }
+
+    /// Proves: a 40-day period gets a tick on each Monday 00:00 inside it.
+    #[test]
+    fn ticks_of_forty_days_are_mondays() {
+        let (from, to) = ("2025-11-18T04:48:00Z", "2025-12-28T04:48:00Z");
+        let expected = pairs(&[
+            ("2025-11-24T00:00:00Z", "2025-11-24"),
+            ("2025-12-01T00:00:00Z", "2025-12-01"),
+            ("2025-12-08T00:00:00Z", "2025-12-08"),
+            ("2025-12-15T00:00:00Z", "2025-12-15"),
+            ("2025-12-22T00:00:00Z", "2025-12-22"),
+        ]);
+        assert_eq!(tick_list(from, to), expected);
+        check_axis(utc(from), utc(to)).unwrap();
+    }
+
+    /// Proves: a 13-month period (13 month starts: too many) gets a tick on
+    /// each quarter's first day, labelled with its month.
+    #[test]
+    fn ticks_of_thirteen_months_are_quarters() {
+        let (from, to) = ("2025-11-18T04:48:00Z", "2026-12-18T04:48:00Z");
+        let expected = pairs(&[
+            ("2026-01-01T00:00:00Z", "2026-01"),
+            ("2026-04-01T00:00:00Z", "2026-04"),
+            ("2026-07-01T00:00:00Z", "2026-07"),
+            ("2026-10-01T00:00:00Z", "2026-10"),
+        ]);
+        assert_eq!(tick_list(from, to), expected);
+        check_axis(utc(from), utc(to)).unwrap();
+    }
+
+    /// Proves: bounds that are themselves boundaries carry ticks (the
+    /// period is closed), e.g. the whole of November has its Mondays, and a
+    /// decade has its years.
+    #[test]
+    fn ticks_include_the_bounds() {
+        let t = tick_list("2025-11-01T00:00:00Z", "2025-11-03T00:00:00Z");
+        assert_eq!(t.first().unwrap().0, "2025-11-01T00:00:00Z");
+        assert_eq!(t.last().unwrap().0, "2025-11-03T00:00:00Z");
+        let y = tick_list("2020-01-01T00:00:00Z", "2030-01-01T00:00:00Z");
+        let labels: Vec<&str> = y.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(labels, ["2020", "2022", "2024", "2026", "2028", "2030"]);
+    }
+
+    /// Proves: degenerate periods neither panic nor invent ticks: an empty
+    /// or reversed period has none, 30 seconds without a minute boundary
+    /// none, 30 seconds across one just that minute, and chrono's whole
+    /// range a few ticks.
+    #[test]
+    fn ticks_of_degenerate_periods() {
+        let t = utc("2025-11-20T04:48:10Z");
+        assert!(ticks(t, t).is_empty());
+        assert!(ticks(t, t - TimeDelta::hours(1)).is_empty());
+        assert!(ticks(t, t + TimeDelta::seconds(30)).is_empty());
+        let one = ticks(t + TimeDelta::seconds(40), t + TimeDelta::seconds(70));
+        assert_eq!(one.len(), 1);
+        assert_eq!(rfc3339(one[0].at), "2025-11-20T04:49:00Z");
+        let all = ticks(DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+        assert!((2..=MAX_TICKS).contains(&all.len()), "{all:?}");
+    }
+
+    /// The number in attribute `attr` of the last element opened by
+    /// `element_start` before `marker` (the element that carries it).
+    fn x_of(svg: &str, element_start: &str, marker: &str, attr: &str) -> f64 {
+        let end = svg
+            .find(marker)
+            .unwrap_or_else(|| panic!("{marker} not in the SVG"));
+        let start = svg[..end].rfind(element_start).unwrap();
+        let tail = &svg[start..end];
+        let from = tail.find(&format!("{attr}=\"")).unwrap() + attr.len() + 2;
+        let len = tail[from..].find('"').unwrap();
+        tail[from..from + len].parse().unwrap()
+    }
+
+    /// Proves: on the 6-day report's timeline each day's 02:00 backup is
+    /// drawn right of its day's tick and left of the next day's, in the
+    /// rendered SVG as in the x mapping, and every tick drawn is one of
+    /// `ticks`.
+    #[test]
+    fn backups_stand_between_their_days_ticks() {
+        let (from, to) = (at("11-18T04:48:00"), at("11-24T04:48:00"));
+        let r = build(
+            &daily(18..=24),
+            &[],
+            &targets(24, None),
+            None,
+            from,
+            to,
+            None,
+        );
+        let s = svg(&r);
+        let axis = ticks(from, to);
+        assert_eq!(s.matches("<text class=\"tick\"").count(), axis.len());
+        for day in 20..=23 {
+            let tick = |d: u32| format!(">2025-11-{d:02}</text>");
+            let (this, next) = (
+                x_of(&s, "<text", &tick(day), "x"),
+                x_of(&s, "<text", &tick(day + 1), "x"),
+            );
+            let backup = x_of(
+                &s,
+                "<circle",
+                &format!("<title>2025-11-{day:02}T02:00:00Z"),
+                "cx",
+            );
+            assert!(
+                this < backup && backup < next,
+                "{day}: {this} {backup} {next}"
+            );
+            let (t0, b) = (
+                at(&format!("11-{day:02}T00")),
+                at(&format!("11-{day:02}T02")),
+            );
+            let t1 = t0 + TimeDelta::days(1);
+            assert!(
+                x_at(from, to, t0) < x_at(from, to, b) && x_at(from, to, b) < x_at(from, to, t1)
+            );
+            assert_eq!(format!("{:.1}", x_at(from, to, t0)), format!("{this:.1}"));
+        }
+    }
+
     proptest! {
         /// Proves: for any backups in a period, the measured RPO is at least
         /// every gap between consecutive backups and each edge gap, is one
@@ -2156,6 +2979,19 @@ mod tests {
                     prop_assert!(m <= 30 * 86_400);
                 }
                 None => prop_assert!(times.is_empty()),
+            }
+        }
+
+        /// Proves: for any period from 1 hour to 3 years (starting anywhere
+        /// from 1990 to 2060, to the second), the ticks are sorted, within the
+        /// period, on the boundaries of one step of the ladder, labelled with
+        /// their exact instant, and from 2 to MAX_TICKS in number.
+        #[test]
+        fn ticks_fit_any_period(start in 631_152_000i64..2_871_763_200, len in 3600i64..=3 * 366 * 86_400) {
+            let from = DateTime::from_timestamp(start, 0).unwrap();
+            let to = from + TimeDelta::seconds(len);
+            if let Err(e) = check_axis(from, to) {
+                prop_assert!(false, "{}", e);
             }
         }
     }

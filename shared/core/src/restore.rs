@@ -1,10 +1,10 @@
 //! Restore tests (pure): the policy's `[restore_tests]` section, when a
 //! database is due for its monthly test, which snapshot to restore, the
 //! throw-away instance's name, and the checks on the restored instance.
-//! Seed 003 §10: a random snapshot younger than 7 days, restored to a test
+//! A restore test: a random snapshot younger than 7 days, restored to a test
 //! instance, checked, timed (the real RTO; alert beyond 45 min), deleted.
 //!
-//! Restores on request (seed 002 §3, 003 §8.1): who asks, why, who approved
+//! Restores on request: who asks, why, who approved
 //! the interruption, and a target point that must lie inside the database's
 //! point-in-time window or be one of its snapshots: [`decide`].
 
@@ -91,7 +91,7 @@ pub struct RestoreTests {
     /// account's default VPC subnet group).
     #[serde(default)]
     pub subnet_group: Option<String>,
-    /// A restore still running after this is reported (seed 003 §10: 45 min).
+    /// A restore still running after this is reported (default 45 min).
     #[serde(default = "d_alert")]
     pub alert_after: Span,
     /// A test still unfinished after this (a copy that never becomes
@@ -976,7 +976,7 @@ fn stamped_id(head: &str, db: &str, now: DateTime<Utc>) -> String {
     crate::naming::fit_id(head, &[&slug], &stamp, crate::naming::RDS_INSTANCE_ID_MAX)
 }
 
-/// A restore on request (seed 002 §3): the database, the target point (a
+/// A restore on request: the database, the target point (a
 /// snapshot or a point in time), and who asks, why, and who approved the
 /// interruption. The detail of a `Rempart Restore Request` event.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -1125,7 +1125,7 @@ pub fn request_target(req: &RestoreRequest, now: DateTime<Utc>) -> String {
     }
 }
 
-/// Feasibility (seed 002 §3): accepts the request, or refuses it with a
+/// Feasibility: accepts the request, or refuses it with a
 /// message that says why and what is possible (the windows). `target_exists`:
 /// whether an instance already has the target's name.
 pub fn decide(
@@ -1275,7 +1275,7 @@ fn parameter_group_check(i: &RestoredInstance, expected: Option<&str>) -> Check 
     }
 }
 
-/// The checks seed 003 §10 asks for that the control plane can answer:
+/// The checks of a restored instance that the control plane can answer:
 /// available, engine present, storage allocated, not publicly accessible,
 /// the parameter group applied (the policy's, when it names one).
 pub fn checks(i: &RestoredInstance, parameter_group: Option<&str>) -> Vec<Check> {

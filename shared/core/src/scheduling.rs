@@ -182,8 +182,13 @@ pub fn plan_scheduled(
     let decisions = resources
         .into_iter()
         // A restore test's throw-away copy carries its database's policy
-        // tag (it is found by the same listing) but is never under it.
-        .filter(|resource| !resource.tags.contains_key(crate::tags::TAG_RESTORE_TEST))
+        // tag (it is found by the same listing) but is never under it; a
+        // resource tagged `rempart:policy=none` is left out on purpose.
+        .filter(|resource| {
+            !resource.tags.contains_key(crate::tags::TAG_RESTORE_TEST)
+                && resource.tags.get(TAG_POLICY).map(String::as_str)
+                    != Some(crate::tags::TAG_POLICY_NONE)
+        })
         .map(|resource| {
             let policy = resource.policy_tag().unwrap_or_default().to_string();
             if let Err(reason) = check(doc, &resource, &policy) {
@@ -428,6 +433,7 @@ mod tests {
             aurora_cluster: None,
             redis: None,
             backups: None,
+            created: None,
         }
     }
 
@@ -745,6 +751,7 @@ mod tests {
                         aurora_cluster: None,
                         redis: None,
                         backups: None,
+                        created: None,
                     })
                     .collect();
                 let req = OnDemandRequest {

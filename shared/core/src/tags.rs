@@ -4,6 +4,12 @@
 // Resources under a policy, and the snapshots Rempart takes of them.
 /// The tag that puts a resource under a policy: `rempart:policy=<name>`.
 pub const TAG_POLICY: &str = "rempart:policy";
+/// `rempart:policy=none`: left out of every policy on purpose, with a
+/// `rempart:exclude-reason` (the coverage audit lists it as excluded).
+pub const TAG_POLICY_NONE: &str = "none";
+/// Why a resource tagged `rempart:policy=none` needs no backup (the report
+/// shows it to the auditor).
+pub const TAG_EXCLUDE_REASON: &str = "rempart:exclude-reason";
 /// Carried by every snapshot Rempart creates. Rempart never deletes or
 /// modifies a snapshot without it.
 pub const TAG_MANAGED: &str = "rempart:managed";

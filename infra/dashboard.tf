@@ -5,7 +5,7 @@
 ################################################################################
 
 locals {
-  dashboard_functions = {
+  dashboard_functions = merge({
     snapshot-scheduler  = module.snapshot_scheduler.summary
     retention-enforcer  = module.retention_enforcer.summary
     snapshot-replicator = module.snapshot_replicator.summary
@@ -13,7 +13,7 @@ locals {
     incident-escalator  = module.incident_escalator.summary
     backup-auditor      = module.backup_auditor.summary
     restore-tester      = module.restore_tester.summary
-  }
+  }, var.slack_actions_enabled ? { slack-actions = module.slack_actions[0].summary } : {})
 
   # One line per protected resource, whatever resources exist: a SEARCH
   # expression on the metric name in the {Rempart,Resource} schema.

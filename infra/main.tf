@@ -15,7 +15,7 @@ locals {
   escalator_name  = "${var.name}-incident-escalator"
   auditor_name    = "${var.name}-backup-auditor"
   tester_name     = "${var.name}-restore-tester"
-  function_names  = [local.scheduler_name, local.enforcer_name, local.replicator_name, local.notifier_name, local.escalator_name, local.auditor_name, local.tester_name]
+  function_names  = [local.scheduler_name, local.enforcer_name, local.replicator_name, local.notifier_name, local.escalator_name, local.auditor_name, local.tester_name, "${var.name}-slack-actions"]
 
   # Regions where the retention-enforcer lists and deletes snapshots, and
   # where the snapshot-replicator reads sources and writes copies.

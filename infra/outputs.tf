@@ -122,3 +122,13 @@ output "dr_backup_bucket_arn" {
   description = "The DR region's bucket of the Redis exports' copies; null when dr_backup_bucket is."
   value       = one(values(module.dr_backup_buckets.arns))
 }
+
+output "slack_actions_url" {
+  description = "The Slack app's Interactivity Request URL (slack-actions' function URL); null when slack_actions_enabled is false."
+  value       = one(aws_lambda_function_url.slack_actions[*].function_url)
+}
+
+output "slack_signing_secret_arn" {
+  description = "Secret to fill with the Slack app's signing secret (put-secret-value); null when slack_actions_enabled is false."
+  value       = one(aws_secretsmanager_secret.slack_signing[*].arn)
+}

@@ -693,3 +693,20 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "slack_actions_enabled" {
+  description = "Deploy slack-actions: a function URL for the Slack app's interactivity, so that incident messages' Acknowledge and Client notified buttons act (signature-verified). Off: the messages still carry the buttons, which then fail in Slack; use `rempart incident ack`."
+  type        = bool
+  default     = true
+}
+
+variable "slack_actions_reserved_concurrency" {
+  description = "Reserved concurrency of slack-actions (caps what a flood of requests to its public URL can cost; each is refused before any AWS call when unsigned)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.slack_actions_reserved_concurrency >= 1
+    error_message = "slack_actions_reserved_concurrency must be at least 1."
+  }
+}

@@ -882,9 +882,11 @@ for (const f of functions) {
   }
   // The RDS Data API on anything but a test cluster.
   probe(`${who} cannot run SQL on a protected cluster`, p, 'rds-data:ExecuteStatement', rdsArn(region, 'cluster:rewapp-prod-aurora'), { resourceTags: { 'rempart:policy': forged['rempart:policy'] } })
-  // The Slack secret: the notifier's only.
+  // The Slack secret: the notifier's only; the signing secret:
+  // slack-actions' only.
   if (!f.env.REMPART_SLACK_SECRET_ARN) {
     for (const s of secrets.values()) {
+      if (s.arn === f.env.REMPART_SLACK_SIGNING_SECRET_ARN) continue
       probe(`${who} cannot read the secret ${s.name}`, p, 'secretsmanager:GetSecretValue', s.arn)
       if (s.key) probe(`${who} cannot decrypt the secret ${s.name} through Secrets Manager`, p, 'kms:Decrypt', resolveKey(s.key, region), { via: `secretsmanager.${region}.amazonaws.com`, encryptionContext: { SecretARN: s.arn, SecretVersionId: 'EXAMPLE-version-id' }, resourceTags: keys.get(resolveKey(s.key, region))?.tags })
     }
@@ -942,6 +944,22 @@ for (const f of functions) {
     probe(`${auditor.role.name} lists volumes only in ${regions.join(' and ')}`, a, 'ec2:DescribeVolumes', '*', { region: 'us-east-1' })
     probe(`${auditor.role.name} never tags a database it finds unprotected`, a, 'rds:AddTagsToResource', rdsArn(region, 'db:billing-db'), { resourceTags: {}, requestTags: { 'rempart:policy': 'none', 'rempart:exclude-reason': 'x' } })
     probe(`${auditor.role.name} never tags a volume it finds unprotected`, a, 'ec2:CreateTags', ec2Vol(region, 'vol-0123456789abcdef0'), { resourceTags: {}, requestTags: { 'rempart:policy': 'none' } })
+  }
+  // slack-actions answers a public URL: it may put the two incident events
+  // and nothing else, and reads no other secret.
+  const actions = functionByCrate('slack-actions')
+  if (actions) {
+    const p = sessionOf(actions)
+    const bus = `arn:aws:events:${region}:${account}:event-bus/default`
+    probe(`${actions.role.name} cannot start a restore (Rempart Restore Request)`, p, 'events:PutEvents', bus, { context: { 'events:source': 'rempart', 'events:detail-type': 'Rempart Restore Request' } })
+    probe(`${actions.role.name} cannot put a status update`, p, 'events:PutEvents', bus, { context: { 'events:source': 'rempart', 'events:detail-type': 'Rempart Incident Status Update' } })
+    probe(`${actions.role.name} cannot put events of another source`, p, 'events:PutEvents', bus, { context: { 'events:source': 'aws.cloudwatch', 'events:detail-type': 'Rempart Incident Acknowledgement' } })
+    const slackSecret = resources.find((r) => r.type === 'aws_secretsmanager_secret' && r.values.name?.endsWith('/slack-webhook'))
+    if (slackSecret) probe(`${actions.role.name} cannot read the Slack webhook secret`, p, 'secretsmanager:GetSecretValue', slackSecret.values.arn)
+    const incidents = [...tables.values()].find((t) => t.name === actions.env.REMPART_INCIDENTS_TABLE)
+    if (incidents) probe(`${actions.role.name} cannot change an incident itself`, p, 'dynamodb:PutItem', incidents.arn)
+    const notifier = functionByCrate('slack-notifier')
+    if (notifier && actions.env.REMPART_SLACK_SIGNING_SECRET_ARN) probe(`${notifier.role.name} cannot read the Slack signing secret`, sessionOf(notifier), 'secretsmanager:GetSecretValue', actions.env.REMPART_SLACK_SIGNING_SECRET_ARN)
   }
   const tester = functionByCrate('restore-tester')
   if (tester) {

@@ -326,3 +326,306 @@ async fn a_failed_job_opens_an_incident_that_its_next_success_resolves() {
     assert!(s.store.all_open().await.expect("open").is_empty());
     assert!(kinds(&s).contains(&"incident.resolved".to_string()));
 }
+
+/// Request bodies recorded by a proxy.
+type Recorded = std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>;
+
+/// A proxy between a function and moto that records the body of every
+/// request of one operation (`sns:Publish`) and forwards everything, and
+/// an SDK configuration through it.
+async fn recording(
+    s: &Setup,
+    op: &'static str,
+) -> (
+    rempart_testkit::proxy::CountingProxy,
+    Recorded,
+    aws_config::SdkConfig,
+) {
+    let bodies: Recorded = Recorded::default();
+    let seen = bodies.clone();
+    let proxy = rempart_testkit::proxy::CountingProxy::with_hooks(
+        &s.h.aws.endpoint,
+        Some(std::sync::Arc::new(
+            move |r: &rempart_testkit::http::Request| {
+                if rempart_testkit::proxy::operation(r) == op {
+                    seen.lock().expect("lock").push(r.body.to_vec());
+                }
+                None
+            },
+        )),
+        None,
+    )
+    .await
+    .expect("proxy");
+    let cfg = rempart_testkit::local::sdk_config_for(&proxy.url(), "eu-west-1").await;
+    (proxy, bodies, cfg)
+}
+
+/// Proves: a page reaches each medium in its own form. The escalator
+/// publishes with SNS `MessageStructure=json`: the email body says what,
+/// the class and deadline and how to acknowledge, under an ASCII subject
+/// of fewer than 100 characters; the SMS is one line of at most 160
+/// characters; machines (the tier's HTTP subscriber here, Lambda and SQS
+/// alike) still get the announcement's JSON, with the subject beside it.
+/// moto delivers nothing to the email or SMS subscriptions of a topic: the
+/// published structure is read at the HTTP level, from the Publish
+/// requests a proxy between the escalator and moto records.
+#[tokio::test]
+async fn a_page_reads_well_by_email_and_sms_and_machines_keep_the_json() {
+    let s = setup(EXAMPLE_POLICY).await;
+    let (_proxy, published, cfg) = recording(&s, "sns:Publish").await;
+    let deps = Deps::new(
+        &cfg,
+        TABLE,
+        s.h.topic.arn(),
+        &s.deps
+            .tiers
+            .iter()
+            .map(|t| t.arn().to_string())
+            .collect::<Vec<_>>(),
+        PolicySource::File(s.h.policy_file.clone()),
+    )
+    .expect("deps");
+    handle(&deps, serde_json::from_str(ALARM).expect("JSON"))
+        .await
+        .expect("opened");
+
+    let forms: Vec<std::collections::HashMap<String, String>> = published
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|b| form_urlencoded::parse(b).into_owned().collect())
+        .collect();
+    let page = forms
+        .iter()
+        .find(|f| {
+            f.get("Message")
+                .is_some_and(|m| m.contains("incident.page"))
+        })
+        .expect("the page was published");
+    assert_eq!(
+        page.get("MessageStructure").map(String::as_str),
+        Some("json")
+    );
+    let subject = page.get("Subject").cloned().unwrap_or_default();
+    assert!(
+        subject.is_ascii()
+            && subject.len() < 100
+            && subject.starts_with("[Rempart] CRITICAL incident.page"),
+        "{subject}"
+    );
+    let message: Value = serde_json::from_str(&page["Message"]).expect("structured JSON");
+    let email = message["email"].as_str().unwrap_or("");
+    for want in [
+        "Class:     critical, level 3",
+        "Deadline:  respond within 4h",
+        "To acknowledge (stops the escalation)",
+        "rempart incident ack 'arn:aws:cloudwatch:",
+    ] {
+        assert!(
+            email.contains(want),
+            "missing `{want}` in the email:\n{email}"
+        );
+    }
+    assert!(!email.trim_start().starts_with('{'), "not JSON: {email}");
+    let sms = message["sms"].as_str().unwrap_or("");
+    assert!(sms.chars().count() <= 160 && !sms.contains('\n'), "{sms}");
+    assert!(sms.starts_with("Rempart CRITICAL: "), "{sms}");
+
+    // The machine subscriber of tier 1: the JSON announcement, as before.
+    let delivery = s
+        .tiers
+        .received("/tier1")
+        .into_iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.body).expect("SNS posts JSON"))
+        .find(|e| {
+            e["Message"]
+                .as_str()
+                .is_some_and(|m| m.contains("incident.page"))
+        })
+        .expect("tier 1 paged");
+    let announcement: Value = serde_json::from_str(delivery["Message"].as_str().unwrap_or(""))
+        .expect("JSON for machines");
+    assert_eq!(announcement["kind"], "incident.page");
+    assert_eq!(delivery["Subject"].as_str(), Some(subject.as_str()));
+}
+
+/// A function URL request as Lambda hands it to slack-actions: Slack's
+/// POST, body base64-encoded, received at `received_ms`.
+fn slack_request(body: &str, timestamp: &str, signature: &str, received_ms: i64) -> Value {
+    use aws_smithy_types::base64;
+    serde_json::json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
+        "headers": {
+            "content-type": "application/x-www-form-urlencoded",
+            "x-slack-request-timestamp": timestamp,
+            "x-slack-signature": signature,
+            "user-agent": "Slackbot 1.0 (+https://api.slack.com/robots)"
+        },
+        "requestContext": {
+            "accountId": "anonymous", "apiId": "abc123", "domainName": "abc123.lambda-url.eu-west-1.on.aws",
+            "domainPrefix": "abc123", "requestId": "r-1", "routeKey": "$default", "stage": "$default",
+            "time": "23/Nov/2025:02:20:00 +0000", "timeEpoch": received_ms,
+            "http": {"method": "POST", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "54.1.2.3", "userAgent": "Slackbot 1.0"}
+        },
+        "body": base64::encode(body.as_bytes()),
+        "isBase64Encoded": true
+    })
+}
+
+/// Slack's `block_actions` body for a click on `action_id` with `value`.
+fn click_body(action_id: &str, value: &str) -> String {
+    let payload = serde_json::json!({
+        "type": "block_actions",
+        "user": {"id": "U0ALICE", "username": "alice", "name": "alice", "team_id": "T0REWAPP"},
+        "team": {"id": "T0REWAPP", "domain": "rewapp"},
+        "container": {"type": "message", "message_ts": "1763864000.000100", "channel_id": "C0INCIDENTS"},
+        "channel": {"id": "C0INCIDENTS", "name": "incidents"},
+        "response_url": "https://hooks.slack.com/actions/T0REWAPP/1/abc",
+        "actions": [{"action_id": action_id, "block_id": "rempart_incident", "type": "button", "value": value, "action_ts": "1763864400.1"}]
+    });
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &payload.to_string())
+        .finish()
+}
+
+/// Proves: an "Acknowledge" click in Slack, signed with the app's signing
+/// secret, reaches slack-actions' function URL and acknowledges the
+/// incident: slack-actions publishes the same EventBridge event `rempart
+/// incident ack` does, with the Slack user as `by`, and the escalation
+/// stops (no tier-2 page at the deadline). A forged signature (401), a
+/// request older than 5 minutes (401), a click on an incident that is not
+/// open (404) and the same signed request again (a replay, 409) each get
+/// a status that says why and change nothing: no event published, no
+/// record written. moto keeps no EventBridge event for a rule to deliver:
+/// a proxy between slack-actions and moto records the PutEvents request,
+/// whose entry the test delivers to the escalator in EventBridge's
+/// envelope, as the rule would.
+#[tokio::test]
+async fn a_signed_slack_click_acknowledges_and_forged_stale_unknown_or_replayed_ones_do_nothing() {
+    use rempart_core::slack_action::{sign, ACTION_ACK};
+    let s = setup(EXAMPLE_POLICY).await;
+    handle(&s.deps, serde_json::from_str(ALARM).expect("JSON"))
+        .await
+        .expect("opened");
+    let id = s.store.all_open().await.expect("open")[0]
+        .incident
+        .id
+        .clone();
+    const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+    let secret_arn = aws_sdk_secretsmanager::Client::new(&s.h.cfg)
+        .create_secret()
+        .name("rempart/slack-signing-secret")
+        .secret_string(SECRET)
+        .send()
+        .await
+        .expect("secret")
+        .arn()
+        .unwrap_or_default()
+        .to_string();
+    let (_proxy, put, cfg) = recording(&s, "events:PutEvents").await;
+    let actions = rempart_slack_actions::Deps::new(
+        &cfg,
+        TABLE,
+        rempart_integration::TABLE,
+        &secret_arn,
+        "default",
+    )
+    .expect("deps");
+    // The click, 14 minutes after the incident opened.
+    let ts: i64 = 1_763_864_400; // 2025-11-23T02:20:00Z
+    let at_ms = ts * 1000 + 350;
+    let body = click_body(ACTION_ACK, &id);
+    let status = |v: &Value| v["statusCode"].as_u64().unwrap_or(0);
+    let text = |v: &Value| {
+        serde_json::from_str::<Value>(v["body"].as_str().unwrap_or("{}")).unwrap_or_default()
+            ["text"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    let before = s.h.registry_items().await;
+
+    let forged = sign(b"not-the-app-secret", &ts.to_string(), body.as_bytes());
+    let r = rempart_slack_actions::handle(
+        &actions,
+        slack_request(&body, &ts.to_string(), &forged, at_ms),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(status(&r), 401, "{r}");
+    assert!(text(&r).contains("signature does not match"), "{r}");
+
+    let old = ts - 301;
+    let stale = sign(SECRET.as_bytes(), &old.to_string(), body.as_bytes());
+    let r = rempart_slack_actions::handle(
+        &actions,
+        slack_request(&body, &old.to_string(), &stale, at_ms),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(status(&r), 401, "{r}");
+    assert!(text(&r).contains("5 minutes"), "{r}");
+
+    let unknown_body = click_body(ACTION_ACK, "audit#rds-instance#nope@2025-11-23T01:00:00Z");
+    let unknown = sign(SECRET.as_bytes(), &ts.to_string(), unknown_body.as_bytes());
+    let r = rempart_slack_actions::handle(
+        &actions,
+        slack_request(&unknown_body, &ts.to_string(), &unknown, at_ms),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(status(&r), 404, "{r}");
+    assert!(text(&r).contains("No open incident"), "{r}");
+    assert!(put.lock().expect("lock").is_empty(), "nothing published");
+    assert_eq!(s.h.registry_items().await, before, "nothing recorded");
+
+    let valid = sign(SECRET.as_bytes(), &ts.to_string(), body.as_bytes());
+    let r = rempart_slack_actions::handle(
+        &actions,
+        slack_request(&body, &ts.to_string(), &valid, at_ms),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(status(&r), 200, "{r}");
+    assert!(text(&r).contains("acknowledged"), "{r}");
+    // The same request, a minute later: a replay.
+    let r = rempart_slack_actions::handle(
+        &actions,
+        slack_request(&body, &ts.to_string(), &valid, at_ms + 60_000),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(status(&r), 409, "{r}");
+    let published: Vec<Value> = put
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter_map(|b| serde_json::from_slice(b).ok())
+        .collect();
+    assert_eq!(published.len(), 1, "one event for one click: {published:?}");
+    let entry = &published[0]["Entries"][0];
+    assert_eq!(entry["Source"], "rempart");
+    assert_eq!(entry["DetailType"], rempart_incident_escalator::ACK);
+    let detail: Value =
+        serde_json::from_str(entry["Detail"].as_str().unwrap_or("")).expect("detail");
+    assert_eq!(detail["by"], "slack:alice (U0ALICE)");
+    assert_eq!(detail["incident"], id.as_str());
+
+    // EventBridge's rule delivers it to the escalator.
+    let delivered = serde_json::json!({
+        "version": "0", "id": "e-1", "detail-type": entry["DetailType"], "source": "rempart",
+        "account": "123456789012", "time": "2025-11-23T02:20:01Z", "region": "eu-west-1",
+        "resources": [], "detail": detail
+    });
+    handle(&s.deps, delivered).await.expect("acknowledged");
+    let i = &s.store.all_open().await.expect("open")[0].incident;
+    assert_eq!(
+        i.timeline.last().map(|e| (e.what.as_str(), e.by.as_str())),
+        Some(("acknowledged", "slack:alice (U0ALICE)"))
+    );
+    handle(&s.deps, at(TICK, "2025-11-23T06:07:00Z"))
+        .await
+        .expect("tick");
+    assert_eq!(pages(&s, 2), 0, "acknowledged from Slack: no escalation");
+}

@@ -31,9 +31,10 @@ pub const NAME: &str = "incident-escalator";
 /// comma-separated.
 pub const ONCALL_TOPICS_ENV: &str = "REMPART_ONCALL_TOPIC_ARNS";
 pub const ALARM_STATE_CHANGE: &str = "CloudWatch Alarm State Change";
-pub const ACK: &str = "Rempart Incident Acknowledgement";
-pub const CLIENT_NOTIFIED: &str = "Rempart Incident Client Notified";
-pub const STATUS_UPDATE: &str = "Rempart Incident Status Update";
+pub use rempart_core::event::{
+    INCIDENT_ACK as ACK, INCIDENT_CLIENT_NOTIFIED as CLIENT_NOTIFIED,
+    INCIDENT_STATUS_UPDATE as STATUS_UPDATE,
+};
 /// Lost races retried before the invocation fails (and is retried).
 const RACE_ATTEMPTS: usize = 20;
 
@@ -328,7 +329,7 @@ pub fn parse(v: &Value) -> Result<Vec<Input>> {
 /// The `detail` of a human event (`ACK`, `CLIENT_NOTIFIED`,
 /// `STATUS_UPDATE`), as `rempart incident` publishes it.
 pub fn human_detail(incident: &str, by: &str, note: &str) -> Value {
-    json!({"incident": incident, "by": by, "note": note})
+    rempart_core::event::incident_detail(incident, by, note)
 }
 
 /// What one input did.

@@ -87,3 +87,13 @@ output "dr_backup_bucket_arn" {
   description = "rewapp-dr-backups in eu-central-1: the Redis exports' DR copies."
   value       = module.rempart.dr_backup_bucket_arn
 }
+
+output "slack_actions_url" {
+  description = "The Slack app's Interactivity Request URL."
+  value       = module.rempart.slack_actions_url
+}
+
+output "slack_signing_secret_arn" {
+  description = "Secret to fill with the Slack app's signing secret."
+  value       = module.rempart.slack_signing_secret_arn
+}

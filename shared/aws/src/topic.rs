@@ -1,4 +1,5 @@
-//! The events topic (SNS): where every announcement goes.
+//! The events topic (SNS): where every announcement goes; the on-call
+//! topics, where pages go.
 
 use crate::aws_error;
 use crate::error::Result;
@@ -35,14 +36,20 @@ impl Topic {
         &self.arn
     }
 
-    /// Publishes one announcement as JSON, with `kind`, `severity` and
-    /// `schema` message attributes for subscription filter policies.
+    /// Publishes one announcement, with `kind`, `severity` and `schema`
+    /// message attributes for subscription filter policies. One message
+    /// per medium (`MessageStructure=json`): the announcement's JSON for
+    /// machines (Lambda, SQS, HTTP, `email-json`), a subject and a readable
+    /// body for email, one line for SMS ([`rempart_core::medium`]).
     pub async fn publish(&self, a: &Announcement) -> Result<()> {
-        let body = serde_json::to_string(a).expect("announcements serialize");
+        let what_to_do = rempart_core::notify::what_to_do(a);
+        let (message, subject) = rempart_core::medium::structured(a, what_to_do.as_deref());
         self.client
             .publish()
             .topic_arn(&self.arn)
-            .message(body)
+            .message_structure("json")
+            .message(message)
+            .subject(subject)
             .message_attributes("kind", attr(&a.kind))
             .message_attributes("severity", attr(a.severity.as_str()))
             .message_attributes("schema", attr(SCHEMA))

@@ -10,6 +10,18 @@ use serde::{Deserialize, Serialize};
 pub const SCHEDULED_EVENT: &str = "Scheduled Event";
 /// `source` of events that Rempart's operators and CLI send.
 pub const REMPART_SOURCE: &str = "rempart";
+/// `detail-type` of the human events of an incident, which `rempart
+/// incident` and the slack-actions function publish and the
+/// incident-escalator takes.
+pub const INCIDENT_ACK: &str = "Rempart Incident Acknowledgement";
+pub const INCIDENT_CLIENT_NOTIFIED: &str = "Rempart Incident Client Notified";
+pub const INCIDENT_STATUS_UPDATE: &str = "Rempart Incident Status Update";
+/// The `detail` of a human incident event: the incident (its id or key),
+/// who acted, an optional note.
+pub fn incident_detail(incident: &str, by: &str, note: &str) -> serde_json::Value {
+    serde_json::json!({"incident": incident, "by": by, "note": note})
+}
+
 /// `detail-type` of an on-demand snapshot request (e.g. before a migration, a
 /// major upgrade or a schema change).
 pub const ON_DEMAND_SNAPSHOT: &str = "Rempart On-Demand Snapshot Request";

@@ -14,6 +14,7 @@ pub mod error;
 pub mod event;
 pub mod incident;
 pub mod kind;
+pub mod medium;
 pub mod metrics;
 pub mod model;
 pub mod naming;
@@ -24,6 +25,7 @@ pub mod report;
 pub mod restore;
 pub mod retention;
 pub mod scheduling;
+pub mod slack_action;
 pub mod status;
 pub mod tags;
 pub mod time;
@@ -47,6 +49,7 @@ mod tests {
         ("event", include_str!("event.rs")),
         ("incident", include_str!("incident.rs")),
         ("kind", include_str!("kind.rs")),
+        ("medium", include_str!("medium.rs")),
         ("metrics", include_str!("metrics.rs")),
         ("model", include_str!("model.rs")),
         ("naming", include_str!("naming.rs")),
@@ -57,6 +60,7 @@ mod tests {
         ("restore", include_str!("restore.rs")),
         ("retention", include_str!("retention.rs")),
         ("scheduling", include_str!("scheduling.rs")),
+        ("slack_action", include_str!("slack_action.rs")),
         ("status", include_str!("status.rs")),
         ("tags", include_str!("tags.rs")),
         ("time", include_str!("time.rs")),

@@ -7,6 +7,7 @@
 
 use crate::announce::{Announcement, Severity, SCHEMA};
 use crate::policy::{Language, Notifications};
+use crate::slack_action;
 use crate::time::human;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -279,6 +280,12 @@ pub fn console_url(kind: &str, id: &str, region: &str) -> Option<String> {
         "elasticache-redis" => format!("{base}/elasticache/home?region={region}#/redis/{id}"),
         _ => return None,
     })
+}
+
+/// What to do next, for the kinds that need someone (the Slack message's
+/// and the email's "What to do").
+pub fn what_to_do(a: &Announcement) -> Option<String> {
+    next_step(a)
 }
 
 /// What to do next, per announcement kind.
@@ -644,6 +651,22 @@ pub fn format(m: &Incoming) -> Message {
     }
 }
 
+/// The buttons of an incident's opening or escalation: "Acknowledge", and
+/// "Client notified" when the impact calls for a client notice (major or
+/// critical). None without an incident id (the CLI command in "What to
+/// do" stays the fallback).
+fn incident_buttons(a: &Announcement) -> Option<Value> {
+    if !matches!(a.kind.as_str(), "incident.opened" | "incident.escalated") {
+        return None;
+    }
+    let id = a.details.get("incident").and_then(Value::as_str)?;
+    let client_notice = matches!(
+        a.details.get("impact").and_then(Value::as_str),
+        Some("major" | "critical")
+    );
+    slack_action::buttons(id, client_notice)
+}
+
 fn format_announcement(a: &Announcement) -> Message {
     let mut blocks = vec![section(format!(
         "{} {}",
@@ -661,6 +684,7 @@ fn format_announcement(a: &Announcement) -> Message {
     if let Some(step) = next_step(a) {
         blocks.push(section(format!("*What to do:* {}", esc(&step))));
     }
+    blocks.extend(incident_buttons(a));
     if let Some(r) = &a.resource {
         if let Some(url) = console_url(&r.kind, &r.id, &a.region_of_resource()) {
             blocks.push(button("Open in the AWS console", &url));
@@ -823,6 +847,50 @@ mod tests {
                 "{name}: empty text"
             );
         }
+    }
+
+    /// Proves: an incident's opening and escalation carry the Slack buttons
+    /// (valued with the incident id), "Client notified" only for a major or
+    /// critical impact; a resolution, or an incident announcement without
+    /// an id, carries none.
+    #[test]
+    fn incident_messages_carry_the_acknowledge_buttons() {
+        let actions = |kind: &str, details: Value| -> Vec<String> {
+            let body = announcement(kind, "warning", "Incident", details);
+            format(&incoming(&body, None))
+                .blocks
+                .iter()
+                .filter(|b| b["block_id"] == slack_action::BLOCK_ID)
+                .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+                .map(|e| format!("{}={}", e["action_id"], e["value"]))
+                .map(|s| s.replace('"', ""))
+                .collect()
+        };
+        let id = "audit#rds-instance#db@2025-11-23T06:00:00Z";
+        assert_eq!(
+            actions(
+                "incident.escalated",
+                json!({"incident": id, "impact": "major"})
+            ),
+            vec![
+                format!("{}={id}", slack_action::ACTION_ACK),
+                format!("{}={id}", slack_action::ACTION_CLIENT_NOTIFIED)
+            ]
+        );
+        assert_eq!(
+            actions(
+                "incident.opened",
+                json!({"incident": id, "impact": "minor"})
+            ),
+            vec![format!("{}={id}", slack_action::ACTION_ACK)]
+        );
+        assert!(actions("incident.opened", json!({"impact": "critical"})).is_empty());
+        assert!(actions(
+            "incident.resolved",
+            json!({"incident": id, "impact": "critical"})
+        )
+        .is_empty());
+        assert!(actions("snapshot.failed", json!({"incident": id})).is_empty());
     }
 
     /// Proves: routing follows the policy: warnings to #ops-alerts, critical

@@ -26,7 +26,7 @@
 ################################################################################
 
 locals {
-  # The tier topics, in escalation order (REMPART_ONCALL_TOPIC_ARNS).
+  # The tier topics, in escalation order (REMPART_ONCALL_TIERS: tier=ARN).
   oncall_topic_arns = [for t in var.oncall_tiers : aws_sns_topic.oncall[t].arn]
 
   # The announcements that open an incident (failures) or resolve it (the
@@ -151,11 +151,11 @@ module "incident_escalator" {
   reserved_concurrent_executions = var.incident_escalator_reserved_concurrency == null ? -1 : var.incident_escalator_reserved_concurrency
 
   environment_variables = {
-    REMPART_POLICY            = local.common_environment.REMPART_POLICY
-    REMPART_INCIDENTS_TABLE   = aws_dynamodb_table.incidents.name
-    REMPART_EVENTS_TOPIC_ARN  = aws_sns_topic.events.arn
-    REMPART_ONCALL_TOPIC_ARNS = join(",", local.oncall_topic_arns)
-    RUST_LOG                  = var.rust_log
+    REMPART_POLICY           = local.common_environment.REMPART_POLICY
+    REMPART_INCIDENTS_TABLE  = aws_dynamodb_table.incidents.name
+    REMPART_EVENTS_TOPIC_ARN = aws_sns_topic.events.arn
+    REMPART_ONCALL_TIERS     = join(",", [for t in var.oncall_tiers : "${t}=${aws_sns_topic.oncall[t].arn}"])
+    RUST_LOG                 = var.rust_log
   }
 
   policy_json = data.aws_iam_policy_document.escalator.json

@@ -8,6 +8,8 @@ use rempart_aws::incidents::Incidents;
 use rempart_core::policy::PolicySource;
 use rempart_incident_escalator::{handle, Deps};
 use rempart_integration::{Harness, EXAMPLE_POLICY};
+
+const PROFITUM_POLICY: &str = include_str!("../../examples/profitum-policy.toml");
 use rempart_testkit::recorder::Recorder;
 use serde_json::Value;
 
@@ -27,16 +29,22 @@ struct Setup {
 }
 
 async fn setup(policy: &str) -> Setup {
+    // The first three tiers of the example deployment (infra/examples/rewapp:
+    // `<name>-oncall-<tier>`), so that the IAM conformance test judges the
+    // escalator's publications against the topics Terraform makes.
+    setup_with(policy, &["devops", "lead-dev", "cto"]).await
+}
+
+/// The on-call chain `tiers`, in order: topic `rempart-oncall-<tier>`, its
+/// HTTP subscriber at `/tier<n>` (n from 1).
+async fn setup_with(policy: &str, chain: &[&str]) -> Setup {
     let h = Harness::with(&[], policy).await;
     let store = Incidents::new(aws_sdk_dynamodb::Client::new(&h.cfg), TABLE);
     store.create_table().await.expect("table");
     let sns = aws_sdk_sns::Client::new(&h.cfg);
     let tiers = Recorder::start().await.expect("recorder");
     let mut arns = Vec::new();
-    // The first three tiers of the example deployment (infra/examples/rewapp:
-    // `<name>-oncall-<tier>`), so that the IAM conformance test judges the
-    // escalator's publications against the topics Terraform makes.
-    for (n, tier) in (1..=3).zip(["devops", "lead-dev", "cto"]) {
+    for (n, tier) in (1..).zip(chain.iter().copied()) {
         let t = sns
             .create_topic()
             .name(format!("rempart-oncall-{tier}"))
@@ -51,7 +59,7 @@ async fn setup(policy: &str) -> Setup {
             .send()
             .await
             .expect("subscribe");
-        arns.push(arn);
+        arns.push((tier.to_string(), arn));
     }
     let deps = Deps::new(
         &h.cfg,
@@ -95,7 +103,8 @@ fn pages(s: &Setup, n: usize) -> usize {
 
 /// Proves: the EventBridge alarm event opens one incident, classified by
 /// the policy (AWS/RDS + "critical": critical, level 3), announced once and
-/// paged to tier 1; the same state change arriving as the alarm action's
+/// paged at once to the three tiers level 3 names (DevOps, lead developer,
+/// CTO), each once; the same state change arriving as the alarm action's
 /// SNS notification changes nothing.
 #[tokio::test]
 async fn an_alarm_in_either_shape_opens_one_incident() {
@@ -111,7 +120,69 @@ async fn an_alarm_in_either_shape_opens_one_incident() {
     let i = &open[0].incident;
     assert_eq!((i.class.impact.as_str(), i.class.level), ("critical", 3));
     assert_eq!(kinds(&s), vec!["incident.opened"]);
-    assert_eq!(pages(&s, 1), 1);
+    assert_eq!((pages(&s, 1), pages(&s, 2), pages(&s, 3)), (1, 1, 1));
+}
+
+/// Proves, with the second example policy (its own class scale, five
+/// tiers): a critical database alarm is class Critical and pages DevOps,
+/// the lead developer and the CTO at once, not the support desk; its page
+/// says so; unacknowledged 15 minutes later Direction is paged, and no tier
+/// is ever paged twice, neither by redeliveries nor by later ticks.
+#[tokio::test]
+async fn a_critical_alarm_pages_its_class_tiers_at_once_and_none_twice() {
+    let s = setup_with(
+        PROFITUM_POLICY,
+        &["support", "devops", "lead-dev", "cto", "direction"],
+    )
+    .await;
+    handle(&s.deps, serde_json::from_str(ALARM).expect("JSON"))
+        .await
+        .expect("opened");
+    handle(&s.deps, serde_json::from_str(SNS_ALARM).expect("JSON"))
+        .await
+        .expect("redelivered");
+    let count = |s: &Setup| (1..=5).map(|n| pages(s, n)).collect::<Vec<_>>();
+    assert_eq!(count(&s), [0, 1, 1, 1, 0]);
+    let i = s.store.all_open().await.expect("open").remove(0).incident;
+    assert_eq!(
+        (i.class.class.as_str(), i.class.impact.as_str()),
+        ("Critical", "critical")
+    );
+    let page = s
+        .tiers
+        .received("/tier4")
+        .into_iter()
+        .map(|r| String::from_utf8_lossy(&r.body).to_string())
+        .find(|b| b.contains("incident.page"))
+        .expect("the CTO's page");
+    assert!(page.contains("On-call tier 4 (cto)"), "{page}");
+
+    handle(&s.deps, at(TICK, "2025-11-23T02:20:13Z"))
+        .await
+        .expect("tick");
+    assert_eq!(count(&s), [0, 1, 1, 1, 0], "14 min: not yet");
+    handle(&s.deps, at(TICK, "2025-11-23T02:21:14Z"))
+        .await
+        .expect("tick");
+    assert_eq!(count(&s), [0, 1, 1, 1, 1], "15 min: Direction");
+    for time in ["2025-11-23T02:40:00Z", "2025-11-23T04:00:00Z"] {
+        handle(&s.deps, at(TICK, time)).await.expect("tick");
+    }
+    assert_eq!(
+        count(&s),
+        [0, 1, 1, 1, 1],
+        "the top of the chain: nobody twice"
+    );
+}
+
+/// The alarm event renamed: a Rempart function's alarm (`rempart-…`), which
+/// the example policy classifies major, level 2.
+fn rempart_alarm() -> Value {
+    let mut v: Value = serde_json::from_str(ALARM).expect("JSON");
+    let arn = "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:rempart-snapshot-scheduler-errors";
+    v["resources"] = serde_json::json!([arn]);
+    v["detail"]["alarmName"] = "rempart-snapshot-scheduler-errors".into();
+    v
 }
 
 /// Proves: 50 concurrent deliveries of the same alarm leave exactly one
@@ -131,32 +202,35 @@ async fn fifty_concurrent_deliveries_leave_one_incident() {
     assert_eq!(kinds(&s), vec!["incident.opened"]);
 }
 
-/// Proves: the tick escalates to tier 2 once the level's deadline (level 3:
-/// 4 h) has passed unacknowledged, and not a minute before; after an
+/// Proves: a level-2 incident (major: a Rempart function's alarm) pages
+/// tier 1 only, then escalates to tier 2 once the level's `escalate_every`
+/// (1 h) has passed unacknowledged, and not a minute before; after an
 /// acknowledgement it never escalates.
 #[tokio::test]
 async fn the_tick_escalates_after_the_deadline_and_ack_stops_it() {
     let s = setup(EXAMPLE_POLICY).await;
-    handle(&s.deps, serde_json::from_str(ALARM).expect("JSON"))
-        .await
-        .expect("opened");
-    handle(&s.deps, at(TICK, "2025-11-23T06:05:13Z"))
-        .await
-        .expect("tick");
-    assert_eq!(pages(&s, 2), 0, "3 h 59 min: not yet");
-    handle(&s.deps, at(TICK, "2025-11-23T06:06:14Z"))
+    handle(&s.deps, rempart_alarm()).await.expect("opened");
+    assert_eq!((pages(&s, 1), pages(&s, 2)), (1, 0));
+    handle(&s.deps, at(TICK, "2025-11-23T03:05:13Z"))
         .await
         .expect("tick");
-    assert_eq!(pages(&s, 2), 1, "4 h: tier 2 paged");
+    assert_eq!(pages(&s, 2), 0, "59 min: not yet");
+    handle(&s.deps, at(TICK, "2025-11-23T03:06:14Z"))
+        .await
+        .expect("tick");
+    assert_eq!(pages(&s, 2), 1, "1 h: tier 2 paged");
     assert!(kinds(&s).contains(&"incident.escalated".to_string()));
+    handle(&s.deps, at(TICK, "2025-11-23T03:30:00Z"))
+        .await
+        .expect("tick");
+    assert_eq!((pages(&s, 1), pages(&s, 2), pages(&s, 3)), (1, 1, 0));
 
     let s = setup(EXAMPLE_POLICY).await;
-    handle(&s.deps, serde_json::from_str(ALARM).expect("JSON"))
-        .await
-        .expect("opened");
-    handle(&s.deps, serde_json::from_str(ACK).expect("JSON"))
-        .await
-        .expect("acked");
+    handle(&s.deps, rempart_alarm()).await.expect("opened");
+    let mut ack: Value = serde_json::from_str(ACK).expect("JSON");
+    ack["detail"]["incident"] =
+        "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:rempart-snapshot-scheduler-errors".into();
+    handle(&s.deps, ack).await.expect("acked");
     handle(&s.deps, at(TICK, "2025-11-23T10:07:00Z"))
         .await
         .expect("tick");
@@ -381,7 +455,7 @@ async fn a_page_reads_well_by_email_and_sms_and_machines_keep_the_json() {
         &s.deps
             .tiers
             .iter()
-            .map(|t| t.arn().to_string())
+            .map(|(n, t)| (n.clone(), t.arn().to_string()))
             .collect::<Vec<_>>(),
         PolicySource::File(s.h.policy_file.clone()),
     )
@@ -493,7 +567,7 @@ fn click_body(action_id: &str, value: &str) -> String {
 /// secret, reaches slack-actions' function URL and acknowledges the
 /// incident: slack-actions publishes the same EventBridge event `rempart
 /// incident ack` does, with the Slack user as `by`, and the escalation
-/// stops (no tier-2 page at the deadline). A forged signature (401), a
+/// stops (no tier-2 page past the level's hour). A forged signature (401), a
 /// request older than 5 minutes (401), a click on an incident that is not
 /// open (404) and the same signed request again (a replay, 409) each get
 /// a status that says why and change nothing: no event published, no
@@ -505,9 +579,8 @@ fn click_body(action_id: &str, value: &str) -> String {
 async fn a_signed_slack_click_acknowledges_and_forged_stale_unknown_or_replayed_ones_do_nothing() {
     use rempart_core::slack_action::{sign, ACTION_ACK};
     let s = setup(EXAMPLE_POLICY).await;
-    handle(&s.deps, serde_json::from_str(ALARM).expect("JSON"))
-        .await
-        .expect("opened");
+    // A level-2 incident: tier 1 paged, tier 2 after an hour unacknowledged.
+    handle(&s.deps, rempart_alarm()).await.expect("opened");
     let id = s.store.all_open().await.expect("open")[0]
         .incident
         .id

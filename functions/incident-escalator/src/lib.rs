@@ -27,9 +27,10 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 pub const NAME: &str = "incident-escalator";
-/// Environment variable: the on-call tier topics, in escalation order,
-/// comma-separated.
-pub const ONCALL_TOPICS_ENV: &str = "REMPART_ONCALL_TOPIC_ARNS";
+/// Environment variable: the on-call tiers in escalation order,
+/// comma-separated `<tier>=<topic ARN>` (`devops=arn:aws:sns:…`), as
+/// Terraform's `oncall_tiers` names them.
+pub const ONCALL_TIERS_ENV: &str = "REMPART_ONCALL_TIERS";
 pub const ALARM_STATE_CHANGE: &str = "CloudWatch Alarm State Change";
 pub use rempart_core::event::{
     INCIDENT_ACK as ACK, INCIDENT_CLIENT_NOTIFIED as CLIENT_NOTIFIED,
@@ -42,7 +43,8 @@ const RACE_ATTEMPTS: usize = 20;
 pub struct Deps {
     pub store: Incidents,
     pub topic: Topic,
-    pub tiers: Vec<Topic>,
+    /// The on-call tiers in escalation order: name and topic.
+    pub tiers: Vec<(String, Topic)>,
     pub policy: PolicySource,
     pub ssm: aws_sdk_ssm::Client,
     pub region: String,
@@ -50,15 +52,9 @@ pub struct Deps {
 
 impl Deps {
     /// From the environment: `REMPART_POLICY`, `REMPART_INCIDENTS_TABLE`,
-    /// `REMPART_EVENTS_TOPIC_ARN`, `REMPART_ONCALL_TOPIC_ARNS`.
+    /// `REMPART_EVENTS_TOPIC_ARN`, `REMPART_ONCALL_TIERS`.
     pub fn from_env(cfg: &SdkConfig) -> Result<Deps> {
-        let tiers: Vec<String> = std::env::var(ONCALL_TOPICS_ENV)
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
+        let tiers = parse_tiers(&std::env::var(ONCALL_TIERS_ENV).unwrap_or_default())?;
         Deps::new(
             cfg,
             &env_var(INCIDENTS_TABLE_ENV)?,
@@ -72,7 +68,7 @@ impl Deps {
         cfg: &SdkConfig,
         table: &str,
         topic: &str,
-        tiers: &[String],
+        tiers: &[(String, String)],
         policy: PolicySource,
     ) -> Result<Deps> {
         let cfg = &rempart_aws::runtime::function_config(cfg, "incident-escalator");
@@ -80,11 +76,37 @@ impl Deps {
         Ok(Deps {
             store: Incidents::new(aws_sdk_dynamodb::Client::new(cfg), table),
             topic: Topic::new(sns.clone(), topic),
-            tiers: tiers.iter().map(|t| Topic::new(sns.clone(), t)).collect(),
+            tiers: tiers
+                .iter()
+                .map(|(name, arn)| (name.clone(), Topic::new(sns.clone(), arn)))
+                .collect(),
             policy,
             ssm: aws_sdk_ssm::Client::new(cfg),
             region: region_of(cfg)?,
         })
+    }
+}
+
+/// `devops=arn:…,lead-dev=arn:…` as (name, ARN) pairs, in order.
+pub fn parse_tiers(v: &str) -> Result<Vec<(String, String)>> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((name, arn)) if !name.trim().is_empty() && arn.trim().starts_with("arn:") => {
+                Ok((name.trim().to_string(), arn.trim().to_string()))
+            }
+            _ => Err(Error::Config(format!(
+                "{ONCALL_TIERS_ENV}: `{pair}` is not `<tier>=<SNS topic ARN>`"
+            ))),
+        })
+        .collect()
+}
+
+impl Deps {
+    /// The on-call tier names, in escalation order.
+    pub fn chain(&self) -> Vec<String> {
+        self.tiers.iter().map(|(n, _)| n.clone()).collect()
     }
 }
 
@@ -345,6 +367,10 @@ pub struct Outcome {
 pub async fn handle(deps: &Deps, event: Value) -> Result<Vec<Outcome>> {
     let inputs = parse(&event)?;
     let doc = load_policy(&deps.policy, &deps.ssm).await?;
+    if let Err(e) = doc.incidents.check_tiers(&deps.chain()) {
+        // Each incident so classified says so too, and pages the first tier.
+        tracing::warn!(problem = %e, "the policy's paging does not fit the on-call tiers");
+    }
     let mut out = Vec::new();
     for input in inputs {
         out.push(apply(deps, &doc.incidents, input).await?);
@@ -358,6 +384,7 @@ async fn apply(deps: &Deps, policy: &IncidentPolicy, input: Input) -> Result<Out
         Input::Nothing { reason } => o.note = Some(reason),
         Input::Tick { at } => {
             let open = deps.store.all_open().await?;
+            let chain = deps.chain();
             // A tick acknowledges or resolves nothing: what is open now
             // stays open after it.
             rempart_aws::metrics::emit(&[rempart_core::metrics::emf(
@@ -368,7 +395,7 @@ async fn apply(deps: &Deps, policy: &IncidentPolicy, input: Input) -> Result<Out
             for st in open {
                 let key = st.incident.key.clone();
                 change(deps, policy, &key, &mut o, |i| {
-                    i.and_then(|i| on_tick(i, at, deps.tiers.len().max(1), policy))
+                    i.and_then(|i| on_tick(i, at, &chain, policy))
                 })
                 .await?;
             }
@@ -391,8 +418,9 @@ async fn apply(deps: &Deps, policy: &IncidentPolicy, input: Input) -> Result<Out
                 };
                 let since = at - policy.recurring_within.0;
                 let recent = deps.store.closed_since(&key, since).await?;
+                let chain = deps.chain();
                 change(deps, policy, &key, &mut o, |i| {
-                    let (n, fx) = on_alarm(i, &signal, recent, policy);
+                    let (n, fx) = on_alarm(i, &signal, recent, policy, &chain);
                     n.map(|n| (n, fx))
                 })
                 .await?;
@@ -434,8 +462,9 @@ async fn apply(deps: &Deps, policy: &IncidentPolicy, input: Input) -> Result<Out
                     .store
                     .closed_since(&key, at - policy.recurring_within.0)
                     .await?;
+                let chain = deps.chain();
                 change(deps, policy, &key, &mut o, |i| {
-                    let (n, fx) = on_alarm(i, &signal, recent, policy);
+                    let (n, fx) = on_alarm(i, &signal, recent, policy, &chain);
                     n.map(|n| (n, fx))
                 })
                 .await?;
@@ -517,7 +546,7 @@ async fn effect(deps: &Deps, policy: &IncidentPolicy, i: &Incident, fx: &Effect)
     let (kind, summary) = match fx {
         Effect::Announce { kind, summary } => (kind.clone(), summary.clone()),
         Effect::Page { tier } => {
-            let Some(topic) = deps.tiers.get(*tier) else {
+            let Some((name, topic)) = deps.tiers.get(*tier) else {
                 return Ok(format!(
                     "page tier {}: no on-call topic configured",
                     tier + 1
@@ -527,11 +556,11 @@ async fn effect(deps: &Deps, policy: &IncidentPolicy, i: &Incident, fx: &Effect)
                 deps,
                 i,
                 "incident.page",
-                &format!("On-call tier {}: {}", tier + 1, i.title),
+                &format!("On-call tier {} ({name}): {}", tier + 1, i.title),
                 policy,
             );
             topic.publish(&a).await?;
-            return Ok(format!("paged tier {}", tier + 1));
+            return Ok(format!("paged tier {} ({name})", tier + 1));
         }
     };
     let a = announcement(deps, i, &kind, &summary, policy);
@@ -551,8 +580,10 @@ fn announcement(
         "key": i.key,
         "impact": i.class.impact,
         "level": i.class.level,
+        "class": i.class.class,
+        "on_call": rempart_core::incident::tier_names(&i.paged(), &deps.chain()),
         "rule": i.class.rule,
-        "respond_within_s": policy.deadline(i.class.level).num_seconds(),
+        "respond_within_s": policy.respond_within(&i.class).num_seconds(),
         "escalation_tier": i.escalation + 1,
         "acknowledged": i.acked_at.is_some(),
         "recurring": i.recurring,

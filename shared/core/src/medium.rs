@@ -106,11 +106,19 @@ pub fn email(a: &Announcement, what_to_do: Option<&str>) -> Email {
     let d = &a.details;
     if let Some(id) = incident_id(a) {
         let _ = writeln!(b, "Incident:  {id}");
+        let class = d.get("class").and_then(Value::as_str).unwrap_or("");
         if let (Some(impact), Some(level)) = (
             d.get("impact").and_then(Value::as_str),
             d.get("level").and_then(Value::as_u64),
         ) {
-            let _ = writeln!(b, "Class:     {impact}, level {level}");
+            if class.is_empty() {
+                let _ = writeln!(b, "Class:     {impact}, level {level}");
+            } else {
+                let _ = writeln!(b, "Class:     {class} ({impact})");
+            }
+        }
+        if let Some(p) = d.get("on_call").and_then(Value::as_str) {
+            let _ = writeln!(b, "Paged:     {p}");
         }
         if let Some(s) = d.get("respond_within_s").and_then(Value::as_i64) {
             let deadline = a.time + chrono::TimeDelta::seconds(s);

@@ -362,9 +362,17 @@ fn facts(a: &Announcement) -> Vec<(&'static str, String)> {
         }
         k if k.starts_with("incident.") => {
             let n = |k: &str| d.get(k).and_then(Value::as_i64).unwrap_or(0);
-            out.push(("Impact", format!("{} (level {})", s("impact"), n("level"))));
+            if s("class").is_empty() {
+                out.push(("Impact", format!("{} (level {})", s("impact"), n("level"))));
+            } else {
+                out.push(("Class", format!("{} ({})", s("class"), s("impact"))));
+            }
             out.push(("Respond within", human(n("respond_within_s"))));
-            out.push(("On-call tier", n("escalation_tier").to_string()));
+            if s("on_call").is_empty() {
+                out.push(("On-call tier", n("escalation_tier").to_string()));
+            } else {
+                out.push(("Paged", s("on_call")));
+            }
             if d.get("recurring").and_then(Value::as_bool) == Some(true) {
                 out.push(("Recurring", "yes".into()));
             }
@@ -817,6 +825,13 @@ mod tests {
                 "resource": {"kind": "incident", "id": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:rewapp-prod-db-critical-connections@2025-11-23T02:06:13Z"},
                 "summary": "Incident opened: alarm rewapp-prod-db-critical-connections (critical, level 3, respond within 4 h)",
                 "details": {"incident": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:rewapp-prod-db-critical-connections@2025-11-23T02:06:13Z", "impact": "critical", "level": 3, "rule": "incidents.rules[1]", "respond_within_s": 14400, "escalation_tier": 1, "acknowledged": false, "recurring": false}
+            }).to_string(), None),
+            ("incident_opened_class", json!({
+                "schema": SCHEMA, "kind": "incident.opened", "severity": "critical", "time": "2025-11-23T02:06:13Z",
+                "function": "incident-escalator", "region": "eu-west-1",
+                "resource": {"kind": "incident", "id": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:profitum-db-cpu@2025-11-23T02:06:13Z"},
+                "summary": "Incident opened: alarm profitum-db-cpu (class Critical (critical), respond within 15min; paged tier 2 (devops), tier 3 (lead-dev), tier 4 (cto))",
+                "details": {"incident": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:profitum-db-cpu@2025-11-23T02:06:13Z", "impact": "critical", "level": 0, "class": "Critical", "on_call": "tier 2 (devops), tier 3 (lead-dev), tier 4 (cto)", "rule": "incidents.rules[0]", "respond_within_s": 900, "escalation_tier": 4, "acknowledged": false, "recurring": false}
             }).to_string(), None),
             ("incident_resolved", json!({
                 "schema": SCHEMA, "kind": "incident.resolved", "severity": "critical", "time": "2025-11-23T03:11:00Z",

@@ -499,6 +499,9 @@ pub struct IncidentRow {
     pub title: String,
     pub impact: Impact,
     pub level: u8,
+    /// The policy's class, when it has its own scale (`level` is then 0).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub class: String,
     pub opened_at: DateTime<Utc>,
     /// `None`: still open when the report was built.
     pub resolved_at: Option<DateTime<Utc>>,
@@ -509,6 +512,17 @@ pub struct IncidentRow {
     pub time_to_ack_s: Option<i64>,
     pub time_to_ack: Option<String>,
     pub recurring: bool,
+}
+
+impl IncidentRow {
+    /// `level 2`, or the policy's class: `High`.
+    pub fn grade(&self) -> String {
+        if self.class.is_empty() {
+            format!("level {}", self.level)
+        } else {
+            self.class.clone()
+        }
+    }
 }
 
 /// Section 4: one registry record of the period.
@@ -938,6 +952,7 @@ pub fn build(
                 title: i.title.clone(),
                 impact: i.class.impact,
                 level: i.class.level,
+                class: i.class.class.clone(),
                 opened_at: i.opened_at,
                 resolved_at: i.resolved_at,
                 duration_s,
@@ -1322,7 +1337,7 @@ fn sections(r: &Report) -> Vec<Section> {
             i.id.clone(),
             i.title.clone(),
             i.impact.as_str().into(),
-            i.level.to_string(),
+            i.grade(),
             rfc3339(i.opened_at),
             i.resolved_at.map_or_else(|| "open".into(), rfc3339),
             i.duration.clone(),
@@ -1419,7 +1434,7 @@ fn sections(r: &Report) -> Vec<Section> {
         },
         Section {
             title: "Incidents",
-            head: "ID|TITLE|IMPACT|LEVEL|OPENED|RESOLVED|DURATION|TIME TO ACK",
+            head: "ID|TITLE|IMPACT|CLASS|OPENED|RESOLVED|DURATION|TIME TO ACK",
             rows: incidents.collect(),
             marked: &[],
             empty: "No incident in the period.",
@@ -1736,10 +1751,10 @@ fn svg(r: &Report) -> String {
             ""
         };
         let title = format!(
-            "{} ({}, level {}): {} to {end}",
+            "{} ({}, {}): {} to {end}",
             i.title,
             i.impact.as_str(),
-            i.level,
+            i.grade(),
             rfc3339(i.opened_at)
         );
         let _ = write!(
@@ -1903,6 +1918,7 @@ mod tests {
         let class = Classification {
             impact: Impact::Major,
             level: 2,
+            class: String::new(),
             rule: "default".into(),
         };
         Incident {
@@ -1915,6 +1931,7 @@ mod tests {
             acked_at: acked.map(at),
             client_notified_at: None,
             escalation: 0,
+            first_tier: 0,
             last_paged_at: at(opened),
             last_reminder_at: None,
             last_update_at: at(opened),

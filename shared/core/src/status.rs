@@ -83,6 +83,9 @@ pub struct OpenIncident {
     pub title: String,
     pub impact: String,
     pub level: u8,
+    /// The policy's class, when it has its own scale.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub class: String,
     pub opened_at: DateTime<Utc>,
     pub acknowledged: bool,
 }
@@ -167,6 +170,7 @@ pub fn build(
             title: i.title.clone(),
             impact: i.class.impact.as_str().to_string(),
             level: i.class.level,
+            class: i.class.class.clone(),
             opened_at: i.opened_at,
             acknowledged: i.acked_at.is_some(),
         })
@@ -357,10 +361,14 @@ pub fn render_text(s: &Status, colour: bool) -> String {
         };
         let _ = writeln!(
             out,
-            "  {} {} level {}, since {}, {ack}: {}",
+            "  {} {} {}, since {}, {ack}: {}",
             i.key,
             i.impact,
-            i.level,
+            if i.class.is_empty() {
+                format!("level {}", i.level)
+            } else {
+                format!("class {}", i.class)
+            },
             rfc3339(i.opened_at),
             i.title
         );
@@ -503,6 +511,7 @@ mod tests {
             class: Classification {
                 impact: crate::incident::Impact::Minor,
                 level: 3,
+                class: String::new(),
                 rule: "r".into(),
             },
             opened_at: t("2025-11-23T05:00:00Z"),
@@ -510,6 +519,7 @@ mod tests {
             acked_at: None,
             client_notified_at: None,
             escalation: 0,
+            first_tier: 0,
             last_paged_at: t("2025-11-23T05:00:00Z"),
             last_reminder_at: None,
             last_update_at: t("2025-11-23T05:00:00Z"),

@@ -88,6 +88,7 @@ fn report() -> rempart_core::report::Report {
         class: Classification {
             impact: Impact::Major,
             level: 2,
+            class: String::new(),
             rule: "default".into(),
         },
         opened_at: opened,
@@ -95,6 +96,7 @@ fn report() -> rempart_core::report::Report {
         acked_at: Some(opened + TimeDelta::minutes(10)),
         client_notified_at: None,
         escalation: 0,
+        first_tier: 0,
         last_paged_at: opened,
         last_reminder_at: None,
         last_update_at: opened,

@@ -74,7 +74,7 @@ locals {
     })
     human = jsonencode({
       source        = ["rempart"]
-      "detail-type" = ["Rempart Incident Acknowledgement", "Rempart Incident Client Notified", "Rempart Incident Status Update"]
+      "detail-type" = ["Rempart Incident Acknowledgement", "Rempart Incident Client Notified", "Rempart Incident Status Update", "Rempart Incident Audience Notified", "Rempart Incident Audience Declared"]
     })
   }
 }

@@ -87,6 +87,25 @@ enum IncidentCommand {
     Ack(IncidentArgs),
     /// Record that the client notification was sent (majors: within 4 h).
     ClientNotified(IncidentArgs),
+    /// Record that an audience of the policy's `[[incidents.audiences]]`
+    /// was notified (direction, partners, the authority…): its reminders
+    /// stop, the report says whether it was in time.
+    Notified {
+        #[command(flatten)]
+        args: IncidentArgs,
+        /// The audience's name, as the policy writes it.
+        #[arg(long)]
+        audience: String,
+    },
+    /// Start an audience's clock now (`starts = "declared"`: a personal-data
+    /// breach confirmed starts the authority's 72 h).
+    Declare {
+        #[command(flatten)]
+        args: IncidentArgs,
+        /// The audience's name, as the policy writes it.
+        #[arg(long)]
+        audience: String,
+    },
     /// Post a status update (resets the update reminder).
     Update {
         #[command(flatten)]
@@ -195,26 +214,42 @@ async fn invoke(function: &str, event: &PathBuf) -> Result<(), CliError> {
 }
 
 async fn incident(command: &IncidentCommand) -> Result<(), CliError> {
-    use rempart_incident_escalator::{ACK, CLIENT_NOTIFIED, STATUS_UPDATE};
-    let (detail_type, args, note) = match command {
-        IncidentCommand::Ack(a) => (ACK, a, ""),
-        IncidentCommand::ClientNotified(a) => (CLIENT_NOTIFIED, a, ""),
-        IncidentCommand::Update { args, note } => (STATUS_UPDATE, args, note.as_str()),
+    use rempart_incident_escalator::{
+        ACK, AUDIENCE_DECLARED, AUDIENCE_NOTIFIED, CLIENT_NOTIFIED, STATUS_UPDATE,
+    };
+    let human = rempart_incident_escalator::human_detail;
+    let audience = rempart_core::event::incident_audience_detail;
+    let (detail_type, args, detail) = match command {
+        IncidentCommand::Ack(a) => (ACK, a, human(&a.id, &a.by, "")),
+        IncidentCommand::ClientNotified(a) => (CLIENT_NOTIFIED, a, human(&a.id, &a.by, "")),
+        IncidentCommand::Notified { args, audience: n } => {
+            (AUDIENCE_NOTIFIED, args, audience(&args.id, n, &args.by))
+        }
+        IncidentCommand::Declare { args, audience: n } => {
+            (AUDIENCE_DECLARED, args, audience(&args.id, n, &args.by))
+        }
+        IncidentCommand::Update { args, note } => {
+            (STATUS_UPDATE, args, human(&args.id, &args.by, note))
+        }
     };
     if args.by.trim().is_empty() {
         return Err(CliError::Usage("--by must name who acts".into()));
+    }
+    if let IncidentCommand::Notified { audience, .. } | IncidentCommand::Declare { audience, .. } =
+        command
+    {
+        if audience.trim().is_empty() {
+            return Err(CliError::Usage(
+                "--audience must name one of the policy's incidents.audiences".into(),
+            ));
+        }
     }
     let cfg = rempart_aws::runtime::aws_config().await;
     let bus = rempart_aws::bus::Bus::new(
         aws_sdk_eventbridge::Client::new(&cfg),
         std::env::var("REMPART_EVENT_BUS").unwrap_or_else(|_| "default".into()),
     );
-    let id = bus
-        .put(
-            detail_type,
-            &rempart_incident_escalator::human_detail(&args.id, &args.by, note),
-        )
-        .await?;
+    let id = bus.put(detail_type, &detail).await?;
     println!("published `{detail_type}` for {} (event {id})", args.id);
     Ok(())
 }

@@ -891,9 +891,10 @@ for (const f of functions) {
       if (s.key) probe(`${who} cannot decrypt the secret ${s.name} through Secrets Manager`, p, 'kms:Decrypt', resolveKey(s.key, region), { via: `secretsmanager.${region}.amazonaws.com`, encryptionContext: { SecretARN: s.arn, SecretVersionId: 'EXAMPLE-version-id' }, resourceTags: keys.get(resolveKey(s.key, region))?.tags })
     }
   }
-  // Publishing: only the functions that announce (REMPART_EVENTS_TOPIC_ARN).
+  // Publishing: only the functions that announce (REMPART_EVENTS_TOPIC_ARN)
+  // or page (REMPART_ONCALL_TIERS: `tier=arn,...`).
   for (const t of topics.values()) {
-    const publishes = Object.values(f.env).some((v) => String(v).split(',').includes(t.arn))
+    const publishes = Object.values(f.env).some((v) => String(v).split(',').some((x) => x === t.arn || x.endsWith(`=${t.arn}`)))
     if (!publishes) probe(`${who} cannot publish to ${t.name}`, p, 'sns:Publish', t.arn, { resourceTags: t.tags })
   }
   // The keys: no function disables, deletes or rewrites them.

@@ -702,3 +702,166 @@ async fn a_signed_slack_click_acknowledges_and_forged_stale_unknown_or_replayed_
         .expect("tick");
     assert_eq!(pages(&s, 2), 0, "acknowledged from Slack: no escalation");
 }
+
+/// The events of `kind` on the events topic, with the audience they name.
+fn audience_reminders(s: &Setup) -> Vec<(String, bool)> {
+    s.h.announcements("/all")
+        .iter()
+        .filter(|a| a["kind"] == "incident.audience-due")
+        .map(|a| {
+            (
+                a["details"]["audience"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                a["details"]["audience"]["overdue"] == true,
+            )
+        })
+        .collect()
+}
+
+/// An audience event as EventBridge delivers it (source rempart).
+fn audience_event(kind: &str, incident: &str, audience: &str, time: &str) -> Value {
+    serde_json::json!({
+        "version": "0", "id": format!("ev-{audience}-{time}"), "detail-type": kind,
+        "source": "rempart", "account": "123456789012", "time": time,
+        "region": "eu-west-1", "resources": [],
+        "detail": rempart_core::event::incident_audience_detail(incident, audience, "carol@rewapp.fr"),
+    })
+}
+
+/// Proves, with the example policy's audiences (direction within 30 min,
+/// paged on the CTO tier too; premium partners within 1 h; users 2 h;
+/// public 4 h; the authority's 72 h declared by hand): a critical incident
+/// (opened 02:06:14) starts the four opening clocks; reminders fire at
+/// their checkpoints (direction at once and overdue at the deadline,
+/// partners at half-time, then overdue), reach the CTO's topic for
+/// direction, and stop for an audience once `rempart incident notified`'s
+/// event recorded its notice; the authority's clock starts at the
+/// declaration; an unknown audience is refused and changes nothing; the
+/// closing report grades each audience.
+#[tokio::test]
+async fn audience_reminders_fire_at_their_deadlines_and_stop_at_the_notice() {
+    use rempart_incident_escalator::{AUDIENCE_DECLARED, AUDIENCE_NOTIFIED};
+    let s = setup(EXAMPLE_POLICY).await;
+    handle(&s.deps, serde_json::from_str(ALARM).expect("JSON"))
+        .await
+        .expect("opened");
+    let id = s.store.all_open().await.expect("open")[0]
+        .incident
+        .id
+        .clone();
+    let clocks: Vec<String> = s.store.all_open().await.expect("open")[0]
+        .incident
+        .audiences
+        .iter()
+        .map(|c| c.audience.clone())
+        .collect();
+    assert_eq!(clocks, ["direction", "premium-partners", "users", "public"]);
+
+    handle(&s.deps, at(TICK, "2025-11-23T02:07:00Z"))
+        .await
+        .expect("tick");
+    assert_eq!(audience_reminders(&s), [("direction".to_string(), false)]);
+    let to_cto = s
+        .tiers
+        .received("/tier3")
+        .iter()
+        .filter(|r| String::from_utf8_lossy(&r.body).contains("incident.audience-due"))
+        .count();
+    assert_eq!(to_cto, 1, "direction's reminder reaches the CTO's topic");
+
+    handle(&s.deps, at(TICK, "2025-11-23T02:37:00Z"))
+        .await
+        .expect("tick");
+    assert_eq!(
+        audience_reminders(&s)[1..],
+        [
+            ("direction".to_string(), true),
+            ("premium-partners".to_string(), false)
+        ]
+    );
+
+    // An unknown audience: refused, nothing recorded.
+    let before = s.store.all_open().await.expect("open")[0].incident.clone();
+    let err = handle(
+        &s.deps,
+        audience_event(AUDIENCE_NOTIFIED, &id, "press", "2025-11-23T02:39:00Z"),
+    )
+    .await
+    .expect_err("unknown audience");
+    assert!(err.to_string().contains("no audience `press`"), "{err}");
+    assert_eq!(s.store.all_open().await.expect("open")[0].incident, before);
+
+    handle(
+        &s.deps,
+        audience_event(AUDIENCE_NOTIFIED, &id, "direction", "2025-11-23T02:40:00Z"),
+    )
+    .await
+    .expect("recorded");
+    handle(
+        &s.deps,
+        audience_event(
+            AUDIENCE_DECLARED,
+            &id,
+            "data-protection-authority",
+            "2025-11-23T02:45:00Z",
+        ),
+    )
+    .await
+    .expect("declared");
+    let n = audience_reminders(&s).len();
+    handle(&s.deps, at(TICK, "2025-11-23T03:10:00Z"))
+        .await
+        .expect("tick");
+    assert_eq!(
+        audience_reminders(&s)[n..],
+        [
+            ("premium-partners".to_string(), true),
+            ("users".to_string(), false)
+        ],
+        "no more reminders for direction once notified"
+    );
+    let i = &s.store.all_open().await.expect("open")[0].incident;
+    let dpa = i
+        .audiences
+        .iter()
+        .find(|c| c.audience == "data-protection-authority")
+        .expect("declared clock");
+    assert_eq!(
+        rempart_core::time::rfc3339(dpa.due_at),
+        "2025-11-26T02:45:00Z"
+    );
+
+    handle(&s.deps, serde_json::from_str(ALARM_OK).expect("JSON"))
+        .await
+        .expect("ok");
+    handle(&s.deps, at(TICK, "2025-11-23T04:00:00Z"))
+        .await
+        .expect("tick");
+    let resolved =
+        s.h.announcements("/all")
+            .into_iter()
+            .find(|a| a["kind"] == "incident.resolved")
+            .expect("resolved");
+    let graded: Vec<(String, bool)> = resolved["details"]["report"]["audiences"]
+        .as_array()
+        .expect("audiences in the report")
+        .iter()
+        .map(|a| {
+            (
+                a["audience"].as_str().unwrap_or_default().to_string(),
+                a["in_time"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        graded[0],
+        ("direction".to_string(), false),
+        "notified at 02:40, due 02:36"
+    );
+    assert!(graded[1..].iter().all(|(_, in_time)| !in_time));
+    assert!(resolved["details"]["report"]["post_mortem"]
+        .as_str()
+        .is_some_and(|p| p.contains("Audiences: direction late, premium-partners not notified")));
+}

@@ -69,6 +69,7 @@ fn webhooks(s: &Stub) -> Value {
         "#ops-alerts": s.server.url("/hooks/ops"),
         "#incident-war-room": s.server.url("/hooks/war-room"),
         "#incidents": s.server.url("/hooks/incidents"),
+        "#account-managers": s.server.url("/hooks/account-managers"),
     }})
 }
 
@@ -208,17 +209,10 @@ async fn a_malformed_event_is_rejected_and_posts_nothing() {
     assert!(s.server.all().is_empty());
 }
 
-/// Proves, end to end: a CloudWatch alarm event reaches the
-/// incident-escalator, whose `incident.opened` announcement (as the topic
-/// delivered it to a subscriber) makes the notifier post one message to each
-/// channel the routes name: #ops-alerts, #incident-war-room (with seed 003's
-/// French user message) and #incidents.
-#[tokio::test]
-async fn an_alarm_becomes_one_incident_message_per_routed_channel() {
+/// The incident-escalator (its table in moto, no on-call tiers) after the
+/// example's critical database alarm opened an incident.
+async fn escalator_with_an_open_incident(h: &Harness) -> rempart_incident_escalator::Deps {
     use rempart_incident_escalator as incident_escalator;
-    let h = Harness::new().await;
-    let s = stub(vec![]).await;
-    let deps = notifier(&h, webhooks(&s), &s).await;
     rempart_aws::incidents::Incidents::new(
         aws_sdk_dynamodb::Client::new(&h.cfg),
         "rempart-incidents",
@@ -243,6 +237,20 @@ async fn an_alarm_becomes_one_incident_message_per_routed_channel() {
     )
     .await
     .expect("opened");
+    esc
+}
+
+/// Proves, end to end: a CloudWatch alarm event reaches the
+/// incident-escalator, whose `incident.opened` announcement (as the topic
+/// delivered it to a subscriber) makes the notifier post one message to each
+/// channel the routes name: #ops-alerts, #incident-war-room (with seed 003's
+/// French user message) and #incidents.
+#[tokio::test]
+async fn an_alarm_becomes_one_incident_message_per_routed_channel() {
+    let h = Harness::new().await;
+    let s = stub(vec![]).await;
+    let deps = notifier(&h, webhooks(&s), &s).await;
+    escalator_with_an_open_incident(&h).await;
     let opened = h
         .announcements("/all")
         .into_iter()
@@ -263,4 +271,59 @@ async fn an_alarm_becomes_one_incident_message_per_routed_channel() {
     assert!(!posted(&s, "/hooks/ops")[0]
         .to_string()
         .contains("Chers utilisateurs"));
+}
+
+/// Proves, end to end: an audience's reminder (the example policy's
+/// premium partners, due 1 h after a critical incident opened) decided by
+/// the escalator's tick is posted by the notifier to the channels the
+/// routes name for incident messages and to the audience's own channel
+/// (#account-managers), once each; the opening message lists the clocks.
+#[tokio::test]
+async fn an_audience_reminder_reaches_the_audience_channel_too() {
+    use rempart_incident_escalator as incident_escalator;
+    let h = Harness::new().await;
+    let s = stub(vec![]).await;
+    let deps = notifier(&h, webhooks(&s), &s).await;
+    let esc = escalator_with_an_open_incident(&h).await;
+    let mut tick: Value =
+        serde_json::from_str(include_str!("../../events/incident-escalator/tick.json"))
+            .expect("JSON");
+    tick["time"] = "2025-11-23T02:37:00Z".into();
+    incident_escalator::handle(&esc, tick).await.expect("tick");
+    let all = h.announcements("/all");
+    let opened = all
+        .iter()
+        .find(|a| a["kind"] == "incident.opened")
+        .expect("opened");
+    assert!(
+        opened["summary"]
+            .as_str()
+            .is_some_and(|t| t.contains("notify direction by 2025-11-23T02:36:13Z")),
+        "{}",
+        opened["summary"]
+    );
+    let partners = all
+        .iter()
+        .find(|a| {
+            a["kind"] == "incident.audience-due"
+                && a["details"]["audience"]["name"] == "premium-partners"
+        })
+        .expect("the partners' reminder");
+    let mut delivery: Value = serde_json::from_str(ANNOUNCEMENT).expect("JSON");
+    delivery["Records"][0]["Sns"]["Message"] = partners.to_string().into();
+    let d = handle(&deps, delivery).await.expect("posted");
+    assert_eq!(
+        d[0].channels,
+        vec![
+            "#ops-alerts",
+            "#incident-war-room",
+            "#incidents",
+            "#account-managers"
+        ]
+    );
+    let posted_there = posted(&s, "/hooks/account-managers");
+    assert_eq!(posted_there.len(), 1);
+    assert!(posted_there[0]
+        .to_string()
+        .contains("Notify premium-partners by 2025-11-23T03:06:13Z"));
 }

@@ -17,10 +17,11 @@ use rempart_aws::incidents::{Incidents, Stored, Write, INCIDENTS_TABLE_ENV};
 use rempart_aws::runtime::{env_var, load_policy, region_of};
 use rempart_aws::topic::{Topic, EVENTS_TOPIC_ENV};
 use rempart_core::announce::{Announcement, ResourceSummary, SCHEMA};
+use rempart_core::audience;
 use rempart_core::event::{REMPART_SOURCE, SCHEDULED_EVENT};
 use rempart_core::incident::{
-    on_ack, on_alarm, on_client_notified, on_ok, on_status_update, on_tick, report, Effect,
-    Incident, IncidentPolicy, Signal, Subject,
+    on_ack, on_alarm, on_audience_declared, on_audience_notified, on_client_notified, on_ok,
+    on_status_update, on_tick, report, Effect, Incident, IncidentPolicy, Signal, Subject,
 };
 use rempart_core::policy::PolicySource;
 use serde::Serialize;
@@ -33,7 +34,8 @@ pub const NAME: &str = "incident-escalator";
 pub const ONCALL_TIERS_ENV: &str = "REMPART_ONCALL_TIERS";
 pub const ALARM_STATE_CHANGE: &str = "CloudWatch Alarm State Change";
 pub use rempart_core::event::{
-    INCIDENT_ACK as ACK, INCIDENT_CLIENT_NOTIFIED as CLIENT_NOTIFIED,
+    INCIDENT_ACK as ACK, INCIDENT_AUDIENCE_DECLARED as AUDIENCE_DECLARED,
+    INCIDENT_AUDIENCE_NOTIFIED as AUDIENCE_NOTIFIED, INCIDENT_CLIENT_NOTIFIED as CLIENT_NOTIFIED,
     INCIDENT_STATUS_UPDATE as STATUS_UPDATE,
 };
 /// Lost races retried before the invocation fails (and is retried).
@@ -133,6 +135,8 @@ pub enum Input {
         incident: String,
         by: String,
         note: String,
+        /// Audience events: which audience.
+        audience: String,
         at: DateTime<Utc>,
     },
     Tick {
@@ -329,7 +333,10 @@ pub fn parse(v: &Value) -> Result<Vec<Input>> {
             let key = ev.resources.as_ref().and_then(|r| r.first().cloned());
             alarm_input(key, ev.detail.clone(), ALARM_STATE_CHANGE)?
         }
-        (REMPART_SOURCE, ACK | CLIENT_NOTIFIED | STATUS_UPDATE) => {
+        (
+            REMPART_SOURCE,
+            ACK | CLIENT_NOTIFIED | STATUS_UPDATE | AUDIENCE_NOTIFIED | AUDIENCE_DECLARED,
+        ) => {
             let incident = ds("incident");
             let by = ds("by");
             if incident.is_empty() || by.is_empty() {
@@ -338,11 +345,27 @@ pub fn parse(v: &Value) -> Result<Vec<Input>> {
                     ev.detail_type
                 )));
             }
-            Input::Human { what: ev.detail_type.clone(), incident, by, note: ds("note"), at }
+            let audience = ds("audience");
+            if matches!(ev.detail_type.as_str(), AUDIENCE_NOTIFIED | AUDIENCE_DECLARED)
+                && audience.is_empty()
+            {
+                return Err(Error::Event(format!(
+                    "`{}` needs detail.audience (a name of the policy's incidents.audiences)",
+                    ev.detail_type
+                )));
+            }
+            Input::Human {
+                what: ev.detail_type.clone(),
+                incident,
+                by,
+                note: ds("note"),
+                audience,
+                at,
+            }
         }
         (source, dt) => {
             return Err(Error::Event(format!(
-                "incident-escalator does not handle `{dt}` from `{source}`; it takes `{ALARM_STATE_CHANGE}` (aws.cloudwatch), `{SCHEDULED_EVENT}` (the tick), `{ACK}`, `{CLIENT_NOTIFIED}`, `{STATUS_UPDATE}` (source rempart), and SNS deliveries of alarm notifications and Rempart announcements"
+                "incident-escalator does not handle `{dt}` from `{source}`; it takes `{ALARM_STATE_CHANGE}` (aws.cloudwatch), `{SCHEDULED_EVENT}` (the tick), `{ACK}`, `{CLIENT_NOTIFIED}`, `{STATUS_UPDATE}`, `{AUDIENCE_NOTIFIED}`, `{AUDIENCE_DECLARED}` (source rempart), and SNS deliveries of alarm notifications and Rempart announcements"
             )))
         }
     }])
@@ -475,16 +498,36 @@ async fn apply(deps: &Deps, policy: &IncidentPolicy, input: Input) -> Result<Out
             incident,
             by,
             note,
+            audience,
             at,
         } => {
             let key = incident
                 .rsplit_once('@')
                 .map(|(k, _)| k.to_string())
                 .unwrap_or(incident.clone());
+            if matches!(what.as_str(), AUDIENCE_NOTIFIED | AUDIENCE_DECLARED) {
+                // Checked before anything changes: an unknown audience is
+                // the sender's mistake, not a retry.
+                audience::known(&policy.audiences, &audience).map_err(Error::Event)?;
+            }
             let found = change(deps, policy, &key, &mut o, |i| match what.as_str() {
                 ACK => i.and_then(|i| on_ack(i, at, &by)),
                 CLIENT_NOTIFIED => i
                     .and_then(|i| on_client_notified(i, at, &by))
+                    .map(|n| (n, vec![])),
+                AUDIENCE_NOTIFIED => i
+                    .and_then(|i| {
+                        on_audience_notified(i, policy, &audience, at, &by)
+                            .ok()
+                            .flatten()
+                    })
+                    .map(|n| (n, vec![])),
+                AUDIENCE_DECLARED => i
+                    .and_then(|i| {
+                        on_audience_declared(i, policy, &audience, at, &by)
+                            .ok()
+                            .flatten()
+                    })
                     .map(|n| (n, vec![])),
                 _ => i.map(|i| (on_status_update(i, at, &by, &note), vec![])),
             })
@@ -545,6 +588,12 @@ where
 async fn effect(deps: &Deps, policy: &IncidentPolicy, i: &Incident, fx: &Effect) -> Result<String> {
     let (kind, summary) = match fx {
         Effect::Announce { kind, summary } => (kind.clone(), summary.clone()),
+        Effect::Remind {
+            audience,
+            due_at,
+            overdue,
+            summary,
+        } => return remind(deps, policy, i, audience, *due_at, *overdue, summary).await,
         Effect::Page { tier } => {
             let Some((name, topic)) = deps.tiers.get(*tier) else {
                 return Ok(format!(
@@ -568,6 +617,42 @@ async fn effect(deps: &Deps, policy: &IncidentPolicy, i: &Incident, fx: &Effect)
     Ok(kind)
 }
 
+/// An audience's reminder: on the events topic (routed like any incident
+/// message, and to the audience's own Slack channel), and on the on-call
+/// tier the audience names as its topic.
+async fn remind(
+    deps: &Deps,
+    policy: &IncidentPolicy,
+    i: &Incident,
+    audience: &str,
+    due_at: chrono::DateTime<chrono::Utc>,
+    overdue: bool,
+    summary: &str,
+) -> Result<String> {
+    const KIND: &str = "incident.audience-due";
+    let a = policy.audiences.iter().find(|a| a.name == audience);
+    let mut ann = announcement(deps, i, KIND, summary, policy);
+    ann.details["audience"] = json!({
+        "name": audience,
+        "due_at": rempart_core::time::rfc3339(due_at),
+        "overdue": overdue,
+        "channel": a.and_then(|a| a.channel.clone()),
+    });
+    deps.topic.publish(&ann).await?;
+    let Some(tier) = a.and_then(|a| a.topic.as_deref()) else {
+        return Ok(format!("{KIND} ({audience})"));
+    };
+    match deps.tiers.iter().find(|(name, _)| name == tier) {
+        Some((_, topic)) => {
+            topic.publish(&ann).await?;
+            Ok(format!("{KIND} ({audience}, also to on-call {tier})"))
+        }
+        None => Ok(format!(
+            "{KIND} ({audience}); its topic `{tier}` is not an on-call tier of {ONCALL_TIERS_ENV}"
+        )),
+    }
+}
+
 fn announcement(
     deps: &Deps,
     i: &Incident,
@@ -587,6 +672,7 @@ fn announcement(
         "escalation_tier": i.escalation + 1,
         "acknowledged": i.acked_at.is_some(),
         "recurring": i.recurring,
+        "audiences": i.audiences,
     });
     if kind == "incident.resolved" {
         details["report"] = serde_json::to_value(report(i, policy)).unwrap_or_default();

@@ -5,7 +5,9 @@ use rempart_aws::error::{Error, Result};
 use rempart_aws::runtime::{env_var, load_policy};
 use rempart_aws::secrets::Secrets;
 use rempart_aws::slack::{Credentials, Slack, SECRET_ENV};
-use rempart_core::notify::{add_crisis_template, format, incoming, route, wants_crisis_template};
+use rempart_core::notify::{
+    add_crisis_template, channels_for, format, incoming, wants_crisis_template,
+};
 use rempart_core::policy::PolicySource;
 use serde::Serialize;
 use serde_json::Value;
@@ -92,7 +94,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Vec<Delivery>> {
         let m = &r.sns;
         let inc = incoming(&m.message, m.subject.as_deref());
         let (severity, kind) = (inc.severity(), inc.kind());
-        let channels = route(&doc.notifications, severity, &kind);
+        let channels = channels_for(&doc.notifications, &inc);
         let mut d = Delivery {
             message_id: m.message_id.clone(),
             kind: kind.clone(),

@@ -16,10 +16,19 @@ pub const REMPART_SOURCE: &str = "rempart";
 pub const INCIDENT_ACK: &str = "Rempart Incident Acknowledgement";
 pub const INCIDENT_CLIENT_NOTIFIED: &str = "Rempart Incident Client Notified";
 pub const INCIDENT_STATUS_UPDATE: &str = "Rempart Incident Status Update";
+/// An audience of `[[incidents.audiences]]` was notified (`detail.audience`).
+pub const INCIDENT_AUDIENCE_NOTIFIED: &str = "Rempart Incident Audience Notified";
+/// An audience's clock starts now (`starts = "declared"`: a personal-data
+/// breach confirmed).
+pub const INCIDENT_AUDIENCE_DECLARED: &str = "Rempart Incident Audience Declared";
 /// The `detail` of a human incident event: the incident (its id or key),
 /// who acted, an optional note.
 pub fn incident_detail(incident: &str, by: &str, note: &str) -> serde_json::Value {
     serde_json::json!({"incident": incident, "by": by, "note": note})
+}
+/// The `detail` of an audience event: the incident, the audience, who.
+pub fn incident_audience_detail(incident: &str, audience: &str, by: &str) -> serde_json::Value {
+    serde_json::json!({"incident": incident, "audience": audience, "by": by})
 }
 
 /// `detail-type` of an on-demand snapshot request (e.g. before a migration, a

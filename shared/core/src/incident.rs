@@ -39,6 +39,16 @@ impl Impact {
         }
     }
 
+    /// `minor`, `major`, `critical` (as the policy writes them).
+    pub fn parse(s: &str) -> Option<Impact> {
+        match s {
+            "minor" => Some(Impact::Minor),
+            "major" => Some(Impact::Major),
+            "critical" => Some(Impact::Critical),
+            _ => None,
+        }
+    }
+
     /// The announcement severity of an incident of this impact.
     pub fn severity(&self) -> crate::announce::Severity {
         match self {
@@ -186,6 +196,10 @@ pub struct IncidentPolicy {
     pub classes: Vec<Class>,
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// Who else must hear, and by when (direction, partners, the
+    /// authority).
+    #[serde(default)]
+    pub audiences: Vec<crate::audience::Audience>,
     /// What an alarm that matches no rule gets: never silence.
     #[serde(default = "d_default")]
     pub default: Default,
@@ -257,6 +271,7 @@ impl std::default::Default for IncidentPolicy {
             levels: d_levels(),
             classes: Vec::new(),
             rules: Vec::new(),
+            audiences: Vec::new(),
             default: d_default(),
         }
     }
@@ -303,6 +318,8 @@ impl IncidentPolicy {
         }
         let d = &self.default;
         self.resolve("incidents.default", &d.class, d.impact, d.level)?;
+        let classes: Vec<String> = self.classes.iter().map(|c| c.name.clone()).collect();
+        crate::audience::validate(&self.audiences, &classes)?;
         Ok(())
     }
 
@@ -316,6 +333,12 @@ impl IncidentPolicy {
         for c in &self.classes {
             tiers_to_page(&c.page, chain)
                 .map_err(|e| format!("incidents.classes (`{}`): {e}", c.name))?;
+        }
+        for a in &self.audiences {
+            if let Some(t) = &a.topic {
+                tiers_to_page(std::slice::from_ref(t), chain)
+                    .map_err(|e| format!("incidents.audiences (`{}`).topic: {e}", a.name))?;
+            }
         }
         Ok(())
     }
@@ -536,6 +559,9 @@ pub struct Incident {
     pub resolved_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub recurring: bool,
+    /// The audiences' clocks (`[[incidents.audiences]]`).
+    #[serde(default)]
+    pub audiences: Vec<crate::audience::Clock>,
     pub timeline: Vec<Entry>,
 }
 
@@ -554,6 +580,13 @@ pub enum Effect {
     Announce { kind: String, summary: String },
     /// Page on-call tier `tier` (index in the chain).
     Page { tier: usize },
+    /// Remind that `audience` must be notified (`incident.audience-due`).
+    Remind {
+        audience: String,
+        due_at: DateTime<Utc>,
+        overdue: bool,
+        summary: String,
+    },
 }
 
 fn entry(at: DateTime<Utc>, what: &str, by: &str, detail: &str) -> Entry {
@@ -650,12 +683,28 @@ pub fn on_alarm(
                 ok_since: None,
                 resolved_at: None,
                 recurring,
+                audiences: crate::audience::clocks_at_opening(
+                    &policy.audiences,
+                    class.impact.as_str(),
+                    &class.class,
+                    at,
+                ),
                 timeline,
             };
+            let notify = n
+                .audiences
+                .iter()
+                .map(|c| format!("{} by {}", c.audience, crate::time::rfc3339(c.due_at)))
+                .collect::<Vec<_>>();
             let summary = format!(
-                "Incident opened: {title} ({}, respond within {}; paged {paged}){}{}",
+                "Incident opened: {title} ({}, respond within {}; paged {paged}){}{}{}",
                 class.label(),
                 human(policy.respond_within(&class).num_seconds()),
+                if notify.is_empty() {
+                    String::new()
+                } else {
+                    format!("; notify {}", notify.join(", "))
+                },
                 if recurring {
                     format!(
                         "; recurring: {} incidents for this key within {}",
@@ -740,6 +789,48 @@ pub fn on_client_notified(i: &Incident, at: DateTime<Utc>, by: &str) -> Option<I
     Some(n)
 }
 
+/// An audience (`[[incidents.audiences]]`) was notified: its reminders
+/// stop. Unknown audience: an error and nothing changes; already recorded:
+/// None.
+pub fn on_audience_notified(
+    i: &Incident,
+    policy: &IncidentPolicy,
+    audience: &str,
+    at: DateTime<Utc>,
+    by: &str,
+) -> Result<Option<Incident>, String> {
+    let mut n = i.clone();
+    let line = crate::audience::notified(
+        &mut n.audiences,
+        &policy.audiences,
+        audience,
+        i.opened_at,
+        at,
+        by,
+    )?;
+    Ok(line.map(|l| {
+        n.timeline.push(entry(at, "audience-notified", by, &l));
+        n
+    }))
+}
+
+/// An audience's clock starts now (`starts = "declared"`). Unknown
+/// audience: an error; a clock already running: None.
+pub fn on_audience_declared(
+    i: &Incident,
+    policy: &IncidentPolicy,
+    audience: &str,
+    at: DateTime<Utc>,
+    by: &str,
+) -> Result<Option<Incident>, String> {
+    let mut n = i.clone();
+    let line = crate::audience::declared(&mut n.audiences, &policy.audiences, audience, at)?;
+    Ok(line.map(|l| {
+        n.timeline.push(entry(at, "audience-clock-started", by, &l));
+        n
+    }))
+}
+
 /// A status update was posted.
 pub fn on_status_update(i: &Incident, at: DateTime<Utc>, by: &str, note: &str) -> Incident {
     let mut n = i.clone();
@@ -817,6 +908,14 @@ pub fn on_tick(
             });
         }
     }
+    for r in crate::audience::remind(&mut n.audiences, &i.title, now, policy.remind_every) {
+        fx.push(Effect::Remind {
+            audience: r.audience,
+            due_at: r.due_at,
+            overdue: r.overdue,
+            summary: r.summary,
+        });
+    }
     if now - i.last_update_at >= policy.update_every.0 {
         n.last_update_at = now;
         fx.push(Effect::Announce {
@@ -851,6 +950,9 @@ pub struct Report {
     pub client_notified_in_time: Option<bool>,
     pub escalations: usize,
     pub recurring: bool,
+    /// Each audience's deadline and notice.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub audiences: Vec<crate::audience::AudienceReport>,
     pub timeline: Vec<Entry>,
     /// A post-mortem skeleton to fill (every incident gets one).
     pub post_mortem: String,
@@ -877,14 +979,19 @@ pub fn report(i: &Incident, policy: &IncidentPolicy) -> Report {
         }),
         escalations: i.escalation,
         recurring: i.recurring,
+        audiences: crate::audience::report(&i.audiences),
         timeline: i.timeline.clone(),
         post_mortem: format!(
-            "# Post-mortem: {}\n\n- Incident: {}\n- Class: {}\n- Opened: {}\n- Resolved: {}\n\n## Summary\n\n## Timeline\n{}\n\n## Root cause\n\n## What went well\n\n## What went wrong\n\n## Actions (owner, due date)\n",
+            "# Post-mortem: {}\n\n- Incident: {}\n- Class: {}\n- Opened: {}\n- Resolved: {}\n- Audiences: {}\n\n## Summary\n\n## Timeline\n{}\n\n## Root cause\n\n## What went well\n\n## What went wrong\n\n## Actions (owner, due date)\n",
             i.title,
             i.id,
             i.class.label(),
             crate::time::rfc3339(i.opened_at),
             i.resolved_at.map(crate::time::rfc3339).unwrap_or_else(|| "-".into()),
+            match crate::audience::grade(&i.audiences) {
+                g if g.is_empty() => "-".to_string(),
+                g => g,
+            },
             i.timeline
                 .iter()
                 .map(|e| format!("- {} {}{}{}", crate::time::rfc3339(e.at), e.what,
@@ -1193,7 +1300,7 @@ mod tests {
         fx.iter()
             .filter_map(|f| match f {
                 Effect::Page { tier } => Some(*tier),
-                Effect::Announce { .. } => None,
+                Effect::Announce { .. } | Effect::Remind { .. } => None,
             })
             .collect()
     }

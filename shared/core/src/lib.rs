@@ -4,6 +4,7 @@
 //! functions' crates run the loop, and this crate decides.
 
 pub mod announce;
+pub mod audience;
 pub mod audit;
 pub mod buckets;
 pub mod coverage;
@@ -39,6 +40,7 @@ mod tests {
     /// Every module's source, as compiled.
     const MODULES: &[(&str, &str)] = &[
         ("announce", include_str!("announce.rs")),
+        ("audience", include_str!("audience.rs")),
         ("audit", include_str!("audit.rs")),
         ("buckets", include_str!("buckets.rs")),
         ("coverage", include_str!("coverage.rs")),

@@ -184,6 +184,22 @@ pub fn route(n: &Notifications, severity: Severity, kind: &str) -> Vec<String> {
     out
 }
 
+/// The channels of `inc`: its routes', and, for an audience's reminder
+/// (`incident.audience-due`), the audience's own channel too.
+pub fn channels_for(n: &Notifications, inc: &Incoming) -> Vec<String> {
+    let kind = inc.kind();
+    let mut out = route(n, inc.severity(), &kind);
+    if let Incoming::Announcement(a) = inc {
+        let own = a.details["audience"]["channel"].as_str();
+        if let Some(ch) = own.filter(|c| kind == "incident.audience-due" && c.starts_with('#')) {
+            if !out.iter().any(|c| c == ch) {
+                out.push(ch.to_string());
+            }
+        }
+    }
+    out
+}
+
 /// Whether messages to `channel` carry the crisis template.
 pub fn wants_crisis_template(n: &Notifications, channel: &str) -> bool {
     n.routes

@@ -512,6 +512,9 @@ pub struct IncidentRow {
     pub time_to_ack_s: Option<i64>,
     pub time_to_ack: Option<String>,
     pub recurring: bool,
+    /// Each audience's notice: `direction in time, partners late`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub audiences: String,
 }
 
 impl IncidentRow {
@@ -965,6 +968,7 @@ pub fn build(
                 time_to_ack_s: ack,
                 time_to_ack: ack.map(human),
                 recurring: i.recurring,
+                audiences: crate::audience::grade(&i.audiences),
             }
         })
         .collect();
@@ -1344,6 +1348,11 @@ fn sections(r: &Report) -> Vec<Section> {
             i.time_to_ack
                 .clone()
                 .unwrap_or_else(|| "not acknowledged".into()),
+            if i.audiences.is_empty() {
+                "-".into()
+            } else {
+                i.audiences.clone()
+            },
         ]
     });
     let events = r.events.iter().map(|e| {
@@ -1434,7 +1443,7 @@ fn sections(r: &Report) -> Vec<Section> {
         },
         Section {
             title: "Incidents",
-            head: "ID|TITLE|IMPACT|CLASS|OPENED|RESOLVED|DURATION|TIME TO ACK",
+            head: "ID|TITLE|IMPACT|CLASS|OPENED|RESOLVED|DURATION|TIME TO ACK|AUDIENCES",
             rows: incidents.collect(),
             marked: &[],
             empty: "No incident in the period.",
@@ -1938,6 +1947,7 @@ mod tests {
             ok_since: None,
             resolved_at: resolved.map(at),
             recurring: false,
+            audiences: vec![],
             timeline: vec![],
         }
     }

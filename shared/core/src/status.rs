@@ -526,6 +526,7 @@ mod tests {
             ok_since: None,
             resolved_at: None,
             recurring: false,
+            audiences: vec![],
             timeline: vec![],
         };
         let tests = BTreeMap::from([(

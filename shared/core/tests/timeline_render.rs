@@ -103,6 +103,7 @@ fn report() -> rempart_core::report::Report {
         ok_since: None,
         resolved_at: Some(at("2025-11-22T02:00:00Z")),
         recurring: false,
+        audiences: vec![],
         timeline: vec![],
     };
     let targets = BTreeMap::from([(

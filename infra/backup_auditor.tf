@@ -21,6 +21,10 @@
 # UnprotectedResources (dimension Resource = `coverage`, `coverage@<region>`).
 # The previous audit's classes are read back from the registry (one Query).
 #
+# Monitoring: with `[monitoring]`, CloudWatch alarms `rempart-monitor-*` on
+# every protected resource (thresholds per kind), created, updated and
+# deleted as resources come and go; without it, Rempart's are removed.
+#
 # A listing that fails fails the run (an audit on partial data would report
 # false breaches): Lambda retries it twice, then it goes to the dead-letter
 # queue, whose alarm fires (module).
@@ -117,6 +121,26 @@ data "aws_iam_policy_document" "auditor" {
       values   = local.auditor_regions
     }
   }
+
+  # Monitoring (`[monitoring]`): the alarms of the protected resources,
+  # kept in step every audit. DescribeAlarms authorizes on `alarm:*` (it
+  # reads, by name prefix); writing, tagging at creation and deleting only
+  # Rempart's alarms, `rempart-monitor-*`: no other alarm of the account
+  # can be changed or removed (probes). The alarms have no action: their
+  # state changes reach the incident-escalator by EventBridge.
+  statement {
+    sid       = "ReadAlarms"
+    actions   = ["cloudwatch:DescribeAlarms"]
+    resources = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:*"]
+  }
+
+  statement {
+    sid       = "KeepMonitoringAlarms"
+    actions   = ["cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:DeleteAlarms"]
+    resources = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:rempart-monitor-*"]
+  }
+
+  # Monitoring a Redis group: its nodes (DescribeReplicationGroups, above).
 
   # Findings are recorded once (PutItem with attribute_not_exists), and the
   # previous coverage audit is read back (Query): no update or delete.

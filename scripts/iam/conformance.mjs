@@ -945,6 +945,20 @@ for (const f of functions) {
     probe(`${auditor.role.name} lists volumes only in ${regions.join(' and ')}`, a, 'ec2:DescribeVolumes', '*', { region: 'us-east-1' })
     probe(`${auditor.role.name} never tags a database it finds unprotected`, a, 'rds:AddTagsToResource', rdsArn(region, 'db:billing-db'), { resourceTags: {}, requestTags: { 'rempart:policy': 'none', 'rempart:exclude-reason': 'x' } })
     probe(`${auditor.role.name} never tags a volume it finds unprotected`, a, 'ec2:CreateTags', ec2Vol(region, 'vol-0123456789abcdef0'), { resourceTags: {}, requestTags: { 'rempart:policy': 'none' } })
+    // Monitoring: only Rempart's alarms (`rempart-monitor-*`) are written
+    // or deleted; the account's other alarms, Rempart's own function
+    // alarms included, are not.
+    const cw = (n, r = region) => `arn:aws:cloudwatch:${r}:${account}:alarm:${n}`
+    for (const other of ['team-db-cpu', 'rempart-snapshot-scheduler-errors']) {
+      probe(`${auditor.role.name} cannot rewrite the alarm ${other}`, a, 'cloudwatch:PutMetricAlarm', cw(other))
+      probe(`${auditor.role.name} cannot delete the alarm ${other}`, a, 'cloudwatch:DeleteAlarms', cw(other))
+    }
+    probe(`${auditor.role.name} keeps monitoring alarms in ${region} only`, a, 'cloudwatch:PutMetricAlarm', cw('rempart-monitor-rds-db-cpu', drRegion), { region: drRegion })
+  }
+  // Only the auditor writes monitoring alarms.
+  for (const f of functions.filter((f) => f !== auditor)) {
+    probe(`${f.role.name} cannot write a monitoring alarm`, sessionOf(f), 'cloudwatch:PutMetricAlarm', `arn:aws:cloudwatch:${region}:${account}:alarm:rempart-monitor-rds-db-cpu`)
+    probe(`${f.role.name} cannot delete a monitoring alarm`, sessionOf(f), 'cloudwatch:DeleteAlarms', `arn:aws:cloudwatch:${region}:${account}:alarm:rempart-monitor-rds-db-cpu`)
   }
   // slack-actions answers a public URL: it may put the two incident events
   // and nothing else, and reads no other secret.

@@ -538,6 +538,43 @@ impl Call {
                 }
                 _ => return Err(format!("sns:{op}")),
             },
+            // CloudWatch (AWS Query protocol, SigV4 service `monitoring`):
+            // DescribeAlarms authorizes on every alarm (it lists by name
+            // prefix); PutMetricAlarm on the alarm, and with tags
+            // cloudwatch:TagResource too; DeleteAlarms on each alarm.
+            "monitoring" => {
+                let alarm = |n: &str| {
+                    Res::plain(self.arn("cloudwatch", &self.region, &format!("alarm:{n}")))
+                };
+                match op {
+                    "DescribeAlarms" => {
+                        out.push(Authz::new("cloudwatch:DescribeAlarms", vec![alarm("*")]))
+                    }
+                    "PutMetricAlarm" => {
+                        let name = self.f("AlarmName").ok_or("no AlarmName")?;
+                        let tags = self.form_tags(&["Tags.member."]);
+                        let mut a = Authz::new("cloudwatch:PutMetricAlarm", vec![alarm(name)]);
+                        if !tags.is_empty() {
+                            a.request_tags = Some(tags.clone());
+                            let mut t = Authz::new("cloudwatch:TagResource", vec![alarm(name)]);
+                            t.request_tags = Some(tags);
+                            out.push(t);
+                        }
+                        out.push(a);
+                    }
+                    "DeleteAlarms" => {
+                        let names = self.list("AlarmNames");
+                        if names.is_empty() {
+                            return Err("DeleteAlarms with no AlarmNames".into());
+                        }
+                        out.push(Authz::new(
+                            "cloudwatch:DeleteAlarms",
+                            names.iter().map(|n| alarm(n)).collect(),
+                        ));
+                    }
+                    _ => return Err(format!("cloudwatch:{op}")),
+                }
+            }
             "ssm" => match op {
                 "GetParameter" | "GetParameters" => {
                     let name = self.j("Name").ok_or("no Name")?;
@@ -1544,6 +1581,44 @@ mod tests {
             .into_iter()
             .map(|a| (a.action, a.resources.into_iter().map(|r| r.arn).collect()))
             .collect()
+    }
+
+    /// Proves: CloudWatch's alarm calls map to the alarm ARNs IAM judges:
+    /// a tagged PutMetricAlarm needs cloudwatch:TagResource too, and
+    /// DeleteAlarms names each alarm.
+    #[test]
+    fn alarm_calls_name_their_alarms() {
+        let agent = "aws-sdk-rust/1.3 app/backup-auditor";
+        let put = request(
+            "monitoring",
+            agent,
+            "Action=PutMetricAlarm&AlarmName=rempart-monitor-rds-db-cpu&Tags.member.1.Key=rempart%3Amanaged&Tags.member.1.Value=true",
+            &[],
+        );
+        let alarm = "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:rempart-monitor-rds-db-cpu";
+        assert_eq!(
+            actions(&Call::parse(&put).expect("call")),
+            [
+                (
+                    "cloudwatch:TagResource".to_string(),
+                    vec![alarm.to_string()]
+                ),
+                (
+                    "cloudwatch:PutMetricAlarm".to_string(),
+                    vec![alarm.to_string()]
+                ),
+            ]
+        );
+        let del = request(
+            "monitoring",
+            agent,
+            "Action=DeleteAlarms&AlarmNames.member.1=rempart-monitor-a&AlarmNames.member.2=rempart-monitor-b",
+            &[],
+        );
+        let (action, arns) = &actions(&Call::parse(&del).expect("call"))[0];
+        assert_eq!(action, "cloudwatch:DeleteAlarms");
+        assert_eq!(arns.len(), 2);
+        assert!(arns[1].ends_with(":alarm:rempart-monitor-b"));
     }
 
     /// Proves: the test kit's own requests (no `app/<function>` in the

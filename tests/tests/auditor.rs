@@ -8,6 +8,17 @@ use rempart_snapshot_replicator as snapshot_replicator;
 use rempart_snapshot_scheduler as snapshot_scheduler;
 use serde_json::Value;
 
+/// The backup-auditor of the harness's account, with its policy file.
+fn auditor(h: &Harness) -> backup_auditor::Deps {
+    backup_auditor::Deps::new(
+        &h.cfg,
+        rempart_integration::TABLE,
+        h.topic.arn(),
+        PolicySource::File(h.policy_file.clone()),
+    )
+    .expect("auditor")
+}
+
 fn audit_at(time: &str) -> Value {
     let mut v: Value =
         serde_json::from_str(include_str!("../../events/backup-auditor/scheduled.json"))
@@ -26,13 +37,7 @@ fn audit_at(time: &str) -> Value {
 async fn the_audit_passes_fresh_backups_and_flags_stale_ones() {
     let h = Harness::new().await;
     backed_up(&h).await;
-    let deps = backup_auditor::Deps::new(
-        &h.cfg,
-        rempart_integration::TABLE,
-        h.topic.arn(),
-        PolicySource::File(h.policy_file.clone()),
-    )
-    .expect("deps");
+    let deps = auditor(&h);
 
     let fresh = backup_auditor::handle(&deps, audit_at("2025-11-23T06:00:00Z"))
         .await
@@ -256,13 +261,7 @@ async fn a_stale_backup_opens_an_incident_that_a_fresh_one_resolves() {
     use rempart_incident_escalator as incident_escalator;
     let h = Harness::new().await;
     let (incidents, escalator) = h.escalator().await;
-    let auditor = backup_auditor::Deps::new(
-        &h.cfg,
-        rempart_integration::TABLE,
-        h.topic.arn(),
-        PolicySource::File(h.policy_file.clone()),
-    )
-    .expect("auditor");
+    let auditor = auditor(&h);
     // Someone else's manual snapshots: 85 with Rempart's (2 RDS).
     let rds = aws_sdk_rds::Client::new(&h.cfg);
     for n in 0..83 {
@@ -346,4 +345,174 @@ async fn a_stale_backup_opens_an_incident_that_a_fresh_one_resolves() {
         .expect("all")
         .iter()
         .any(|i| i.key == key && i.resolved_at.is_some()));
+}
+
+/// The example policy with monitoring thresholds for every kind.
+fn with_monitoring(cpu: u32) -> String {
+    format!(
+        "{}\n[monitoring]\nperiod = \"5min\"\nevaluation_periods = 3\n\n[monitoring.rds]\ncpu_percent = {cpu}\nfreeable_memory_mib = 1229\nfree_storage_gib = 20\nread_latency = \"2s\"\n\n[monitoring.elasticache]\ncpu_percent = 80\nmemory_percent = 85\n\n[monitoring.ebs]\nburst_balance_percent = 20\n",
+        rempart_integration::EXAMPLE_POLICY
+    )
+}
+
+/// The account's alarms (moto), by name: threshold.
+async fn alarms(cw: &aws_sdk_cloudwatch::Client) -> std::collections::BTreeMap<String, f64> {
+    cw.describe_alarms()
+        .send()
+        .await
+        .expect("alarms")
+        .metric_alarms()
+        .iter()
+        .filter_map(|a| Some((a.alarm_name()?.to_string(), a.threshold()?)))
+        .collect()
+}
+
+/// Proves, against moto: with `[monitoring]`, the audit gives every
+/// protected resource the alarms of its kind's thresholds (the database,
+/// the Aurora cluster, each node of the Redis group, the volume), tagged as
+/// Rempart's, in the metric's unit; a second audit changes nothing; a
+/// changed threshold updates the alarms; a volume untagged loses its alarm
+/// and a Rempart alarm of a resource gone is deleted, while an alarm of
+/// another name stays; an alarm's state change reaches the
+/// incident-escalator and is classified by the policy's rule for
+/// monitoring alarms (minor, level 1).
+#[tokio::test]
+async fn protected_resources_get_their_alarms_and_lose_them_when_they_go() {
+    use rempart_incident_escalator as incident_escalator;
+    let h = Harness::with(&[], &with_monitoring(80)).await;
+    let cw = aws_sdk_cloudwatch::Client::new(&h.cfg);
+    // Someone else's alarm, and a Rempart alarm of a database deleted since.
+    for name in ["team-db-cpu", "rempart-monitor-rds-deleted-db-cpu"] {
+        cw.put_metric_alarm()
+            .alarm_name(name)
+            .namespace("AWS/RDS")
+            .metric_name("CPUUtilization")
+            .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
+            .period(300)
+            .evaluation_periods(1)
+            .threshold(90.0)
+            .comparison_operator(
+                aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold,
+            )
+            .send()
+            .await
+            .expect("alarm");
+    }
+    let deps = auditor(&h);
+    let first = backup_auditor::handle(&deps, audit_at("2025-11-23T06:00:00Z"))
+        .await
+        .expect("audit");
+    assert!(first.monitoring.failed.is_empty(), "{:?}", first.monitoring);
+    assert_eq!(
+        first.monitoring.deleted,
+        ["rempart-monitor-rds-deleted-db-cpu"]
+    );
+    let now = alarms(&cw).await;
+    let db = |m: &str| format!("rempart-monitor-rds-{}-{m}", h.estate.db);
+    assert_eq!(now.get(&db("cpu")), Some(&80.0));
+    assert_eq!(
+        now.get(&db("freeable-memory")),
+        Some(&(1229.0 * 1024.0 * 1024.0))
+    );
+    assert_eq!(now.get(&db("read-latency")), Some(&2.0));
+    assert!(now.contains_key(&format!("rempart-monitor-aurora-{}-cpu", h.estate.aurora)));
+    assert!(!now.contains_key(&format!(
+        "rempart-monitor-aurora-{}-free-storage",
+        h.estate.aurora
+    )));
+    let vol = format!("rempart-monitor-ebs-{}-burst-balance", h.estate.volume);
+    assert!(now.contains_key(&vol), "{now:?}");
+    let redis: Vec<&String> = now
+        .keys()
+        .filter(|n| n.starts_with("rempart-monitor-redis-") && n.ends_with("-memory"))
+        .collect();
+    assert!(!redis.is_empty(), "a memory alarm per Redis node: {now:?}");
+    assert!(now.contains_key("team-db-cpu"), "another's alarm stays");
+    assert!(
+        !now.keys().any(|n| n.contains(&h.estate.untagged_db)),
+        "untagged: no alarm"
+    );
+    let arn = cw
+        .describe_alarms()
+        .alarm_names(db("cpu"))
+        .send()
+        .await
+        .expect("alarm")
+        .metric_alarms()[0]
+        .alarm_arn()
+        .expect("arn")
+        .to_string();
+    let tags = cw
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .expect("tags");
+    assert!(tags
+        .tags()
+        .iter()
+        .any(|t| t.key() == Some("rempart:monitors")
+            && t.value() == Some(format!("rds-instance/{}", h.estate.db).as_str())));
+
+    let again = backup_auditor::handle(&deps, audit_at("2025-11-23T07:00:00Z"))
+        .await
+        .expect("audit");
+    assert!(
+        again.monitoring.created.is_empty()
+            && again.monitoring.updated.is_empty()
+            && again.monitoring.deleted.is_empty(),
+        "a second audit changes nothing: {:?}",
+        again.monitoring
+    );
+    assert_eq!(again.monitoring.unchanged, now.len() - 1);
+
+    std::fs::write(&h.policy_file, with_monitoring(90)).expect("policy");
+    rempart_testkit::local::ec2_client(&h.cfg)
+        .delete_tags()
+        .resources(&h.estate.volume)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("rempart:policy")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("untag");
+    let third = backup_auditor::handle(&deps, audit_at("2025-11-23T08:00:00Z"))
+        .await
+        .expect("audit");
+    // The RDS thresholds are the Aurora cluster's too.
+    assert_eq!(
+        third.monitoring.updated,
+        [
+            format!("rempart-monitor-aurora-{}-cpu", h.estate.aurora),
+            db("cpu")
+        ]
+    );
+    assert_eq!(third.monitoring.deleted, std::slice::from_ref(&vol));
+    let now = alarms(&cw).await;
+    assert_eq!(now.get(&db("cpu")), Some(&90.0));
+    assert!(!now.contains_key(&vol) && now.contains_key("team-db-cpu"));
+
+    // The alarm's state change, as EventBridge delivers it, opens a minor,
+    // level-1 incident (the policy's rule for `rempart-monitor-`).
+    let (incidents, escalator) = h.escalator().await;
+    let mut ev: Value = serde_json::from_str(include_str!(
+        "../../events/incident-escalator/alarm-state-change.json"
+    ))
+    .expect("JSON");
+    ev["resources"] = serde_json::json!([arn]);
+    ev["detail"]["alarmName"] = db("cpu").into();
+    ev["detail"]["configuration"]["description"] = "Rempart monitoring".into();
+    incident_escalator::handle(&escalator, ev)
+        .await
+        .expect("opened");
+    let open = incidents.all_open().await.expect("open");
+    assert_eq!(open.len(), 1);
+    let class = &open[0].incident.class;
+    assert_eq!(
+        (class.impact.as_str(), class.level),
+        ("minor", 1),
+        "{class:?}"
+    );
 }

@@ -9,8 +9,14 @@
 //! classed protected, excluded or unprotected; a resource that becomes
 //! unprotected is announced once (`coverage.unprotected`, an incident) and
 //! again when it is tagged, excluded or gone (`coverage.cleared`).
+//!
+//! Monitoring (decisions in `rempart_core::monitoring`): with the policy's
+//! `[monitoring]`, the CloudWatch alarms of the protected resources are
+//! created, updated and deleted to match the thresholds (Rempart's alarms,
+//! `rempart-monitor-*`, only).
 
 use aws_config::SdkConfig;
+use rempart_aws::alarms::Alarms;
 use rempart_aws::envelope::{envelope, event_time};
 use rempart_aws::error::{Error, Result};
 use rempart_aws::registry::{Registry, REGISTRY_TABLE_ENV};
@@ -23,6 +29,7 @@ use rempart_core::coverage::{self, Covered, PolicyKinds};
 use rempart_core::event::SCHEDULED_EVENT;
 use rempart_core::kind::ResourceKind;
 use rempart_core::model::Resource;
+use rempart_core::monitoring;
 use rempart_core::policy::{PolicyDocument, PolicySource};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -38,6 +45,7 @@ pub struct Deps {
     pub topic: Topic,
     pub policy: PolicySource,
     pub ssm: aws_sdk_ssm::Client,
+    pub alarms: Alarms,
 }
 
 impl Deps {
@@ -59,6 +67,7 @@ impl Deps {
             topic: Topic::new(aws_sdk_sns::Client::new(cfg), topic),
             policy,
             ssm: aws_sdk_ssm::Client::new(cfg),
+            alarms: Alarms::new(aws_sdk_cloudwatch::Client::new(cfg)),
         })
     }
 }
@@ -73,6 +82,19 @@ pub struct AuditReport {
     /// What changed since the previous audit.
     pub coverage_changes: CoverageChanges,
     pub bookkeeping_errors: Vec<String>,
+    /// The monitoring alarms brought in step (`[monitoring]`).
+    pub monitoring: MonitoringChanges,
+}
+
+/// What one audit did to the monitoring alarms: alarm names.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MonitoringChanges {
+    pub created: Vec<String>,
+    pub updated: Vec<String>,
+    pub deleted: Vec<String>,
+    pub unchanged: usize,
+    /// What failed (each with its alarm and AWS's reason); the rest stands.
+    pub failed: Vec<String>,
 }
 
 /// The coverage announcements of one audit: resource keys.
@@ -90,6 +112,9 @@ pub struct Survey {
     pub coverage: Vec<Covered>,
     /// The regions searched for coverage (none when it is off).
     pub coverage_regions: Vec<String>,
+    /// The protected resources of the primary region (Aurora members
+    /// through their cluster).
+    pub protected: Vec<Resource>,
 }
 
 /// Lists the resources (the primary region's tagged ones, and every
@@ -150,6 +175,7 @@ pub async fn survey(
         audit: audit(doc, &resources, &snapshots, &rds_manual, now),
         coverage,
         coverage_regions: cov_regions,
+        protected: resources,
     })
 }
 
@@ -169,6 +195,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<AuditReport> {
         audit: result,
         coverage: classes,
         coverage_regions: cov_regions,
+        protected,
     } = survey(&deps.cfg, &deps.region, &doc, now).await?;
     rempart_aws::metrics::emit(&emf_lines(&result, now));
     let cov = &doc.coverage;
@@ -186,7 +213,16 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<AuditReport> {
         coverage: classes,
         coverage_changes: CoverageChanges::default(),
         bookkeeping_errors: Vec::new(),
+        monitoring: MonitoringChanges::default(),
     };
+    report.monitoring = monitor(deps, &doc, &protected).await;
+    report.bookkeeping_errors.extend(
+        report
+            .monitoring
+            .failed
+            .iter()
+            .map(|f| format!("monitoring: {f}")),
+    );
     publish(
         deps,
         &report.audit,
@@ -223,6 +259,72 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<AuditReport> {
         )));
     }
     Ok(report)
+}
+
+/// Brings the monitoring alarms in step with `[monitoring]` and the
+/// protected resources (`rempart_core::monitoring`): creates, updates and
+/// deletes Rempart's alarms only. A listing that fails changes nothing;
+/// each write that fails is reported with its alarm, the others stand.
+async fn monitor(deps: &Deps, doc: &PolicyDocument, protected: &[Resource]) -> MonitoringChanges {
+    let mut out = MonitoringChanges::default();
+    let m = doc.monitoring.clone().unwrap_or_default();
+    let wanted = doc.monitoring.is_some();
+    let mut nodes = BTreeMap::new();
+    if wanted && m.elasticache.is_some() {
+        let ec = Snapshots::for_region(&deps.cfg, &deps.region).elasticache;
+        for r in protected.iter().filter(|r| {
+            r.kind == ResourceKind::ElasticacheRedis
+                && !matches!(r.redis, Some(rempart_core::model::RedisShape::Standalone))
+        }) {
+            match ec.members(&r.id).await {
+                Ok(n) if !n.is_empty() => {
+                    nodes.insert(r.id.clone(), n);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    out.failed
+                        .push(format!("listing the nodes of {}: {e}", r.id));
+                    return out;
+                }
+            }
+        }
+    }
+    let want = if wanted {
+        monitoring::desired(&m, protected, &nodes)
+    } else {
+        Vec::new()
+    };
+    let existing = match deps.alarms.list().await {
+        Ok(e) => e,
+        Err(e) => {
+            out.failed.push(format!("listing Rempart's alarms: {e}"));
+            return out;
+        }
+    };
+    let plan = monitoring::plan(&want, &existing);
+    out.unchanged = plan.unchanged;
+    for (a, created) in plan
+        .create
+        .iter()
+        .map(|a| (a, true))
+        .chain(plan.update.iter().map(|a| (a, false)))
+    {
+        match deps.alarms.put(a).await {
+            Ok(()) if created => out.created.push(a.name.clone()),
+            Ok(()) => out.updated.push(a.name.clone()),
+            Err(e) => out.failed.push(format!("{}: {e}", a.name)),
+        }
+    }
+    for name in &plan.delete {
+        match deps.alarms.delete(std::slice::from_ref(name)).await {
+            Ok(()) => out.deleted.push(name.clone()),
+            Err(e) => out.failed.push(format!("{name}: {e}")),
+        }
+    }
+    if !(out.created.is_empty() && out.updated.is_empty() && out.deleted.is_empty()) {
+        tracing::info!(created = ?out.created, updated = ?out.updated, deleted = ?out.deleted, "{NAME}: monitoring alarms in step");
+    }
+    out
 }
 
 /// A record of this audit, by this function in its region.

@@ -234,6 +234,23 @@ impl ElastiCache {
         Ok(out)
     }
 
+    /// The cache clusters (nodes) of a replication group, whose metrics
+    /// CloudWatch publishes per node.
+    pub async fn members(&self, group: &str) -> Result<Vec<String>> {
+        let out = self
+            .client
+            .describe_replication_groups()
+            .replication_group_id(group)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeReplicationGroups", e))?;
+        Ok(out
+            .replication_groups()
+            .iter()
+            .flat_map(|g| g.member_clusters().iter().cloned())
+            .collect())
+    }
+
     /// One replication group (or, with `standalone`, cache cluster) by id.
     pub async fn redis_by_id(&self, id: &str, standalone: bool) -> Result<Resource> {
         if standalone {

@@ -5,6 +5,7 @@
 //! needs ([`runtime`]: tracing, configuration, the policy, the Lambda
 //! runtime; [`envelope`]: the EventBridge envelope and the event's time).
 
+pub mod alarms;
 pub mod bus;
 pub mod ec2;
 pub mod elasticache;

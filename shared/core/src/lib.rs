@@ -18,6 +18,7 @@ pub mod kind;
 pub mod medium;
 pub mod metrics;
 pub mod model;
+pub mod monitoring;
 pub mod naming;
 pub mod notify;
 pub mod policy;
@@ -54,6 +55,7 @@ mod tests {
         ("medium", include_str!("medium.rs")),
         ("metrics", include_str!("metrics.rs")),
         ("model", include_str!("model.rs")),
+        ("monitoring", include_str!("monitoring.rs")),
         ("naming", include_str!("naming.rs")),
         ("notify", include_str!("notify.rs")),
         ("policy", include_str!("policy.rs")),

@@ -55,6 +55,10 @@ pub struct PolicyDocument {
     /// purpose (the backup-auditor's coverage audit).
     #[serde(default)]
     pub coverage: crate::coverage::Coverage,
+    /// Thresholds of the CloudWatch alarms every protected resource gets
+    /// (the backup-auditor keeps them in step). None: no alarms.
+    #[serde(default)]
+    pub monitoring: Option<crate::monitoring::Monitoring>,
 }
 
 /// Slack routing: which announcements go to which channel.
@@ -440,6 +444,9 @@ impl PolicyDocument {
         }
         self.incidents.validate()?;
         self.coverage.validate()?;
+        if let Some(m) = &self.monitoring {
+            m.validate()?;
+        }
         if let Some(t) = &self.restore_tests {
             t.validate()?;
         }

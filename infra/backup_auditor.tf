@@ -140,7 +140,26 @@ data "aws_iam_policy_document" "auditor" {
     resources = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:rempart-monitor-*"]
   }
 
-  # Monitoring a Redis group: its nodes (DescribeReplicationGroups, above).
+  # Monitoring a Redis group: its nodes, as listed (DescribeReplicationGroups, above).
+
+  # Replication (`[buckets.replication]`): each bucket's replication
+  # configuration, and the replication metrics S3 publishes (metric reads
+  # have no resource-level permission).
+  dynamic "statement" {
+    for_each = length(local.backup_bucket_names) > 0 ? [1] : []
+
+    content {
+      sid       = "ReadBucketReplication"
+      actions   = ["s3:GetReplicationConfiguration"]
+      resources = local.backup_bucket_arns
+    }
+  }
+
+  statement {
+    sid       = "ReadReplicationMetrics"
+    actions   = ["cloudwatch:GetMetricStatistics"]
+    resources = ["*"]
+  }
 
   # Findings are recorded once (PutItem with attribute_not_exists), and the
   # previous coverage audit is read back (Query): no update or delete.

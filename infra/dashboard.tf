@@ -17,7 +17,7 @@ locals {
 
   # One line per protected resource, whatever resources exist: a SEARCH
   # expression on the metric name in the {Rempart,Resource} schema.
-  rempart_search = { for m in ["RpoAgeSeconds", "DrCopyLagSeconds", "Coverage", "SnapshotsKept", "SnapshotsDeleted", "PitrLagSeconds", "RestoreTestRtoSeconds", "RestoreTestSuccess", "RestoreIntegrityPercent", "DrillRtoSeconds", "OpenIncidents", "UnprotectedResources"] :
+  rempart_search = { for m in ["RpoAgeSeconds", "DrCopyLagSeconds", "Coverage", "SnapshotsKept", "SnapshotsDeleted", "PitrLagSeconds", "RestoreTestRtoSeconds", "RestoreTestSuccess", "RestoreIntegrityPercent", "DrillRtoSeconds", "OpenIncidents", "UnprotectedResources", "BucketReplicationLagSeconds"] :
     m => "SEARCH('{${var.metrics_namespace},Resource} MetricName=\"${m}\"', '%s', %d)"
   }
 
@@ -40,6 +40,10 @@ locals {
     # The coverage audit (hourly): resources of a required kind that no
     # policy covers and no exclusion explains, one line per searched region.
     { title = "Unprotected resources (no policy, no exclusion)", period = 3600, lines = { unprotected = ["UnprotectedResources", "Maximum", ""] } },
+    # The backup-auditor's reading of S3's replication metrics (hourly): the
+    # hour's highest replication lag per `[buckets.replication]` bucket, its
+    # RPO.
+    { title = "S3 replication lag to the DR bucket (s)", period = 3600, lines = { s3lag = ["BucketReplicationLagSeconds", "Maximum", ""] } },
     # Each concluded DR drill (the drill tester emits it in the DR region).
     { title = "DR drill: measured region-failover time in ${var.dr_region} (s)", period = 86400, lines = { drill = ["DrillRtoSeconds", "Maximum", ""] }, region = var.dr_region },
   ]

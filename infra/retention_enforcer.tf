@@ -99,8 +99,28 @@ data "aws_iam_policy_document" "enforcer" {
         "s3:PutBucketVersioning",
         "s3:GetLifecycleConfiguration",
         "s3:PutLifecycleConfiguration",
+        "s3:GetReplicationConfiguration",
+        "s3:PutReplicationConfiguration",
       ]
       resources = local.backup_bucket_arns
+    }
+  }
+
+  # Writing a replication configuration passes the replication role to S3
+  # (bucket_replication.tf): that role only, to S3 only.
+  dynamic "statement" {
+    for_each = local.replicate ? [1] : []
+
+    content {
+      sid       = "PassTheReplicationRoleToS3"
+      actions   = ["iam:PassRole"]
+      resources = [local.replication_role_arn]
+
+      condition {
+        test     = "StringEquals"
+        variable = "iam:PassedToService"
+        values   = ["s3.amazonaws.com"]
+      }
     }
   }
 }
@@ -117,7 +137,7 @@ module "retention_enforcer" {
 
   environment_variables = merge(local.common_environment, {
     REMPART_DRY_RUN = tostring(var.retention_dry_run)
-  })
+  }, local.replicate ? { REMPART_REPLICATION_ROLE_ARN = local.replication_role_arn } : {})
 
   policy_json = data.aws_iam_policy_document.enforcer.json
 

@@ -171,6 +171,33 @@ variable "backup_buckets" {
   }
 }
 
+variable "bucket_replicas" {
+  description = "S3 replication to the DR region (the policy's `[buckets.replication]`): source bucket (a key of backup_buckets or a name in backup_bucket_names) => the bucket to create in dr_region for its replicas (versioning on, SSE-KMS with the DR key, public access blocked, TLS only; the source's lifecycle when the source is created here). Creates the role S3 replicates with (the retention-enforcer's REMPART_REPLICATION_ROLE_ARN) and the replication configuration of the sources created here; the retention-enforcer writes the others' from the policy document. In the policy: `[buckets.replication]` with `bucket` = this value, `region` = dr_region, `kms_key = \"alias/<name>-dr\"`."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for b in values(var.bucket_replicas) : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", b))])
+    error_message = "bucket_replicas values must be valid S3 bucket names."
+  }
+
+  validation {
+    condition     = alltrue([for s in keys(var.bucket_replicas) : contains(concat(keys(var.backup_buckets), var.backup_bucket_names), s)])
+    error_message = "bucket_replicas keys must be keys of backup_buckets or names in backup_bucket_names (the policy's [[buckets]])."
+  }
+
+  validation {
+    condition     = length(distinct(values(var.bucket_replicas))) == length(var.bucket_replicas)
+    error_message = "bucket_replicas: each source needs a DR bucket of its own."
+  }
+}
+
+variable "bucket_replica_source_kms_key_arns" {
+  description = "KMS keys (ARNs) of the primary region that objects of the replicated buckets not created here are encrypted with, beside the Rempart key: the replication role may decrypt with them through S3. SSE-S3 objects need none."
+  type        = list(string)
+  default     = []
+}
+
 variable "redis_export_bucket" {
   description = "The key of backup_buckets that receives ElastiCache's snapshot exports (the policy's `export_bucket`): its bucket policy lets the region's ElastiCache export principal write there, and the Rempart key policy lets it encrypt through S3. null: none."
   type        = string

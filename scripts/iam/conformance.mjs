@@ -960,6 +960,22 @@ for (const f of functions) {
     probe(`${f.role.name} cannot write a monitoring alarm`, sessionOf(f), 'cloudwatch:PutMetricAlarm', `arn:aws:cloudwatch:${region}:${account}:alarm:rempart-monitor-rds-db-cpu`)
     probe(`${f.role.name} cannot delete a monitoring alarm`, sessionOf(f), 'cloudwatch:DeleteAlarms', `arn:aws:cloudwatch:${region}:${account}:alarm:rempart-monitor-rds-db-cpu`)
   }
+  // S3 replication: only the retention-enforcer writes a bucket's
+  // replication configuration, only on the policy's buckets, and it passes
+  // only the replication role, only to S3.
+  const enforcer = functionByCrate('retention-enforcer')
+  const replicationRole = enforcer?.env.REMPART_REPLICATION_ROLE_ARN
+  const replicated = resources.find((r) => r.type === 'aws_s3_bucket_replication_configuration')?.values.bucket
+  if (enforcer && replicationRole && replicated) {
+    const p = sessionOf(enforcer)
+    probe(`${enforcer.role.name} cannot write the replication of a bucket outside the policy`, p, 's3:PutReplicationConfiguration', 'arn:aws:s3:::someone-elses-bucket')
+    probe(`${enforcer.role.name} passes no other role to S3`, p, 'iam:PassRole', `arn:aws:iam::${account}:role/${enforcer.role.name}`, { context: { 'iam:PassedToService': 's3.amazonaws.com' } })
+    probe(`${enforcer.role.name} passes the replication role to S3 only`, p, 'iam:PassRole', replicationRole, { context: { 'iam:PassedToService': 'lambda.amazonaws.com' } })
+    for (const f of functions.filter((f) => f !== enforcer)) {
+      probe(`${f.role.name} cannot write a bucket's replication`, sessionOf(f), 's3:PutReplicationConfiguration', `arn:aws:s3:::${replicated}`)
+      probe(`${f.role.name} cannot pass the replication role`, sessionOf(f), 'iam:PassRole', replicationRole, { context: { 'iam:PassedToService': 's3.amazonaws.com' } })
+    }
+  }
   // slack-actions answers a public URL: it may put the two incident events
   // and nothing else, and reads no other secret.
   const actions = functionByCrate('slack-actions')

@@ -267,6 +267,8 @@ struct Call {
     form: BTreeMap<String, String>,
     json: Value,
     headers: BTreeMap<String, String>,
+    /// The raw body (the XML of S3's REST calls).
+    body: String,
 }
 
 /// One IAM authorization of a request.
@@ -381,6 +383,7 @@ impl Call {
             form,
             json,
             headers,
+            body: String::from_utf8_lossy(body).to_string(),
         })
     }
 
@@ -550,6 +553,11 @@ impl Call {
                     "DescribeAlarms" => {
                         out.push(Authz::new("cloudwatch:DescribeAlarms", vec![alarm("*")]))
                     }
+                    // Metric reads have no resource-level permission.
+                    "GetMetricStatistics" => out.push(Authz::new(
+                        "cloudwatch:GetMetricStatistics",
+                        vec![Res::plain("*")],
+                    )),
                     "PutMetricAlarm" => {
                         let name = self.f("AlarmName").ok_or("no AlarmName")?;
                         let tags = self.form_tags(&["Tags.member."]);
@@ -1385,6 +1393,24 @@ impl Call {
                 "PUT" if has("lifecycle") => "s3:PutLifecycleConfiguration",
                 "GET" if has("location") => "s3:GetBucketLocation",
                 "GET" if has("object-lock") => "s3:GetBucketObjectLockConfiguration",
+                "GET" if has("replication") => "s3:GetReplicationConfiguration",
+                "PUT" if has("replication") => {
+                    // S3 checks that the caller may pass the role it names
+                    // to S3 (iam:PassRole, iam:PassedToService).
+                    let role = self
+                        .body
+                        .split("<Role>")
+                        .nth(1)
+                        .and_then(|r| r.split("</Role>").next())
+                        .ok_or("PutBucketReplication with no Role")?;
+                    let mut pass = Authz::new("iam:PassRole", vec![Res::plain(role)]);
+                    pass.context.insert(
+                        "iam:PassedToService".into(),
+                        Value::String("s3.amazonaws.com".into()),
+                    );
+                    out.push(pass);
+                    "s3:PutReplicationConfiguration"
+                }
                 "GET" if has("versions") => "s3:ListBucketVersions",
                 "GET" | "HEAD" => "s3:ListBucket",
                 _ => return Err(format!("s3 {m} bucket {}", query)),
@@ -1748,6 +1774,35 @@ mod tests {
                     vec!["arn:aws:s3:::dst-bucket/a b.rdb".to_string()]
                 ),
             ]
+        );
+    }
+
+    /// Proves: writing a bucket's replication configuration needs
+    /// s3:PutReplicationConfiguration on the bucket and iam:PassRole on the
+    /// role its body names, passed to S3.
+    #[test]
+    fn a_replication_configuration_passes_its_role_to_s3() {
+        let mut r = request(
+            "s3",
+            "app/retention-enforcer",
+            "<ReplicationConfiguration><Role>arn:aws:iam::123456789012:role/rempart-s3-replication</Role><Rule/></ReplicationConfiguration>",
+            &[],
+        );
+        r.set_uri("http://127.0.0.1:5000/prod-assets?replication")
+            .expect("uri");
+        r.headers_mut().remove("content-type");
+        r.set_method("PUT").expect("method");
+        let call = Call::parse(&r).expect("call");
+        let authz = call.authorize().expect("mapped");
+        assert_eq!(authz[0].action, "iam:PassRole");
+        assert_eq!(
+            authz[0].resources[0].arn,
+            "arn:aws:iam::123456789012:role/rempart-s3-replication"
+        );
+        assert_eq!(authz[0].context["iam:PassedToService"], "s3.amazonaws.com");
+        assert_eq!(
+            (authz[1].action.as_str(), authz[1].resources[0].arn.as_str()),
+            ("s3:PutReplicationConfiguration", "arn:aws:s3:::prod-assets")
         );
     }
 }

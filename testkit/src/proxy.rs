@@ -21,6 +21,42 @@ pub type Answer = Arc<dyn Fn(&Request) -> Option<(String, String)> + Send + Sync
 /// Edits the emulator's response body: `Some(new body)`, or `None` to keep it.
 pub type Rewrite = Arc<dyn Fn(&Request, &str) -> Option<String> + Send + Sync>;
 
+/// A [`Rewrite`] for S3 replication configurations. moto (5.1) keeps a
+/// bucket's replication configuration but answers `GetBucketReplication`
+/// with only its rules' ID, priority, status, prefix, destination bucket
+/// and role, and always `DeleteMarkerReplication` Disabled: the replica
+/// key (`EncryptionConfiguration`), `Metrics`, `SourceSelectionCriteria`
+/// and the storage class are dropped. This keeps the document of each
+/// `PutBucketReplication` moto accepted (it still checks versioning) and
+/// answers `GetBucketReplication` with it, as S3 does; a
+/// `DeleteBucketReplication` forgets it.
+pub fn s3_replication_as_put() -> Rewrite {
+    let kept: Arc<Mutex<BTreeMap<String, String>>> = Arc::default();
+    Arc::new(move |r: &Request, body: &str| {
+        let (path, query) = r.path.split_once('?')?;
+        if !query
+            .split('&')
+            .any(|p| p == "replication" || p.starts_with("replication="))
+        {
+            return None;
+        }
+        let bucket = path.trim_start_matches('/').split('/').next()?.to_string();
+        let mut kept = kept.lock().expect("replication lock");
+        match r.method.as_str() {
+            "PUT" if !body.contains("<Error>") => {
+                kept.insert(bucket, String::from_utf8_lossy(&r.body).to_string());
+                None
+            }
+            "DELETE" => {
+                kept.remove(&bucket);
+                None
+            }
+            "GET" if body.contains("<ReplicationConfiguration") => kept.get(&bucket).cloned(),
+            _ => None,
+        }
+    })
+}
+
 /// Replaces the body of a raw HTTP/1.1 response (fixing Content-Length).
 fn replace_body(raw: &[u8], body: &str) -> Vec<u8> {
     let split = raw

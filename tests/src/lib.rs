@@ -406,6 +406,25 @@ impl Harness {
             .expect("sweep");
     }
 
+    /// Delivers to the incident-escalator, as the events topic does, every
+    /// announcement of `kind` received so far on `/all` that `only` accepts.
+    pub async fn deliver(
+        &self,
+        escalator: &rempart_incident_escalator::Deps,
+        kind: &str,
+        only: impl Fn(&Value) -> bool,
+    ) {
+        for a in self
+            .announcements("/all")
+            .iter()
+            .filter(|a| a["kind"] == kind && only(a))
+        {
+            rempart_incident_escalator::handle(escalator, as_sns(a))
+                .await
+                .expect("escalator");
+        }
+    }
+
     /// Announcements delivered to a subscriber path (`/all`, `/warnings`).
     pub fn announcements(&self, path: &str) -> Vec<Value> {
         self.subscriber

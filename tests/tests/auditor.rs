@@ -3,15 +3,20 @@
 
 use rempart_backup_auditor as backup_auditor;
 use rempart_core::policy::PolicySource;
-use rempart_integration::{as_sns, scheduled_at, Harness};
+use rempart_integration::{scheduled_at, Harness};
 use rempart_snapshot_replicator as snapshot_replicator;
 use rempart_snapshot_scheduler as snapshot_scheduler;
 use serde_json::Value;
 
 /// The backup-auditor of the harness's account, with its policy file.
 fn auditor(h: &Harness) -> backup_auditor::Deps {
+    auditor_on(h, &h.cfg)
+}
+
+/// The same, its AWS calls made with `cfg` (through a proxy).
+fn auditor_on(h: &Harness, cfg: &aws_config::SdkConfig) -> backup_auditor::Deps {
     backup_auditor::Deps::new(
-        &h.cfg,
+        cfg,
         rempart_integration::TABLE,
         h.topic.arn(),
         PolicySource::File(h.policy_file.clone()),
@@ -89,13 +94,26 @@ async fn the_audit_passes_fresh_backups_and_flags_stale_ones() {
             .count(),
         4
     );
-    let breaches = h
-        .announcements("/warnings")
-        .into_iter()
-        .filter(|a| a["kind"] == "audit.breach")
-        .count();
+    let breaches = |kind: &str| {
+        h.announcements("/warnings")
+            .into_iter()
+            .filter(|a| a["kind"] == "audit.breach" && a["resource"]["kind"] == kind)
+            .count()
+    };
     // 1 (Redis) in the first audit, 4 in the second.
-    assert_eq!(breaches, 5);
+    let resources: usize = [
+        "rds-instance",
+        "aurora-cluster",
+        "ebs-volume",
+        "elasticache-redis",
+    ]
+    .iter()
+    .map(|k| breaches(k))
+    .sum();
+    assert_eq!(resources, 5);
+    // The example policy's three replicated buckets do not exist here: each
+    // audit reports their replication off.
+    assert_eq!(breaches("s3-bucket"), 6);
     // Redis breached in both audits: two records in its history.
     let history = h
         .registry
@@ -184,13 +202,7 @@ async fn point_in_time_recovery_behind_its_target_is_a_breach() {
     .await
     .expect("proxy");
     let cfg = rempart_testkit::local::sdk_config_for(&proxy.url(), "eu-west-1").await;
-    let deps = backup_auditor::Deps::new(
-        &cfg,
-        rempart_integration::TABLE,
-        h.topic.arn(),
-        PolicySource::File(h.policy_file.clone()),
-    )
-    .expect("deps");
+    let deps = auditor_on(&h, &cfg);
     let report = backup_auditor::handle(&deps, audit_at("2025-11-23T06:00:00Z"))
         .await
         .expect("audit");
@@ -273,17 +285,6 @@ async fn a_stale_backup_opens_an_incident_that_a_fresh_one_resolves() {
             .expect("manual snapshot");
     }
     h.night("2025-11-23").await;
-    let deliver = |kind: &'static str| {
-        let all = h.announcements("/all");
-        let escalator = &escalator;
-        async move {
-            for a in all.iter().filter(|a| a["kind"] == kind) {
-                incident_escalator::handle(escalator, as_sns(a))
-                    .await
-                    .expect("escalator");
-            }
-        }
-    };
 
     let stale = backup_auditor::handle(&auditor, audit_at("2025-11-25T06:00:00Z"))
         .await
@@ -303,7 +304,7 @@ async fn a_stale_backup_opens_an_incident_that_a_fresh_one_resolves() {
         .find(|f| f.check == "quota")
         .expect("quota finding");
     assert!(quota.message.starts_with("85 of the 100"), "{quota:?}");
-    deliver("audit.breach").await;
+    h.deliver(&escalator, "audit.breach", |_| true).await;
     let open: Vec<String> = incidents
         .all_open()
         .await
@@ -323,7 +324,7 @@ async fn a_stale_backup_opens_an_incident_that_a_fresh_one_resolves() {
         .resources
         .iter()
         .any(|r| r.id == h.estate.db && r.compliant));
-    deliver("audit.passed").await;
+    h.deliver(&escalator, "audit.passed", |_| true).await;
     let mut tick: Value =
         serde_json::from_str(include_str!("../../events/incident-escalator/tick.json"))
             .expect("JSON");

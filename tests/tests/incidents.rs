@@ -28,6 +28,28 @@ struct Setup {
     store: Incidents,
 }
 
+impl Setup {
+    /// The open incidents.
+    async fn open(&self) -> Vec<rempart_core::incident::Incident> {
+        self.store
+            .all_open()
+            .await
+            .expect("open")
+            .into_iter()
+            .map(|s| s.incident)
+            .collect()
+    }
+
+    /// The first open incident (the tests' only one).
+    async fn first_open(&self) -> rempart_core::incident::Incident {
+        self.open()
+            .await
+            .into_iter()
+            .next()
+            .expect("an open incident")
+    }
+}
+
 async fn setup(policy: &str) -> Setup {
     // The first three tiers of the example deployment (infra/examples/rewapp:
     // `<name>-oncall-<tier>`), so that the IAM conformance test judges the
@@ -115,9 +137,9 @@ async fn an_alarm_in_either_shape_opens_one_incident() {
     handle(&s.deps, serde_json::from_str(SNS_ALARM).expect("JSON"))
         .await
         .expect("handled");
-    let open = s.store.all_open().await.expect("open");
+    let open = s.open().await;
     assert_eq!(open.len(), 1);
-    let i = &open[0].incident;
+    let i = &open[0];
     assert_eq!((i.class.impact.as_str(), i.class.level), ("critical", 3));
     assert_eq!(kinds(&s), vec!["incident.opened"]);
     assert_eq!((pages(&s, 1), pages(&s, 2), pages(&s, 3)), (1, 1, 1));
@@ -143,7 +165,7 @@ async fn a_critical_alarm_pages_its_class_tiers_at_once_and_none_twice() {
         .expect("redelivered");
     let count = |s: &Setup| (1..=5).map(|n| pages(s, n)).collect::<Vec<_>>();
     assert_eq!(count(&s), [0, 1, 1, 1, 0]);
-    let i = s.store.all_open().await.expect("open").remove(0).incident;
+    let i = s.first_open().await;
     assert_eq!(
         (i.class.class.as_str(), i.class.impact.as_str()),
         ("Critical", "critical")
@@ -198,7 +220,7 @@ async fn fifty_concurrent_deliveries_leave_one_incident() {
     while let Some(r) = set.join_next().await {
         r.expect("task").expect("handled");
     }
-    assert_eq!(s.store.all_open().await.expect("open").len(), 1);
+    assert_eq!(s.open().await.len(), 1);
     assert_eq!(kinds(&s), vec!["incident.opened"]);
 }
 
@@ -283,15 +305,11 @@ async fn ok_resolves_and_posts_the_report() {
     handle(&s.deps, at(TICK, "2025-11-23T03:05:00Z"))
         .await
         .expect("tick");
-    assert_eq!(
-        s.store.all_open().await.expect("open").len(),
-        1,
-        "within the flap window"
-    );
+    assert_eq!(s.open().await.len(), 1, "within the flap window");
     handle(&s.deps, at(TICK, "2025-11-23T03:11:00Z"))
         .await
         .expect("tick");
-    assert!(s.store.all_open().await.expect("open").is_empty());
+    assert!(s.open().await.is_empty());
     let resolved: Vec<Value> =
         s.h.announcements("/all")
             .into_iter()
@@ -314,7 +332,7 @@ async fn a_malformed_event_is_rejected_and_opens_nothing() {
         .await
         .expect_err("rejected");
     assert!(err.to_string().contains("state.value"), "{err}");
-    assert!(s.store.all_open().await.expect("open").is_empty());
+    assert!(s.open().await.is_empty());
     assert!(kinds(&s).is_empty());
 }
 
@@ -328,10 +346,7 @@ async fn the_cli_acknowledgement_reaches_the_escalator() {
     handle(&s.deps, serde_json::from_str(ALARM).expect("JSON"))
         .await
         .expect("opened");
-    let id = s.store.all_open().await.expect("open")[0]
-        .incident
-        .id
-        .clone();
+    let id = s.first_open().await.id.clone();
     let detail = human_detail(&id, "alice@rewapp.fr", "");
     let bus = rempart_aws::bus::Bus::new(aws_sdk_eventbridge::Client::new(&s.h.cfg), "default");
     let event_id = bus.put(ACK, &detail).await.expect("published");
@@ -341,7 +356,7 @@ async fn the_cli_acknowledgement_reaches_the_escalator() {
         "resources": [], "detail": detail
     });
     handle(&s.deps, delivered).await.expect("acknowledged");
-    let i = &s.store.all_open().await.expect("open")[0].incident;
+    let i = &s.first_open().await;
     assert_eq!(
         i.timeline.last().map(|e| (e.what.as_str(), e.by.as_str())),
         Some(("acknowledged", "alice@rewapp.fr"))
@@ -375,9 +390,9 @@ async fn a_failed_job_opens_an_incident_that_its_next_success_resolves() {
     )
     .await
     .expect("opened");
-    let open = s.store.all_open().await.expect("open");
+    let open = s.open().await;
     assert_eq!(open.len(), 1);
-    assert_eq!(open[0].incident.key, "snapshot#rds-instance#rewapp-prod-db");
+    assert_eq!(open[0].key, "snapshot#rds-instance#rewapp-prod-db");
     let out = handle(
         &s.deps,
         sns("incident.opened", "critical", "2025-11-23T02:00:06Z"),
@@ -397,7 +412,7 @@ async fn a_failed_job_opens_an_incident_that_its_next_success_resolves() {
     handle(&s.deps, at(TICK, "2025-11-24T02:11:00Z"))
         .await
         .expect("tick");
-    assert!(s.store.all_open().await.expect("open").is_empty());
+    assert!(s.open().await.is_empty());
     assert!(kinds(&s).contains(&"incident.resolved".to_string()));
 }
 
@@ -581,10 +596,7 @@ async fn a_signed_slack_click_acknowledges_and_forged_stale_unknown_or_replayed_
     let s = setup(EXAMPLE_POLICY).await;
     // A level-2 incident: tier 1 paged, tier 2 after an hour unacknowledged.
     handle(&s.deps, rempart_alarm()).await.expect("opened");
-    let id = s.store.all_open().await.expect("open")[0]
-        .incident
-        .id
-        .clone();
+    let id = s.first_open().await.id.clone();
     const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
     let secret_arn = aws_sdk_secretsmanager::Client::new(&s.h.cfg)
         .create_secret()
@@ -692,7 +704,7 @@ async fn a_signed_slack_click_acknowledges_and_forged_stale_unknown_or_replayed_
         "resources": [], "detail": detail
     });
     handle(&s.deps, delivered).await.expect("acknowledged");
-    let i = &s.store.all_open().await.expect("open")[0].incident;
+    let i = &s.first_open().await;
     assert_eq!(
         i.timeline.last().map(|e| (e.what.as_str(), e.by.as_str())),
         Some(("acknowledged", "slack:alice (U0ALICE)"))
@@ -747,12 +759,10 @@ async fn audience_reminders_fire_at_their_deadlines_and_stop_at_the_notice() {
     handle(&s.deps, serde_json::from_str(ALARM).expect("JSON"))
         .await
         .expect("opened");
-    let id = s.store.all_open().await.expect("open")[0]
-        .incident
-        .id
-        .clone();
-    let clocks: Vec<String> = s.store.all_open().await.expect("open")[0]
-        .incident
+    let id = s.first_open().await.id.clone();
+    let clocks: Vec<String> = s
+        .first_open()
+        .await
         .audiences
         .iter()
         .map(|c| c.audience.clone())
@@ -783,7 +793,7 @@ async fn audience_reminders_fire_at_their_deadlines_and_stop_at_the_notice() {
     );
 
     // An unknown audience: refused, nothing recorded.
-    let before = s.store.all_open().await.expect("open")[0].incident.clone();
+    let before = s.first_open().await;
     let err = handle(
         &s.deps,
         audience_event(AUDIENCE_NOTIFIED, &id, "press", "2025-11-23T02:39:00Z"),
@@ -791,7 +801,7 @@ async fn audience_reminders_fire_at_their_deadlines_and_stop_at_the_notice() {
     .await
     .expect_err("unknown audience");
     assert!(err.to_string().contains("no audience `press`"), "{err}");
-    assert_eq!(s.store.all_open().await.expect("open")[0].incident, before);
+    assert_eq!(s.first_open().await, before);
 
     handle(
         &s.deps,
@@ -822,7 +832,7 @@ async fn audience_reminders_fire_at_their_deadlines_and_stop_at_the_notice() {
         ],
         "no more reminders for direction once notified"
     );
-    let i = &s.store.all_open().await.expect("open")[0].incident;
+    let i = &s.first_open().await;
     let dpa = i
         .audiences
         .iter()

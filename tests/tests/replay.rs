@@ -225,7 +225,8 @@ async fn a_bucket_never_versioned_reads_as_versioning_off() {
             transition_days: Some(30),
             ..Default::default()
         },
+        replication: None,
     };
-    let d = rempart_core::buckets::drift(&rule, &state);
+    let d = rempart_core::buckets::drift(&rule, &state, None);
     assert!(d.enable_versioning && d.lifecycle.is_some());
 }

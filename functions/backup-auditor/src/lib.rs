@@ -14,6 +14,12 @@
 //! `[monitoring]`, the CloudWatch alarms of the protected resources are
 //! created, updated and deleted to match the thresholds (Rempart's alarms,
 //! `rempart-monitor-*`, only).
+//!
+//! Replication (decisions in `rempart_core::buckets`): each `[[buckets]]`
+//! bucket with `[buckets.replication]` is audited from its replication
+//! configuration and the replication metrics S3 publishes (status, and the
+//! hour's highest lag as its RPO); a breach opens an incident like any
+//! other (`audit.breach` on `s3-bucket/<name>`).
 
 use aws_config::SdkConfig;
 use rempart_aws::alarms::Alarms;
@@ -25,6 +31,7 @@ use rempart_aws::snapshots::Snapshots;
 use rempart_aws::topic::{Topic, EVENTS_TOPIC_ENV};
 use rempart_core::announce::{Outcome, RegistryRecord, ResourceSummary, Severity};
 use rempart_core::audit::{audit, emf_lines, Audit};
+use rempart_core::buckets::{self, ReplicationAudit, ReplicationStatus, REPLICATION_WINDOW_S};
 use rempart_core::coverage::{self, Covered, PolicyKinds};
 use rempart_core::event::SCHEDULED_EVENT;
 use rempart_core::kind::ResourceKind;
@@ -84,6 +91,8 @@ pub struct AuditReport {
     pub bookkeeping_errors: Vec<String>,
     /// The monitoring alarms brought in step (`[monitoring]`).
     pub monitoring: MonitoringChanges,
+    /// The replication of each `[[buckets]]` bucket that asks for it.
+    pub replication: Vec<ReplicationAudit>,
 }
 
 /// What one audit did to the monitoring alarms: alarm names.
@@ -214,8 +223,19 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<AuditReport> {
         coverage_changes: CoverageChanges::default(),
         bookkeeping_errors: Vec::new(),
         monitoring: MonitoringChanges::default(),
+        replication: Vec::new(),
     };
     report.monitoring = monitor(deps, &doc, &protected).await;
+    report.replication = replication(deps, &doc, now, &mut report.bookkeeping_errors).await;
+    rempart_aws::metrics::emit(&buckets::emf_lines(&report.replication, &deps.region, now));
+    publish_replication(
+        deps,
+        &report.replication,
+        now,
+        ev.id.as_deref(),
+        &mut report.bookkeeping_errors,
+    )
+    .await;
     report.bookkeeping_errors.extend(
         report
             .monitoring
@@ -250,6 +270,8 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<AuditReport> {
             .filter(|c| c.is_unprotected())
             .count(),
         findings = report.audit.findings.len(),
+        buckets_replicating = report.replication.iter().filter(|r| r.compliant()).count(),
+        buckets_in_breach = report.replication.iter().filter(|r| !r.compliant()).count(),
         "{NAME}: audit done"
     );
     if !report.bookkeeping_errors.is_empty() {
@@ -269,28 +291,8 @@ async fn monitor(deps: &Deps, doc: &PolicyDocument, protected: &[Resource]) -> M
     let mut out = MonitoringChanges::default();
     let m = doc.monitoring.clone().unwrap_or_default();
     let wanted = doc.monitoring.is_some();
-    let mut nodes = BTreeMap::new();
-    if wanted && m.elasticache.is_some() {
-        let ec = Snapshots::for_region(&deps.cfg, &deps.region).elasticache;
-        for r in protected.iter().filter(|r| {
-            r.kind == ResourceKind::ElasticacheRedis
-                && !matches!(r.redis, Some(rempart_core::model::RedisShape::Standalone))
-        }) {
-            match ec.members(&r.id).await {
-                Ok(n) if !n.is_empty() => {
-                    nodes.insert(r.id.clone(), n);
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    out.failed
-                        .push(format!("listing the nodes of {}: {e}", r.id));
-                    return out;
-                }
-            }
-        }
-    }
     let want = if wanted {
-        monitoring::desired(&m, protected, &nodes)
+        monitoring::desired(&m, protected)
     } else {
         Vec::new()
     };
@@ -325,6 +327,129 @@ async fn monitor(deps: &Deps, doc: &PolicyDocument, protected: &[Resource]) -> M
         tracing::info!(created = ?out.created, updated = ?out.updated, deleted = ?out.deleted, "{NAME}: monitoring alarms in step");
     }
     out
+}
+
+/// Audits the replication of every `[[buckets]]` bucket that asks for it:
+/// its configuration and the metrics S3 published over the last hour, read
+/// in the bucket's region. A bucket whose reading fails is left out of the
+/// audit (no false breach) and named in `errors`.
+async fn replication(
+    deps: &Deps,
+    doc: &PolicyDocument,
+    now: chrono::DateTime<chrono::Utc>,
+    errors: &mut Vec<String>,
+) -> Vec<ReplicationAudit> {
+    let mut out = Vec::new();
+    for b in &doc.buckets {
+        let Some(want) = &b.replication else {
+            continue;
+        };
+        let region = b
+            .region
+            .as_ref()
+            .map_or(deps.region.as_str(), |r| r.0.as_str());
+        let cfg = deps
+            .cfg
+            .to_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+        let have = match rempart_aws::s3::Buckets::new(aws_sdk_s3::Client::new(&cfg))
+            .replication(&b.name)
+            .await
+        {
+            Ok(h) => h,
+            Err(Error::Aws { code, .. }) if code == "NoSuchBucket" => {
+                out.push(buckets::missing_bucket(&b.name, region, want));
+                continue;
+            }
+            Err(e) => {
+                errors.push(format!("replication of {}: {e}", b.name));
+                continue;
+            }
+        };
+        // The metrics of the rule that copies to the destination, if any.
+        let rule = have.as_ref().and_then(|c| {
+            c.rules
+                .iter()
+                .find(|r| r.destination.rsplit(":::").next() == Some(want.bucket.as_str()))
+        });
+        let metrics = match rule {
+            Some(r) => match Alarms::new(aws_sdk_cloudwatch::Client::new(&cfg))
+                .replication_metrics(
+                    &b.name,
+                    &want.bucket,
+                    &r.id,
+                    now - chrono::TimeDelta::seconds(REPLICATION_WINDOW_S),
+                    now,
+                )
+                .await
+            {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    errors.push(format!("replication metrics of {}: {e}", b.name));
+                    continue;
+                }
+            },
+            None => None,
+        };
+        out.push(buckets::audit_replication(
+            &b.name,
+            region,
+            want,
+            have.as_ref(),
+            metrics.as_ref(),
+        ));
+    }
+    out
+}
+
+/// Records and announces each bucket's replication audit (`audit.passed`
+/// or `audit.breach` on `s3-bucket/<name>`, which the incident-escalator
+/// opens and resolves like any resource's).
+async fn publish_replication(
+    deps: &Deps,
+    audits: &[ReplicationAudit],
+    now: chrono::DateTime<chrono::Utc>,
+    cause: Option<&str>,
+    errors: &mut Vec<String>,
+) {
+    for a in audits {
+        let (action, severity) = match a.status {
+            ReplicationStatus::Ok => ("audit.passed", Severity::Info),
+            ReplicationStatus::Late | ReplicationStatus::Misconfigured => {
+                ("audit.breach", Severity::Warning)
+            }
+            ReplicationStatus::Failing | ReplicationStatus::Off => {
+                ("audit.breach", Severity::Critical)
+            }
+        };
+        let mut rec = new_record(
+            deps,
+            now,
+            cause,
+            format!("s3-bucket#{}#{}", a.region, a.bucket),
+            action,
+            "replication".into(),
+            a.compliant(),
+            json!({ "replication": a, "rpo_age_s": a.lag_s, "rpo_s": a.rpo_s }),
+        );
+        rec.region = a.region.clone();
+        let resource = ResourceSummary {
+            kind: "s3-bucket".into(),
+            id: a.bucket.clone(),
+            arn: format!("arn:aws:s3:::{}", a.bucket),
+        };
+        if let Err(e) = deps.registry.record_once(&rec).await {
+            errors.push(e.to_string());
+        }
+        if let Err(e) = deps
+            .topic
+            .publish(&rec.announcement(severity, Some(resource), a.message.clone()))
+            .await
+        {
+            errors.push(e.to_string());
+        }
+    }
 }
 
 /// A record of this audit, by this function in its region.

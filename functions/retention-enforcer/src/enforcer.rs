@@ -20,7 +20,7 @@ use rempart_aws::snapshots::Snapshots;
 use rempart_aws::topic::Topic;
 use rempart_core::announce::Announcement;
 use rempart_core::announce::{Outcome, RegistryRecord, Severity, SCHEMA};
-use rempart_core::buckets::{drift, BucketRule, Drift};
+use rempart_core::buckets::{drift, BucketRule, Drift, ReplicationRule, REPLICATION_ROLE_ENV};
 use rempart_core::policy::PolicyDocument;
 use rempart_core::tags::*;
 use rempart_core::time::rfc3339;
@@ -38,6 +38,8 @@ pub struct Enforcer {
     pub topic: Topic,
     /// The policy's backup buckets, each with the S3 adapter of its region.
     pub buckets: Vec<(BucketRule, Buckets)>,
+    /// The role S3 replicates with, named in each replication rule written.
+    pub replication_role: Option<String>,
     /// Mutating calls a second in each region ([`DEFAULT_PACE`]; 0: not
     /// paced, for the emulator).
     pub pace: u32,
@@ -300,7 +302,7 @@ impl Enforcer {
             error: None,
             retryable: false,
         };
-        let state = match s3.state(&rule.name).await {
+        let mut state = match s3.state(&rule.name).await {
             Ok(s) => s,
             Err(e) => {
                 out.retryable = e.is_retryable();
@@ -308,16 +310,54 @@ impl Enforcer {
                 return out;
             }
         };
-        out.drift = drift(rule, &state);
+        if rule.replication.is_some() {
+            match s3.replication(&rule.name).await {
+                Ok(r) => state.replication = r,
+                Err(e) => {
+                    out.retryable = e.is_retryable();
+                    out.error = Some(e.to_string());
+                    return out;
+                }
+            }
+        }
+        let role = self.replication_role.as_deref();
+        out.drift = drift(rule, &state, role);
         if dry_run || out.drift.is_none() {
             return out;
         }
+        // The replication rule to write, checked before anything changes:
+        // without a usable role nothing is written and the bucket says why.
+        let replication = match (&out.drift.replication, &rule.replication) {
+            (Some(_), Some(want)) => {
+                let rule = match role {
+                    None => Err(format!(
+                        "replication of {} to {} is wanted but {REPLICATION_ROLE_ENV} is not set (Terraform sets it when bucket_replicas is)",
+                        rule.name, want.bucket
+                    )),
+                    Some(r) => ReplicationRule::wanted(want, r)
+                        .map(|w| (r, w))
+                        .map_err(|e| format!("{REPLICATION_ROLE_ENV}: {e}")),
+                };
+                match rule {
+                    Ok(w) => Some(w),
+                    Err(e) => {
+                        out.error = Some(e);
+                        return out;
+                    }
+                }
+            }
+            _ => None,
+        };
+        // Versioning first: S3 refuses replication from a bucket without it.
         let mut res = Ok(());
         if out.drift.enable_versioning {
             res = s3.enable_versioning(&rule.name).await;
         }
         if res.is_ok() && out.drift.lifecycle.is_some() {
             res = s3.put_lifecycle(&rule.name, &rule.lifecycle).await;
+        }
+        if let (true, Some((r, w))) = (res.is_ok(), &replication) {
+            res = s3.put_replication(&rule.name, r, w).await;
         }
         match res {
             Ok(()) => {

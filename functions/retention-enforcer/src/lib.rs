@@ -77,6 +77,9 @@ pub struct Deps {
     pub pace: u32,
     /// Calls in progress at once.
     pub concurrency: usize,
+    /// The role S3 replicates the `[[buckets]]` with
+    /// (`REMPART_REPLICATION_ROLE_ARN`); none: replication is not written.
+    pub replication_role: Option<String>,
 }
 
 impl Deps {
@@ -88,6 +91,9 @@ impl Deps {
             PolicySource::from_env()?,
         )?;
         d.dry_run_default = std::env::var(DRY_RUN_ENV).is_ok_and(|v| v == "true" || v == "1");
+        d.replication_role = std::env::var(rempart_core::buckets::REPLICATION_ROLE_ENV)
+            .ok()
+            .filter(|r| !r.is_empty());
         Ok(d)
     }
 
@@ -108,6 +114,7 @@ impl Deps {
             dry_run_default: false,
             pace: DEFAULT_PACE,
             concurrency: DEFAULT_CONCURRENCY,
+            replication_role: None,
         })
     }
 }
@@ -144,6 +151,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<EnforcerReport> {
                 )
             })
             .collect(),
+        replication_role: deps.replication_role.clone(),
         pace: deps.pace,
         concurrency: deps.concurrency,
     };

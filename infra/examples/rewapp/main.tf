@@ -92,6 +92,15 @@ module "rempart" {
     "rewapp-prod-backups"   = { transition_days = 30, expiration_days = 1825, noncurrent_expiration_days = 365, abort_incomplete_multipart_days = 7 }
   }
 
+  # §4.2: the production buckets replicate to eu-central-1 (the policy's
+  # [buckets.replication]); rewapp-prod-backups' Redis exports reach
+  # eu-central-1 through the snapshot-replicator instead.
+  bucket_replicas = {
+    "rewapp-prod-assets"    = "rewapp-prod-assets-dr"
+    "rewapp-prod-documents" = "rewapp-prod-documents-dr"
+    "rewapp-prod-exports"   = "rewapp-prod-exports-dr"
+  }
+
   # rewapp-redis: export_bucket, and the `bucket` of its [[dr]] entry, kept
   # as long as the exports themselves.
   redis_export_bucket        = "rewapp-prod-backups"

@@ -4,8 +4,9 @@
 # (BucketOwnerEnforced), a TLS-only bucket policy, and the lifecycle written
 # exactly as the retention-enforcer writes it (one whole-bucket rule
 # `rempart-backup-policy`), so that its daily run finds no drift. Used for
-# the primary region's backup buckets and for the DR region's copy of the
-# Redis exports (the caller passes the DR provider).
+# the primary region's backup buckets, and in the DR region (the caller
+# passes the DR provider) for the copy of the Redis exports and for the
+# replicas of the replicated buckets.
 ################################################################################
 
 locals {
@@ -24,7 +25,7 @@ resource "aws_s3_bucket" "this" {
   for_each = var.buckets
 
   #checkov:skip=CKV_AWS_18:Server access logs would need a log bucket of their own per region; the backup buckets' API calls are in CloudTrail, and Rempart never reads or deletes their objects outside the replicator's exports.
-  #checkov:skip=CKV_AWS_144:Cross-region replication is not wanted here: the Redis exports reach the DR region through the snapshot-replicator's re-encrypting copies (the DR instance of this module is that copy; replicating it back would defeat its purpose); the other buckets' DR is out of this module's scope (the policy asks for versioning and lifecycle).
+  #checkov:skip=CKV_AWS_144:Cross-region replication is set outside this module, per source, where the policy asks for it (bucket_replication.tf, bucket_replicas; the retention-enforcer keeps it); the DR-region instances of this module hold replicas and the Redis exports' DR copies, which are not replicated again.
   #checkov:skip=CKV2_AWS_62:No consumer of S3 event notifications: the replicator follows its exports by polling in its sweep and records each copy in the registry.
   #checkov:skip=CKV_AWS_21:Versioning is aws_s3_bucket_versioning.this, for_each over these buckets; checkov 3.3.30's graph links it to one for_each instance only and reports the others.
   #checkov:skip=CKV_AWS_145:SSE-KMS is aws_s3_bucket_server_side_encryption_configuration.this, for_each over these buckets (same checkov for_each linking limit as CKV_AWS_21).

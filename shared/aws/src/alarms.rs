@@ -1,11 +1,13 @@
 //! CloudWatch alarms (monitoring thresholds): lists, writes and deletes
 //! only Rempart's (`rempart-monitor-*`), as `rempart_core::monitoring`
-//! plans them.
+//! plans them; and reads the S3 replication metrics the audit judges
+//! (`rempart_core::buckets::audit_replication`).
 
 use crate::aws_error;
 use crate::error::Result;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, StandardUnit, Statistic, Tag};
 use aws_sdk_cloudwatch::Client;
+use rempart_core::buckets::ReplicationMetrics;
 use rempart_core::monitoring::{AlarmSpec, ExistingAlarm, MONITORS_TAG, PREFIX};
 use rempart_core::tags::TAG_MANAGED;
 
@@ -20,6 +22,57 @@ pub struct Alarms {
 impl Alarms {
     pub fn new(client: Client) -> Self {
         Alarms { client }
+    }
+
+    /// What S3 published of a replication rule between `from` and `to`
+    /// (`AWS/S3` `ReplicationLatency` maximum and
+    /// `OperationsFailedReplication` sum, per source, destination and
+    /// rule): read from the client's region, the source bucket's.
+    pub async fn replication_metrics(
+        &self,
+        source: &str,
+        destination: &str,
+        rule: &str,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<ReplicationMetrics> {
+        let dims = [
+            ("SourceBucket", source),
+            ("DestinationBucket", destination),
+            ("RuleId", rule),
+        ]
+        .map(|(n, v)| Dimension::builder().name(n).value(v).build());
+        let period = (to - from).num_seconds().max(60) as i32;
+        let read = |metric: &'static str, stat: Statistic| {
+            self.client
+                .get_metric_statistics()
+                .namespace("AWS/S3")
+                .metric_name(metric)
+                .set_dimensions(Some(dims.to_vec()))
+                .start_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
+                    from.timestamp(),
+                ))
+                .end_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
+                    to.timestamp(),
+                ))
+                .period(period)
+                .statistics(stat)
+                .send()
+        };
+        let latency = read("ReplicationLatency", Statistic::Maximum)
+            .await
+            .map_err(|e| aws_error("GetMetricStatistics", e))?;
+        let failed = read("OperationsFailedReplication", Statistic::Sum)
+            .await
+            .map_err(|e| aws_error("GetMetricStatistics", e))?;
+        Ok(ReplicationMetrics {
+            max_latency_s: latency
+                .datapoints()
+                .iter()
+                .filter_map(|d| d.maximum())
+                .reduce(f64::max),
+            failed_operations: failed.datapoints().iter().filter_map(|d| d.sum()).sum(),
+        })
     }
 
     /// Every metric alarm whose name starts with Rempart's prefix.

@@ -151,13 +151,10 @@ impl ElastiCache {
         if g.engine().is_some_and(|e| !is_redis(Some(e))) {
             return Ok(None);
         }
-        let shape = if g.cluster_enabled() == Some(true) {
-            RedisShape::ClusteredGroup
-        } else {
-            match snapshot_node(g) {
-                Some(node) => RedisShape::Group { node },
-                None => RedisShape::ClusteredGroup,
-            }
+        let members = g.member_clusters().to_vec();
+        let shape = match snapshot_node(g).filter(|_| g.cluster_enabled() != Some(true)) {
+            Some(node) => RedisShape::Group { node, members },
+            None => RedisShape::ClusteredGroup { members },
         };
         Ok(Some(Resource {
             kind: ResourceKind::ElasticacheRedis,
@@ -234,23 +231,6 @@ impl ElastiCache {
         Ok(out)
     }
 
-    /// The cache clusters (nodes) of a replication group, whose metrics
-    /// CloudWatch publishes per node.
-    pub async fn members(&self, group: &str) -> Result<Vec<String>> {
-        let out = self
-            .client
-            .describe_replication_groups()
-            .replication_group_id(group)
-            .send()
-            .await
-            .map_err(|e| aws_error("DescribeReplicationGroups", e))?;
-        Ok(out
-            .replication_groups()
-            .iter()
-            .flat_map(|g| g.member_clusters().iter().cloned())
-            .collect())
-    }
-
     /// One replication group (or, with `standalone`, cache cluster) by id.
     pub async fn redis_by_id(&self, id: &str, standalone: bool) -> Result<Resource> {
         if standalone {
@@ -303,9 +283,9 @@ impl ElastiCache {
         tags: &[(String, String)],
     ) -> Result<Created> {
         let by_node = match &resource.redis {
-            Some(RedisShape::Group { node }) => Some(node.as_str()),
+            Some(RedisShape::Group { node, .. }) => Some(node.as_str()),
             Some(RedisShape::Standalone) => Some(resource.id.as_str()),
-            Some(RedisShape::ClusteredGroup) | None => None,
+            Some(RedisShape::ClusteredGroup { .. }) | None => None,
         };
         let group =
             (resource.redis != Some(RedisShape::Standalone)).then_some(resource.id.as_str());

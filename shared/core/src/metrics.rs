@@ -16,6 +16,9 @@ pub const DR_COPY_LAG: &str = "DrCopyLagSeconds";
 /// backup-auditor: how far an RDS or Aurora database's newest restorable
 /// point lags the audit (the point-in-time RPO).
 pub const PITR_LAG: &str = "PitrLagSeconds";
+/// backup-auditor: the highest S3 replication lag of a `[[buckets]]`
+/// bucket over the last hour (resource `s3-bucket/<name>`).
+pub const BUCKET_REPLICATION_LAG: &str = "BucketReplicationLagSeconds";
 /// backup-auditor: 1 when every check of the resource passed, 0 on a breach.
 pub const COVERAGE: &str = "Coverage";
 /// backup-auditor: resources of a required kind that no policy covers and
@@ -40,7 +43,12 @@ pub const OPEN_INCIDENTS: &str = "OpenIncidents";
 /// The unit CloudWatch records for a metric of this module.
 fn unit(name: &str) -> &'static str {
     match name {
-        RPO_AGE | DR_COPY_LAG | PITR_LAG | RESTORE_TEST_RTO | DRILL_RTO => "Seconds",
+        RPO_AGE
+        | DR_COPY_LAG
+        | PITR_LAG
+        | BUCKET_REPLICATION_LAG
+        | RESTORE_TEST_RTO
+        | DRILL_RTO => "Seconds",
         RESTORE_INTEGRITY => "Percent",
         _ => "Count",
     }

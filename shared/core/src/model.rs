@@ -63,12 +63,31 @@ pub fn tiers_tag_value(tiers: &[Tier]) -> String {
 #[serde(rename_all = "kebab-case", tag = "type")]
 pub enum RedisShape {
     /// Cluster mode enabled: `CreateSnapshot(ReplicationGroupId)`.
-    ClusteredGroup,
+    /// `members`: its cache clusters (nodes), as listed with it.
+    ClusteredGroup {
+        #[serde(default)]
+        members: Vec<String>,
+    },
     /// Cluster mode disabled: snapshot one node (`CreateSnapshot(CacheClusterId)`),
     /// a replica when there is one so that the primary is spared the fork.
-    Group { node: String },
+    Group {
+        node: String,
+        #[serde(default)]
+        members: Vec<String>,
+    },
     /// A standalone cache cluster (no replication group).
     Standalone,
+}
+
+impl RedisShape {
+    /// A group's cache clusters (CloudWatch publishes Redis metrics per
+    /// node); none for a standalone cluster, which is its own node.
+    pub fn members(&self) -> &[String] {
+        match self {
+            RedisShape::ClusteredGroup { members } | RedisShape::Group { members, .. } => members,
+            RedisShape::Standalone => &[],
+        }
+    }
 }
 
 /// A resource found in an AWS region, with its tags.

@@ -249,181 +249,173 @@ fn alarm_name(short: &str, id: &str, metric: &str) -> String {
 const MIB: f64 = 1024.0 * 1024.0;
 const GIB: f64 = 1024.0 * MIB;
 
-/// The alarms `resources` (the protected ones) should have. `redis_nodes`:
-/// each Redis group's cache clusters (a standalone cluster is its own node),
-/// whose metrics CloudWatch publishes per node.
-pub fn desired(
+/// One threshold of a resource kind: CloudWatch's metric, how the
+/// description names it, the alarm name's suffix, which side breaches, and
+/// the threshold (in CloudWatch's unit, and as the policy wrote it), when
+/// the policy sets it.
+type Row = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Comparison,
+    Option<(f64, String)>,
+);
+
+fn percent(v: Option<f64>) -> Option<(f64, String)> {
+    v.map(|v| (v, format!("{v} %")))
+}
+
+fn seconds(v: &Option<Span>) -> Option<(f64, String)> {
+    v.map(|v| {
+        let s = v.0.num_milliseconds() as f64 / 1000.0;
+        (s, format!("{s} s"))
+    })
+}
+
+/// A kind's thresholds, and where CloudWatch publishes them: (the alarm
+/// name's kind, namespace, dimension, rows). None: the policy watches none.
+fn thresholds(
     m: &Monitoring,
-    resources: &[Resource],
-    redis_nodes: &BTreeMap<String, Vec<String>>,
-) -> Vec<AlarmSpec> {
-    let mut out = Vec::new();
-    for r in resources {
-        let policy = r.policy_tag().unwrap_or_default();
-        let mut add = |short: &str,
-                       id: &str,
-                       namespace: &str,
-                       dimension: &str,
-                       (metric, label, slug): (&str, &str, &str),
-                       threshold: f64,
-                       comparison: Comparison,
-                       shown: String| {
-            let every = crate::time::human(m.period.seconds());
-            out.push(AlarmSpec {
-                name: alarm_name(short, id, slug),
-                description: format!(
-                    "Rempart monitoring of {} {id} (policy {policy}): {label} {} {shown} (average over {every}, {} periods in a row)",
-                    r.kind,
-                    match comparison {
-                        Comparison::Above => "above",
-                        Comparison::Below => "below",
-                    },
-                    m.evaluation_periods,
+    kind: ResourceKind,
+) -> Option<(&'static str, &'static str, &'static str, Vec<Row>)> {
+    use Comparison::{Above, Below};
+    Some(match kind {
+        ResourceKind::RdsInstance | ResourceKind::AuroraCluster => {
+            let t = m.rds.as_ref()?;
+            let instance = kind == ResourceKind::RdsInstance;
+            let (short, dim) = if instance {
+                ("rds", "DBInstanceIdentifier")
+            } else {
+                ("aurora", "DBClusterIdentifier")
+            };
+            let rows = vec![
+                (
+                    "CPUUtilization",
+                    "CPU",
+                    "cpu",
+                    Above,
+                    percent(t.cpu_percent),
                 ),
-                namespace: namespace.into(),
-                metric: metric.into(),
-                dimensions: vec![(dimension.into(), id.into())],
-                statistic: "Average".into(),
-                period_s: m.period.seconds() as i32,
-                evaluation_periods: m.evaluation_periods as i32,
-                threshold,
-                comparison,
-                treat_missing_data: "notBreaching".into(),
-                monitors: format!("{}/{}", r.kind, r.id),
-            });
+                (
+                    "FreeableMemory",
+                    "freeable memory",
+                    "freeable-memory",
+                    Below,
+                    t.freeable_memory_mib.map(|v| (v * MIB, format!("{v} MiB"))),
+                ),
+                // Aurora's storage grows by itself: instances only.
+                (
+                    "FreeStorageSpace",
+                    "free storage",
+                    "free-storage",
+                    Below,
+                    t.free_storage_gib
+                        .filter(|_| instance)
+                        .map(|v| (v * GIB, format!("{v} GiB"))),
+                ),
+                (
+                    "ReadLatency",
+                    "read latency",
+                    "read-latency",
+                    Above,
+                    seconds(&t.read_latency),
+                ),
+                (
+                    "WriteLatency",
+                    "write latency",
+                    "write-latency",
+                    Above,
+                    seconds(&t.write_latency),
+                ),
+            ];
+            (short, "AWS/RDS", dim, rows)
+        }
+        ResourceKind::ElasticacheRedis => {
+            let t = m.elasticache.as_ref()?;
+            let rows = vec![
+                (
+                    "EngineCPUUtilization",
+                    "engine CPU",
+                    "cpu",
+                    Above,
+                    percent(t.cpu_percent),
+                ),
+                (
+                    "DatabaseMemoryUsagePercentage",
+                    "memory used",
+                    "memory",
+                    Above,
+                    percent(t.memory_percent),
+                ),
+            ];
+            ("redis", "AWS/ElastiCache", "CacheClusterId", rows)
+        }
+        ResourceKind::EbsVolume => {
+            let t = m.ebs.as_ref()?;
+            let rows = vec![
+                (
+                    "BurstBalance",
+                    "burst balance",
+                    "burst-balance",
+                    Below,
+                    percent(t.burst_balance_percent),
+                ),
+                (
+                    "VolumeQueueLength",
+                    "queue length",
+                    "queue-length",
+                    Above,
+                    t.queue_length.map(|v| (v, format!("{v}"))),
+                ),
+            ];
+            ("ebs", "AWS/EBS", "VolumeId", rows)
+        }
+    })
+}
+
+/// The alarms `resources` (the protected ones) should have. A Redis group
+/// gets one set per node (its cache clusters, as listed with it), since
+/// CloudWatch publishes Redis metrics per node; a standalone cluster is its
+/// own node.
+pub fn desired(m: &Monitoring, resources: &[Resource]) -> Vec<AlarmSpec> {
+    let mut out = Vec::new();
+    let every = crate::time::human(m.period.seconds());
+    for r in resources {
+        let Some((short, namespace, dimension, rows)) = thresholds(m, r.kind) else {
+            continue;
         };
-        match r.kind {
-            ResourceKind::RdsInstance | ResourceKind::AuroraCluster => {
-                let Some(t) = &m.rds else { continue };
-                let (short, dim) = if r.kind == ResourceKind::RdsInstance {
-                    ("rds", "DBInstanceIdentifier")
-                } else {
-                    ("aurora", "DBClusterIdentifier")
+        let policy = r.policy_tag().unwrap_or_default();
+        let ids = match r.redis.as_ref().map(|s| s.members()) {
+            Some(nodes) if !nodes.is_empty() => nodes.to_vec(),
+            _ => vec![r.id.clone()],
+        };
+        for id in &ids {
+            for (metric, label, slug, comparison, set) in &rows {
+                let Some((threshold, shown)) = set else {
+                    continue;
                 };
-                let id = r.id.as_str();
-                if let Some(v) = t.cpu_percent {
-                    add(
-                        short,
-                        id,
-                        "AWS/RDS",
-                        dim,
-                        ("CPUUtilization", "CPU", "cpu"),
-                        v,
-                        Comparison::Above,
-                        format!("{v} %"),
-                    );
-                }
-                if let Some(v) = t.freeable_memory_mib {
-                    add(
-                        short,
-                        id,
-                        "AWS/RDS",
-                        dim,
-                        ("FreeableMemory", "freeable memory", "freeable-memory"),
-                        v * MIB,
-                        Comparison::Below,
-                        format!("{v} MiB"),
-                    );
-                }
-                if let (Some(v), ResourceKind::RdsInstance) = (t.free_storage_gib, r.kind) {
-                    add(
-                        short,
-                        id,
-                        "AWS/RDS",
-                        dim,
-                        ("FreeStorageSpace", "free storage", "free-storage"),
-                        v * GIB,
-                        Comparison::Below,
-                        format!("{v} GiB"),
-                    );
-                }
-                if let Some(v) = &t.read_latency {
-                    let s = v.0.num_milliseconds() as f64 / 1000.0;
-                    add(
-                        short,
-                        id,
-                        "AWS/RDS",
-                        dim,
-                        ("ReadLatency", "read latency", "read-latency"),
-                        s,
-                        Comparison::Above,
-                        format!("{s} s"),
-                    );
-                }
-                if let Some(v) = &t.write_latency {
-                    let s = v.0.num_milliseconds() as f64 / 1000.0;
-                    add(
-                        short,
-                        id,
-                        "AWS/RDS",
-                        dim,
-                        ("WriteLatency", "write latency", "write-latency"),
-                        s,
-                        Comparison::Above,
-                        format!("{s} s"),
-                    );
-                }
-            }
-            ResourceKind::ElasticacheRedis => {
-                let Some(t) = &m.elasticache else { continue };
-                let nodes = redis_nodes
-                    .get(&r.id)
-                    .cloned()
-                    .unwrap_or_else(|| vec![r.id.clone()]);
-                for node in &nodes {
-                    if let Some(v) = t.cpu_percent {
-                        add(
-                            "redis",
-                            node,
-                            "AWS/ElastiCache",
-                            "CacheClusterId",
-                            ("EngineCPUUtilization", "engine CPU", "cpu"),
-                            v,
-                            Comparison::Above,
-                            format!("{v} %"),
-                        );
-                    }
-                    if let Some(v) = t.memory_percent {
-                        add(
-                            "redis",
-                            node,
-                            "AWS/ElastiCache",
-                            "CacheClusterId",
-                            ("DatabaseMemoryUsagePercentage", "memory used", "memory"),
-                            v,
-                            Comparison::Above,
-                            format!("{v} %"),
-                        );
-                    }
-                }
-            }
-            ResourceKind::EbsVolume => {
-                let Some(t) = &m.ebs else { continue };
-                let id = r.id.as_str();
-                if let Some(v) = t.burst_balance_percent {
-                    add(
-                        "ebs",
-                        id,
-                        "AWS/EBS",
-                        "VolumeId",
-                        ("BurstBalance", "burst balance", "burst-balance"),
-                        v,
-                        Comparison::Below,
-                        format!("{v} %"),
-                    );
-                }
-                if let Some(v) = t.queue_length {
-                    add(
-                        "ebs",
-                        id,
-                        "AWS/EBS",
-                        "VolumeId",
-                        ("VolumeQueueLength", "queue length", "queue-length"),
-                        v,
-                        Comparison::Above,
-                        format!("{v}"),
-                    );
-                }
+                out.push(AlarmSpec {
+                    name: alarm_name(short, id, slug),
+                    description: format!(
+                        "Rempart monitoring of {} {id} (policy {policy}): {label} {} {shown} (average over {every}, {} periods in a row)",
+                        r.kind,
+                        match comparison {
+                            Comparison::Above => "above",
+                            Comparison::Below => "below",
+                        },
+                        m.evaluation_periods,
+                    ),
+                    namespace: (*namespace).into(),
+                    metric: (*metric).into(),
+                    dimensions: vec![((*dimension).into(), id.clone())],
+                    statistic: "Average".into(),
+                    period_s: m.period.seconds() as i32,
+                    evaluation_periods: m.evaluation_periods as i32,
+                    threshold: *threshold,
+                    comparison: *comparison,
+                    treat_missing_data: "notBreaching".into(),
+                    monitors: format!("{}/{}", r.kind, r.id),
+                });
             }
         }
     }
@@ -524,19 +516,19 @@ mod tests {
     /// set per node.
     #[test]
     fn each_kind_gets_its_alarms_in_the_metric_units() {
-        let nodes = BTreeMap::from([(
-            "cache".to_string(),
-            vec!["cache-001".to_string(), "cache-002".to_string()],
-        )]);
+        let mut cache = resource(ResourceKind::ElasticacheRedis, "cache");
+        cache.redis = Some(crate::model::RedisShape::Group {
+            node: "cache-002".into(),
+            members: vec!["cache-001".to_string(), "cache-002".to_string()],
+        });
         let want = desired(
             &monitoring(),
             &[
                 resource(ResourceKind::RdsInstance, "db"),
                 resource(ResourceKind::AuroraCluster, "aur"),
-                resource(ResourceKind::ElasticacheRedis, "cache"),
+                cache,
                 resource(ResourceKind::EbsVolume, "vol-1"),
             ],
-            &nodes,
         );
         let names: Vec<&str> = want.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(
@@ -587,14 +579,9 @@ mod tests {
         let want = desired(
             &Monitoring::default(),
             &[resource(ResourceKind::RdsInstance, "db")],
-            &BTreeMap::new(),
         );
         assert!(want.is_empty());
-        let theirs = desired(
-            &monitoring(),
-            &[resource(ResourceKind::RdsInstance, "db")],
-            &BTreeMap::new(),
-        );
+        let theirs = desired(&monitoring(), &[resource(ResourceKind::RdsInstance, "db")]);
         let mut existing: Vec<ExistingAlarm> = theirs.iter().map(as_existing).collect();
         existing.push(ExistingAlarm {
             name: "team-db-cpu".into(),
@@ -616,7 +603,6 @@ mod tests {
                 resource(ResourceKind::RdsInstance, "db"),
                 resource(ResourceKind::RdsInstance, "old"),
             ],
-            &BTreeMap::new(),
         );
         let existing: Vec<ExistingAlarm> = before.iter().map(as_existing).collect();
         let mut m2 = m.clone();
@@ -629,7 +615,6 @@ mod tests {
                 resource(ResourceKind::RdsInstance, "db"),
                 resource(ResourceKind::EbsVolume, "vol-9"),
             ],
-            &BTreeMap::new(),
         );
         let p = plan(&after, &existing);
         let names = |v: &[AlarmSpec]| v.iter().map(|a| a.name.clone()).collect::<Vec<_>>();
@@ -685,14 +670,14 @@ mod tests {
                 .iter()
                 .map(|i| resource(ResourceKind::RdsInstance, i))
                 .collect::<Vec<_>>();
-            let mut existing: Vec<ExistingAlarm> = desired(&m, &mk(&old), &BTreeMap::new())
+            let mut existing: Vec<ExistingAlarm> = desired(&m, &mk(&old))
                 .iter()
                 .map(as_existing)
                 .collect();
-            existing.push(ExistingAlarm { name: "someone-else".into(), ..as_existing(&desired(&m, &[resource(ResourceKind::RdsInstance, "x")], &BTreeMap::new())[0]) });
+            existing.push(ExistingAlarm { name: "someone-else".into(), ..as_existing(&desired(&m, &[resource(ResourceKind::RdsInstance, "x")])[0]) });
             let mut m2 = m.clone();
             if let Some(r) = m2.rds.as_mut() { r.cpu_percent = Some(f64::from(cpu)); }
-            let want = desired(&m2, &mk(&ids), &BTreeMap::new());
+            let want = desired(&m2, &mk(&ids));
             let p = plan(&want, &existing);
             prop_assert!(p.delete.iter().chain(p.create.iter().map(|a| &a.name)).all(|n| n.starts_with(PREFIX)));
             // Apply.

@@ -441,6 +441,9 @@ impl PolicyDocument {
                 ));
             }
             b.lifecycle.validate(&b.name)?;
+            if let Some(r) = &b.replication {
+                r.validate(&b.name)?;
+            }
         }
         self.incidents.validate()?;
         self.coverage.validate()?;

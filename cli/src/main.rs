@@ -85,7 +85,8 @@ enum Command {
 enum IncidentCommand {
     /// Acknowledge: the on-call chain stops escalating.
     Ack(IncidentArgs),
-    /// Record that the client notification was sent (majors: within 4 h).
+    /// Record that the client notification was sent (majors: within the
+    /// policy's `client_notice_within`, default 4 h).
     ClientNotified(IncidentArgs),
     /// Record that an audience of the policy's `[[incidents.audiences]]`
     /// was notified (direction, partners, the authority…): its reminders

@@ -669,6 +669,7 @@ fn announcement(
         "on_call": rempart_core::incident::tier_names(&i.paged(), &deps.chain()),
         "rule": i.class.rule,
         "respond_within_s": policy.respond_within(&i.class).num_seconds(),
+        "client_notice_within_s": policy.client_notice_within.0.num_seconds(),
         "escalation_tier": i.escalation + 1,
         "acknowledged": i.acked_at.is_some(),
         "recurring": i.recurring,

@@ -219,7 +219,7 @@ mod tests {
             "critical",
             "Incident opened: alarm rewapp-prod-db-critical-connections (critical, level 3, respond within 4 h)",
             json!({"kind": "incident", "id": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:rewapp-prod-db-critical-connections@2025-11-23T02:06:13Z"}),
-            json!({"incident": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:rewapp-prod-db-critical-connections@2025-11-23T02:06:13Z", "impact": "critical", "level": 3, "respond_within_s": 14400}),
+            json!({"incident": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:rewapp-prod-db-critical-connections@2025-11-23T02:06:13Z", "impact": "critical", "level": 3, "respond_within_s": 14400, "client_notice_within_s": 14400}),
         )
     }
 

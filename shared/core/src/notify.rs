@@ -323,7 +323,12 @@ fn next_step(a: &Announcement) -> Option<String> {
         "snapshot.digest" if a.severity >= Severity::Warning => "Some snapshots failed: each has its own `snapshot.failed` message with the error; the retryable ones are retried by Lambda, the others at the next scheduled run.".into(),
         "incident.opened" | "incident.escalated" => {
             let id = d.get("incident").and_then(Value::as_str).unwrap_or("<id>");
-            format!("Acknowledge to stop the escalation: `rempart incident ack '{id}' --by <you>`. Majors: notify the client within 4 h, then `rempart incident client-notified '{id}' --by <you>`.")
+            let notice = d
+                .get("client_notice_within_s")
+                .and_then(Value::as_i64)
+                .map(human)
+                .unwrap_or_else(|| "the policy's client-notice time".into());
+            format!("Acknowledge to stop the escalation: `rempart incident ack '{id}' --by <you>`. Majors: notify the client within {notice}, then `rempart incident client-notified '{id}' --by <you>`.")
         }
         "incident.client-notice-due" => {
             let id = d.get("incident").and_then(Value::as_str).unwrap_or("<id>");
@@ -824,6 +829,30 @@ mod tests {
     /// Proves: each kind reads as the right severity and kind, and formats
     /// to the Block Kit layout in its snapshot (reviewed by hand; a change in
     /// wording or layout shows up as a diff).
+    /// Proves: an opened incident's "what to do" names the client-notice
+    /// time the escalator's policy sets, not a fixed 4 h, and does not
+    /// invent one when the announcement carries none.
+    #[test]
+    fn the_client_notice_time_is_the_policys() {
+        let opened = |details: Value| -> Announcement {
+            serde_json::from_str(&announcement(
+                "incident.opened",
+                "critical",
+                "Incident opened: x",
+                details,
+            ))
+            .expect("announcement")
+        };
+        let two_hours = opened(json!({"incident": "k@t", "client_notice_within_s": 7200}));
+        assert!(what_to_do(&two_hours)
+            .unwrap_or_default()
+            .contains("notify the client within 2h,"));
+        let none = opened(json!({"incident": "k@t"}));
+        assert!(what_to_do(&none)
+            .unwrap_or_default()
+            .contains("within the policy's client-notice time"));
+    }
+
     #[test]
     fn every_message_kind_formats_as_its_snapshot() {
         let cases: Vec<(&str, String, Option<&str>)> = vec![
@@ -840,21 +869,21 @@ mod tests {
                 "function": "incident-escalator", "region": "eu-west-1",
                 "resource": {"kind": "incident", "id": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:rewapp-prod-db-critical-connections@2025-11-23T02:06:13Z"},
                 "summary": "Incident opened: alarm rewapp-prod-db-critical-connections (critical, level 3, respond within 4 h)",
-                "details": {"incident": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:rewapp-prod-db-critical-connections@2025-11-23T02:06:13Z", "impact": "critical", "level": 3, "rule": "incidents.rules[1]", "respond_within_s": 14400, "escalation_tier": 1, "acknowledged": false, "recurring": false}
+                "details": {"incident": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:rewapp-prod-db-critical-connections@2025-11-23T02:06:13Z", "impact": "critical", "level": 3, "rule": "incidents.rules[1]", "respond_within_s": 14400, "client_notice_within_s": 14400, "escalation_tier": 1, "acknowledged": false, "recurring": false}
             }).to_string(), None),
             ("incident_opened_class", json!({
                 "schema": SCHEMA, "kind": "incident.opened", "severity": "critical", "time": "2025-11-23T02:06:13Z",
                 "function": "incident-escalator", "region": "eu-west-1",
                 "resource": {"kind": "incident", "id": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:profitum-db-cpu@2025-11-23T02:06:13Z"},
                 "summary": "Incident opened: alarm profitum-db-cpu (class Critical (critical), respond within 15min; paged tier 2 (devops), tier 3 (lead-dev), tier 4 (cto))",
-                "details": {"incident": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:profitum-db-cpu@2025-11-23T02:06:13Z", "impact": "critical", "level": 0, "class": "Critical", "on_call": "tier 2 (devops), tier 3 (lead-dev), tier 4 (cto)", "rule": "incidents.rules[0]", "respond_within_s": 900, "escalation_tier": 4, "acknowledged": false, "recurring": false}
+                "details": {"incident": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:profitum-db-cpu@2025-11-23T02:06:13Z", "impact": "critical", "level": 0, "class": "Critical", "on_call": "tier 2 (devops), tier 3 (lead-dev), tier 4 (cto)", "rule": "incidents.rules[0]", "respond_within_s": 900, "client_notice_within_s": 14400, "escalation_tier": 4, "acknowledged": false, "recurring": false}
             }).to_string(), None),
             ("incident_resolved", json!({
                 "schema": SCHEMA, "kind": "incident.resolved", "severity": "critical", "time": "2025-11-23T03:11:00Z",
                 "function": "incident-escalator", "region": "eu-west-1",
                 "resource": {"kind": "incident", "id": "k@2025-11-23T02:06:13Z"},
                 "summary": "Incident resolved: alarm rewapp-prod-db-critical-connections",
-                "details": {"incident": "k@2025-11-23T02:06:13Z", "impact": "critical", "level": 3, "rule": "incidents.rules[1]", "respond_within_s": 14400, "escalation_tier": 1, "acknowledged": true, "recurring": false,
+                "details": {"incident": "k@2025-11-23T02:06:13Z", "impact": "critical", "level": 3, "rule": "incidents.rules[1]", "respond_within_s": 14400, "client_notice_within_s": 14400, "escalation_tier": 1, "acknowledged": true, "recurring": false,
                     "report": {"time_to_acknowledge_s": 527, "response_deadline_s": 14400, "acknowledged_in_time": true, "time_to_resolve_s": 3886, "client_notified_in_time": false, "escalations": 0,
                         "timeline": [{"at": "2025-11-23T02:06:13Z", "what": "opened", "detail": "Threshold Crossed"}, {"at": "2025-11-23T02:15:00Z", "what": "acknowledged", "by": "alice@rewapp.fr"}, {"at": "2025-11-23T03:00:00Z", "what": "ok"}, {"at": "2025-11-23T03:11:00Z", "what": "resolved", "detail": "OK for the whole flap window"}],
                         "post_mortem": "# Post-mortem"}}

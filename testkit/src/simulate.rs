@@ -574,10 +574,11 @@ fn strip_dr(text: &str) -> String {
     })
 }
 
-/// The policy text without its `[[buckets]]` tables.
+/// The policy text without its `[[buckets]]` tables (and their
+/// sub-tables, `[buckets.lifecycle]`, `[buckets.replication]`).
 fn strip_buckets(text: &str) -> String {
     strip_tables(text, |header| {
-        header == "[[buckets]]" || header == "[buckets.lifecycle]"
+        header == "[[buckets]]" || header.starts_with("[buckets.")
     })
 }
 

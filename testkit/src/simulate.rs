@@ -147,7 +147,11 @@ pub async fn simulate(args: &SimArgs, out: &mut impl Write) -> Result<SimOutcome
     doc.buckets.clear();
     let text = strip_buckets(&text);
 
-    let aws = LocalAws::start(&[("MOTO_RDS_SNAPSHOT_LIMIT", "100000")])?;
+    // No request log: 55,000 lines that slow moto (scripts/moto-server.py).
+    let aws = LocalAws::start(&[
+        ("MOTO_RDS_SNAPSHOT_LIMIT", "100000"),
+        ("REMPART_MOTO_REQUEST_LOG", "0"),
+    ])?;
     let cfg = aws.sdk_config(REGION).await;
     let (registry, topic) = create_plumbing(&cfg, "rempart-registry", "rempart-events").await?;
     let estate = create_estate(&cfg).await?;

@@ -388,8 +388,11 @@ async fn unprotected_resources_become_incidents_until_fixed() {
 }
 
 /// Proves: with `[coverage] enabled = false` the audit classes no untagged
-/// resource as unprotected and announces nothing about coverage, while the
-/// tagged resources are still audited.
+/// resource as unprotected and announces nothing new about coverage, while
+/// the tagged resources are still audited; and turning coverage off ends
+/// what it announced before: each resource announced unprotected is
+/// cleared once (`coverage.cleared`, saying coverage is off), which
+/// resolves its incident, and the next audit says nothing more.
 #[tokio::test]
 async fn coverage_can_be_limited_or_turned_off() {
     let off = EXAMPLE_POLICY.replace("[coverage]\n", "[coverage]\nenabled = false\n");
@@ -397,9 +400,17 @@ async fn coverage_can_be_limited_or_turned_off() {
         off.contains("enabled = false"),
         "the example has a [coverage] section"
     );
-    let h = Harness::with(&[], &off).await;
+    let h = Harness::new().await;
     let auditor = auditor(&h, &h.cfg);
-    let report = backup_auditor::handle(&auditor, audit_at("2025-11-23T06:00:00Z"))
+    let on = backup_auditor::handle(&auditor, audit_at("2025-11-23T06:00:00Z"))
+        .await
+        .expect("audit");
+    let unprotected = on.coverage.iter().filter(|c| c.is_unprotected()).count();
+    assert!(unprotected > 0, "the estate has untagged resources");
+    assert_eq!(announced(&h, "coverage.unprotected").len(), unprotected);
+
+    std::fs::write(&h.policy_file, &off).expect("policy turned off");
+    let report = backup_auditor::handle(&auditor, audit_at("2025-11-23T07:00:00Z"))
         .await
         .expect("audit");
     assert!(report.coverage.iter().all(|c| !c.is_unprotected()));
@@ -408,7 +419,29 @@ async fn coverage_can_be_limited_or_turned_off() {
         4,
         "the tagged resources are audited"
     );
-    assert!(announced(&h, "coverage.unprotected").is_empty());
+    assert_eq!(report.coverage_changes.cleared.len(), unprotected);
+    let cleared = h
+        .announcements("/all")
+        .into_iter()
+        .filter(|a| a["kind"] == "coverage.cleared")
+        .collect::<Vec<_>>();
+    assert_eq!(cleared.len(), unprotected);
+    assert!(cleared.iter().all(|a| a["summary"]
+        .as_str()
+        .is_some_and(|s| s.ends_with("[coverage] is off in the policy"))));
+    assert_eq!(announced(&h, "coverage.unprotected").len(), unprotected);
+
+    let again = backup_auditor::handle(&auditor, audit_at("2025-11-23T08:00:00Z"))
+        .await
+        .expect("audit");
+    assert!(again.coverage_changes.cleared.is_empty());
+    assert_eq!(
+        h.announcements("/all")
+            .iter()
+            .filter(|a| a["kind"] == "coverage.cleared")
+            .count(),
+        unprotected
+    );
 }
 
 /// Proves: `rempart status --json` against the demo estate in moto shows

@@ -251,17 +251,17 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<AuditReport> {
         &mut report.bookkeeping_errors,
     )
     .await;
-    if cov.enabled {
-        report.coverage_changes = publish_coverage(
-            deps,
-            &report.coverage,
-            &cov_regions,
-            now,
-            ev.id.as_deref(),
-            &mut report.bookkeeping_errors,
-        )
-        .await;
-    }
+    // Off, coverage still ends the incidents of what it announced before.
+    report.coverage_changes = publish_coverage(
+        deps,
+        cov.enabled,
+        &report.coverage,
+        &cov_regions,
+        now,
+        ev.id.as_deref(),
+        &mut report.bookkeeping_errors,
+    )
+    .await;
     tracing::info!(
         resources = report.audit.resources.len(),
         unprotected = report
@@ -579,8 +579,10 @@ pub fn coverage_key(region: &str) -> String {
 /// `coverage.audit` record (on a change, and once a day for the report).
 /// The state is written last: an announcement that fails is made again by
 /// the next audit.
+#[allow(clippy::too_many_arguments)]
 async fn publish_coverage(
     deps: &Deps,
+    enabled: bool,
     classes: &[Covered],
     regions: &[String],
     now: chrono::DateTime<chrono::Utc>,
@@ -599,7 +601,14 @@ async fn publish_coverage(
         .as_ref()
         .map(|r| coverage::state_of(&r.details))
         .unwrap_or_default();
-    let ch = coverage::changes(&state, classes, regions, now);
+    if !enabled && state.is_empty() {
+        return CoverageChanges::default();
+    }
+    let ch = if enabled {
+        coverage::changes(&state, classes, regions, now)
+    } else {
+        coverage::switched_off(&state)
+    };
     let mut out = CoverageChanges::default();
     let record = |resource: String, action: &str, ok: bool, details: Value| {
         new_record(
@@ -660,7 +669,11 @@ async fn publish_coverage(
             id: id.to_string(),
             arn,
         };
-        let msg = coverage::cleared_message(key, class.as_ref());
+        let msg = if enabled {
+            coverage::cleared_message(key, class.as_ref())
+        } else {
+            coverage::off_message(key)
+        };
         match deps.registry.record_once(&rec).await {
             Err(e) => errors.push(e.to_string()),
             Ok(_) => match deps
@@ -679,9 +692,11 @@ async fn publish_coverage(
         return out;
     }
     let changed = !ch.newly_unprotected.is_empty() || !ch.cleared.is_empty();
-    let new_day = previous
-        .as_ref()
-        .is_none_or(|p| p.time.date_naive() != now.date_naive());
+    // Off, the state is written once, empty, when it changes.
+    let new_day = enabled
+        && previous
+            .as_ref()
+            .is_none_or(|p| p.time.date_naive() != now.date_naive());
     if changed || new_day {
         let rec = record(
             key,

@@ -396,6 +396,31 @@ pub fn changes(
     out
 }
 
+/// `[coverage]` turned off: every resource still announced unprotected is
+/// cleared (nobody checks it any more), so that its incident resolves, and
+/// nothing is kept for the next audit.
+pub fn switched_off(previous: &BTreeMap<String, DateTime<Utc>>) -> Changes {
+    Changes {
+        cleared: previous.keys().map(|k| (k.clone(), None)).collect(),
+        ..Changes::default()
+    }
+}
+
+/// Why a resource's coverage incident ends when coverage is turned off.
+pub fn off_message(key: &str) -> String {
+    format!(
+        "{} is no longer checked: [coverage] is off in the policy",
+        what(key)
+    )
+}
+
+fn what(key: &str) -> String {
+    match key.splitn(3, '#').collect::<Vec<_>>()[..] {
+        [kind, region, id] => format!("{kind} {id} in {region}"),
+        _ => key.to_string(),
+    }
+}
+
 /// Counts per region: (protected, excluded, unprotected).
 pub fn counts(classes: &[Covered], regions: &[String]) -> BTreeMap<String, (usize, usize, usize)> {
     let mut out: BTreeMap<String, (usize, usize, usize)> =
@@ -520,10 +545,7 @@ pub fn unprotected_message(c: &Covered, now: DateTime<Utc>) -> String {
 
 /// The message when a resource is no longer unprotected.
 pub fn cleared_message(key: &str, now_class: Option<&Class>) -> String {
-    let what = match key.splitn(3, '#').collect::<Vec<_>>()[..] {
-        [kind, region, id] => format!("{kind} {id} in {region}"),
-        _ => key.to_string(),
-    };
+    let what = what(key);
     match now_class {
         Some(Class::Protected { policy }) => format!("{what} is now under policy `{policy}`"),
         Some(Class::Excluded { reason, .. }) => {
@@ -594,6 +616,24 @@ mod tests {
 
     /// Proves: a database under a policy of the document, in the region
     /// Rempart runs in, is protected; untagged, it is unprotected.
+    /// Proves: turning coverage off clears every resource still announced
+    /// unprotected, with a message that says why, and keeps nothing.
+    #[test]
+    fn switching_coverage_off_clears_what_was_unprotected() {
+        let t: DateTime<Utc> = "2025-11-23T06:00:00Z".parse().expect("time");
+        let previous = BTreeMap::from([
+            ("rds-instance#eu-west-1#db".to_string(), t),
+            ("ebs-volume#eu-central-1#vol-1".to_string(), t),
+        ]);
+        let ch = switched_off(&previous);
+        assert_eq!(ch.cleared.len(), 2);
+        assert!(ch.newly_unprotected.is_empty() && ch.unprotected.is_empty());
+        assert_eq!(
+            off_message("rds-instance#eu-west-1#db"),
+            "rds-instance db in eu-west-1 is no longer checked: [coverage] is off in the policy"
+        );
+    }
+
     #[test]
     fn tagged_is_protected_untagged_is_not() {
         let c = Coverage::default();

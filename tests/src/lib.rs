@@ -406,6 +406,18 @@ impl Harness {
             .expect("sweep");
     }
 
+    /// The backup-auditor on the harness's table, topic and policy file,
+    /// its AWS calls made with `cfg` (the emulator's, or a proxy's).
+    pub fn auditor(&self, cfg: &SdkConfig) -> rempart_backup_auditor::Deps {
+        rempart_backup_auditor::Deps::new(
+            cfg,
+            TABLE,
+            self.topic.arn(),
+            PolicySource::File(self.policy_file.clone()),
+        )
+        .expect("auditor")
+    }
+
     /// Delivers to the incident-escalator, as the events topic does, every
     /// announcement of `kind` received so far on `/all` that `only` accepts.
     pub async fn deliver(

@@ -2,7 +2,6 @@
 //! scheduler, copies made by the replicator, then the hourly audit.
 
 use rempart_backup_auditor as backup_auditor;
-use rempart_core::policy::PolicySource;
 use rempart_integration::{scheduled_at, Harness};
 use rempart_snapshot_replicator as snapshot_replicator;
 use rempart_snapshot_scheduler as snapshot_scheduler;
@@ -10,18 +9,7 @@ use serde_json::Value;
 
 /// The backup-auditor of the harness's account, with its policy file.
 fn auditor(h: &Harness) -> backup_auditor::Deps {
-    auditor_on(h, &h.cfg)
-}
-
-/// The same, its AWS calls made with `cfg` (through a proxy).
-fn auditor_on(h: &Harness, cfg: &aws_config::SdkConfig) -> backup_auditor::Deps {
-    backup_auditor::Deps::new(
-        cfg,
-        rempart_integration::TABLE,
-        h.topic.arn(),
-        PolicySource::File(h.policy_file.clone()),
-    )
-    .expect("auditor")
+    h.auditor(&h.cfg)
 }
 
 fn audit_at(time: &str) -> Value {
@@ -202,7 +190,7 @@ async fn point_in_time_recovery_behind_its_target_is_a_breach() {
     .await
     .expect("proxy");
     let cfg = rempart_testkit::local::sdk_config_for(&proxy.url(), "eu-west-1").await;
-    let deps = auditor_on(&h, &cfg);
+    let deps = h.auditor(&cfg);
     let report = backup_auditor::handle(&deps, audit_at("2025-11-23T06:00:00Z"))
         .await
         .expect("audit");

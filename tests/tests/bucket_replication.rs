@@ -183,13 +183,7 @@ async fn a_bucket_without_replication_is_a_breach_until_the_enforcer_writes_it()
             .await
             .expect("proxy");
     let proxied = rempart_testkit::local::sdk_config_for(&proxy.url(), "eu-west-1").await;
-    let auditor = backup_auditor::Deps::new(
-        &proxied,
-        TABLE,
-        h.topic.arn(),
-        PolicySource::File(h.policy_file.clone()),
-    )
-    .expect("auditor");
+    let auditor = h.auditor(&proxied);
     let mut enforcer = retention_enforcer::Deps::new(
         &proxied,
         TABLE,

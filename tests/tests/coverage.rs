@@ -6,7 +6,6 @@
 
 use rempart_backup_auditor as backup_auditor;
 use rempart_core::coverage::Class;
-use rempart_core::policy::PolicySource;
 use rempart_incident_escalator as incident_escalator;
 use rempart_integration::{as_sns, Harness, EXAMPLE_POLICY};
 use serde_json::Value;
@@ -29,17 +28,6 @@ fn ec_tag(k: &str, v: &str) -> aws_sdk_elasticache::types::Tag {
         .key(k)
         .value(v)
         .build()
-}
-
-/// The backup-auditor on the harness's table and topic, through `cfg`.
-fn auditor(h: &Harness, cfg: &aws_config::SdkConfig) -> backup_auditor::Deps {
-    backup_auditor::Deps::new(
-        cfg,
-        rempart_integration::TABLE,
-        h.topic.arn(),
-        PolicySource::File(h.policy_file.clone()),
-    )
-    .expect("auditor")
 }
 
 /// An RDS instance with these tags, in the region of `cfg`.
@@ -131,7 +119,7 @@ async fn unprotected_resources_become_incidents_until_fixed() {
         .await
         .expect("proxy");
     let cfg = rempart_testkit::local::sdk_config_for(&proxy.url(), "eu-west-1").await;
-    let auditor = auditor(&h, &cfg);
+    let auditor = h.auditor(&cfg);
 
     let first = backup_auditor::handle(&auditor, audit_at("2025-11-23T06:00:00Z"))
         .await
@@ -401,7 +389,7 @@ async fn coverage_can_be_limited_or_turned_off() {
         "the example has a [coverage] section"
     );
     let h = Harness::new().await;
-    let auditor = auditor(&h, &h.cfg);
+    let auditor = h.auditor(&h.cfg);
     let on = backup_auditor::handle(&auditor, audit_at("2025-11-23T06:00:00Z"))
         .await
         .expect("audit");
@@ -489,7 +477,7 @@ async fn status_shows_protected_stale_unprotected_and_excluded() {
     };
     h.registry.record_once(&tested).await.expect("record");
     let (incidents, escalator) = h.escalator().await;
-    let auditor = auditor(&h, &h.cfg);
+    let auditor = h.auditor(&h.cfg);
     backup_auditor::handle(&auditor, audit_at("2025-11-23T06:00:00Z"))
         .await
         .expect("audit");

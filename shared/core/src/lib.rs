@@ -31,6 +31,7 @@ pub mod slack_action;
 pub mod status;
 pub mod tags;
 pub mod time;
+pub mod vault;
 
 pub use error::{Error, Result};
 
@@ -68,6 +69,7 @@ mod tests {
         ("status", include_str!("status.rs")),
         ("tags", include_str!("tags.rs")),
         ("time", include_str!("time.rs")),
+        ("vault", include_str!("vault.rs")),
     ];
 
     /// The modules a module's non-test code names (`crate::<module>`).

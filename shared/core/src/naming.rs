@@ -471,6 +471,20 @@ pub fn hashed_id(head: &str, parts: &[&str], tail: &str, max: usize, hash: &str)
     }
 }
 
+/// An ARN's parts: `(partition, service, region, account, resource)`.
+pub fn arn_parts(arn: &str) -> Option<(&str, &str, &str, &str, &str)> {
+    let mut it = arn.splitn(6, ':');
+    if it.next()? != "arn" {
+        return None;
+    }
+    let (p, s, r, a, res) = (it.next()?, it.next()?, it.next()?, it.next()?, it.next()?);
+    Some((p, s, r, a, res))
+}
+
+pub fn valid_account_id(a: &str) -> bool {
+    a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -153,6 +153,9 @@ pub struct Policy {
     /// re-encrypted with.
     #[serde(default)]
     pub dr: Vec<DrTarget>,
+    /// Isolated backup accounts (air-gapped copies): `[[policies.<name>.vault]]`.
+    #[serde(default)]
+    pub vault: Vec<Vault>,
     /// RDS instances and Aurora clusters: the point-in-time recovery the
     /// policy relies on (automated backups), which the backup-auditor checks.
     #[serde(default)]
@@ -312,6 +315,92 @@ pub struct DrTarget {
     /// Redis snapshots are copied to (encrypted with `kms_key`).
     #[serde(default)]
     pub bucket: Option<String>,
+}
+
+/// One isolated backup account of a policy (air-gapped copies; the
+/// snapshot-replicator's decisions about it are in `vault`).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Vault {
+    /// The backup account's 12-digit id.
+    pub account: String,
+    /// The role of that account that the snapshot-replicator assumes (ARN).
+    pub role: String,
+    /// The external id its trust policy requires (`sts:ExternalId`), if any.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// The key of the backup account, in the primary region, that copies
+    /// there are encrypted with (a key or alias ARN).
+    pub kms_key: String,
+    /// A customer-managed key of the production account, in the primary
+    /// region, whose key policy lets the backup account use it: snapshots
+    /// under an AWS-managed key are first copied under it (key or alias ARN,
+    /// or `alias/...`).
+    #[serde(default)]
+    pub share_key: Option<String>,
+}
+
+impl Vault {
+    /// Checks one entry; `at` names it in errors.
+    pub fn validate(&self, at: &str) -> std::result::Result<(), String> {
+        if !crate::naming::valid_account_id(&self.account) {
+            return Err(format!(
+                "{at}.account: `{}` is not an AWS account id (12 digits)",
+                self.account
+            ));
+        }
+        match crate::naming::arn_parts(&self.role) {
+            Some((_, "iam", "", a, res)) if a == self.account && res.starts_with("role/") => {}
+            _ => {
+                return Err(format!(
+                    "{at}.role: `{}` is not the ARN of a role of account {} (arn:aws:iam::{}:role/<name>)",
+                    self.role, self.account, self.account
+                ))
+            }
+        }
+        if let Some(id) = &self.external_id {
+            let ok = (2..=1224).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+=,.@:/-_".contains(&b));
+            if !ok {
+                return Err(format!(
+                    "{at}.external_id: must be 2 to 1224 letters, digits or `+=,.@:/-_` (AWS's rule)"
+                ));
+            }
+        }
+        match crate::naming::arn_parts(&self.kms_key) {
+            Some((_, "kms", r, a, res))
+                if a == self.account
+                    && !r.is_empty()
+                    && (res.starts_with("key/") || res.starts_with("alias/")) => {}
+            _ => {
+                return Err(format!(
+                    "{at}.kms_key: `{}` is not the ARN of a KMS key or alias of account {} (the key must be the backup account's, in the primary region)",
+                    self.kms_key, self.account
+                ))
+            }
+        }
+        if let Some(k) = &self.share_key {
+            let ok = k.starts_with("alias/")
+                || matches!(crate::naming::arn_parts(k), Some((_, "kms", r, a, res))
+                    if !r.is_empty() && crate::naming::valid_account_id(a) && a != self.account
+                        && (res.starts_with("key/") || res.starts_with("alias/")));
+            if !ok {
+                return Err(format!(
+                    "{at}.share_key: `{k}` is not a KMS key or alias of the production account (`alias/<name>` or its ARN)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The region of the vault key (where copies are made).
+    pub fn region(&self) -> &str {
+        crate::naming::arn_parts(&self.kms_key)
+            .map(|p| p.2)
+            .unwrap_or_default()
+    }
 }
 
 /// The longest schedule name.
@@ -579,6 +668,14 @@ impl PolicyDocument {
                         at(&format!("dr[{i}].bucket")),
                         d.region
                     ));
+                }
+            }
+            let mut accounts = BTreeSet::new();
+            for (i, v) in p.vault.iter().enumerate() {
+                let here = at(&format!("vault[{i}]"));
+                v.validate(&here)?;
+                if !accounts.insert(&v.account) {
+                    return Err(format!("{here}: account {} is listed twice", v.account));
                 }
             }
             if let Some(b) = p.export_bucket.as_deref().filter(|b| !b.trim().is_empty()) {

@@ -175,6 +175,7 @@ pub fn copy_tags(source: &SnapshotInfo) -> Vec<(String, String)> {
                 && k.as_str() != TAG_EXPORT
                 && k.as_str() != TAG_COPY_OF
                 && !k.starts_with(TAG_DR_COPY_PREFIX)
+                && !k.starts_with(TAG_VAULT_COPY_PREFIX)
         })
         .map(|(k, v)| (k.clone(), v.clone()))
         .partition(|(k, _)| k.starts_with("rempart:"));

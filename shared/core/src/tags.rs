@@ -36,6 +36,18 @@ pub const TAG_VERIFIED: &str = "rempart:verified";
 pub fn dr_copy_tag(region: &str) -> String {
     format!("{TAG_DR_COPY_PREFIX}{region}")
 }
+// Vault (air-gapped) copies.
+/// On a production snapshot once its vault copy is available:
+/// `rempart:vault-copy:<account>` = the copy's identifier.
+pub const TAG_VAULT_COPY_PREFIX: &str = "rempart:vault-copy:";
+/// On a stage (an intermediate copy under the share key): the ARN of the
+/// snapshot it stages.
+pub const TAG_VAULT_STAGE_OF: &str = "rempart:vault-stage-of";
+/// The tag that says a snapshot's vault copy in `account` was made.
+pub fn vault_copy_tag(account: &str) -> String {
+    format!("{TAG_VAULT_COPY_PREFIX}{account}")
+}
+
 // Retention.
 /// Set on a snapshot to remove: the time (RFC 3339) from which a later run
 /// may delete it.

@@ -54,7 +54,8 @@ impl Family {
     }
 }
 
-fn is_broken(s: &SnapshotInfo) -> bool {
+/// A snapshot AWS will never make available (failed, being deleted).
+pub fn is_broken(s: &SnapshotInfo) -> bool {
     matches!(
         s.status.as_str(),
         "failed" | "error" | "incompatible-restore" | "deleting"

@@ -34,7 +34,7 @@ use crate::kind::ResourceKind;
 use crate::model::{is_available, SnapshotInfo};
 use crate::naming::arn_parts;
 use crate::policy::{PolicyDocument, Vault};
-use crate::replication::{copy_tags, ignore_reason, Family, KeyFacts};
+use crate::replication::{copy_tags, ignore_reason, is_broken, Family, KeyFacts};
 use crate::tags::{vault_copy_tag, TAG_COPY_OF, TAG_MANAGED, TAG_POLICY, TAG_VAULT_STAGE_OF};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -234,13 +234,6 @@ pub fn stage_tags(source: &SnapshotInfo) -> Vec<(String, String)> {
 /// `rempart:copy-of`).
 pub fn vault_copy_tags(source: &SnapshotInfo) -> Vec<(String, String)> {
     copy_tags(source)
-}
-
-fn is_broken(s: &SnapshotInfo) -> bool {
-    matches!(
-        s.status.as_str(),
-        "failed" | "error" | "incompatible-restore" | "deleting"
-    )
 }
 
 /// Judges the vault key as the vault role sees it.

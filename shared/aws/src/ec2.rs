@@ -329,6 +329,24 @@ impl Ec2 {
         Ok(out)
     }
 
+    /// EBS snapshots owned by this account that carry `tag` (any value).
+    pub async fn snapshots_tagged(&self, tag: &str) -> Result<Vec<SnapshotInfo>> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .describe_snapshots()
+            .owner_ids("self")
+            .filters(Filter::builder().name("tag-key").values(tag).build())
+            .max_results(1000)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeSnapshots", e))?;
+            out.extend(page.snapshots().iter().map(|s| self.snapshot_info(s)));
+        }
+        Ok(out)
+    }
+
     /// One snapshot by id, whatever its tags; `None` if there is none.
     pub async fn snapshot_by_id(&self, id: &str) -> Result<Option<SnapshotInfo>> {
         let res = self

@@ -34,4 +34,17 @@ impl Kms {
             Err(e) => Err(aws_error("DescribeKey", e)),
         }
     }
+
+    /// The key policy (`GetKeyPolicy`, policy `default`, the only one KMS has).
+    pub async fn policy(&self, key: &str) -> Result<String> {
+        let out = self
+            .client
+            .get_key_policy()
+            .key_id(key)
+            .policy_name("default")
+            .send()
+            .await
+            .map_err(|e| aws_error("GetKeyPolicy", e))?;
+        Ok(out.policy().unwrap_or_default().to_string())
+    }
 }

@@ -26,6 +26,7 @@ pub mod secrets;
 pub mod slack;
 pub mod snapshots;
 pub mod topic;
+pub mod vault;
 
 pub use error::{Error, Result};
 

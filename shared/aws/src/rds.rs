@@ -339,6 +339,15 @@ impl Rds {
         Ok(out)
     }
 
+    /// Manual DB instance and cluster snapshots carrying `tag` (whatever
+    /// its value).
+    pub async fn snapshots_tagged(&self, tag: &str) -> Result<Vec<SnapshotInfo>> {
+        let mut out = self.instance_snapshots(None, Some("manual")).await?;
+        out.extend(self.cluster_snapshots(None, Some("manual")).await?);
+        out.retain(|s| s.tags.contains_key(tag));
+        Ok(out)
+    }
+
     /// Every snapshot of one DB instance, Rempart's or not, automated or
     /// manual: what a restore on request may start from.
     pub async fn snapshots_of_instance(&self, db: &str) -> Result<Vec<SnapshotInfo>> {

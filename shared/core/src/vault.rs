@@ -44,6 +44,11 @@ use std::collections::BTreeMap;
 /// decrypt with it, and create the grant its copy runs under.
 pub const SHARED_KEY_ACTIONS: [&str; 3] = ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey"];
 
+/// The app name of the replicator's requests in a vault account (its
+/// User-Agent says `app/<this>`: CloudTrail there, and the IAM recorder,
+/// tell them from the production role's).
+pub const VAULT_APP: &str = "snapshot-replicator-vault";
+
 /// The role session name the replicator uses in a vault account.
 pub const VAULT_SESSION: &str = "rempart-snapshot-replicator";
 
@@ -573,6 +578,12 @@ fn take_slot(
     }
     *used += 1;
     Ok(())
+}
+
+/// The destination name of a vault in reports and the registry
+/// (`vault:<account>`, where a DR copy names its region).
+pub fn destination(account: &str) -> String {
+    format!("vault:{account}")
 }
 
 /// Whether a snapshot is a vault stage (the other functions leave it alone;

@@ -132,3 +132,13 @@ output "slack_signing_secret_arn" {
   description = "Secret to fill with the Slack app's signing secret (put-secret-value); null when slack_actions_enabled is false."
   value       = one(aws_secretsmanager_secret.slack_signing[*].arn)
 }
+
+output "vault_share_key_arn" {
+  description = "The share key (alias/<name>-vault-share): the `share_key` of the policy document's [[policies.<name>.vault]] entries; null without vaults."
+  value       = one(aws_kms_key.vault_share[*].arn)
+}
+
+output "snapshot_replicator_role_arn" {
+  description = "The snapshot-replicator's role: the principal a backup account's vault role trusts (modules/vault_account's `production_replicator_role_arn`)."
+  value       = module.snapshot_replicator.role_arn
+}

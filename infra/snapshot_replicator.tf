@@ -23,7 +23,7 @@ locals {
     "arn:${local.partition}:rds:${var.dr_region}:${local.account_id}:cluster-snapshot:rempart-*",
   ]
   # The Rempart keys of both regions, and the keys of the protected resources.
-  replicator_kms_key_arns = concat([aws_kms_key.this.arn, aws_kms_key.dr.arn], var.replicator_source_kms_key_arns)
+  replicator_kms_key_arns = concat([aws_kms_key.this.arn, aws_kms_key.dr.arn], aws_kms_key.vault_share[*].arn, var.replicator_source_kms_key_arns)
 
   # The ElastiCache export bucket and the DR bucket that receives the
   # exports' copies: the replicator's only business in S3 (the other backup
@@ -60,7 +60,10 @@ locals {
 }
 
 data "aws_iam_policy_document" "replicator" {
-  source_policy_documents = [data.aws_iam_policy_document.common.json]
+  source_policy_documents = concat(
+    [data.aws_iam_policy_document.common.json],
+    local.vaults_enabled ? [data.aws_iam_policy_document.replicator_vault.json] : [],
+  )
 
   statement {
     sid = "ListSnapshots"

@@ -272,6 +272,20 @@ variable "replicator_source_kms_key_arns" {
   }
 }
 
+variable "vaults" {
+  description = "The isolated backup accounts of the policy document's [[policies.<name>.vault]] entries: each account's id and the role the snapshot-replicator assumes there (modules/vault_account's `replicator_role_arn` output). Creates the share key (alias/<name>-vault-share, the `share_key` of those entries) and gives the replicator its rights to stage, share and clean up; empty: no vault."
+  type = list(object({
+    account_id = string
+    role_arn   = string
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for v in var.vaults : can(regex("^[0-9]{12}$", v.account_id)) && can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", v.role_arn)) && split(":", v.role_arn)[4] == v.account_id])
+    error_message = "vaults: each entry needs account_id (12 digits) and role_arn, the ARN of a role of that account."
+  }
+}
+
 variable "scheduler_timeout" {
   description = "Timeout (seconds) of the snapshot-scheduler."
   type        = number

@@ -150,8 +150,11 @@ for (const role of roles.values()) {
   }
 }
 
+// The production account (the functions'); a backup account's vault role
+// (modules/vault_account, `<name>-vault-replicator`) is in its own.
+const isVaultRole = (r) => r.name.endsWith('-vault-replicator')
 const account =
-  [...roles.values()].map((r) => arnParts(r.arn).account).find(Boolean) ?? '123456789012'
+  [...roles.values()].filter((r) => !isVaultRole(r)).map((r) => arnParts(r.arn).account).find(Boolean) ?? '123456789012'
 
 // KMS keys and aliases.
 const keys = new Map() // key ARN -> { arn, id, policy, tags, aliases }
@@ -368,7 +371,7 @@ const now = new Date()
 function contextFor(c) {
   const ctx = {
     'aws:PrincipalArn': c.principal.roleArn,
-    'aws:PrincipalAccount': account,
+    'aws:PrincipalAccount': c.principal.account ?? account,
     'aws:PrincipalType': 'AssumedRole',
     'aws:userid': `${c.principal.roleId ?? 'AROAEXAMPLE'}:${c.principal.session}`,
     'aws:PrincipalIsAWSService': 'false',
@@ -376,7 +379,7 @@ function contextFor(c) {
     'aws:RequestedRegion': c.region,
     'aws:CurrentTime': now.toISOString(),
     'aws:EpochTime': String(Math.floor(now.getTime() / 1000)),
-    'aws:ResourceAccount': account,
+    'aws:ResourceAccount': c.resourceAccountId ?? (c.resource.startsWith('arn:') && arnParts(c.resource).account ? arnParts(c.resource).account : c.principal.account ?? account),
     'aws:ViaAWSService': c.via ? 'true' : 'false',
   }
   for (const [k, v] of Object.entries(c.principal.tags ?? {})) ctx[`aws:PrincipalTag/${k}`] = v
@@ -400,7 +403,7 @@ function contextFor(c) {
   // DeleteTags).
   if (c.tagKeys?.length) ctx['aws:TagKeys'] = [...new Set([...(ctx['aws:TagKeys'] ?? []), ...c.tagKeys])]
   if (service === 'kms') {
-    ctx['kms:CallerAccount'] = account
+    ctx['kms:CallerAccount'] = c.principal.account ?? account
     if (c.via) ctx['kms:ViaService'] = c.via
     const ec = c.encryptionContext ?? {}
     for (const [k, v] of Object.entries(ec)) ctx[`kms:EncryptionContext:${k}`] = v
@@ -451,6 +454,26 @@ function aliasPolicy(policy) {
   return out
 }
 
+/**
+ * The account a resource is judged in. A KMS key of another account is
+ * judged there (its key policy must grant the caller's account, and the
+ * caller's IAM policy the key). A snapshot of another account that the
+ * vault role copies is shared with it (RDS's `restore` attribute, EBS's
+ * createVolumePermission): that share, not a resource policy, is AWS's
+ * cross-account grant, which the simulator cannot express; the caller's
+ * own IAM policy is judged as for a resource of its account.
+ */
+function resourceAccount(c, resource) {
+  // A probe of a resource of another account says whose it is (an EBS
+  // snapshot's ARN names no account).
+  if (c.resourceAccountId) return c.resourceAccountId
+  const own = c.principal.account ?? account
+  if (!resource.startsWith('arn:')) return own
+  const { service, account: a } = arnParts(resource)
+  if (!a) return own
+  return service === 'kms' ? a : own
+}
+
 const evaluations = new Map() // dedup key -> promise of outcome
 async function evaluate(c) {
   let resource = c.resource || '*'
@@ -462,7 +485,7 @@ async function evaluate(c) {
     ...c.principal.role.inline.map((p) => ({ name: `${c.principal.role.name}/${p.name}`, policy: p.policy })),
     ...c.principal.role.managed.filter((m) => m.policy).map((m) => ({ name: m.arn, policy: m.policy })),
   ]
-  const dedup = stable({ p: c.principal.sessionArn, a: c.action, r: resource, ctx: { ...context, 'aws:CurrentTime': 0, 'aws:EpochTime': 0 }, rp: rp?.name, ip: identityPolicies.map((p) => p.name) })
+  const dedup = stable({ p: c.principal.sessionArn, ra: c.resourceAccountId, a: c.action, r: resource, ctx: { ...context, 'aws:CurrentTime': 0, 'aws:EpochTime': 0 }, rp: rp?.name, ip: identityPolicies.map((p) => p.name) })
   if (!evaluations.has(dedup)) {
     evaluations.set(
       dedup,
@@ -471,7 +494,7 @@ async function evaluate(c) {
           request: {
             principal: c.principal.sessionArn,
             action: c.action,
-            resource: { resource, accountId: resource.startsWith('arn:') ? arnParts(resource).account || account : account },
+            resource: { resource, accountId: resourceAccount(c, resource) },
             contextVariables: Object.fromEntries(Object.entries(context).map(([k, v]) => [renameEc(k), v])),
           },
           identityPolicies: identityPolicies.map((p) => ({ name: p.name, policy: aliasPolicy(p.policy) })),
@@ -554,8 +577,29 @@ function sessionOf(f) {
     tags: f.role.tags,
     functionArn: f.arn,
     label: f.role.name,
+    account,
   }
 }
+
+// The vault roles of the backup accounts, as the production
+// snapshot-replicator assumes them (session `rempart-snapshot-replicator`,
+// vault.rs VAULT_SESSION); its calls there are recorded under the app name
+// `snapshot-replicator-vault` with the account they act in.
+const VAULT_APP = 'snapshot-replicator-vault'
+function vaultSession(role) {
+  const a = arnParts(role.arn).account
+  return {
+    role,
+    roleArn: role.arn,
+    roleId: role.uniqueId,
+    session: 'rempart-snapshot-replicator',
+    sessionArn: `arn:aws:sts::${a}:assumed-role/${role.name}/rempart-snapshot-replicator`,
+    tags: role.tags,
+    label: `${role.name} (account ${a})`,
+    account: a,
+  }
+}
+const vaultRoles = [...roles.values()].filter(isVaultRole)
 // Another principal of the account, with AdministratorAccess in its IAM:
 // what resource policies alone must refuse.
 const ADMIN_ROLE = 'rempart-iam-check-administrator'
@@ -566,6 +610,7 @@ const admin = {
   session: 'operator',
   sessionArn: `arn:aws:sts::${account}:assumed-role/${ADMIN_ROLE}/operator`,
   tags: {},
+  account,
   label: `${ADMIN_ROLE} (an account administrator, not Rempart)`,
 }
 const adminPolicies = [{ name: 'AdministratorAccess', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } }]
@@ -652,7 +697,12 @@ if (opts.calls) {
           cases.push({ kind: 'bad', where, why: `${call.function ?? '?'} ${call.operation ?? '?'} in ${call.test ?? '?'}: the recorder could not map the request to IAM: ${call.unmapped}` })
           return
         }
-        const f = functionByCrate(call.function)
+        const vaultRole = call.function === VAULT_APP ? vaultRoles.find((r) => arnParts(r.arn).account === call.account) : undefined
+        if (call.function === VAULT_APP && !vaultRole) {
+          cases.push({ kind: 'bad', where, why: `a vault call in account ${call.account}, where the state has no vault role` })
+          return
+        }
+        const f = vaultRole ? { region: call.region } : functionByCrate(call.function)
         if (!f) {
           cases.push({ kind: 'bad', where, why: `function \`${call.function}\` is not deployed in the state` })
           return
@@ -661,7 +711,7 @@ if (opts.calls) {
           cases.push({ kind: 'bad', where, why: `no IAM action (\`action\`: ${JSON.stringify(call.action)})` })
           return
         }
-        const principal = sessionOf(f)
+        const principal = vaultRole ? vaultSession(vaultRole) : sessionOf(f)
         const origin = { operation: call.operation ?? call.action, test: call.test ?? file }
         const callRegion = call.region ?? f.region
         const targets = call.resources?.length ? call.resources : [{ arn: '*', tags: null }]
@@ -798,8 +848,9 @@ const rdsArn = (r, rest) => `arn:aws:rds:${r}:${account}:${rest}`
 const ecArn = (r, rest) => `arn:aws:elasticache:${r}:${account}:${rest}`
 const ec2Snap = (r, id) => `arn:aws:ec2:${r}::snapshot/${id}`
 const ec2Vol = (r, id) => `arn:aws:ec2:${r}:${account}:volume/${id}`
-const probe = (name, principal, action, resource, extra = {}) =>
+const probeIn = (name, principal, action, resource, extra = {}) =>
   probes.push({ kind: 'probe', name, principal, action, resource, region: extra.region ?? regionOf(resource, region), expect: extra.expect ?? 'Denied', origin: { operation: name, test: 'probe' }, ...extra })
+const probe = probeIn
 const foreignTags = { Owner: 'someone-else' } // tags known, none of Rempart's
 const forged = { 'rempart:managed': 'true', 'rempart:policy': 'rewapp-postgres' }
 const regions = [region, drRegion]
@@ -1014,15 +1065,65 @@ for (const f of functions) {
     probe(`${replicator.role.name} writes only its export marks on ElastiCache snapshots`, p, 'elasticache:AddTagsToResource', ecArn(region, 'snapshot:rempart-rewapp-redis-x-20251124-0400'), { resourceTags: { 'rempart:managed': 'true' }, requestTags: { 'rempart:legal-hold': 'none' } })
   }
 }
+// Air-gapped copies: nothing of the production account may delete, untag or
+// re-share what is in a backup account, nor may the vault role itself; the
+// replicator shares with the backup accounts only and deletes its stages
+// only.
+for (const vr of vaultRoles) {
+  const v = arnParts(vr.arn).account
+  const vaultRds = (rest) => `arn:aws:rds:${region}:${v}:${rest}`
+  const copyTags = { 'rempart:managed': 'true', 'rempart:policy': forged['rempart:policy'], 'rempart:copy-of': rdsArn(region, 'snapshot:rempart-x') }
+  const vaultKey = [...keys.values()].find((k) => arnParts(k.arn).account === v)
+  const principals = [...functions.map((f) => sessionOf(f)), vaultSession(vr)]
+  for (const principal of principals) {
+    const who = principal.label
+    // Whose the probed resources are: the backup account's.
+    const p = principal
+    const probe = (name, pr, action, resource, extra = {}) => probeIn(name, pr, action, resource, { resourceAccountId: v, ...extra })
+    probe(`${who} cannot delete a DB snapshot copy in backup account ${v}`, p, 'rds:DeleteDBSnapshot', vaultRds('snapshot:rempart-x'), { resourceTags: copyTags })
+    probe(`${who} cannot delete a cluster snapshot copy in backup account ${v}`, p, 'rds:DeleteDBClusterSnapshot', vaultRds('cluster-snapshot:rempart-x'), { resourceTags: copyTags })
+    probe(`${who} cannot untag a copy in backup account ${v}`, p, 'rds:RemoveTagsFromResource', vaultRds('snapshot:rempart-x'), { resourceTags: copyTags, tagKeys: ['rempart:managed'] })
+    probe(`${who} cannot re-share a copy in backup account ${v}`, p, 'rds:ModifyDBSnapshotAttribute', vaultRds('snapshot:rempart-x'), { resourceTags: copyTags })
+    probe(`${who} cannot re-share a cluster copy in backup account ${v}`, p, 'rds:ModifyDBClusterSnapshotAttribute', vaultRds('cluster-snapshot:rempart-x'), { resourceTags: copyTags })
+    probe(`${who} cannot delete an EBS copy in backup account ${v}`, p, 'ec2:DeleteSnapshot', ec2Snap(region, 'snap-0aaaaaaaaaaaaaaa0'), { resourceTags: copyTags, context: { 'aws:ResourceAccount': v } })
+    probe(`${who} cannot re-share an EBS copy in backup account ${v}`, p, 'ec2:ModifySnapshotAttribute', ec2Snap(region, 'snap-0aaaaaaaaaaaaaaa0'), { resourceTags: copyTags, context: { 'ec2:Add/userId': ['999999999999'] } })
+    if (vaultKey) {
+      probe(`${who} cannot schedule the deletion of the vault key of ${v}`, p, 'kms:ScheduleKeyDeletion', vaultKey.arn, { resourceTags: vaultKey.tags })
+      probe(`${who} cannot disable the vault key of ${v}`, p, 'kms:DisableKey', vaultKey.arn, { resourceTags: vaultKey.tags })
+    }
+  }
+}
+if (vaultRoles.length > 0 && functionByCrate('snapshot-replicator')) {
+  const p = sessionOf(functionByCrate('snapshot-replicator'))
+  const who = p.label
+  const managed = { 'rempart:managed': 'true', 'rempart:policy': forged['rempart:policy'] }
+  probe(`${who} shares EBS snapshots with the backup accounts only`, p, 'ec2:ModifySnapshotAttribute', ec2Snap(region, 'snap-0123456789abcdef0'), { resourceTags: managed, context: { 'ec2:Add/userId': ['999999999999'] } })
+  probe(`${who} cannot delete a Rempart snapshot as if it were a stage`, p, 'rds:DeleteDBSnapshot', rdsArn(region, 'snapshot:rempart-x-vault'), { resourceTags: { ...managed, 'rempart:vault-stage-of': 'x' } })
+  probe(`${who} cannot delete a snapshot not named as a stage`, p, 'rds:DeleteDBSnapshot', rdsArn(region, 'snapshot:rempart-x'), { resourceTags: { 'rempart:vault-stage-of': 'x' } })
+  probe(`${who} cannot tag another's snapshot as a stage`, p, 'rds:AddTagsToResource', rdsArn(region, 'snapshot:someone-elses-snapshot'), { resourceTags: foreignTags, requestTags: { 'rempart:vault-stage-of': 'x' } })
+  probe(`${who} cannot mark a stage as Rempart's`, p, 'rds:AddTagsToResource', rdsArn(region, 'snapshot:rempart-x-vault'), { resourceTags: {}, requestTags: { 'rempart:vault-stage-of': 'x', 'rempart:managed': 'true' } })
+  probe(`${who} cannot delete an EBS snapshot of Rempart's as a stage`, p, 'ec2:DeleteSnapshot', ec2Snap(region, 'snap-0123456789abcdef0'), { resourceTags: { ...managed, 'rempart:vault-stage-of': 'x' } })
+  probe(`${who} assumes the vault roles only`, p, 'sts:AssumeRole', `arn:aws:iam::${arnParts(vaultRoles[0].arn).account}:role/OrganizationAccountAccessRole`, {})
+}
+for (const f of functions) {
+  const p = sessionOf(f)
+  probe(`${f.role.name} cannot tag another's snapshot as a vault stage`, p, 'rds:AddTagsToResource', rdsArn(region, 'snapshot:someone-elses-snapshot-vault'), { resourceTags: foreignTags, requestTags: { 'rempart:vault-stage-of': 'x' } })
+  probe(`${f.role.name} cannot tag another's EBS snapshot as a vault stage`, p, 'ec2:CreateTags', ec2Snap(region, 'snap-0123456789abcdef0'), { resourceTags: foreignTags, requestTags: { 'rempart:vault-stage-of': 'x' } })
+}
+
 // The keys against any other principal of the account: only a break-glass
 // principal may disable them or schedule their deletion; nobody is locked
 // out of changing the key policy.
 for (const k of keys.values()) {
   const label = k.aliases[0] ?? k.arn
+  // The administrator of the key's own account (a backup account's for the
+  // vault key).
+  const a = arnParts(k.arn).account
+  const who = a === account ? admin : { ...admin, account: a, roleArn: `arn:aws:iam::${a}:role/${ADMIN_ROLE}`, sessionArn: `arn:aws:sts::${a}:assumed-role/${ADMIN_ROLE}/operator`, label: `${ADMIN_ROLE} of account ${a}` }
   for (const action of ['kms:DisableKey', 'kms:ScheduleKeyDeletion']) {
-    probe(`an account administrator (not break-glass) cannot ${action.slice(4)} ${label}`, admin, action, k.arn, { identityPolicies: adminPolicies, resourceTags: k.tags })
+    probe(`an account administrator (not break-glass) cannot ${action.slice(4)} ${label}`, who, action, k.arn, { identityPolicies: adminPolicies, resourceTags: k.tags })
   }
-  probe(`an account administrator can still PutKeyPolicy on ${label} (no lockout)`, admin, 'kms:PutKeyPolicy', k.arn, { identityPolicies: adminPolicies, resourceTags: k.tags, expect: 'Allowed' })
+  probe(`an account administrator can still PutKeyPolicy on ${label} (no lockout)`, who, 'kms:PutKeyPolicy', k.arn, { identityPolicies: adminPolicies, resourceTags: k.tags, expect: 'Allowed' })
 }
 // The events topic against any other principal of the account.
 for (const f of functions) {

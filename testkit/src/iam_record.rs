@@ -86,7 +86,8 @@ impl HttpConnector for RecordingConnector {
         // The test that made the call: cargo names each test's thread.
         let test = std::thread::current().name().unwrap_or("?").to_string();
         HttpConnectorFuture::new(async move {
-            if let Some(call) = Call::parse(&request) {
+            if let Some(mut call) = Call::parse(&request) {
+                call.account = lookups.account(&call.endpoint, &call.access_key).await;
                 let lines = call.records(&lookups).await;
                 write_records(&call, &test, lines);
             }
@@ -120,16 +121,57 @@ macro_rules! list_tags {
 #[derive(Debug, Default)]
 struct Lookups {
     configs: tokio::sync::Mutex<HashMap<(String, String), SdkConfig>>,
+    accounts: tokio::sync::Mutex<HashMap<String, String>>,
+}
+
+/// `sts:GetCallerIdentity` at the emulator for `access_key` (a plain
+/// HTTP/1.1 request: the recorder must not record itself).
+async fn caller_account(endpoint: &str, access_key: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(host).await.ok()?;
+    let body = "Action=GetCallerIdentity&Version=2011-06-15";
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nAuthorization: AWS4-HMAC-SHA256 Credential={access_key}/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.ok()?;
+    let start = answer.find("<Account>")? + "<Account>".len();
+    let end = answer[start..].find("</Account>")? + start;
+    Some(answer[start..end].to_string())
 }
 
 impl Lookups {
+    /// The account an access key acts in, as the emulator says
+    /// (`GetCallerIdentity`; moto reads the access key, not the signature):
+    /// [`ACCOUNT`] for the test kit's keys, another account for the
+    /// credentials of a role assumed there. Asked once per key.
+    async fn account(&self, endpoint: &str, access_key: &str) -> String {
+        let mut known = self.accounts.lock().await;
+        if let Some(a) = known.get(access_key) {
+            return a.clone();
+        }
+        let asked = caller_account(endpoint, access_key).await;
+        let account = asked.unwrap_or_else(|| ACCOUNT.to_string());
+        known.insert(access_key.to_string(), account.clone());
+        account
+    }
+
     async fn cfg(&self, endpoint: &str, region: &str) -> SdkConfig {
+        self.cfg_as(endpoint, region, "testing").await
+    }
+
+    /// The look-up configuration acting with `access_key` (its account).
+    async fn cfg_as(&self, endpoint: &str, region: &str, access_key: &str) -> SdkConfig {
         let mut map = self.configs.lock().await;
-        if let Some(c) = map.get(&(endpoint.to_string(), region.to_string())) {
+        let k = (endpoint.to_string(), format!("{region}/{access_key}"));
+        if let Some(c) = map.get(&k) {
             return c.clone();
         }
-        let c = crate::local::plain_sdk_config(endpoint, region).await;
-        map.insert((endpoint.to_string(), region.to_string()), c.clone());
+        let c = crate::local::plain_sdk_config_as(endpoint, region, access_key).await;
+        map.insert(k, c.clone());
         c
     }
 
@@ -169,13 +211,13 @@ impl Lookups {
     }
 
     /// The ARN of a KMS key named by id, ARN, alias name or alias ARN.
-    async fn key_arn(&self, endpoint: &str, region: &str, key: &str) -> String {
+    async fn key_arn(&self, endpoint: &str, region: &str, key: &str, access_key: &str) -> String {
         let region = if key.starts_with("arn:") {
             region_of_arn(key).to_string()
         } else {
             region.to_string()
         };
-        let cfg = self.cfg(endpoint, &region).await;
+        let cfg = self.cfg_as(endpoint, &region, access_key).await;
         match aws_sdk_kms::Client::new(&cfg)
             .describe_key()
             .key_id(key)
@@ -193,8 +235,10 @@ impl Lookups {
 
     /// The alias names of a KMS key: the emulator's key ids are its own, so
     /// the conformance test finds the key Terraform makes by its alias.
-    async fn key_aliases(&self, endpoint: &str, key_arn: &str) -> Vec<String> {
-        let cfg = self.cfg(endpoint, region_of_arn(key_arn)).await;
+    async fn key_aliases(&self, endpoint: &str, key_arn: &str, access_key: &str) -> Vec<String> {
+        let cfg = self
+            .cfg_as(endpoint, region_of_arn(key_arn), access_key)
+            .await;
         aws_sdk_kms::Client::new(&cfg)
             .list_aliases()
             .key_id(key_arn)
@@ -269,6 +313,11 @@ struct Call {
     headers: BTreeMap<String, String>,
     /// The raw body (the XML of S3's REST calls).
     body: String,
+    /// The access key the request is signed with.
+    access_key: String,
+    /// The account the request acts in (the emulator's for the access key:
+    /// another one for credentials of a role assumed there).
+    account: String,
 }
 
 /// One IAM authorization of a request.
@@ -339,7 +388,8 @@ impl Call {
             .next()?
             .to_string();
         let mut parts = scope.split('/');
-        let region = parts.nth(2)?.to_string();
+        let access_key = parts.next()?.to_string();
+        let region = parts.nth(1)?.to_string();
         let service = parts.next()?.to_string();
         let uri = r.uri().to_string();
         let (endpoint, path) = match uri.find("://").map(|i| i + 3) {
@@ -384,7 +434,19 @@ impl Call {
             json,
             headers,
             body: String::from_utf8_lossy(body).to_string(),
+            access_key,
+            account: ACCOUNT.to_string(),
         })
+    }
+
+    /// The access key look-ups of keys use: the call's own in another
+    /// account (its keys are there), the test kit's otherwise.
+    fn lookup_key(&self) -> String {
+        if self.account == ACCOUNT {
+            "testing".to_string()
+        } else {
+            self.access_key.clone()
+        }
     }
 
     fn f(&self, k: &str) -> Option<&str> {
@@ -436,7 +498,7 @@ impl Call {
         match service {
             "ec2" => format!("arn:aws:ec2:{region}::{resource}"),
             "s3" => format!("arn:aws:s3:::{resource}"),
-            _ => format!("arn:aws:{service}:{region}:{ACCOUNT}:{resource}"),
+            _ => format!("arn:aws:{service}:{region}:{}:{resource}", self.account),
         }
     }
 
@@ -610,6 +672,13 @@ impl Call {
                     ));
                 }
                 _ => return Err(format!("secretsmanager:{op}")),
+            },
+            "sts" => match op {
+                "AssumeRole" => {
+                    let role = self.f("RoleArn").ok_or("no RoleArn")?;
+                    out.push(Authz::new("sts:AssumeRole", vec![Res::plain(role)]));
+                }
+                _ => return Err(format!("sts:{op}")),
             },
             "kms" => {
                 let key = self.j("KeyId").ok_or("no KeyId")?;
@@ -855,6 +924,21 @@ impl Call {
                     self.f("DBSnapshotIdentifier").ok_or("no id")?,
                 )],
             )),
+            // Sharing: authorized on the snapshot.
+            "ModifyDBSnapshotAttribute" => out.push(Authz::new(
+                &op_action("rds", op),
+                vec![tagged(
+                    "snapshot",
+                    self.f("DBSnapshotIdentifier").ok_or("no id")?,
+                )],
+            )),
+            "ModifyDBClusterSnapshotAttribute" => out.push(Authz::new(
+                &op_action("rds", op),
+                vec![tagged(
+                    "cluster-snapshot",
+                    self.f("DBClusterSnapshotIdentifier").ok_or("no id")?,
+                )],
+            )),
             "DeleteDBClusterSnapshot" => out.push(Authz::new(
                 &op_action("rds", op),
                 vec![tagged(
@@ -1035,7 +1119,7 @@ impl Call {
     fn authorize_ec2(&self, op: &str, out: &mut Vec<Authz>) -> Result<(), String> {
         let snapshot = |region: &str, id: &str| self.arn("ec2", region, &format!("snapshot/{id}"));
         let spec_tags = self.form_tags(&["TagSpecification.1.Tag."]);
-        let volume = |id: &str| format!("arn:aws:ec2:{}:{ACCOUNT}:volume/{id}", self.region);
+        let volume = |id: &str| format!("arn:aws:ec2:{}:{}:volume/{id}", self.region, self.account);
         let create_tags = |out: &mut Vec<Authz>, action: &str| {
             if !spec_tags.is_empty() {
                 let created = if action == "CreateVolume" {
@@ -1065,7 +1149,10 @@ impl Call {
                     &op_action("ec2", op),
                     vec![
                         Res {
-                            arn: format!("arn:aws:ec2:{}:{ACCOUNT}:volume/{vol}", self.region),
+                            arn: format!(
+                                "arn:aws:ec2:{}:{}:volume/{vol}",
+                                self.region, self.account
+                            ),
                             tags: TagSource::Ec2(vol.to_string()),
                         },
                         Res::plain(snapshot(&self.region, "*")),
@@ -1109,7 +1196,7 @@ impl Call {
                     let arn = if id.starts_with("snap-") {
                         snapshot(&self.region, &id)
                     } else if id.starts_with("vol-") {
-                        format!("arn:aws:ec2:{}:{ACCOUNT}:volume/{id}", self.region)
+                        format!("arn:aws:ec2:{}:{}:volume/{id}", self.region, self.account)
                     } else {
                         return Err(format!("ec2:{op} on {id}"));
                     };
@@ -1160,6 +1247,30 @@ impl Call {
                         tags: TagSource::Ec2(id.to_string()),
                     }],
                 ));
+            }
+            // createVolumePermission: the accounts added or removed are
+            // the ec2:Add/userId and ec2:Remove/userId condition keys.
+            "ModifySnapshotAttribute" => {
+                let id = self.f("SnapshotId").ok_or("no SnapshotId")?;
+                let users = self.list("UserId");
+                let key = match self.f("OperationType") {
+                    Some("add") => "ec2:Add/userId",
+                    Some("remove") => "ec2:Remove/userId",
+                    other => {
+                        return Err(format!(
+                            "ec2:ModifySnapshotAttribute with OperationType {other:?}"
+                        ))
+                    }
+                };
+                let mut a = Authz::new(
+                    &op_action("ec2", op),
+                    vec![Res {
+                        arn: snapshot(&self.region, id),
+                        tags: TagSource::Ec2(id.to_string()),
+                    }],
+                );
+                a.context.insert(key.to_string(), json!(users));
+                out.push(a);
             }
             "DeleteSnapshot" => {
                 let id = self.f("SnapshotId").ok_or("no SnapshotId")?;
@@ -1480,7 +1591,9 @@ impl Call {
                 let arn = if let Some(id) = r.arn.strip_prefix("secret-id:") {
                     lookups.secret_arn(&self.endpoint, &self.region, id).await
                 } else if let Some(id) = r.arn.strip_prefix("key-id:") {
-                    lookups.key_arn(&self.endpoint, &self.region, id).await
+                    lookups
+                        .key_arn(&self.endpoint, &self.region, id, &self.lookup_key())
+                        .await
                 } else {
                     r.arn.clone()
                 };
@@ -1501,7 +1614,11 @@ impl Call {
                 };
                 let mut res = json!({"arn": arn, "tags": tags});
                 if r.arn.starts_with("key-id:") {
-                    res["aliases"] = json!(lookups.key_aliases(&self.endpoint, &arn).await);
+                    res["aliases"] = json!(
+                        lookups
+                            .key_aliases(&self.endpoint, &arn, &self.lookup_key())
+                            .await
+                    );
                 }
                 resources.push(res);
             }
@@ -1512,13 +1629,20 @@ impl Call {
                     .and_then(Value::as_str)
                     .and_then(|s| s.strip_prefix("key-id:"))
                 {
-                    let arn = lookups.key_arn(&self.endpoint, &self.region, id).await;
-                    k["aliases"] = json!(lookups.key_aliases(&self.endpoint, &arn).await);
+                    let arn = lookups
+                        .key_arn(&self.endpoint, &self.region, id, &self.lookup_key())
+                        .await;
+                    k["aliases"] = json!(
+                        lookups
+                            .key_aliases(&self.endpoint, &arn, &self.lookup_key())
+                            .await
+                    );
                     k["key"] = Value::String(arn);
                 }
                 kms.push(k);
             }
             let mut line = json!({
+                "account": self.account,
                 "action": a.action,
                 "operation": format!("{}:{}", self.service, self.operation),
                 "region": self.region,

@@ -137,11 +137,22 @@ pub async fn sdk_config_for(endpoint: &str, region: &str) -> SdkConfig {
 
 /// The same, never recorded (the recorder's own look-ups).
 pub(crate) async fn plain_sdk_config(endpoint: &str, region: &str) -> SdkConfig {
+    plain_sdk_config_as(endpoint, region, "testing").await
+}
+
+/// [`plain_sdk_config`] acting with `access_key` (moto reads the account
+/// from the access key, not the signature: the recorder looks up a backup
+/// account's keys with the access key of the call it records).
+pub(crate) async fn plain_sdk_config_as(
+    endpoint: &str,
+    region: &str,
+    access_key: &str,
+) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new(
-            "testing",
+            access_key.to_string(),
             "testing",
             None,
             None,

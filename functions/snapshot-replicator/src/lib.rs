@@ -3,6 +3,7 @@
 
 pub mod event;
 pub mod replicator;
+mod vault;
 
 use crate::event::parse_replicator_event;
 use crate::replicator::{Replicator, MAX_IN_FLIGHT_ENV};

@@ -37,7 +37,7 @@ use std::collections::BTreeSet;
 /// and family (default 20, AWS's limit).
 pub const MAX_IN_FLIGHT_ENV: &str = "REMPART_MAX_COPIES_IN_FLIGHT";
 /// How long an EBS copy claim holds (wall-clock).
-const CLAIM_LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(90);
+pub(crate) const CLAIM_LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(90);
 /// Snapshots carried out at once.
 pub const DEFAULT_CONCURRENCY: usize = 8;
 /// Copy and export calls a second, across the run.
@@ -128,6 +128,26 @@ impl Replicator {
                     return report;
                 }
                 match self.source_by_id(*kind, id).await {
+                    // A vault stage's completion: its source's turn.
+                    Ok(Some(s)) if rempart_core::vault::is_stage(&s) => {
+                        let of = s.tags.get(rempart_core::tags::TAG_VAULT_STAGE_OF);
+                        let source = of.and_then(|a| a.rsplit([':', '/']).next());
+                        match source {
+                            Some(sid) => match self.source_by_id(*kind, sid).await {
+                                Ok(Some(s)) => (vec![s], Some(*kind)),
+                                Ok(None) => {
+                                    report.note =
+                                        Some(format!("the source of stage {id} no longer exists"));
+                                    return report;
+                                }
+                                Err(e) => {
+                                    report.errors.push((&e).into());
+                                    return report;
+                                }
+                            },
+                            None => return report,
+                        }
+                    }
                     Ok(Some(s)) => (vec![s], Some(*kind)),
                     Ok(None) => {
                         report.note = Some(format!("{kind} snapshot {id} no longer exists"));
@@ -266,6 +286,11 @@ impl Replicator {
                 )
             })
             .collect();
+
+        if only != Some(ResourceKind::ElasticacheRedis) {
+            self.vaults(doc, &sources, now, input.cause(), &mut report)
+                .await;
+        }
 
         if matches!(input, ReplicatorInput::Sweep { .. }) {
             if only.is_none() {
@@ -480,7 +505,7 @@ impl Replicator {
 
     /// Writes the state change (if any) to the registry and announces it.
     /// Returns the writes that failed.
-    async fn bookkeep(
+    pub(crate) async fn bookkeep(
         &self,
         p: &Planned,
         item: &Item,

@@ -139,5 +139,36 @@ module "rempart" {
   incidents_deletion_protection = var.registry_deletion_protection
   alarm_actions                 = var.alarm_actions
 
+  # §7.3, air-gapped copies: the backup account of var.vault_account_id
+  # (null: none). Its role's ARN is known before the module below creates
+  # it (no cycle between the two accounts' resources).
+  vaults = var.vault_account_id == null ? [] : [{
+    account_id = var.vault_account_id
+    role_arn   = "arn:aws:iam::${var.vault_account_id}:role/rempart-vault-replicator"
+  }]
+
   tags = local.tags
 }
+
+# The backup account's side, applied with its provider (aws.vault): the
+# vault key and the role the snapshot-replicator assumes there. The policy
+# document's [[policies.<name>.vault]] entry names them (README.md,
+# "Air-gapped copies").
+module "vault" {
+  source = "../../modules/vault_account"
+  count  = var.vault_account_id == null ? 0 : 1
+
+  providers = {
+    aws = aws.vault
+  }
+
+  production_account_id          = data.aws_caller_identity.current.account_id
+  production_replicator_role_arn = module.rempart.snapshot_replicator_role_arn
+  external_id                    = var.vault_external_id
+  production_kms_key_arns        = compact([module.rempart.vault_share_key_arn])
+  kms_break_glass_principal_arns = var.vault_break_glass_principal_arns
+
+  tags = local.tags
+}
+
+data "aws_caller_identity" "current" {}

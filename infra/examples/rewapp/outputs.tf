@@ -97,3 +97,18 @@ output "slack_signing_secret_arn" {
   description = "Secret to fill with the Slack app's signing secret."
   value       = module.rempart.slack_signing_secret_arn
 }
+
+output "vault_role_arn" {
+  description = "The role the snapshot-replicator assumes in the backup account (`role` of the [[policies.<name>.vault]] entry); null without a vault."
+  value       = one(module.vault[*].replicator_role_arn)
+}
+
+output "vault_kms_alias_arn" {
+  description = "The vault key's alias ARN (`kms_key` of the [[policies.<name>.vault]] entry); null without a vault."
+  value       = one(module.vault[*].kms_alias_arn)
+}
+
+output "vault_share_key_arn" {
+  description = "The share key (`share_key` of the [[policies.<name>.vault]] entry: alias/rempart-vault-share); null without a vault."
+  value       = module.rempart.vault_share_key_arn
+}

@@ -11,3 +11,19 @@ provider "aws" {
   alias  = "dr"
   region = var.dr_region
 }
+
+# The backup account (air-gapped copies), in the primary region, through a
+# role of that account that may administer it (by default the one AWS
+# Organizations creates). Unused while var.vault_account_id is null.
+provider "aws" {
+  alias  = "vault"
+  region = var.region
+
+  dynamic "assume_role" {
+    for_each = var.vault_account_id == null ? [] : [1]
+
+    content {
+      role_arn = coalesce(var.vault_admin_role_arn, "arn:aws:iam::${var.vault_account_id}:role/OrganizationAccountAccessRole")
+    }
+  }
+}

@@ -81,3 +81,27 @@ variable "drill_vpc" {
   })
   default = null
 }
+
+variable "vault_account_id" {
+  description = "The isolated backup account of the air-gapped copies (§7.3); null: no vault. Its [[policies.<name>.vault]] entry must name the same account."
+  type        = string
+  default     = null
+}
+
+variable "vault_admin_role_arn" {
+  description = "The role Terraform assumes to manage the backup account; null: OrganizationAccountAccessRole there."
+  type        = string
+  default     = null
+}
+
+variable "vault_external_id" {
+  description = "The external id of the vault role's trust policy: the `external_id` of the [[policies.<name>.vault]] entry."
+  type        = string
+  default     = "rewapp-rempart-vault"
+}
+
+variable "vault_break_glass_principal_arns" {
+  description = "The only principals of the backup account that may disable its vault key or schedule its deletion (default: nobody)."
+  type        = list(string)
+  default     = []
+}

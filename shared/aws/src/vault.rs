@@ -67,26 +67,24 @@ pub async fn share(s: &Snapshots, snap: &SnapshotInfo, account: &str, add: bool)
             .await
             .map(|_| ())
             .map_err(|e| aws_error("ModifyDBClusterSnapshotAttribute", e)),
-        ResourceKind::EbsVolume => {
-            let perm = aws_sdk_ec2::types::CreateVolumePermission::builder()
-                .user_id(account)
-                .build();
-            let change = if add {
-                aws_sdk_ec2::types::CreateVolumePermissionModifications::builder().add(perm)
+        // The OperationType + UserIds form (the CLI's `--operation-type
+        // add --user-ids`), equivalent to CreateVolumePermission.Add/Remove.
+        ResourceKind::EbsVolume => s
+            .ec2
+            .client()
+            .modify_snapshot_attribute()
+            .snapshot_id(&snap.id)
+            .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+            .operation_type(if add {
+                aws_sdk_ec2::types::OperationType::Add
             } else {
-                aws_sdk_ec2::types::CreateVolumePermissionModifications::builder().remove(perm)
-            };
-            s.ec2
-                .client()
-                .modify_snapshot_attribute()
-                .snapshot_id(&snap.id)
-                .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
-                .create_volume_permission(change.build())
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_error("ModifySnapshotAttribute", e))
-        }
+                aws_sdk_ec2::types::OperationType::Remove
+            })
+            .user_ids(account)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_error("ModifySnapshotAttribute", e)),
         ResourceKind::ElasticacheRedis => Err(Error::Config(
             "ElastiCache snapshots cannot be shared with another account".into(),
         )),

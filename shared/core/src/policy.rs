@@ -403,10 +403,6 @@ impl Vault {
     }
 }
 
-/// Whether the snapshot-replicator carries out `[[policies.<name>.vault]]`.
-/// Until it does, a vault entry is refused rather than silently ignored.
-pub const VAULT_COPIES_CARRIED_OUT: bool = false;
-
 /// The longest schedule name.
 pub const SCHEDULE_NAME_MAX: usize = 32;
 
@@ -681,12 +677,6 @@ impl PolicyDocument {
                 if !accounts.insert(&v.account) {
                     return Err(format!("{here}: account {} is listed twice", v.account));
                 }
-            }
-            if !p.vault.is_empty() && !VAULT_COPIES_CARRIED_OUT {
-                return Err(format!(
-                    "{}: copies to an isolated backup account are not carried out by this release yet (the snapshot-replicator's vault loop and its Terraform are in progress): remove the entry, or it would look like protection that does not exist",
-                    at("vault")
-                ));
             }
             if let Some(b) = p.export_bucket.as_deref().filter(|b| !b.trim().is_empty()) {
                 check_bucket(b, &at("export_bucket"))?;

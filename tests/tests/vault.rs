@@ -1,0 +1,544 @@
+//! Air-gapped copies against moto, across two accounts: the production
+//! account (moto's default, 123456789012) and a backup account
+//! (210987654321), reached through `sts:AssumeRole` as the replicator does
+//! (moto keeps each account's state apart by the credentials' account).
+//! What is in the backup account is read back with plain SDK calls under
+//! that account's credentials, not through the adapters under test.
+//!
+//! Where moto falls short of AWS, said plainly:
+//! - moto looks up the source of a copy in the caller's own account only;
+//!   `scripts/moto-server.py` teaches it AWS's rule (a snapshot of another
+//!   account is found, and copied, only when shared with the caller). A
+//!   snapshot that is not shared stays not found, which this test relies on
+//!   to show that unsharing works;
+//! - moto gives an encrypted RDS instance created without a key no real key
+//!   (`default_kms_key_id`) where AWS uses the AWS-managed `aws/rds`: the
+//!   proxy answers `DescribeKey` of it as KMS describes `aws/rds` (an
+//!   AWS-managed key), so that the stage path is taken as it would be;
+//! - moto reports no key on an EBS snapshot of an encrypted volume; the same
+//!   script gives it the volume's key, as AWS does;
+//! - moto enforces no key policy: that the backup account may use the share
+//!   key is the replicator's own pre-flight (read through GetKeyPolicy)
+//!   and the IAM conformance test's business, not moto's.
+
+use rempart_aws::vault::assume;
+use rempart_core::replication::ReplicationReport;
+use rempart_integration::Harness;
+use rempart_testkit::http::Request;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+const VAULT: &str = "210987654321";
+/// The role modules/vault_account creates (name `rempart`).
+const ROLE: &str = "arn:aws:iam::210987654321:role/rempart-vault-replicator";
+const PROD: &str = "123456789012";
+const SWEEP: &str = include_str!("../../events/snapshot-replicator/sweep.json");
+
+fn policy(vault_key: &str) -> String {
+    format!(
+        r##"version = 1
+[notifications]
+default_channel = "#ops"
+[policies.vaulted]
+kinds = ["rds-instance", "aurora-cluster", "ebs-volume"]
+rpo = "26h"
+[policies.vaulted.retention]
+keep_daily = 7
+[[policies.vaulted.vault]]
+account = "{VAULT}"
+role = "{ROLE}"
+external_id = "rempart-test"
+kms_key = "{vault_key}"
+share_key = "alias/rempart-vault-share"
+"##
+    )
+}
+
+/// A key policy that lets the production account administer the key and,
+/// when `vault` is set, lets that account use it for shared snapshots.
+fn key_policy(vault: Option<&str>) -> String {
+    let mut statements = vec![json!({
+        "Sid": "Owner", "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{PROD}:root")},
+        "Action": "kms:*", "Resource": "*"
+    })];
+    if let Some(a) = vault {
+        statements.push(json!({
+            "Sid": "BackupAccountCopies", "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{a}:root")},
+            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"],
+            "Resource": "*"
+        }));
+    }
+    json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+}
+
+async fn create_key(
+    kms: &aws_sdk_kms::Client,
+    policy: Option<String>,
+    alias: Option<&str>,
+) -> String {
+    let out = kms
+        .create_key()
+        .set_policy(policy)
+        .send()
+        .await
+        .expect("create key");
+    let meta = out.key_metadata().expect("metadata");
+    if let Some(a) = alias {
+        kms.create_alias()
+            .alias_name(a)
+            .target_key_id(meta.key_id())
+            .send()
+            .await
+            .expect("alias");
+    }
+    meta.arn().unwrap_or_default().to_string()
+}
+
+/// `DescribeKey` of moto's stand-in for `aws/rds`, answered as KMS
+/// describes an AWS-managed key.
+fn aws_rds_answer(r: &Request) -> Option<(String, String)> {
+    if rempart_testkit::proxy::operation(r) != "kms:DescribeKey" {
+        return None;
+    }
+    let body: Value = serde_json::from_slice(&r.body).ok()?;
+    if body["KeyId"] != "default_kms_key_id" {
+        return None;
+    }
+    let meta = json!({"KeyMetadata": {
+        "AWSAccountId": PROD,
+        "KeyId": "default_kms_key_id",
+        "Arn": format!("arn:aws:kms:eu-west-1:{PROD}:key/default_kms_key_id"),
+        "Description": "Default key that protects my RDS database volumes when no other key is defined",
+        "Enabled": true, "KeyState": "Enabled", "KeyManager": "AWS",
+        "KeyUsage": "ENCRYPT_DECRYPT", "KeySpec": "SYMMETRIC_DEFAULT", "Origin": "AWS_KMS",
+        "CreationDate": 1.7e9
+    }});
+    Some(("200 OK".into(), meta.to_string()))
+}
+
+fn rds_tags(tags: &[aws_sdk_rds::types::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().into(),
+                t.value().unwrap_or_default().into(),
+            )
+        })
+        .collect()
+}
+
+fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().into(),
+                t.value().unwrap_or_default().into(),
+            )
+        })
+        .collect()
+}
+
+/// A snapshot as its account describes it: (id, key, tags).
+type Described = (String, String, BTreeMap<String, String>);
+
+/// Every manual RDS, Aurora and owned EBS snapshot of the account `cfg` acts in.
+async fn snapshots(cfg: &aws_config::SdkConfig) -> Vec<Described> {
+    let rds = aws_sdk_rds::Client::new(cfg);
+    let ec2 = aws_sdk_ec2::Client::new(cfg);
+    let mut out = Vec::new();
+    let i = rds
+        .describe_db_snapshots()
+        .snapshot_type("manual")
+        .send()
+        .await
+        .expect("describe");
+    out.extend(i.db_snapshots().iter().map(|s| {
+        (
+            s.db_snapshot_identifier().unwrap_or_default().to_string(),
+            s.kms_key_id().unwrap_or_default().to_string(),
+            rds_tags(s.tag_list()),
+        )
+    }));
+    let c = rds
+        .describe_db_cluster_snapshots()
+        .snapshot_type("manual")
+        .send()
+        .await
+        .expect("describe");
+    out.extend(c.db_cluster_snapshots().iter().map(|s| {
+        (
+            s.db_cluster_snapshot_identifier()
+                .unwrap_or_default()
+                .to_string(),
+            s.kms_key_id().unwrap_or_default().to_string(),
+            rds_tags(s.tag_list()),
+        )
+    }));
+    let e = ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .send()
+        .await
+        .expect("describe");
+    out.extend(e.snapshots().iter().map(|s| {
+        (
+            s.snapshot_id().unwrap_or_default().to_string(),
+            s.kms_key_id().unwrap_or_default().to_string(),
+            ec2_tags(s.tags()),
+        )
+    }));
+    out
+}
+
+/// The accounts each production snapshot is shared with, by id.
+async fn shares(cfg: &aws_config::SdkConfig) -> BTreeMap<String, Vec<String>> {
+    let rds = aws_sdk_rds::Client::new(cfg);
+    let ec2 = aws_sdk_ec2::Client::new(cfg);
+    let mut out = BTreeMap::new();
+    for (id, _, tags) in snapshots(cfg).await {
+        let accounts: Vec<String> = if id.starts_with("snap-") {
+            let a = ec2
+                .describe_snapshot_attribute()
+                .snapshot_id(&id)
+                .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+                .send()
+                .await
+                .expect("attribute");
+            a.create_volume_permissions()
+                .iter()
+                .filter_map(|p| p.user_id().map(str::to_string))
+                .collect()
+        } else if tags.get("kind").is_some_and(|k| k == "cluster") {
+            let a = rds
+                .describe_db_cluster_snapshot_attributes()
+                .db_cluster_snapshot_identifier(&id)
+                .send()
+                .await
+                .expect("attribute");
+            a.db_cluster_snapshot_attributes_result()
+                .map(|r| {
+                    r.db_cluster_snapshot_attributes()
+                        .iter()
+                        .flat_map(|x| x.attribute_values().to_vec())
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            let a = rds
+                .describe_db_snapshot_attributes()
+                .db_snapshot_identifier(&id)
+                .send()
+                .await
+                .expect("attribute");
+            a.db_snapshot_attributes_result()
+                .map(|r| {
+                    r.db_snapshot_attributes()
+                        .iter()
+                        .flat_map(|x| x.attribute_values().to_vec())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        out.insert(id, accounts);
+    }
+    out
+}
+
+async fn sweep(deps: &rempart_snapshot_replicator::Deps) -> ReplicationReport {
+    let mut reports =
+        rempart_snapshot_replicator::handle(deps, serde_json::from_str(SWEEP).expect("JSON"))
+            .await
+            .expect("replicator run");
+    reports.remove(0)
+}
+
+fn vault_states(r: &ReplicationReport) -> BTreeMap<String, (String, String)> {
+    r.items
+        .iter()
+        .filter(|i| i.region == format!("vault:{VAULT}"))
+        .map(|i| {
+            (
+                i.snapshot.clone(),
+                (
+                    i.state.clone(),
+                    format!(
+                        "{} {}",
+                        i.reason,
+                        i.error
+                            .as_ref()
+                            .map(|e| e.message.clone())
+                            .unwrap_or_default()
+                    ),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Proves the whole chain across two accounts: a Rempart snapshot of each
+/// kind ends with exactly one copy in the backup account, under that
+/// account's key and tagged as Rempart's there; the RDS snapshot under
+/// `aws/rds` goes through a stage under the share key, which is deleted
+/// once its copy is made; every share is removed at the end and the source
+/// says where its vault copy is; replays create nothing twice; a volume
+/// under a key whose policy does not let the backup account use it is
+/// blocked with a message naming the key, the account and the missing
+/// grants, and is never shared.
+#[tokio::test]
+async fn each_kind_reaches_the_backup_account_once_and_nothing_stays_shared() {
+    let h = Harness::with(&[], &policy("arn:aws:kms:eu-west-1:210987654321:key/none")).await;
+    // The backup account, as its own administrator sees it.
+    let vault_cfg = assume(&h.cfg, ROLE, Some("rempart-test"), "test-admin").await;
+    let vault_kms = aws_sdk_kms::Client::new(&vault_cfg);
+    let vault_key = create_key(&vault_kms, None, Some("alias/rempart-vault")).await;
+    assert!(
+        vault_key.contains(VAULT),
+        "the key is the backup account's: {vault_key}"
+    );
+    std::fs::write(&h.policy_file, policy(&vault_key)).expect("policy");
+
+    // The production account: the share key and a customer key the backup
+    // account may use, and one it may not.
+    let kms = aws_sdk_kms::Client::new(&h.cfg);
+    let share_key = create_key(
+        &kms,
+        Some(key_policy(Some(VAULT))),
+        Some("alias/rempart-vault-share"),
+    )
+    .await;
+    let shared_cmk = create_key(&kms, Some(key_policy(Some(VAULT))), None).await;
+    let private_cmk = create_key(&kms, Some(key_policy(None)), None).await;
+
+    let rds = aws_sdk_rds::Client::new(&h.cfg);
+    let ec2 = aws_sdk_ec2::Client::new(&h.cfg);
+    let rtag = |k: &str, v: &str| aws_sdk_rds::types::Tag::builder().key(k).value(v).build();
+    let etag = |k: &str, v: &str| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build();
+    // RDS under aws/rds (moto's stand-in), Aurora under the shared key.
+    rds.create_db_instance()
+        .db_instance_identifier("vaulted-db")
+        .engine("postgres")
+        .db_instance_class("db.t4g.micro")
+        .allocated_storage(20)
+        .master_username("app")
+        .master_user_password("not-a-real-password")
+        .storage_encrypted(true)
+        .send()
+        .await
+        .expect("instance");
+    rds.create_db_cluster()
+        .db_cluster_identifier("vaulted-aurora")
+        .engine("aurora-postgresql")
+        .master_username("app")
+        .master_user_password("not-a-real-password")
+        .storage_encrypted(true)
+        .kms_key_id(&shared_cmk)
+        .send()
+        .await
+        .expect("cluster");
+    let managed = [
+        ("rempart:managed", "true"),
+        ("rempart:policy", "vaulted"),
+        ("rempart:scheduled-at", "2026-12-01T02:00:00Z"),
+    ];
+    let db_snap = "rempart-vaulted-vaulted-db-20261201-0200";
+    let aurora_snap = "rempart-vaulted-vaulted-aurora-20261201-0200";
+    let mut req = rds
+        .create_db_snapshot()
+        .db_instance_identifier("vaulted-db")
+        .db_snapshot_identifier(db_snap);
+    for (k, v) in managed {
+        req = req.tags(rtag(k, v));
+    }
+    req.send().await.expect("db snapshot");
+    let mut req = rds
+        .create_db_cluster_snapshot()
+        .db_cluster_identifier("vaulted-aurora")
+        .db_cluster_snapshot_identifier(aurora_snap)
+        .tags(rtag("kind", "cluster"));
+    for (k, v) in managed {
+        req = req.tags(rtag(k, v));
+    }
+    req.send().await.expect("cluster snapshot");
+    // EBS: one volume under the shared key, one under the private one.
+    let mut ebs = BTreeMap::new();
+    for (name, key) in [("shared", &shared_cmk), ("private", &private_cmk)] {
+        let v = ec2
+            .create_volume()
+            .availability_zone("eu-west-1a")
+            .size(10)
+            .encrypted(true)
+            .kms_key_id(key)
+            .send()
+            .await
+            .expect("volume");
+        let mut spec = aws_sdk_ec2::types::TagSpecification::builder()
+            .resource_type(aws_sdk_ec2::types::ResourceType::Snapshot);
+        for (k, v) in managed {
+            spec = spec.tags(etag(k, v));
+        }
+        let s = ec2
+            .create_snapshot()
+            .volume_id(v.volume_id().unwrap_or_default())
+            .tag_specifications(spec.build())
+            .send()
+            .await
+            .expect("snapshot");
+        ebs.insert(name, s.snapshot_id().unwrap_or_default().to_string());
+    }
+
+    let proxy = rempart_testkit::proxy::CountingProxy::with_hooks(
+        &h.aws.endpoint,
+        Some(Arc::new(aws_rds_answer)),
+        None,
+    )
+    .await
+    .expect("proxy");
+    let proxied = rempart_testkit::local::sdk_config_for(&proxy.url(), "eu-west-1").await;
+    let deps = rempart_snapshot_replicator::Deps::new(
+        &proxied,
+        rempart_integration::TABLE,
+        h.topic.arn(),
+        rempart_core::policy::PolicySource::File(h.policy_file.clone()),
+        20,
+    )
+    .expect("replicator deps");
+
+    // Sweep 1: the stage is made, the others are shared and copied; the
+    // private volume is blocked.
+    let first = sweep(&deps).await;
+    let states = vault_states(&first);
+    assert_eq!(states[db_snap].0, "started", "{states:?}");
+    assert!(
+        states[db_snap].1.contains("staging under the share key"),
+        "{states:?}"
+    );
+    assert_eq!(states[aurora_snap].0, "started", "{states:?}");
+    assert_eq!(states[&ebs["shared"]].0, "started", "{states:?}");
+    let (state, reason) = &states[&ebs["private"]];
+    assert_eq!(state, "blocked", "{states:?}");
+    for needle in [
+        private_cmk.as_str(),
+        VAULT,
+        "kms:CreateGrant",
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "nothing was shared",
+    ] {
+        assert!(reason.contains(needle), "{needle} in {reason}");
+    }
+    let stage = format!("{db_snap}-vault");
+    let prod = snapshots(&h.cfg).await;
+    let staged = prod
+        .iter()
+        .find(|(id, _, _)| *id == stage)
+        .expect("the stage exists");
+    assert_eq!(staged.1, share_key, "the stage is under the share key");
+    assert_eq!(
+        staged
+            .2
+            .get("rempart:vault-stage-of")
+            .map(String::as_str)
+            .unwrap_or_default()
+            .rsplit(':')
+            .next(),
+        Some(db_snap)
+    );
+    assert!(
+        !staged.2.contains_key("rempart:managed"),
+        "a stage is not one of Rempart's snapshots: {:?}",
+        staged.2
+    );
+    let shared = shares(&h.cfg).await;
+    assert!(
+        shared[&ebs["private"]].is_empty(),
+        "the blocked snapshot is not shared"
+    );
+    assert_eq!(
+        shared[aurora_snap],
+        vec![VAULT.to_string()],
+        "shared while its copy is made"
+    );
+
+    // Sweeps 2 to 4 (moto's copies are available at once): the stage is
+    // shared and copied, then everything is finished; replays change nothing.
+    let second = sweep(&deps).await;
+    assert_eq!(
+        vault_states(&second)[db_snap].0,
+        "started",
+        "{:?}",
+        vault_states(&second)
+    );
+    let third = sweep(&deps).await;
+    for s in [db_snap, aurora_snap, ebs["shared"].as_str()] {
+        assert_eq!(
+            vault_states(&third)[s].0,
+            "available",
+            "{:?}",
+            vault_states(&third)
+        );
+    }
+    sweep(&deps).await;
+    let last = sweep(&deps).await;
+    assert_eq!(vault_states(&last)[&ebs["private"]].0, "blocked");
+
+    // The backup account: one copy of each, under its key, Rempart's there.
+    let in_vault = snapshots(&vault_cfg).await;
+    let source_arn = |id: &str| -> String {
+        if id.starts_with("snap-") {
+            format!("arn:aws:ec2:eu-west-1:{PROD}:snapshot/{id}")
+        } else if id == aurora_snap {
+            format!("arn:aws:rds:eu-west-1:{PROD}:cluster-snapshot:{id}")
+        } else {
+            format!("arn:aws:rds:eu-west-1:{PROD}:snapshot:{id}")
+        }
+    };
+    for s in [db_snap, aurora_snap, ebs["shared"].as_str()] {
+        let copies: Vec<_> = in_vault
+            .iter()
+            .filter(|(_, _, t)| t.get("rempart:copy-of") == Some(&source_arn(s)))
+            .collect();
+        assert_eq!(
+            copies.len(),
+            1,
+            "one copy of {s} in the backup account: {in_vault:?}"
+        );
+        let (id, key, tags) = copies[0];
+        assert_eq!(key, &vault_key, "{id} is under the backup account's key");
+        assert_eq!(
+            tags.get("rempart:managed").map(String::as_str),
+            Some("true")
+        );
+        assert_eq!(
+            tags.get("rempart:policy").map(String::as_str),
+            Some("vaulted")
+        );
+    }
+    assert_eq!(
+        in_vault.len(),
+        3,
+        "nothing else in the backup account: {in_vault:?}"
+    );
+
+    // The production account: no stage left, nothing shared, and each
+    // source names its vault copy.
+    let prod = snapshots(&h.cfg).await;
+    assert!(
+        prod.iter().all(|(id, _, _)| *id != stage),
+        "the stage is deleted: {prod:?}"
+    );
+    assert!(
+        shares(&h.cfg).await.values().all(Vec::is_empty),
+        "nothing stays shared"
+    );
+    for (id, _, tags) in &prod {
+        if *id != ebs["private"] {
+            assert!(
+                tags.contains_key(&format!("rempart:vault-copy:{VAULT}")),
+                "{id}: {tags:?}"
+            );
+        }
+    }
+}

@@ -470,18 +470,26 @@ fn plan_redis(
     }
 }
 
-/// Whether every DR region of its policy holds an available copy of `s`:
-/// the retention floor's question. `copies` holds (source ARN, region) of
-/// available copies.
+/// Whether every DR region of its policy holds an available copy of `s`,
+/// and every backup account of its policy (`[[vault]]`) its copy (the
+/// source carries `rempart:vault-copy:<account>`; Redis snapshots are not
+/// copied to vaults): the retention floor's question. `copies` holds
+/// (source ARN, region) of available copies.
 pub fn has_all_copies(
     s: &SnapshotInfo,
     policy: &Policy,
     copies: &std::collections::BTreeSet<(String, String)>,
 ) -> bool {
-    policy.dr.iter().all(|t| {
-        s.tags.contains_key(&dr_copy_tag(&t.region.0))
-            || copies.contains(&(s.arn.clone(), t.region.0.clone()))
-    })
+    let vaulted = Family::of(s.kind).is_none()
+        || policy
+            .vault
+            .iter()
+            .all(|v| s.tags.contains_key(&vault_copy_tag(&v.account)));
+    vaulted
+        && policy.dr.iter().all(|t| {
+            s.tags.contains_key(&dr_copy_tag(&t.region.0))
+                || copies.contains(&(s.arn.clone(), t.region.0.clone()))
+        })
 }
 
 /// The age of a missing copy: from when the source was taken.
@@ -992,6 +1000,23 @@ mod tests {
         let mut copies = std::collections::BTreeSet::from([(s.arn.clone(), DR.to_string())]);
         assert!(!has_all_copies(&s, policy, &copies));
         copies.insert((s.arn.clone(), "eu-north-1".into()));
+        assert!(has_all_copies(&s, policy, &copies));
+    }
+
+    /// Proves: the floor also waits for the copy in each backup account of
+    /// the policy (the source's `rempart:vault-copy:<account>` mark).
+    #[test]
+    fn a_vault_copy_is_needed_too() {
+        let with_vault = format!(
+            "{EXAMPLE}\n[[policies.rewapp-ebs.vault]]\naccount = \"210987654321\"\nrole = \"arn:aws:iam::210987654321:role/rempart-vault-replicator\"\nkms_key = \"arn:aws:kms:eu-west-1:210987654321:alias/rempart-vault\"\n"
+        );
+        let d = PolicyDocument::from_toml(&with_vault, "t").expect("parses");
+        let policy = d.policy("rewapp-ebs").expect("policy");
+        let mut s = snap(ResourceKind::EbsVolume, "snap-1", 1, "rewapp-ebs");
+        let copies = std::collections::BTreeSet::from([(s.arn.clone(), DR.to_string())]);
+        assert!(!has_all_copies(&s, policy, &copies));
+        s.tags
+            .insert(vault_copy_tag("210987654321"), "snap-2".into());
         assert!(has_all_copies(&s, policy, &copies));
     }
 

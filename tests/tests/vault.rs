@@ -286,7 +286,8 @@ fn vault_states(r: &ReplicationReport) -> BTreeMap<String, (String, String)> {
 /// says where its vault copy is; replays create nothing twice; a volume
 /// under a key whose policy does not let the backup account use it is
 /// blocked with a message naming the key, the account and the missing
-/// grants, and is never shared.
+/// grants, and is never shared; a source deleted later leaves no vault
+/// state in the registry.
 #[tokio::test]
 async fn each_kind_reaches_the_backup_account_once_and_nothing_stays_shared() {
     let h = Harness::with(&[], &policy("arn:aws:kms:eu-west-1:210987654321:key/none")).await;
@@ -541,4 +542,20 @@ async fn each_kind_reaches_the_backup_account_once_and_nothing_stays_shared() {
             );
         }
     }
+
+    // A source deleted (by retention) leaves no vault state behind in the
+    // registry after the next sweep; the others keep theirs.
+    let destination = format!("vault:{VAULT}");
+    let aurora_arn = source_arn(aurora_snap);
+    let before = h.registry.replicas(&destination).await.expect("states");
+    assert!(before.contains_key(&aurora_arn), "{before:?}");
+    rds.delete_db_cluster_snapshot()
+        .db_cluster_snapshot_identifier(aurora_snap)
+        .send()
+        .await
+        .expect("delete the source");
+    sweep(&deps).await;
+    let after = h.registry.replicas(&destination).await.expect("states");
+    assert!(!after.contains_key(&aurora_arn), "{after:?}");
+    assert!(after.contains_key(&source_arn(db_snap)), "{after:?}");
 }

@@ -288,8 +288,10 @@ impl Replicator {
             .collect();
 
         if only != Some(ResourceKind::ElasticacheRedis) {
-            self.vaults(doc, &sources, now, input.cause(), &mut report)
+            let vault_states = self
+                .vaults(doc, &sources, now, input.cause(), &mut report)
                 .await;
+            stored.extend(vault_states);
         }
 
         if matches!(input, ReplicatorInput::Sweep { .. }) {

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use rempart_aws::error::{Error, Result};
 use rempart_aws::kms::Kms;
 use rempart_aws::pace::bounded;
+use rempart_aws::registry::ReplicaState;
 use rempart_aws::snapshots::Snapshots;
 use rempart_aws::vault::{assume, delete_stage, share, stages};
 use rempart_core::model::SnapshotInfo;
@@ -25,7 +26,9 @@ pub(crate) struct VaultSide {
 
 impl Replicator {
     /// Plans and carries out the vault copies of `sources`; items go into
-    /// the report under the destination `vault:<account>`.
+    /// the report under the destination `vault:<account>`. Returns the
+    /// registry states of each vault reached, by destination (the sweep
+    /// forgets those of sources that are gone).
     pub(crate) async fn vaults(
         &self,
         doc: &PolicyDocument,
@@ -33,30 +36,27 @@ impl Replicator {
         now: DateTime<Utc>,
         cause: Option<&str>,
         report: &mut ReplicationReport,
-    ) {
-        // The vaults these sources' policies name (first entry per account).
+    ) -> BTreeMap<String, BTreeMap<String, ReplicaState>> {
+        // Every vault of the document (first entry per account), whether
+        // or not a source of its policy is left.
         let mut vaults: BTreeMap<String, (String, Vault)> = BTreeMap::new();
-        for s in sources {
-            let Some(name) = s.tags.get(rempart_core::tags::TAG_POLICY) else {
-                continue;
-            };
-            if let Some(p) = doc.policy(name).filter(|_| s.is_managed()) {
-                for v in &p.vault {
-                    vaults
-                        .entry(v.account.clone())
-                        .or_insert_with(|| (name.clone(), v.clone()));
-                }
+        for (name, p) in &doc.policies {
+            for v in &p.vault {
+                vaults
+                    .entry(v.account.clone())
+                    .or_insert_with(|| (name.as_str().to_string(), v.clone()));
             }
         }
+        let mut stored = BTreeMap::new();
         if vaults.is_empty() {
-            return;
+            return stored;
         }
         let stage_list = match stages(&self.primary).await {
             Ok(l) => l,
             Err(e) => {
                 // Without the stages a stage could be made twice.
                 report.errors.push((&e).into());
-                return;
+                return stored;
             }
         };
         let mut pre = Preflight::default();
@@ -93,7 +93,7 @@ impl Replicator {
                 Ok(None) => {}
                 Err(e) => {
                     report.errors.push((&e).into());
-                    return;
+                    return stored;
                 }
             }
         }
@@ -126,7 +126,6 @@ impl Replicator {
             self.max_in_flight,
         );
         planned.retain(|p| !failed_vaults.contains(&p.account));
-        let mut stored = BTreeMap::new();
         for account in sides.keys() {
             match self.registry.replicas(&destination(account)).await {
                 Ok(r) => {
@@ -135,7 +134,7 @@ impl Replicator {
                 Err(e) => report.bookkeeping_errors.push(e.to_string()),
             }
         }
-        let (sides, stored) = (&sides, &stored);
+        let (sides, states) = (&sides, &stored);
         let done = bounded(&planned, self.concurrency, |p| async move {
             let item = self.act_vault(p, cause, sides.get(&p.account)).await;
             let dest = destination(&p.account);
@@ -149,7 +148,7 @@ impl Replicator {
                     reason: String::new(),
                 },
             };
-            let prior = stored.get(&dest).and_then(|m| m.get(&p.source.arn));
+            let prior = states.get(&dest).and_then(|m| m.get(&p.source.arn));
             let errors = self.bookkeep(&as_dr, &item, prior, now, cause).await;
             (item, errors)
         })
@@ -158,6 +157,7 @@ impl Replicator {
             report.bookkeeping_errors.append(&mut errors);
             report.items.push(item);
         }
+        stored
     }
 
     /// Assumes the vault role, lists Rempart's snapshots there and checks

@@ -559,3 +559,248 @@ async fn each_kind_reaches_the_backup_account_once_and_nothing_stays_shared() {
     assert!(!after.contains_key(&aurora_arn), "{after:?}");
     assert!(after.contains_key(&source_arn(db_snap)), "{after:?}");
 }
+
+/// The enforcer of the backup account, as modules/vault_account deploys it
+/// (`rempart-vault-retention-enforcer`, with `REMPART_VAULT_OF`).
+const ENFORCER_ROLE: &str = "arn:aws:iam::210987654321:role/rempart-vault-retention-enforcer";
+
+fn retention_run(time: chrono::DateTime<chrono::Utc>) -> Value {
+    let mut v: Value = serde_json::from_str(include_str!(
+        "../../events/retention-enforcer/scheduled.json"
+    ))
+    .expect("JSON");
+    v["time"] = rempart_core::time::rfc3339(time).into();
+    v
+}
+
+/// Proves that retention in the backup account is the policy's, carried
+/// out by that account's own enforcer, and that production's word counts
+/// for nothing there: three copies of one volume reach the backup account
+/// one after the other; with `keep_last = 1`, the newest (by when the
+/// backup account made it) is kept, the oldest is kept by the legal hold
+/// its administrator put there, and the middle one, whose source was tagged
+/// as taken in 2099 (as a compromised production account could tag it),
+/// is marked, then deleted after the grace period; a snapshot of the
+/// backup account that is not a vault copy stays untouched; the production
+/// sources are not touched.
+#[tokio::test]
+async fn the_backup_accounts_enforcer_keeps_and_deletes_by_the_policy_there() {
+    let ebs_policy = |vault_key: &str| {
+        policy(vault_key)
+            .replace(
+                r#"kinds = ["rds-instance", "aurora-cluster", "ebs-volume"]"#,
+                r#"kinds = ["ebs-volume"]"#,
+            )
+            .replace("keep_daily = 7", "keep_last = 1\ngrace_period = \"1h\"")
+    };
+    let h = Harness::with(
+        &[],
+        &ebs_policy("arn:aws:kms:eu-west-1:210987654321:key/none"),
+    )
+    .await;
+    let admin = assume(&h.cfg, ROLE, Some("rempart-test"), "test-admin").await;
+    let vault_key = create_key(
+        &aws_sdk_kms::Client::new(&admin),
+        None,
+        Some("alias/rempart-vault"),
+    )
+    .await;
+    std::fs::write(&h.policy_file, ebs_policy(&vault_key)).expect("policy");
+    let kms = aws_sdk_kms::Client::new(&h.cfg);
+    create_key(
+        &kms,
+        Some(key_policy(Some(VAULT))),
+        Some("alias/rempart-vault-share"),
+    )
+    .await;
+    let volume_key = create_key(&kms, Some(key_policy(Some(VAULT))), None).await;
+
+    // Three scheduled snapshots of one volume, each copied to the backup
+    // account before the next is taken (a second apart: the copies'
+    // creation times differ there). The second one's source claims 2099.
+    let ec2 = aws_sdk_ec2::Client::new(&h.cfg);
+    let volume = ec2
+        .create_volume()
+        .availability_zone("eu-west-1a")
+        .size(10)
+        .encrypted(true)
+        .kms_key_id(&volume_key)
+        .send()
+        .await
+        .expect("volume");
+    let mut sources = Vec::new();
+    for at in [
+        "2026-12-01T04:00:00Z",
+        "2099-01-01T04:00:00Z",
+        "2026-12-03T04:00:00Z",
+    ] {
+        let mut spec = aws_sdk_ec2::types::TagSpecification::builder()
+            .resource_type(aws_sdk_ec2::types::ResourceType::Snapshot);
+        for (k, v) in [
+            ("rempart:managed", "true"),
+            ("rempart:policy", "vaulted"),
+            ("rempart:scheduled-at", at),
+        ] {
+            spec = spec.tags(aws_sdk_ec2::types::Tag::builder().key(k).value(v).build());
+        }
+        let s = ec2
+            .create_snapshot()
+            .volume_id(volume.volume_id().unwrap_or_default())
+            .tag_specifications(spec.build())
+            .send()
+            .await
+            .expect("snapshot");
+        let id = s.snapshot_id().unwrap_or_default().to_string();
+        sweep(&h.replicator).await;
+        let done = sweep(&h.replicator).await;
+        assert_eq!(
+            vault_states(&done)[&id].0,
+            "available",
+            "{:?}",
+            vault_states(&done)
+        );
+        sources.push(id);
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    }
+    let in_vault = snapshots(&admin).await;
+    let copy_of = |source: &str| -> String {
+        let arn = format!("arn:aws:ec2:eu-west-1:{PROD}:snapshot/{source}");
+        in_vault
+            .iter()
+            .find(|(_, _, t)| t.get("rempart:copy-of") == Some(&arn))
+            .map(|(id, _, _)| id.clone())
+            .unwrap_or_default()
+    };
+    let (oldest, forged, newest) = (
+        copy_of(&sources[0]),
+        copy_of(&sources[1]),
+        copy_of(&sources[2]),
+    );
+    assert!(
+        [&oldest, &forged, &newest].iter().all(|c| !c.is_empty()),
+        "three copies: {in_vault:?}"
+    );
+
+    // The backup account's administrator: a legal hold on the oldest copy,
+    // and a snapshot of its own that no Rempart function may delete.
+    let vault_ec2 = aws_sdk_ec2::Client::new(&admin);
+    vault_ec2
+        .create_tags()
+        .resources(&oldest)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("rempart:legal-hold")
+                .value("case-1")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("legal hold");
+    let own_volume = vault_ec2
+        .create_volume()
+        .availability_zone("eu-west-1a")
+        .size(10)
+        .send()
+        .await
+        .expect("volume");
+    let own = vault_ec2
+        .create_snapshot()
+        .volume_id(own_volume.volume_id().unwrap_or_default())
+        .send()
+        .await
+        .expect("snapshot")
+        .snapshot_id()
+        .unwrap_or_default()
+        .to_string();
+
+    // The enforcer there: its own registry and topic, its own credentials.
+    let (_, topic) = rempart_testkit::local::create_plumbing(
+        &admin,
+        rempart_integration::TABLE,
+        "rempart-vault-events",
+    )
+    .await
+    .expect("the backup account's registry and topic");
+    let own_cfg = assume(
+        &h.cfg,
+        ENFORCER_ROLE,
+        None,
+        "rempart-vault-retention-enforcer",
+    )
+    .await;
+    let mut enforcer = rempart_retention_enforcer::Deps::for_backup_account(
+        &own_cfg,
+        rempart_integration::TABLE,
+        topic.arn(),
+        rempart_core::policy::PolicySource::File(h.policy_file.clone()),
+        PROD,
+    )
+    .expect("enforcer deps");
+    enforcer.pace = 0;
+    assert!(
+        rempart_retention_enforcer::Deps::for_backup_account(
+            &own_cfg,
+            rempart_integration::TABLE,
+            topic.arn(),
+            rempart_core::policy::PolicySource::File(h.policy_file.clone()),
+            "prod",
+        )
+        .is_err(),
+        "a production account that is no account id is refused"
+    );
+
+    let t1 = chrono::Utc::now() + chrono::TimeDelta::minutes(1);
+    let first = rempart_retention_enforcer::handle(&enforcer, retention_run(t1))
+        .await
+        .expect("first run");
+    assert_eq!(
+        first.regions,
+        vec!["eu-west-1".to_string()],
+        "its region only"
+    );
+    assert_eq!(first.groups.len(), 1, "{first:?}");
+    assert_eq!(first.decisions[0].place, "vault-copy");
+    let steps: BTreeMap<String, String> = first.decisions[0]
+        .decisions
+        .iter()
+        .map(|d| (d.id.clone(), format!("{:?} {:?}", d.step, d.reasons)))
+        .collect();
+    assert!(steps[&newest].starts_with("Keep"), "{steps:?}");
+    assert!(steps[&oldest].contains("floor: legal hold"), "{steps:?}");
+    assert!(steps[&forged].starts_with("Mark"), "{steps:?}");
+    assert_eq!(first.totals().marked, 1, "{}", first.summary());
+
+    let second = rempart_retention_enforcer::handle(
+        &enforcer,
+        retention_run(t1 + chrono::TimeDelta::hours(2)),
+    )
+    .await
+    .expect("second run");
+    assert_eq!(second.totals().deleted, 1, "{}", second.summary());
+    let left: Vec<String> = snapshots(&admin).await.into_iter().map(|s| s.0).collect();
+    for kept in [&oldest, &newest, &own] {
+        assert!(left.contains(kept), "{kept} is kept: {left:?}");
+    }
+    assert!(!left.contains(&forged), "{forged} is deleted: {left:?}");
+    let recorded = aws_sdk_dynamodb::Client::new(&admin)
+        .scan()
+        .table_name(rempart_integration::TABLE)
+        .send()
+        .await
+        .expect("the backup account's registry");
+    assert!(
+        recorded
+            .items()
+            .iter()
+            .any(|i| format!("{i:?}").contains(&forged) && format!("{i:?}").contains("delet")),
+        "the deletion is recorded in the backup account's registry: {:?}",
+        recorded.items()
+    );
+    let prod: Vec<String> = snapshots(&h.cfg).await.into_iter().map(|s| s.0).collect();
+    for s in &sources {
+        assert!(
+            prod.contains(s),
+            "production's {s} is not touched: {prod:?}"
+        );
+    }
+}

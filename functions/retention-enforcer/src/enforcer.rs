@@ -40,6 +40,9 @@ pub struct Enforcer {
     pub buckets: Vec<(BucketRule, Buckets)>,
     /// The role S3 replicates with, named in each replication rule written.
     pub replication_role: Option<String>,
+    /// In a backup account: the production account whose vault copies are
+    /// managed ([`vault_scope`]); everything else there is left untouched.
+    pub vault_of: Option<String>,
     /// Mutating calls a second in each region ([`DEFAULT_PACE`]; 0: not
     /// paced, for the emulator).
     pub pace: u32,
@@ -90,13 +93,18 @@ impl Enforcer {
                 }),
             }
         }
+        if let Some(production) = &self.vault_of {
+            let (ours, mut others) = vault_scope(std::mem::take(&mut all), production);
+            all = ours;
+            report.untouched.append(&mut others);
+        }
         let copies: BTreeSet<(String, String)> = all
             .iter()
             .filter(|s| rempart_core::model::is_available(s))
             .filter_map(|s| Some((s.tags.get(TAG_COPY_OF)?.clone(), s.region.clone())))
             .collect();
-        let (plans, untouched) = decide(doc, all, &copies, now);
-        report.untouched = untouched;
+        let (plans, mut untouched) = decide(doc, all, &copies, now);
+        report.untouched.append(&mut untouched);
         let applied = self.apply(&plans, dry_run, now, cause).await;
         let bookkept = bounded(plans.iter().zip(applied), self.concurrency, |(g, a)| {
             self.bookkeep(g, a, now, dry_run, cause)

@@ -24,6 +24,13 @@ pub use rempart_core::enforcement::FUNCTION as NAME;
 pub const RETENTION_RUN: &str = "Rempart Retention Run";
 /// `true` makes scheduled runs report without acting.
 pub const DRY_RUN_ENV: &str = "REMPART_DRY_RUN";
+/// Set in a backup account (air-gapped copies) to the production account's
+/// id: the enforcer there manages the vault copies of that account's
+/// snapshots, in its own region only, and nothing else.
+pub const VAULT_OF_ENV: &str = "REMPART_VAULT_OF";
+/// The name a backup account's enforcer goes by (its Lambda function is
+/// `<name>-vault-retention-enforcer`, modules/vault_account).
+pub const VAULT_NAME: &str = "vault-retention-enforcer";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,16 +87,22 @@ pub struct Deps {
     /// The role S3 replicates the `[[buckets]]` with
     /// (`REMPART_REPLICATION_ROLE_ARN`); none: replication is not written.
     pub replication_role: Option<String>,
+    /// In a backup account: the production account whose vault copies it
+    /// manages ([`VAULT_OF_ENV`]).
+    pub vault_of: Option<String>,
 }
 
 impl Deps {
     pub fn from_env(cfg: &SdkConfig) -> Result<Deps> {
-        let mut d = Deps::new(
-            cfg,
-            &env_var(REGISTRY_TABLE_ENV)?,
-            &env_var(EVENTS_TOPIC_ENV)?,
+        let (table, topic, policy) = (
+            env_var(REGISTRY_TABLE_ENV)?,
+            env_var(EVENTS_TOPIC_ENV)?,
             PolicySource::from_env()?,
-        )?;
+        );
+        let mut d = match std::env::var(VAULT_OF_ENV).ok().filter(|v| !v.is_empty()) {
+            Some(production) => Deps::for_backup_account(cfg, &table, &topic, policy, &production)?,
+            None => Deps::new(cfg, &table, &topic, policy)?,
+        };
         d.dry_run_default = std::env::var(DRY_RUN_ENV).is_ok_and(|v| v == "true" || v == "1");
         d.replication_role = std::env::var(rempart_core::buckets::REPLICATION_ROLE_ENV)
             .ok()
@@ -103,7 +116,37 @@ impl Deps {
         topic_arn: &str,
         policy: PolicySource,
     ) -> Result<Deps> {
-        let cfg = &rempart_aws::runtime::function_config(cfg, "retention-enforcer");
+        Self::build(cfg, NAME, table, topic_arn, policy)
+    }
+
+    /// The enforcer of a backup account: it manages the vault copies of
+    /// `production`'s snapshots there (its primary region only; no backup
+    /// buckets, which are production's).
+    pub fn for_backup_account(
+        cfg: &SdkConfig,
+        table: &str,
+        topic_arn: &str,
+        policy: PolicySource,
+        production: &str,
+    ) -> Result<Deps> {
+        if !rempart_core::naming::valid_account_id(production) {
+            return Err(Error::Config(format!(
+                "{VAULT_OF_ENV}=`{production}` is not an AWS account id (12 digits): set it to the production account whose vault copies this account keeps"
+            )));
+        }
+        let mut d = Self::build(cfg, VAULT_NAME, table, topic_arn, policy)?;
+        d.vault_of = Some(production.to_string());
+        Ok(d)
+    }
+
+    fn build(
+        cfg: &SdkConfig,
+        name: &str,
+        table: &str,
+        topic_arn: &str,
+        policy: PolicySource,
+    ) -> Result<Deps> {
+        let cfg = &rempart_aws::runtime::function_config(cfg, name);
         Ok(Deps {
             cfg: cfg.clone(),
             primary: region_of(cfg)?,
@@ -115,17 +158,23 @@ impl Deps {
             pace: DEFAULT_PACE,
             concurrency: DEFAULT_CONCURRENCY,
             replication_role: None,
+            vault_of: None,
         })
     }
 }
 
 /// Handles one event: primary and DR regions, two-phase deletion, a digest.
+/// In a backup account: its vault copies, in its region only.
 pub async fn handle(deps: &Deps, event: Value) -> Result<EnforcerReport> {
     let input = parse_event(&event, deps.dry_run_default)?;
     let doc = load_policy(&deps.policy, &deps.ssm).await?;
+    let regions = match deps.vault_of {
+        Some(_) => vec![deps.primary.clone()],
+        None => regions_of(&doc, &deps.primary),
+    };
     let enforcer = Enforcer {
         primary: deps.primary.clone(),
-        regions: regions_of(&doc, &deps.primary)
+        regions: regions
             .iter()
             .map(|r| Snapshots::for_region(&deps.cfg, r))
             .collect(),
@@ -134,6 +183,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<EnforcerReport> {
         buckets: doc
             .buckets
             .iter()
+            .filter(|_| deps.vault_of.is_none())
             .map(|b| {
                 let region = b
                     .region
@@ -152,6 +202,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<EnforcerReport> {
             })
             .collect(),
         replication_role: deps.replication_role.clone(),
+        vault_of: deps.vault_of.clone(),
         pace: deps.pace,
         concurrency: deps.concurrency,
     };

@@ -53,6 +53,79 @@ pub fn step(
     }
 }
 
+/// Whether `s` is a copy that another account's Rempart made in this one:
+/// a vault copy in a backup account (its `rempart:copy-of` names a snapshot
+/// of another account).
+pub fn is_vault_copy(s: &SnapshotInfo) -> bool {
+    let account = |arn: &str| crate::naming::arn_parts(arn).map(|p| p.3.to_string());
+    match (
+        s.tags.get(TAG_COPY_OF).and_then(|a| account(a)),
+        account(&s.arn),
+    ) {
+        (Some(source), Some(here)) => !source.is_empty() && !here.is_empty() && source != here,
+        _ => false,
+    }
+}
+
+/// Where `s` lives, for the floors and the report.
+pub fn place_of(s: &SnapshotInfo) -> Place {
+    if is_vault_copy(s) {
+        Place::VaultCopy
+    } else if s.tags.contains_key(TAG_COPY_OF) {
+        Place::DrCopy
+    } else {
+        Place::Primary
+    }
+}
+
+/// The time retention sorts `s` by: when it was taken (event time), except
+/// for a vault copy, whose time is when the backup account made it (AWS's
+/// creation time there), never a tag. Its tags were written by the
+/// production account, which the backup account does not trust: a
+/// `rempart:scheduled-at` forged newer, or into a past month, would
+/// otherwise push genuine copies out of their tiers. A missing time counts
+/// as `now` (newest, so kept).
+pub fn retention_time(s: &SnapshotInfo, now: DateTime<Utc>) -> DateTime<Utc> {
+    if is_vault_copy(s) {
+        s.created.unwrap_or(now)
+    } else {
+        s.taken_at().unwrap_or(now)
+    }
+}
+
+/// What a backup account's enforcer manages: the vault copies of the
+/// production account's snapshots. Any other snapshot of Rempart's found
+/// there is left untouched, one entry per group, with the reason.
+pub fn vault_scope(
+    snaps: Vec<SnapshotInfo>,
+    production: &str,
+) -> (Vec<SnapshotInfo>, Vec<Untouched>) {
+    let (mut kept, mut untouched) = (Vec::new(), Vec::<Untouched>::new());
+    for s in snaps.into_iter().filter(SnapshotInfo::is_managed) {
+        let of_production = is_vault_copy(&s)
+            && s.tags
+                .get(TAG_COPY_OF)
+                .and_then(|a| crate::naming::arn_parts(a))
+                .is_some_and(|p| p.3 == production);
+        if of_production {
+            kept.push(s);
+            continue;
+        }
+        let u = Untouched {
+            region: s.region.clone(),
+            kind: s.kind,
+            source: s.source_id(),
+            reason: format!(
+                "not a vault copy of account {production}'s snapshots: this backup account's enforcer deletes nothing else"
+            ),
+        };
+        if !untouched.contains(&u) {
+            untouched.push(u);
+        }
+    }
+    (kept, untouched)
+}
+
 fn mark_of(s: &SnapshotInfo) -> Option<DateTime<Utc>> {
     s.tags
         .get(TAG_DELETE_AFTER)
@@ -103,17 +176,17 @@ pub fn decide(
     copies_available: &BTreeSet<(String, String)>,
     now: DateTime<Utc>,
 ) -> (Vec<GroupPlan>, Vec<Untouched>) {
-    let mut groups: BTreeMap<(String, ResourceKind, String, bool), Vec<SnapshotInfo>> =
+    let mut groups: BTreeMap<(String, ResourceKind, String, Place), Vec<SnapshotInfo>> =
         BTreeMap::new();
     for s in snaps.into_iter().filter(SnapshotInfo::is_managed) {
-        let is_copy = s.tags.contains_key(TAG_COPY_OF);
         groups
-            .entry((s.region.clone(), s.kind, s.source_id(), is_copy))
+            .entry((s.region.clone(), s.kind, s.source_id(), place_of(&s)))
             .or_default()
             .push(s);
     }
     let (mut plans, mut untouched) = (Vec::new(), Vec::new());
-    for ((region, kind, source, is_copy), members) in groups {
+    for ((region, kind, source, place), members) in groups {
+        let is_copy = place != Place::Primary;
         let policies: BTreeSet<&str> = members
             .iter()
             .filter_map(|s| s.tags.get(TAG_POLICY))
@@ -140,16 +213,11 @@ pub fn decide(
             continue;
         };
         let tz = doc.timezone_of(policy);
-        let place = if is_copy {
-            Place::DrCopy
-        } else {
-            Place::Primary
-        };
         let engine_input: Vec<Snap> = members
             .iter()
             .map(|s| Snap {
                 id: s.id.clone(),
-                time: s.taken_at().unwrap_or(now),
+                time: retention_time(s, now),
                 tags: s
                     .tags
                     .iter()
@@ -192,7 +260,7 @@ pub fn decide(
             kind,
             source,
             policy: policy_name.to_string(),
-            place: if is_copy { "dr-copy" } else { "primary" },
+            place: place.label(),
             decisions,
         });
     }
@@ -409,6 +477,159 @@ mod tests {
         let small = applied_details(&GroupCounts::default(), &decisions[..20]);
         assert_eq!(small["decisions_truncated"], false);
         assert_eq!(small["decisions"].as_array().map(Vec::len), Some(20));
+    }
+
+    const PROD: &str = "123456789012";
+    const VAULT: &str = "210987654321";
+
+    /// A copy in the backup account of production's `source` snapshot,
+    /// made at `made` there, whose production-written tags say it was
+    /// scheduled at `scheduled`.
+    fn vault_copy(id: &str, made: &str, scheduled: &str) -> SnapshotInfo {
+        SnapshotInfo {
+            kind: ResourceKind::EbsVolume,
+            id: id.into(),
+            arn: format!("arn:aws:ec2:eu-west-1:{VAULT}:snapshot/{id}"),
+            region: "eu-west-1".into(),
+            source: "vol-ffffffff".into(),
+            status: "completed".into(),
+            created: Some(t(made)),
+            tags: [
+                (TAG_MANAGED, "true"),
+                (TAG_POLICY, "vaulted"),
+                (
+                    TAG_SOURCE,
+                    "arn:aws:ec2:eu-west-1:123456789012:volume/vol-1",
+                ),
+                (TAG_SCHEDULED_AT, scheduled),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .chain([(
+                TAG_COPY_OF.to_string(),
+                format!("arn:aws:ec2:eu-west-1:{PROD}:snapshot/src-{id}"),
+            )])
+            .collect(),
+            encrypted: true,
+            kms_key: None,
+        }
+    }
+
+    fn vault_doc() -> PolicyDocument {
+        PolicyDocument::from_toml(
+            r##"version = 1
+[notifications]
+default_channel = "#ops"
+[policies.vaulted]
+kinds = ["ebs-volume"]
+rpo = "26h"
+[policies.vaulted.retention]
+keep_last = 2
+"##,
+            "test",
+        )
+        .expect("policy")
+    }
+
+    /// Proves: a copy whose `rempart:copy-of` names another account is a
+    /// vault copy, a copy of this account's own snapshot is a DR copy, and
+    /// a snapshot without the tag is a primary one.
+    #[test]
+    fn places_are_told_by_the_accounts_of_the_arns() {
+        let v = vault_copy("snap-1", "2026-12-01T02:10:00Z", "2026-12-01T02:00:00Z");
+        assert_eq!(place_of(&v), Place::VaultCopy);
+        let mut dr = v.clone();
+        dr.arn = format!("arn:aws:ec2:eu-central-1:{PROD}:snapshot/snap-1");
+        assert_eq!(place_of(&dr), Place::DrCopy);
+        let mut primary = dr.clone();
+        primary.tags.remove(TAG_COPY_OF);
+        assert_eq!(place_of(&primary), Place::Primary);
+        assert_eq!(place_of(&v).label(), "vault-copy");
+    }
+
+    /// Proves: in the backup account, retention orders copies by when that
+    /// account made them, so a copy whose production-written
+    /// `rempart:scheduled-at` claims to be the newest (as a compromised
+    /// production account could write) does not push out the genuinely
+    /// newer copies; the oldest by creation time is the one marked.
+    #[test]
+    fn a_vault_copy_is_timed_by_its_creation_not_by_its_tags() {
+        let now = t("2026-12-04T06:00:00Z");
+        let snaps = vec![
+            vault_copy("snap-old", "2026-12-01T02:10:00Z", "2026-12-01T02:00:00Z"),
+            vault_copy("snap-mid", "2026-12-02T02:10:00Z", "2026-12-02T02:00:00Z"),
+            // Made first, tagged as if from far in the future.
+            vault_copy(
+                "snap-forged",
+                "2026-11-30T02:10:00Z",
+                "2030-01-01T00:00:00Z",
+            ),
+            vault_copy("snap-new", "2026-12-03T02:10:00Z", "2026-12-03T02:00:00Z"),
+        ];
+        let (plans, untouched) = decide(&vault_doc(), snaps, &BTreeSet::new(), now);
+        assert!(untouched.is_empty(), "{untouched:?}");
+        assert_eq!(plans.len(), 1, "one group: {plans:?}");
+        assert_eq!(plans[0].place, "vault-copy");
+        let steps: BTreeMap<&str, &Step> = plans[0]
+            .decisions
+            .iter()
+            .map(|d| (d.id.as_str(), &d.step))
+            .collect();
+        assert_eq!(steps["snap-new"], &Step::Keep);
+        assert_eq!(steps["snap-mid"], &Step::Keep);
+        for gone in ["snap-old", "snap-forged"] {
+            assert!(
+                matches!(steps[gone], Step::Mark { .. }),
+                "{gone}: {steps:?}"
+            );
+        }
+        let newest = &plans[0].decisions[0];
+        assert_eq!(newest.id, "snap-new");
+        assert!(
+            newest
+                .reasons
+                .iter()
+                .any(|r| r == "floor: newest copy in the backup account"),
+            "{:?}",
+            newest.reasons
+        );
+    }
+
+    /// Proves: a backup account's enforcer takes only the vault copies of
+    /// its production account; a copy of another account's snapshot, a DR
+    /// copy and a primary snapshot found there are left untouched with the
+    /// reason, once per group, and unmanaged snapshots are not listed.
+    #[test]
+    fn the_vault_scope_is_the_production_accounts_copies_only() {
+        let ours = vault_copy("snap-1", "2026-12-01T02:10:00Z", "2026-12-01T02:00:00Z");
+        let mut foreign = vault_copy("snap-2", "2026-12-01T02:10:00Z", "2026-12-01T02:00:00Z");
+        foreign.tags.insert(
+            TAG_COPY_OF.into(),
+            "arn:aws:ec2:eu-west-1:555555555555:snapshot/snap-x".into(),
+        );
+        let mut foreign_too = foreign.clone();
+        foreign_too.id = "snap-3".into();
+        let mut own = ours.clone();
+        own.id = "snap-4".into();
+        own.tags.remove(TAG_COPY_OF);
+        own.tags.insert(
+            TAG_SOURCE.into(),
+            "arn:aws:ec2:eu-west-1:210987654321:volume/vol-9".into(),
+        );
+        let mut unmanaged = ours.clone();
+        unmanaged.tags.remove(TAG_MANAGED);
+        let snaps = vec![ours.clone(), foreign, foreign_too, own, unmanaged];
+        let (kept, untouched) = vault_scope(snaps, PROD);
+        assert_eq!(kept, vec![ours]);
+        assert_eq!(untouched.len(), 2, "one per group: {untouched:?}");
+        assert!(untouched.iter().all(|u| u.reason.contains(PROD)));
+        assert_eq!(
+            untouched
+                .iter()
+                .map(|u| u.source.as_str())
+                .collect::<Vec<_>>(),
+            vec!["vol-1", "vol-9"]
+        );
     }
 
     #[test]

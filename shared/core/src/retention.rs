@@ -249,13 +249,26 @@ fn forget_indexed(snaps: &[Snap], p: &Retention, tz: Tz) -> Vec<(usize, Verdict)
 }
 
 /// Where a group of snapshots lives, for the floors that depend on it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Place {
     /// The resource's own region.
     Primary,
     /// A DR region: these are copies, and AWS copies incrementally from the
     /// newest one.
     DrCopy,
+    /// A backup account (air-gapped copies): copies another account made.
+    VaultCopy,
+}
+
+impl Place {
+    /// As the enforcer's report names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Place::Primary => "primary",
+            Place::DrCopy => "dr-copy",
+            Place::VaultCopy => "vault-copy",
+        }
+    }
 }
 
 /// The engine: restic's rules, then the safety floors, which no policy can
@@ -282,6 +295,7 @@ pub fn plan(snaps: &[Snap], p: &Retention, tz: Tz, place: Place) -> Vec<Verdict>
             floors.push(match place {
                 Place::Primary => "floor: newest snapshot of the resource in this region",
                 Place::DrCopy => "floor: newest DR copy (the next copy is incremental from it)",
+                Place::VaultCopy => "floor: newest copy in the backup account",
             });
         }
         if s.has_tag(TAG_LEGAL_HOLD) {

@@ -17,13 +17,13 @@ locals {
 
   # One line per protected resource, whatever resources exist: a SEARCH
   # expression on the metric name in the {Rempart,Resource} schema.
-  rempart_search = { for m in ["RpoAgeSeconds", "DrCopyLagSeconds", "Coverage", "SnapshotsKept", "SnapshotsDeleted", "PitrLagSeconds", "RestoreTestRtoSeconds", "RestoreTestSuccess", "RestoreIntegrityPercent", "DrillRtoSeconds", "OpenIncidents", "UnprotectedResources", "BucketReplicationLagSeconds"] :
+  rempart_search = { for m in ["RpoAgeSeconds", "DrCopyLagSeconds", "Coverage", "SnapshotsKept", "SnapshotsDeleted", "PitrLagSeconds", "RestoreTestRtoSeconds", "RestoreTestSuccess", "RestoreIntegrityPercent", "DrillRtoSeconds", "OpenIncidents", "UnprotectedResources", "BucketReplicationLagSeconds", "VaultCopyAgeSeconds"] :
     m => "SEARCH('{${var.metrics_namespace},Resource} MetricName=\"${m}\"', '%s', %d)"
   }
 
   # The recovery objectives, two graphs a row: the lines of each graph are
   # `id = [metric, statistic, label]`.
-  objective_graphs = [
+  objective_graphs = concat([
     { title = "RPO age: time since the newest snapshot (s)", period = 300, lines = { rpo = ["RpoAgeSeconds", "Maximum", ""] } },
     { title = "DR copy lag: newest snapshot not yet copied to ${var.dr_region} (s)", period = 300, lines = { lag = ["DrCopyLagSeconds", "Maximum", ""] } },
     { title = "Point-in-time recovery: newest restorable point's lag (s)", period = 3600, lines = { pitr = ["PitrLagSeconds", "Maximum", ""] } },
@@ -46,7 +46,11 @@ locals {
     { title = "S3 replication lag to the DR bucket (s)", period = 3600, lines = { s3lag = ["BucketReplicationLagSeconds", "Maximum", ""] } },
     # Each concluded DR drill (the drill tester emits it in the DR region).
     { title = "DR drill: measured region-failover time in ${var.dr_region} (s)", period = 86400, lines = { drill = ["DrillRtoSeconds", "Maximum", ""] }, region = var.dr_region },
-  ]
+    ], local.vaults_enabled ? [
+    # With `vaults`: the backup-auditor's isolated RPO (hourly), the age of
+    # each resource's newest copy in its backup accounts (the oldest).
+    { title = "Isolated RPO: newest copy in the backup accounts (s)", period = 3600, lines = { vault = ["VaultCopyAgeSeconds", "Maximum", ""] } },
+  ] : [])
 
   # The rows below the objective graphs.
   health_y = 2 + ceil(length(local.objective_graphs) / 2) * 6

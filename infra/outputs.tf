@@ -142,3 +142,8 @@ output "snapshot_replicator_role_arn" {
   description = "The snapshot-replicator's role: the principal a backup account's vault role trusts (modules/vault_account's `production_replicator_role_arn`)."
   value       = module.snapshot_replicator.role_arn
 }
+
+output "lambda_zip_dir" {
+  description = "The directory the functions' packages were taken from (`<function>/bootstrap.zip`): the backup account's module takes its enforcer's package from there."
+  value       = local.zip_dir
+}

@@ -209,6 +209,24 @@ data "aws_iam_policy_document" "replicator_vault" {
   }
 
   statement {
+    sid       = "MarkRedisVaultCopies"
+    actions   = ["elasticache:AddTagsToResource"]
+    resources = ["arn:${local.partition}:elasticache:${local.region}:${local.account_id}:snapshot:*"]
+
+    condition {
+      test     = local.managed_condition.test
+      variable = local.managed_condition.variable
+      values   = local.managed_condition.values
+    }
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "aws:TagKeys"
+      values   = ["rempart:vault-copy:*"]
+    }
+  }
+
+  statement {
     sid       = "MarkEbsVaultCopies"
     actions   = ["ec2:CreateTags"]
     resources = local.vault_ec2_snapshot_arns

@@ -18,7 +18,13 @@
   says so;
 - an EBS snapshot of an encrypted volume is under the volume's key, as in
   AWS (moto 5.1.22 reports no KmsKeyId for it): the vault copies choose
-  between sharing it and staging it by that key.
+  between sharing it and staging it by that key;
+- an object made by CompleteMultipartUpload in a bucket with an Object
+  Lock default retention is locked by it, as in AWS (moto 5.1.22 locks
+  only PutObject's objects; a multipart object came out unlocked). The
+  lock headers of CreateMultipartUpload are not carried over: the bucket's
+  default applies. The vault's Redis copies (tests/tests/vault.rs) rest on
+  this.
 """
 import logging
 import os
@@ -99,6 +105,25 @@ def _shared_snapshots():
 
 
 _shared_snapshots()
+
+
+def _multipart_lock():
+    from moto.s3.models import S3Backend
+
+    own_complete = S3Backend.complete_multipart_upload
+
+    def complete_multipart_upload(self, bucket_name, multipart_id, body):
+        key = own_complete(self, bucket_name, multipart_id, body)
+        bucket = self.get_bucket(bucket_name)
+        if key is not None and not key.lock_mode and bucket.has_default_lock:
+            key.lock_mode = bucket.default_lock_mode
+            key.lock_until = bucket.default_retention()
+        return key
+
+    S3Backend.complete_multipart_upload = complete_multipart_upload
+
+
+_multipart_lock()
 
 if os.environ.get("REMPART_MOTO_REQUEST_LOG") == "0":
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -150,11 +150,13 @@ for (const role of roles.values()) {
   }
 }
 
-// The production account (the functions'); a backup account's vault role
-// (modules/vault_account, `<name>-vault-replicator`) is in its own.
+// The production account (the functions'); a backup account's roles
+// (modules/vault_account: the vault role `<name>-vault-replicator` and its
+// enforcer's `<name>-vault-retention-enforcer`) are in their own.
 const isVaultRole = (r) => r.name.endsWith('-vault-replicator')
+const inBackupAccount = (r) => isVaultRole(r) || r.name.endsWith('-vault-retention-enforcer')
 const account =
-  [...roles.values()].filter((r) => !isVaultRole(r)).map((r) => arnParts(r.arn).account).find(Boolean) ?? '123456789012'
+  [...roles.values()].filter((r) => !inBackupAccount(r)).map((r) => arnParts(r.arn).account).find(Boolean) ?? '123456789012'
 
 // KMS keys and aliases.
 const keys = new Map() // key ARN -> { arn, id, policy, tags, aliases }
@@ -260,7 +262,7 @@ for (const r of ofType('aws_secretsmanager_secret_policy')) {
 const buckets = new Map()
 for (const r of ofType('aws_s3_bucket')) {
   const v = r.values
-  buckets.set(v.bucket, { name: v.bucket, arn: v.arn, region: v.region || region, policy: parseJson(v.policy, r.address), tags: v.tags_all ?? {} })
+  buckets.set(v.bucket, { name: v.bucket, arn: v.arn, region: v.region || region, policy: parseJson(v.policy, r.address), tags: v.tags_all ?? {}, objectLock: !!v.object_lock_enabled, address: r.address })
 }
 for (const r of ofType('aws_s3_bucket_policy')) {
   const b = buckets.get(r.values.bucket)
@@ -567,17 +569,19 @@ function explain(res, rp, resource) {
 
 // ---------------------------------------------------------------- principals
 
+/** A function's role session, in the function's account. */
 function sessionOf(f) {
+  const a = arnParts(f.arn).account || account
   return {
     role: f.role,
     roleArn: f.role.arn,
     roleId: f.role.uniqueId,
     session: f.name,
-    sessionArn: `arn:aws:sts::${account}:assumed-role/${f.role.name}/${f.name}`,
+    sessionArn: `arn:aws:sts::${a}:assumed-role/${f.role.name}/${f.name}`,
     tags: f.role.tags,
     functionArn: f.arn,
-    label: f.role.name,
-    account,
+    label: a === account ? f.role.name : `${f.role.name} (account ${a})`,
+    account: a,
   }
 }
 
@@ -657,7 +661,7 @@ function impliedKms(c) {
   }
   if (svc === 'dynamodb' && tables.get(r.split('/index/')[0])?.key) {
     const t = tables.get(r.split('/index/')[0])
-    kmsCase(base, resolveKey(t.key, regionOf(r)), ['kms:Decrypt'], `dynamodb.${regionOf(r)}.amazonaws.com`, { 'aws:dynamodb:tableName': t.name, 'aws:dynamodb:subscriberId': account }, `${what}DynamoDB decrypts the table key as the caller`)
+    kmsCase(base, resolveKey(t.key, regionOf(r)), ['kms:Decrypt'], `dynamodb.${regionOf(r)}.amazonaws.com`, { 'aws:dynamodb:tableName': t.name, 'aws:dynamodb:subscriberId': c.principal.account ?? account }, `${what}DynamoDB decrypts the table key as the caller`)
   }
   if (c.action === 'secretsmanager:GetSecretValue') {
     const s = secrets.get(r) ?? [...secrets.values()].find((x) => r.startsWith(x.arn.replace(/-[A-Za-z0-9]{6}$/, '')))
@@ -773,6 +777,9 @@ if (opts.calls) {
 // state implies (no test sees them: moto enforces no IAM and ignores KMS).
 for (const f of functions) {
   const principal = sessionOf(f)
+  // The function's account: a backup account's enforcer has a table and a
+  // parameter of the same names as production's, in its own account.
+  const here = (x) => arnParts(x.arn).account === principal.account
   const implied = (action, resource, operation, extra = {}) => {
     const c = { kind: 'implied', principal, action, resource, region: regionOf(resource, f.region), origin: { operation, test: 'implied by the state' }, ...extra }
     if (c.resourceTags === undefined && resource !== '*') c.resourceTags = stateTags(resource)
@@ -801,7 +808,7 @@ for (const f of functions) {
   // execution role (AWSLambdaVPCAccessExecutionRole's actions): creating one
   // is authorized on the new interface, the subnet and each security group.
   if (f.vpc && (f.vpc.subnet_ids ?? []).length > 0) {
-    const ec2 = (r) => `arn:aws:ec2:${f.region}:${account}:${r}`
+    const ec2 = (r) => `arn:aws:ec2:${f.region}:${principal.account}:${r}`
     const eni = ec2('network-interface/eni-0123456789abcdef0')
     for (const r of [eni, ...f.vpc.subnet_ids.map((s) => ec2(`subnet/${s}`)), ...(f.vpc.security_group_ids ?? []).map((g) => ec2(`security-group/${g}`))]) {
       implied('ec2:CreateNetworkInterface', r, 'Lambda: the function\'s network interface in its VPC', { byLambda: true })
@@ -820,8 +827,8 @@ for (const f of functions) {
   const policy = f.env.REMPART_POLICY
   if (policy?.startsWith('ssm:')) {
     const name = policy.slice(4)
-    const p = [...parameters.values()].find((x) => x.name === name)
-    implied('ssm:GetParameter', p?.arn ?? `arn:aws:ssm:${f.region}:${account}:parameter${name.startsWith('/') ? '' : '/'}${name}`, 'read the policy document (REMPART_POLICY)')
+    const p = [...parameters.values()].find((x) => x.name === name && here(x))
+    implied('ssm:GetParameter', p?.arn ?? `arn:aws:ssm:${f.region}:${principal.account}:parameter${name.startsWith('/') ? '' : '/'}${name}`, 'read the policy document (REMPART_POLICY)')
   }
   // Every action is announced on the events topic (DESIGN.md) by the
   // functions given its ARN.
@@ -834,10 +841,10 @@ for (const f of functions) {
   // (the drill tester) calls them there (REMPART_HOME_REGION).
   const home = f.env.REMPART_HOME_REGION ?? f.region
   for (const v of ['REMPART_REGISTRY_TABLE', 'REMPART_INCIDENTS_TABLE']) {
-    const t = [...tables.values()].find((x) => x.name === f.env[v])
+    const t = [...tables.values()].find((x) => x.name === f.env[v] && here(x))
     if (t?.key) {
       const base = { kind: 'implied', principal, region: home, origin: { test: 'implied by the state' } }
-      kmsCase(base, resolveKey(t.key, home), ['kms:Decrypt'], `dynamodb.${home}.amazonaws.com`, { 'aws:dynamodb:tableName': t.name, 'aws:dynamodb:subscriberId': account }, `DynamoDB decrypts the table key of ${t.name} (${v}) as the caller`)
+      kmsCase(base, resolveKey(t.key, home), ['kms:Decrypt'], `dynamodb.${home}.amazonaws.com`, { 'aws:dynamodb:tableName': t.name, 'aws:dynamodb:subscriberId': principal.account }, `DynamoDB decrypts the table key of ${t.name} (${v}) as the caller`)
     }
   }
 }
@@ -1074,7 +1081,9 @@ for (const vr of vaultRoles) {
   const vaultRds = (rest) => `arn:aws:rds:${region}:${v}:${rest}`
   const copyTags = { 'rempart:managed': 'true', 'rempart:policy': forged['rempart:policy'], 'rempart:copy-of': rdsArn(region, 'snapshot:rempart-x') }
   const vaultKey = [...keys.values()].find((k) => arnParts(k.arn).account === v)
-  const principals = [...functions.map((f) => sessionOf(f)), vaultSession(vr)]
+  // Production's functions and the vault role (the backup account's own
+  // enforcer, which deletes there by the policy, is probed below).
+  const principals = [...functions.map((f) => sessionOf(f)).filter((p) => p.account === account), vaultSession(vr)]
   for (const principal of principals) {
     const who = principal.label
     // Whose the probed resources are: the backup account's.
@@ -1091,7 +1100,64 @@ for (const vr of vaultRoles) {
       probe(`${who} cannot schedule the deletion of the vault key of ${v}`, p, 'kms:ScheduleKeyDeletion', vaultKey.arn, { resourceTags: vaultKey.tags })
       probe(`${who} cannot disable the vault key of ${v}`, p, 'kms:DisableKey', vaultKey.arn, { resourceTags: vaultKey.tags })
     }
+    // The backup account's retention is its own: its policy document, its
+    // enforcer and its topic are out of production's reach.
+    for (const param of [...parameters.values()].filter((x) => arnParts(x.arn).account === v)) {
+      probe(`${who} cannot rewrite the policy document of backup account ${v}`, p, 'ssm:PutParameter', param.arn, { resourceTags: param.tags })
+    }
+    for (const f of functions.filter((x) => arnParts(x.arn).account === v)) {
+      probe(`${who} cannot invoke ${f.name} of backup account ${v}`, p, 'lambda:InvokeFunction', f.arn, {})
+      probe(`${who} cannot change the code of ${f.name} of backup account ${v}`, p, 'lambda:UpdateFunctionCode', f.arn, {})
+    }
   }
+  // The vault role copies, and tags a copy as it is made; it cannot rewrite
+  // the tags of a copy already there (its policy, its source, its mark),
+  // which would steer the enforcer into deleting it.
+  const vs = vaultSession(vr)
+  const probeV = (name, action, resource, extra) => probeIn(name, vs, action, resource, { resourceAccountId: v, ...extra })
+  probeV(`${vs.label} cannot retag a copy already in backup account ${v}`, 'rds:AddTagsToResource', vaultRds('snapshot:rempart-x'), { resourceTags: copyTags, requestTags: { 'rempart:managed': 'true', 'rempart:copy-of': 'x', 'rempart:policy': 'another' } })
+  probeV(`${vs.label} cannot retag a cluster copy already in backup account ${v}`, 'rds:AddTagsToResource', vaultRds('cluster-snapshot:rempart-x'), { resourceTags: copyTags, requestTags: { 'rempart:managed': 'true', 'rempart:copy-of': 'x', 'rempart:delete-after': '2000-01-01T00:00:00Z' } })
+  probeV(`${vs.label} cannot retag an EBS copy already in backup account ${v}`, 'ec2:CreateTags', ec2Snap(region, 'snap-0aaaaaaaaaaaaaaa0'), { resourceTags: copyTags, requestTags: { 'rempart:policy': 'another' } })
+  // The Redis exports' Object Lock bucket of that account (modules/
+  // vault_account, a module of the backup account's provider).
+  for (const b of [...buckets.values()].filter((x) => x.objectLock)) {
+    const file = `${b.arn}/rempart-x-0001.rdb`
+    for (const principal of principals) {
+      const p = principal
+      const who = p.label
+      const probe = (name, pr, action, resource, extra = {}) => probeIn(name, pr, action, resource, { resourceAccountId: v, ...extra })
+      probe(`${who} cannot delete a Redis export of backup account ${v}`, p, 's3:DeleteObject', file, {})
+      probe(`${who} cannot delete a Redis export's version in backup account ${v}`, p, 's3:DeleteObjectVersion', file, {})
+      probe(`${who} cannot bypass the lock of a Redis export in backup account ${v}`, p, 's3:BypassGovernanceRetention', file, {})
+      probe(`${who} cannot change the Object Lock of ${b.name}`, p, 's3:PutBucketObjectLockConfiguration', b.arn, {})
+      probe(`${who} cannot change the lifecycle of ${b.name}`, p, 's3:PutLifecycleConfiguration', b.arn, {})
+      probe(`${who} cannot change the policy of ${b.name}`, p, 's3:PutBucketPolicy', b.arn, {})
+    }
+    for (const p of principals.filter((x) => x.account === account)) {
+      probeIn(`${p.label} cannot write into ${b.name} of backup account ${v} itself`, p, 's3:PutObject', file, { resourceAccountId: v })
+    }
+    probeV(`${vs.label} writes locked Redis exports into ${b.name}`, 's3:PutObject', file, { expect: 'Allowed' })
+  }
+  probeV(`${vs.label} tags a copy as it is made`, 'rds:AddTagsToResource', vaultRds('snapshot:rempart-x'), { resourceTags: {}, requestTags: { 'rempart:managed': 'true', 'rempart:copy-of': 'x' }, expect: 'Allowed' })
+}
+// The backup accounts' enforcers: they delete and mark Rempart's copies of
+// their own account only, and nothing of production.
+for (const f of functions.filter((x) => arnParts(x.arn).account !== account)) {
+  const p = sessionOf(f)
+  const v = p.account
+  const who = p.label
+  const here = (rest) => `arn:aws:rds:${region}:${v}:${rest}`
+  const copyTags = { 'rempart:managed': 'true', 'rempart:copy-of': rdsArn(region, 'snapshot:rempart-x') }
+  const probe = (name, pr, action, resource, extra = {}) => probeIn(name, pr, action, resource, { resourceAccountId: v, ...extra })
+  probe(`${who} deletes a copy of its account`, p, 'rds:DeleteDBSnapshot', here('snapshot:rempart-x'), { resourceTags: copyTags, expect: 'Allowed' })
+  probe(`${who} cannot delete a snapshot of its account that is not Rempart's`, p, 'rds:DeleteDBSnapshot', here('snapshot:rempart-x'), { resourceTags: foreignTags })
+  probe(`${who} cannot delete a cluster snapshot of its account that is not Rempart's`, p, 'rds:DeleteDBClusterSnapshot', here('cluster-snapshot:rempart-x'), { resourceTags: foreignTags })
+  probe(`${who} cannot delete an EBS snapshot of its account that is not Rempart's`, p, 'ec2:DeleteSnapshot', ec2Snap(region, 'snap-0aaaaaaaaaaaaaaa0'), { resourceTags: foreignTags })
+  probe(`${who} cannot tag a snapshot of its account as Rempart's`, p, 'rds:AddTagsToResource', here('snapshot:someone-elses-snapshot'), { resourceTags: foreignTags, requestTags: forged })
+  probe(`${who} cannot tag an EBS snapshot of its account as Rempart's`, p, 'ec2:CreateTags', ec2Snap(region, 'snap-0aaaaaaaaaaaaaaa0'), { resourceTags: foreignTags, requestTags: forged })
+  probe(`${who} cannot lift a legal hold`, p, 'rds:RemoveTagsFromResource', here('snapshot:rempart-x'), { resourceTags: { ...copyTags, 'rempart:legal-hold': 'case-1' }, tagKeys: ['rempart:legal-hold'] })
+  probe(`${who} cannot share a copy`, p, 'rds:ModifyDBSnapshotAttribute', here('snapshot:rempart-x'), { resourceTags: copyTags })
+  probe(`${who} cannot delete a production snapshot`, p, 'rds:DeleteDBSnapshot', rdsArn(region, 'snapshot:rempart-x'), { resourceTags: copyTags, resourceAccountId: account })
 }
 if (vaultRoles.length > 0 && functionByCrate('snapshot-replicator')) {
   const p = sessionOf(functionByCrate('snapshot-replicator'))

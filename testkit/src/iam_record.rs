@@ -176,9 +176,15 @@ impl Lookups {
     }
 
     /// Tags of an RDS or ElastiCache resource by ARN (`{}` when it does not
-    /// exist yet): both answer ListTagsForResource with a `TagList`.
-    async fn rds_tags(&self, endpoint: &str, arn: &str) -> Value {
-        let cfg = self.cfg(endpoint, region_of_arn(arn)).await;
+    /// exist yet): both answer ListTagsForResource with a `TagList`. Read
+    /// in the account the ARN names: with `access_key` (the call's) when
+    /// that is another account than the test kit's.
+    async fn rds_tags(&self, endpoint: &str, arn: &str, access_key: &str) -> Value {
+        let key = match arn.split(':').nth(4) {
+            Some(a) if a != ACCOUNT => access_key,
+            _ => "testing",
+        };
+        let cfg = self.cfg_as(endpoint, region_of_arn(arn), key).await;
         list_tags!(aws_sdk_rds::Client::new(&cfg), arn)
     }
 
@@ -187,9 +193,11 @@ impl Lookups {
         list_tags!(aws_sdk_elasticache::Client::new(&cfg), arn)
     }
 
-    /// Tags of an EC2 resource by id (`{}` when it has none or does not exist).
-    async fn ec2_tags(&self, endpoint: &str, region: &str, id: &str) -> Value {
-        let cfg = self.cfg(endpoint, region).await;
+    /// Tags of an EC2 resource by id (`{}` when it has none or does not
+    /// exist), as the account of `access_key` sees it (the resource's: an
+    /// EC2 ARN names no account).
+    async fn ec2_tags(&self, endpoint: &str, region: &str, id: &str, access_key: &str) -> Value {
+        let cfg = self.cfg_as(endpoint, region, access_key).await;
         match aws_sdk_ec2::Client::new(&cfg)
             .describe_tags()
             .filters(
@@ -1531,6 +1539,21 @@ impl Call {
                 "GET" if has("tagging") => "s3:GetObjectTagging",
                 "PUT" if has("tagging") => "s3:PutObjectTagging",
                 "GET" | "HEAD" => "s3:GetObject",
+                // Multipart uploads (Service Authorization Reference):
+                // creating, uploading parts and completing are
+                // s3:PutObject; tags given at creation, s3:PutObjectTagging.
+                "POST" if has("uploads") || has("uploadId") => {
+                    for (header, action) in [
+                        ("x-amz-tagging", "s3:PutObjectTagging"),
+                        ("x-amz-object-lock-mode", "s3:PutObjectRetention"),
+                    ] {
+                        if self.headers.contains_key(header) {
+                            out.push(Authz::new(action, vec![Res::plain(object_arn.clone())]));
+                        }
+                    }
+                    "s3:PutObject"
+                }
+                "DELETE" if has("uploadId") => "s3:AbortMultipartUpload",
                 "DELETE" => "s3:DeleteObject",
                 "PUT" => {
                     if let Some(source) = self.headers.get("x-amz-copy-source") {
@@ -1554,6 +1577,12 @@ impl Call {
                     if self.headers.contains_key("x-amz-tagging") {
                         out.push(Authz::new(
                             "s3:PutObjectTagging",
+                            vec![Res::plain(object_arn.clone())],
+                        ));
+                    }
+                    if self.headers.contains_key("x-amz-object-lock-mode") {
+                        out.push(Authz::new(
+                            "s3:PutObjectRetention",
                             vec![Res::plain(object_arn.clone())],
                         ));
                     }
@@ -1599,7 +1628,11 @@ impl Call {
                 };
                 let tags = match &r.tags {
                     TagSource::None => Value::Null,
-                    TagSource::Rds => lookups.rds_tags(&self.endpoint, &arn).await,
+                    TagSource::Rds => {
+                        lookups
+                            .rds_tags(&self.endpoint, &arn, &self.lookup_key())
+                            .await
+                    }
                     TagSource::ElastiCache => lookups.elasticache_tags(&self.endpoint, &arn).await,
                     TagSource::Secret => lookups.secret_tags(&self.endpoint, &arn).await,
                     TagSource::Ec2(id) => {
@@ -1609,7 +1642,9 @@ impl Call {
                         } else {
                             region
                         };
-                        lookups.ec2_tags(&self.endpoint, region, id).await
+                        lookups
+                            .ec2_tags(&self.endpoint, region, id, &self.lookup_key())
+                            .await
                     }
                 };
                 let mut res = json!({"arn": arn, "tags": tags});

@@ -247,6 +247,29 @@ async fn shares(cfg: &aws_config::SdkConfig) -> BTreeMap<String, Vec<String>> {
     out
 }
 
+/// A harness whose policy document (`policy`, given the vault key) names
+/// the backup account's key: the key is made there by that account's
+/// administrator, then the document is written. Returns the harness, the
+/// administrator's configuration and the key's ARN.
+async fn with_backup_account(
+    policy: impl Fn(&str) -> String,
+) -> (Harness, aws_config::SdkConfig, String) {
+    let h = Harness::with(&[], &policy("arn:aws:kms:eu-west-1:210987654321:key/none")).await;
+    let admin = assume(&h.cfg, ROLE, Some("rempart-test"), "test-admin").await;
+    let key = create_key(
+        &aws_sdk_kms::Client::new(&admin),
+        None,
+        Some("alias/rempart-vault"),
+    )
+    .await;
+    assert!(
+        key.contains(VAULT),
+        "the key is the backup account's: {key}"
+    );
+    std::fs::write(&h.policy_file, policy(&key)).expect("policy");
+    (h, admin, key)
+}
+
 async fn sweep(deps: &rempart_snapshot_replicator::Deps) -> ReplicationReport {
     let mut reports =
         rempart_snapshot_replicator::handle(deps, serde_json::from_str(SWEEP).expect("JSON"))
@@ -290,16 +313,7 @@ fn vault_states(r: &ReplicationReport) -> BTreeMap<String, (String, String)> {
 /// state in the registry.
 #[tokio::test]
 async fn each_kind_reaches_the_backup_account_once_and_nothing_stays_shared() {
-    let h = Harness::with(&[], &policy("arn:aws:kms:eu-west-1:210987654321:key/none")).await;
-    // The backup account, as its own administrator sees it.
-    let vault_cfg = assume(&h.cfg, ROLE, Some("rempart-test"), "test-admin").await;
-    let vault_kms = aws_sdk_kms::Client::new(&vault_cfg);
-    let vault_key = create_key(&vault_kms, None, Some("alias/rempart-vault")).await;
-    assert!(
-        vault_key.contains(VAULT),
-        "the key is the backup account's: {vault_key}"
-    );
-    std::fs::write(&h.policy_file, policy(&vault_key)).expect("policy");
+    let (h, vault_cfg, vault_key) = with_backup_account(policy).await;
 
     // The production account: the share key and a customer key the backup
     // account may use, and one it may not.
@@ -593,19 +607,7 @@ async fn the_backup_accounts_enforcer_keeps_and_deletes_by_the_policy_there() {
             )
             .replace("keep_daily = 7", "keep_last = 1\ngrace_period = \"1h\"")
     };
-    let h = Harness::with(
-        &[],
-        &ebs_policy("arn:aws:kms:eu-west-1:210987654321:key/none"),
-    )
-    .await;
-    let admin = assume(&h.cfg, ROLE, Some("rempart-test"), "test-admin").await;
-    let vault_key = create_key(
-        &aws_sdk_kms::Client::new(&admin),
-        None,
-        Some("alias/rempart-vault"),
-    )
-    .await;
-    std::fs::write(&h.policy_file, ebs_policy(&vault_key)).expect("policy");
+    let (h, admin, _) = with_backup_account(ebs_policy).await;
     let kms = aws_sdk_kms::Client::new(&h.cfg);
     create_key(
         &kms,
@@ -717,7 +719,7 @@ async fn the_backup_accounts_enforcer_keeps_and_deletes_by_the_policy_there() {
     let (_, topic) = rempart_testkit::local::create_plumbing(
         &admin,
         rempart_integration::TABLE,
-        "rempart-vault-events",
+        "rempart-events",
     )
     .await
     .expect("the backup account's registry and topic");
@@ -803,4 +805,245 @@ async fn the_backup_accounts_enforcer_keeps_and_deletes_by_the_policy_there() {
             "production's {s} is not touched: {prod:?}"
         );
     }
+}
+
+/// The Object Lock bucket of the backup account, as modules/vault_account
+/// creates it (`redis_bucket`).
+const REDIS_BUCKET: &str = "rewapp-vault-redis";
+
+/// Proves the Redis path to the backup account and what Object Lock
+/// guarantees there: a scheduled Redis snapshot is exported (the harness's
+/// proxy answers the export as ElastiCache does, and the test writes its two
+/// `.rdb` files as ElastiCache would, one of them larger than an upload
+/// part); the next sweep copies both files into the backup account's bucket
+/// through the vault role, under the vault key, tagged as Rempart's, each
+/// locked in compliance mode by the bucket's default retention, and marks
+/// the snapshot; a replay uploads nothing again; the backup account's own
+/// administrator cannot delete a file's version before its lock date.
+#[tokio::test]
+async fn a_redis_export_reaches_the_vault_bucket_and_cannot_be_deleted_early() {
+    let vault_entry = |key: &str| {
+        format!(
+            "{}\n[[policies.rewapp-redis.vault]]\naccount = \"{VAULT}\"\nrole = \"{ROLE}\"\nexternal_id = \"rempart-test\"\nkms_key = \"{key}\"\nbucket = \"{REDIS_BUCKET}\"\n",
+            rempart_integration::EXAMPLE_POLICY
+        )
+    };
+    let (h, admin, vault_key) = with_backup_account(vault_entry).await;
+    // The bucket, as Terraform makes it: Object Lock, compliance, 30 days.
+    let vault_s3 = aws_sdk_s3::Client::new(&admin);
+    vault_s3
+        .create_bucket()
+        .bucket(REDIS_BUCKET)
+        .object_lock_enabled_for_bucket(true)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("bucket");
+    vault_s3
+        .put_object_lock_configuration()
+        .bucket(REDIS_BUCKET)
+        .object_lock_configuration(
+            aws_sdk_s3::types::ObjectLockConfiguration::builder()
+                .object_lock_enabled(aws_sdk_s3::types::ObjectLockEnabled::Enabled)
+                .rule(
+                    aws_sdk_s3::types::ObjectLockRule::builder()
+                        .default_retention(
+                            aws_sdk_s3::types::DefaultRetention::builder()
+                                .mode(aws_sdk_s3::types::ObjectLockRetentionMode::Compliance)
+                                .days(30)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("lock configuration");
+
+    rempart_snapshot_scheduler::handle(
+        &h.deps,
+        rempart_integration::scheduled_at("2026-12-01T04:00:00Z"),
+    )
+    .await
+    .expect("scheduler");
+    let name = format!("rempart-rewapp-redis-{}-20261201-0400", h.estate.redis);
+    let first = sweep(&h.replicator).await;
+    let states = vault_states(&first);
+    assert_eq!(states[&name].0, "waiting", "exported first: {states:?}");
+    // ElastiCache writes the export: two files, the second larger than an
+    // upload part (a multipart upload).
+    let big = vec![7u8; rempart_aws::exports::UPLOAD_PART + 1024];
+    let s3 = aws_sdk_s3::Client::new(&h.cfg);
+    let files = [
+        (format!("{name}-0001.rdb"), b"REDIS0011 shard one".to_vec()),
+        (format!("{name}-0002.rdb"), big.clone()),
+    ];
+    for (key, body) in &files {
+        s3.put_object()
+            .bucket("rewapp-prod-backups")
+            .key(key)
+            .body(aws_sdk_s3::primitives::ByteStream::from(body.clone()))
+            .send()
+            .await
+            .expect("put export");
+    }
+
+    let second = sweep(&h.replicator).await;
+    let states = vault_states(&second);
+    assert_eq!(states[&name].0, "available", "{states:?}");
+    let lock_floor = chrono::Utc::now() + chrono::TimeDelta::days(29);
+    for (key, body) in &files {
+        let head = vault_s3
+            .head_object()
+            .bucket(REDIS_BUCKET)
+            .key(key)
+            .send()
+            .await
+            .expect("the file is in the backup account's bucket");
+        assert_eq!(head.content_length(), Some(body.len() as i64), "{key}");
+        assert_eq!(
+            head.server_side_encryption().map(|e| e.as_str()),
+            Some("aws:kms")
+        );
+        assert!(
+            head.ssekms_key_id()
+                .is_some_and(|k| vault_key.ends_with(k.rsplit('/').next().unwrap_or(k))),
+            "{:?} vs {vault_key}",
+            head.ssekms_key_id()
+        );
+        assert_eq!(
+            head.object_lock_mode().map(|m| m.as_str()),
+            Some("COMPLIANCE"),
+            "{key}"
+        );
+        let until = head
+            .object_lock_retain_until_date()
+            .map(|d| d.secs())
+            .unwrap_or_default();
+        assert!(
+            until > lock_floor.timestamp(),
+            "{key} locked for 30 days: {until}"
+        );
+        let tags = vault_s3
+            .get_object_tagging()
+            .bucket(REDIS_BUCKET)
+            .key(key)
+            .send()
+            .await
+            .expect("tags");
+        assert!(tags
+            .tag_set()
+            .iter()
+            .any(|t| t.key() == "rempart:copy-of" && t.value().contains(&name)));
+    }
+    // moto answers a multipart object's GetObject with a whole-object CRC32
+    // that is not the body's (AWS gives a composite `…-2` checksum, which
+    // the SDK does not check): read without the SDK's check, and compare
+    // the bytes here.
+    let reader = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&admin)
+            .response_checksum_validation(
+                aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
+            )
+            .build(),
+    );
+    let copied = reader
+        .get_object()
+        .bucket(REDIS_BUCKET)
+        .key(&files[1].0)
+        .send()
+        .await
+        .expect("get")
+        .body
+        .collect()
+        .await
+        .expect("body")
+        .into_bytes();
+    assert!(copied == big[..], "the multipart copy is byte for byte");
+    let ec = aws_sdk_elasticache::Client::new(&h.cfg);
+    let marks = ec
+        .list_tags_for_resource()
+        .resource_name(format!(
+            "arn:aws:elasticache:eu-west-1:{PROD}:snapshot:{name}"
+        ))
+        .send()
+        .await
+        .expect("tags");
+    assert!(
+        marks
+            .tag_list()
+            .iter()
+            .any(|t| t.key() == Some(&format!("rempart:vault-copy:{VAULT}")[..])),
+        "{marks:?}"
+    );
+
+    // The audit reads the mark: the cache's isolated RPO is two hours, a
+    // metric of its own.
+    let mut audit_event: Value =
+        serde_json::from_str(include_str!("../../events/backup-auditor/scheduled.json"))
+            .expect("JSON");
+    audit_event["time"] = "2026-12-01T06:00:00Z".into();
+    let audited = rempart_backup_auditor::handle(&h.auditor(&h.cfg), audit_event)
+        .await
+        .expect("audit");
+    let cache = audited
+        .audit
+        .resources
+        .iter()
+        .find(|r| r.id == h.estate.redis)
+        .expect("the cache is audited");
+    assert_eq!(
+        cache.vault_age_s.get(VAULT),
+        Some(&Some(2 * 3600)),
+        "{cache:?}"
+    );
+    assert!(
+        !audited
+            .audit
+            .findings
+            .iter()
+            .any(|f| f.check.starts_with("vault-")),
+        "{:?}",
+        audited.audit.findings
+    );
+
+    // A replay uploads nothing again: one version per file.
+    sweep(&h.replicator).await;
+    let versions = vault_s3
+        .list_object_versions()
+        .bucket(REDIS_BUCKET)
+        .send()
+        .await
+        .expect("versions");
+    assert_eq!(versions.versions().len(), files.len(), "{versions:?}");
+
+    // Nobody deletes a locked version early, the account's administrator
+    // included (compliance mode).
+    for v in versions.versions() {
+        let denied = vault_s3
+            .delete_object()
+            .bucket(REDIS_BUCKET)
+            .key(v.key().unwrap_or_default())
+            .version_id(v.version_id().unwrap_or_default())
+            .send()
+            .await;
+        assert!(
+            denied
+                .as_ref()
+                .is_err_and(|e| format!("{e:?}").contains("AccessDenied")),
+            "{denied:?}"
+        );
+    }
+    let after = vault_s3
+        .list_object_versions()
+        .bucket(REDIS_BUCKET)
+        .send()
+        .await
+        .expect("versions");
+    assert_eq!(after.versions().len(), files.len(), "nothing was deleted");
 }

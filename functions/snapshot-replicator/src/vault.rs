@@ -6,6 +6,7 @@
 use crate::replicator::{Replicator, CLAIM_LEASE};
 use chrono::{DateTime, Utc};
 use rempart_aws::error::{Error, Result};
+use rempart_aws::exports::{tagging, Objects, UPLOAD_PART};
 use rempart_aws::kms::Kms;
 use rempart_aws::pace::bounded;
 use rempart_aws::registry::ReplicaState;
@@ -22,6 +23,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The adapters of one vault account (its primary region).
 pub(crate) struct VaultSide {
     snapshots: Snapshots,
+    /// Its S3 (the Object Lock bucket of Redis exports).
+    objects: Objects,
 }
 
 impl Replicator {
@@ -196,7 +199,8 @@ impl Replicator {
                 share_key,
             },
         );
-        Ok((VaultSide { snapshots }, copies))
+        let objects = Objects::new(aws_sdk_s3::Client::new(&cfg));
+        Ok((VaultSide { snapshots, objects }, copies))
     }
 
     /// Carries out one vault verdict.
@@ -251,6 +255,25 @@ impl Replicator {
             ) => {
                 self.copy_to_vault(p, from, target, kms_key, cause, side, &mut item)
                     .await
+            }
+            (
+                VaultVerdict::Upload {
+                    from_bucket,
+                    prefix,
+                    to_bucket,
+                    kms_key,
+                },
+                Some(side),
+            ) => {
+                self.upload_to_vault(
+                    p,
+                    (from_bucket, prefix),
+                    (to_bucket, kms_key),
+                    cause,
+                    side,
+                    &mut item,
+                )
+                .await
             }
             (
                 VaultVerdict::Finish {
@@ -406,6 +429,83 @@ impl Replicator {
                 }
             }
         }
+    }
+
+    /// Redis: copies the exported files into the vault's Object Lock bucket
+    /// (read here, written through the vault role), then marks the source.
+    async fn upload_to_vault(
+        &self,
+        p: &VaultPlanned,
+        (from_bucket, prefix): (&str, &str),
+        (to_bucket, kms_key): (&str, &str),
+        cause: Option<&str>,
+        side: &VaultSide,
+        item: &mut Item,
+    ) -> Result<()> {
+        let s = &p.source;
+        let objects = self.objects.list(from_bucket, prefix).await?;
+        if objects.is_empty() {
+            item.state = "waiting".into();
+            item.reason = format!("ElastiCache has not written s3://{from_bucket}/{prefix}* yet");
+            return Ok(());
+        }
+        let until = match side.objects.lock(to_bucket).await {
+            Ok(lock) => lock_until(to_bucket, &p.account, lock.as_ref(), Utc::now()),
+            Err(e) => return Err(e),
+        };
+        let until = match until {
+            Ok(u) => u,
+            Err(reason) => {
+                item.state = "blocked".into();
+                item.reason = reason;
+                return Ok(());
+            }
+        };
+        let claim = format!("vault#{}#{}", p.account, s.id);
+        let Some(holder) = self.claim(&claim, cause).await? else {
+            item.state = "waiting".into();
+            item.reason = "another delivery is copying it".into();
+            return Ok(());
+        };
+        let tags = tagging(&[
+            (rempart_core::tags::TAG_MANAGED, "true"),
+            (rempart_core::tags::TAG_COPY_OF, &s.arn),
+            (rempart_core::tags::TAG_POLICY, &p.policy),
+        ]);
+        let mut copied = Ok(());
+        for o in &objects {
+            copied = side
+                .objects
+                .upload_from(
+                    &self.objects,
+                    from_bucket,
+                    o,
+                    (to_bucket, kms_key),
+                    &tags,
+                    until,
+                    UPLOAD_PART,
+                )
+                .await;
+            if copied.is_err() {
+                break;
+            }
+        }
+        let url = format!("s3://{to_bucket}/{prefix}");
+        let marked = match copied {
+            Ok(()) => self.primary.tag(s, &vault_copy_tag(&p.account), &url).await,
+            Err(e) => Err(e),
+        };
+        self.release(&claim, &holder).await;
+        marked?;
+        item.state = "available".into();
+        item.copy = url;
+        item.reason = format!(
+            "{} file(s) copied into the Object Lock bucket of account {}, locked until {}",
+            objects.len(),
+            p.account,
+            rfc3339(until)
+        );
+        Ok(())
     }
 
     /// The vault copy is available: unshare, delete the stage, mark done.

@@ -151,7 +151,9 @@ module "rempart" {
 }
 
 # The backup account's side, applied with its provider (aws.vault): the
-# vault key and the role the snapshot-replicator assumes there. The policy
+# vault key, the role the snapshot-replicator assumes there, and that
+# account's own retention-enforcer, which keeps the copies by the same
+# policy document (stored there, out of production's reach). The policy
 # document's [[policies.<name>.vault]] entry names them (README.md,
 # "Air-gapped copies").
 module "vault" {
@@ -167,6 +169,16 @@ module "vault" {
   external_id                    = var.vault_external_id
   production_kms_key_arns        = compact([module.rempart.vault_share_key_arn])
   kms_break_glass_principal_arns = var.vault_break_glass_principal_arns
+
+  # rewapp-redis's exports, locked 35 days (its keep_daily = 7, with room).
+  redis_bucket_name = "rewapp-rempart-vault-redis-${var.vault_account_id}"
+  redis_lock_days   = 35
+
+  policy_document       = file("${path.module}/../../../examples/rewapp-policy.toml")
+  enforcer_zip_file     = "${module.rempart.lambda_zip_dir}/retention-enforcer/bootstrap.zip"
+  log_retention_in_days = 365
+
+  registry_deletion_protection = var.registry_deletion_protection
 
   tags = local.tags
 }

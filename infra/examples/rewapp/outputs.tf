@@ -112,3 +112,13 @@ output "vault_share_key_arn" {
   description = "The share key (`share_key` of the [[policies.<name>.vault]] entry: alias/rempart-vault-share); null without a vault."
   value       = module.rempart.vault_share_key_arn
 }
+
+output "vault_events_topic_arn" {
+  description = "The topic of the backup account's enforcer (digests, failures): subscribe that account's alerting to it; null without a vault."
+  value       = one(module.vault[*].events_topic_arn)
+}
+
+output "vault_redis_bucket" {
+  description = "The backup account's Object Lock bucket of the Redis exports (`bucket` of the [[policies.<name>.vault]] entry); null without a vault."
+  value       = one(module.vault[*].redis_bucket)
+}

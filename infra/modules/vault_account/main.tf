@@ -8,7 +8,9 @@
 #     (with the external id): it lists Rempart's copies here and copies what
 #     production shares with this account, under the vault key, tagged as
 #     Rempart's. It can delete, untag or share nothing: a stolen production
-#     role reaches no further than making one more copy.
+#     role reaches no further than making one more copy;
+#   * the enforcer of this account (enforcer.tf), which keeps the copies by
+#     the policy's retention.
 ################################################################################
 
 data "aws_partition" "current" {}
@@ -50,6 +52,23 @@ data "aws_iam_policy_document" "kms" {
     principals {
       type        = "AWS"
       identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "CloudWatchLogsEncryptEnforcerLogs"
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.enforcer_name}"]
     }
   }
 
@@ -146,6 +165,24 @@ data "aws_iam_policy_document" "replicator" {
     condition {
       test     = "Null"
       variable = "aws:RequestTag/rempart:copy-of"
+      values   = ["false"]
+    }
+  }
+
+  # RDS has no condition key telling tags given with a copy from tags
+  # added later, so the Allow above would let this role rewrite the tags of
+  # a copy already here (its policy, its source, its retention mark) and
+  # steer the enforcer into deleting it. A copy being made has no tags yet;
+  # one already here carries rempart:copy-of: its tags are refused.
+  statement {
+    sid       = "NeverRetagACopyHere"
+    effect    = "Deny"
+    actions   = ["rds:AddTagsToResource"]
+    resources = local.copy_rds_arns
+
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/rempart:copy-of"
       values   = ["false"]
     }
   }

@@ -12,3 +12,23 @@ output "kms_alias_arn" {
   description = "The vault key's alias ARN (alias/<name>-vault), stable across key replacement."
   value       = aws_kms_alias.vault.arn
 }
+
+output "enforcer_function_name" {
+  description = "This account's retention-enforcer (`<name>-vault-retention-enforcer`)."
+  value       = module.enforcer.function_name
+}
+
+output "events_topic_arn" {
+  description = "The topic of this account's enforcer (digests, failures): subscribe this account's alerting to it."
+  value       = aws_sns_topic.events.arn
+}
+
+output "registry_table_name" {
+  description = "This account's registry: the enforcer's decisions and deletions here."
+  value       = aws_dynamodb_table.registry.name
+}
+
+output "redis_bucket" {
+  description = "The Object Lock bucket of the Redis exports (`bucket` of the [[policies.<name>.vault]] entry); null without redis_bucket_name."
+  value       = one(aws_s3_bucket.redis[*].bucket)
+}

@@ -34,6 +34,108 @@ variable "production_kms_key_arns" {
   type        = list(string)
 }
 
+variable "policy_document" {
+  description = "The policy document (TOML), the production deployment's (`policy_document` of the Rempart module): this account's enforcer keeps the vault copies by its retention. Stored here, in this account, so that production cannot change it."
+  type        = string
+
+  validation {
+    condition     = length(trimspace(var.policy_document)) > 0
+    error_message = "policy_document: the policy document's text (e.g. file(\"rempart-policy.toml\"))."
+  }
+}
+
+variable "policy_parameter_name" {
+  description = "SSM parameter holding the policy document in this account."
+  type        = string
+  default     = "/rempart/policy"
+}
+
+variable "enforcer_zip_file" {
+  description = "The retention-enforcer's package (`<lambda_zip_dir>/retention-enforcer/bootstrap.zip`, built by `scripts/build-functions`): the same binary as production's."
+  type        = string
+
+  validation {
+    condition     = endswith(var.enforcer_zip_file, ".zip")
+    error_message = "enforcer_zip_file must be a path to a .zip file."
+  }
+}
+
+variable "retention_schedule" {
+  description = "EventBridge schedule expression (UTC) of this account's enforcer: daily, after the copies of the day are made."
+  type        = string
+  default     = "cron(30 6 * * ? *)"
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.retention_schedule))
+    error_message = "retention_schedule must be an EventBridge schedule expression: cron(...) or rate(...)."
+  }
+}
+
+variable "retention_dry_run" {
+  description = "Report what this account's enforcer would delete, without deleting (REMPART_DRY_RUN)."
+  type        = bool
+  default     = false
+}
+
+variable "architecture" {
+  description = "Instruction set of the enforcer's package: `arm64` (cargo lambda build --arm64) or `x86_64`."
+  type        = string
+  default     = "arm64"
+}
+
+variable "memory_size" {
+  description = "Memory (MB) of the enforcer."
+  type        = number
+  default     = 256
+}
+
+variable "enforcer_timeout" {
+  description = "Timeout (seconds) of the enforcer (it paces deletions at 12 a second)."
+  type        = number
+  default     = 900
+}
+
+variable "log_retention_in_days" {
+  description = "Retention of the enforcer's CloudWatch log group, in days."
+  type        = number
+  default     = 365
+}
+
+variable "rust_log" {
+  description = "RUST_LOG of the enforcer."
+  type        = string
+  default     = "info"
+}
+
+variable "alarm_actions" {
+  description = "ARNs (SNS topics of this account) notified when the enforcer fails, is throttled or drops an invocation."
+  type        = list(string)
+  default     = []
+}
+
+variable "registry_deletion_protection" {
+  description = "Protect this account's registry table (the audit trail of the enforcer's deletions) from deletion."
+  type        = bool
+  default     = true
+}
+
+variable "redis_bucket_name" {
+  description = "The bucket of this account the Redis exports are copied to, created with S3 Object Lock in COMPLIANCE mode (`bucket` of the [[policies.<name>.vault]] entry); null: no bucket, and Redis snapshots of a policy with this vault are blocked."
+  type        = string
+  default     = null
+}
+
+variable "redis_lock_days" {
+  description = "How long each Redis export file is locked in redis_bucket_name (COMPLIANCE: nobody, this account's root included, can delete it earlier); it expires a day later."
+  type        = number
+  default     = 35
+
+  validation {
+    condition     = var.redis_lock_days >= 1
+    error_message = "redis_lock_days: at least 1."
+  }
+}
+
 variable "kms_deletion_window_in_days" {
   description = "Waiting period before the vault key is deleted once deletion is scheduled."
   type        = number

@@ -28,8 +28,9 @@ pub const QUOTA_WARN_PERCENT: usize = 80;
 /// One finding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    /// `rpo-breach`, `no-snapshot`, `dr-missing`, `dr-stale`, `unencrypted`,
-    /// `tier-missing`, `quota`, `resource-gone`.
+    /// `rpo-breach`, `no-snapshot`, `dr-missing`, `dr-stale`,
+    /// `vault-missing`, `vault-stale`, `unencrypted`, `tier-missing`,
+    /// `quota`, `resource-gone`.
     pub check: String,
     pub severity: Severity,
     /// `<kind>/<id>`, or the region for `quota`.
@@ -48,6 +49,10 @@ pub struct ResourceAudit {
     pub rpo_s: i64,
     /// Age of the newest available DR copy, per DR region.
     pub dr_age_s: BTreeMap<String, Option<i64>>,
+    /// Age of the newest snapshot copied to each backup account of the
+    /// policy (its isolated RPO), by account.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub vault_age_s: BTreeMap<String, Option<i64>>,
     /// RDS and Aurora under a policy with `pitr`: how far the newest
     /// restorable point (`LatestRestorableTime`) lags the audit (seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -325,6 +330,49 @@ pub fn audit(
             }
             dr_age.insert(region, a);
         }
+        // The isolated RPO: the newest snapshot whose copy each backup
+        // account holds, as the replicator's mark on the source says.
+        let mut vault_age = BTreeMap::new();
+        for v in &policy.vault {
+            let tag = crate::tags::vault_copy_tag(&v.account);
+            let newest_copy = primary
+                .iter()
+                .filter(|s| s.tags.contains_key(&tag))
+                .filter_map(|s| s.taken_at())
+                .max();
+            let a = newest_copy.map(|c| (now - c).num_seconds());
+            match a {
+                None if !primary.is_empty() => {
+                    ok = false;
+                    out.findings.push(finding(
+                        "vault-missing",
+                        Severity::Critical,
+                        subject.clone(),
+                        format!(
+                            "{} has no copy in backup account {} (air-gapped copies)",
+                            r.id, v.account
+                        ),
+                    ));
+                }
+                Some(a) if a > rpo => {
+                    ok = false;
+                    out.findings.push(finding(
+                        "vault-stale",
+                        Severity::Warning,
+                        subject.clone(),
+                        format!(
+                            "newest copy of {} in backup account {} is {} old, over the RPO of {}",
+                            r.id,
+                            v.account,
+                            hours(a),
+                            hours(rpo)
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+            vault_age.insert(v.account.clone(), a);
+        }
         let mut pitr_lag = None;
         if let (Some(want), Some(b)) = (&policy.pitr, &r.backups) {
             let found = pitr_findings(r, want, b, now);
@@ -339,6 +387,7 @@ pub fn audit(
             rpo_age_s: age,
             rpo_s: rpo,
             dr_age_s: dr_age,
+            vault_age_s: vault_age,
             pitr_lag_s: pitr_lag,
             compliant: ok,
         });
@@ -380,7 +429,7 @@ pub fn audit(
 /// The CloudWatch embedded metric format lines (one per resource), written
 /// to the log: CloudWatch extracts the metrics with no API call.
 pub fn emf_lines(a: &Audit, now: DateTime<Utc>) -> Vec<Value> {
-    use crate::metrics::{emf, COVERAGE, DR_COPY_LAG, RPO_AGE};
+    use crate::metrics::{emf, COVERAGE, DR_COPY_LAG, RPO_AGE, VAULT_COPY_AGE};
     a.resources
         .iter()
         .map(|r| {
@@ -394,6 +443,9 @@ pub fn emf_lines(a: &Audit, now: DateTime<Utc>) -> Vec<Value> {
             }
             if let Some(l) = r.pitr_lag_s {
                 values.push((crate::metrics::PITR_LAG, l as f64));
+            }
+            if let Some(v) = r.vault_age_s.values().filter_map(|v| *v).max() {
+                values.push((VAULT_COPY_AGE, v as f64));
             }
             values.push((COVERAGE, if r.compliant { 1.0 } else { 0.0 }));
             emf(&format!("{}/{}", r.kind, r.id), now, &values)
@@ -504,6 +556,63 @@ mod tests {
             emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
             "Rempart"
         );
+    }
+
+    /// Proves the isolated RPO: with a backup account in the policy, a
+    /// resource whose snapshots carry no vault mark has a critical
+    /// `vault-missing`; the newest marked snapshot's age is the metric
+    /// `VaultCopyAgeSeconds`; older than the RPO it is `vault-stale`, and
+    /// a newer unmarked snapshot does not hide that.
+    #[test]
+    fn the_newest_vault_copy_is_measured_against_the_rpo() {
+        let text = EXAMPLE.replace(
+            "[policies.rewapp-postgres.retention]",
+            "[[policies.rewapp-postgres.vault]]\naccount = \"210987654321\"\nrole = \"arn:aws:iam::210987654321:role/rempart-vault-replicator\"\nkms_key = \"arn:aws:kms:eu-west-1:210987654321:alias/rempart-vault\"\n\n[policies.rewapp-postgres.retention]",
+        );
+        let d = PolicyDocument::from_toml(&text, "vaulted").expect("parses");
+        let dr = |id: &str, at: &str| snap(id, "eu-central-1", at, "daily", true);
+        let mut old = snap("a", "eu-west-1", "2025-11-22T02:00:00Z", "daily", false);
+        let new = snap("b", "eu-west-1", "2025-11-23T02:00:00Z", "daily", false);
+        let copies = [
+            dr("a", "2025-11-22T02:00:00Z"),
+            dr("b", "2025-11-23T02:00:00Z"),
+        ];
+        let run = |snaps: Vec<SnapshotInfo>, at: &str| {
+            audit(&d, &[db()], &snaps, &BTreeMap::new(), t(at))
+        };
+        let none = run(
+            [old.clone(), new.clone()]
+                .into_iter()
+                .chain(copies.clone())
+                .collect(),
+            "2025-11-23T05:00:00Z",
+        );
+        let checks: Vec<(&str, Severity)> = none
+            .findings
+            .iter()
+            .map(|f| (f.check.as_str(), f.severity))
+            .collect();
+        assert_eq!(checks, vec![("vault-missing", Severity::Critical)]);
+        assert!(none.findings[0].message.contains("210987654321"));
+        assert_eq!(none.resources[0].vault_age_s["210987654321"], None);
+
+        old.tags.insert(
+            crate::tags::vault_copy_tag("210987654321"),
+            "rempart-a".into(),
+        );
+        let stale = run(
+            [old, new].into_iter().chain(copies).collect(),
+            "2025-11-23T05:00:00Z",
+        );
+        let checks: Vec<&str> = stale.findings.iter().map(|f| f.check.as_str()).collect();
+        assert_eq!(checks, vec!["vault-stale"], "27 h over a 26 h RPO");
+        assert_eq!(
+            stale.resources[0].vault_age_s["210987654321"],
+            Some(27 * 3600)
+        );
+        let emf = emf_lines(&stale, t("2025-11-23T05:00:00Z"));
+        assert_eq!(emf[0]["VaultCopyAgeSeconds"], 27 * 3600);
+        assert_eq!(emf[0]["Coverage"], 0);
     }
 
     /// Proves: point-in-time recovery is checked against the policy's

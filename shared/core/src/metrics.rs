@@ -13,6 +13,10 @@ pub const NAMESPACE: &str = "Rempart";
 pub const RPO_AGE: &str = "RpoAgeSeconds";
 /// backup-auditor: seconds the newest snapshot has waited for its DR copy.
 pub const DR_COPY_LAG: &str = "DrCopyLagSeconds";
+/// backup-auditor: the age of a resource's newest copy in its backup
+/// accounts (the isolated RPO; the oldest of its accounts), as the
+/// production sources' `rempart:vault-copy:<account>` marks say.
+pub const VAULT_COPY_AGE: &str = "VaultCopyAgeSeconds";
 /// backup-auditor: how far an RDS or Aurora database's newest restorable
 /// point lags the audit (the point-in-time RPO).
 pub const PITR_LAG: &str = "PitrLagSeconds";

@@ -338,6 +338,12 @@ pub struct Vault {
     /// or `alias/...`).
     #[serde(default)]
     pub share_key: Option<String>,
+    /// ElastiCache Redis only: the S3 bucket of the backup account, in the
+    /// primary region, with S3 Object Lock in compliance mode (its default
+    /// retention locks each file), that the exported `.rdb` files are
+    /// copied to (modules/vault_account's `redis_bucket`).
+    #[serde(default)]
+    pub bucket: Option<String>,
 }
 
 impl Vault {
@@ -390,6 +396,11 @@ impl Vault {
                 return Err(format!(
                     "{at}.share_key: `{k}` is not a KMS key or alias of the production account (`alias/<name>` or its ARN)"
                 ));
+            }
+        }
+        if let Some(b) = &self.bucket {
+            if !crate::naming::valid_s3_bucket_name(b) {
+                return Err(format!("{at}.bucket: `{b}` is not a valid S3 bucket name"));
             }
         }
         Ok(())

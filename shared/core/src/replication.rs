@@ -242,7 +242,10 @@ pub fn ignore_reason<'a>(
     let Some((pname, policy)) = doc.policies.iter().find(|(n, _)| n.as_str() == name) else {
         return Err(format!("policy `{name}` is not in the policy document"));
     };
-    if policy.dr.is_empty() {
+    // A Redis snapshot of a policy with vaults is exported even without DR
+    // regions: the vault copies its exported files.
+    let exported_for_vaults = s.kind == ResourceKind::ElasticacheRedis && !policy.vault.is_empty();
+    if policy.dr.is_empty() && !exported_for_vaults {
         return Err(format!("policy `{name}` names no DR region"));
     }
     if is_broken(s) {
@@ -472,19 +475,18 @@ fn plan_redis(
 
 /// Whether every DR region of its policy holds an available copy of `s`,
 /// and every backup account of its policy (`[[vault]]`) its copy (the
-/// source carries `rempart:vault-copy:<account>`; Redis snapshots are not
-/// copied to vaults): the retention floor's question. `copies` holds
+/// source carries `rempart:vault-copy:<account>`, Redis too: its exported
+/// files there): the retention floor's question. `copies` holds
 /// (source ARN, region) of available copies.
 pub fn has_all_copies(
     s: &SnapshotInfo,
     policy: &Policy,
     copies: &std::collections::BTreeSet<(String, String)>,
 ) -> bool {
-    let vaulted = Family::of(s.kind).is_none()
-        || policy
-            .vault
-            .iter()
-            .all(|v| s.tags.contains_key(&vault_copy_tag(&v.account)));
+    let vaulted = policy
+        .vault
+        .iter()
+        .all(|v| s.tags.contains_key(&vault_copy_tag(&v.account)));
     vaulted
         && policy.dr.iter().all(|t| {
             s.tags.contains_key(&dr_copy_tag(&t.region.0))

@@ -395,6 +395,7 @@ mod tests {
             rpo_age_s: Some(age),
             rpo_s: 26 * 3600,
             dr_age_s: BTreeMap::from([("eu-central-1".to_string(), Some(age + 600))]),
+            vault_age_s: BTreeMap::new(),
             pitr_lag_s: None,
             compliant: ok,
         }

@@ -169,6 +169,15 @@ pub enum VaultVerdict {
         unshare: Vec<SnapshotInfo>,
         stage: Option<SnapshotInfo>,
     },
+    /// Redis: copy the exported files `s3://from_bucket/prefix*` into the
+    /// vault's Object Lock bucket `to_bucket`, encrypted under `kms_key`,
+    /// then tag the source as done.
+    Upload {
+        from_bucket: String,
+        prefix: String,
+        to_bucket: String,
+        kms_key: String,
+    },
     /// Done (the source carries the vault-copy tag).
     Available { copy: String },
     /// The stage or the vault copy is being made.
@@ -185,7 +194,9 @@ impl VaultVerdict {
     /// The state name recorded in the registry.
     pub fn state(&self) -> &'static str {
         match self {
-            VaultVerdict::Stage { .. } | VaultVerdict::Copy { .. } => "started",
+            VaultVerdict::Stage { .. }
+            | VaultVerdict::Copy { .. }
+            | VaultVerdict::Upload { .. } => "started",
             VaultVerdict::Finish { .. } | VaultVerdict::Available { .. } => "available",
             VaultVerdict::InFlight { .. } => "in-flight",
             VaultVerdict::Deferred { .. } => "deferred",
@@ -372,7 +383,91 @@ pub fn plan_vault(
     out
 }
 
-/// The policy of a source that has vaults (the DR rules of
+/// A Redis snapshot, which AWS cannot share: its exported `.rdb` files (the
+/// export the DR path makes, `rempart:export`) are copied into the vault's
+/// Object Lock bucket.
+fn decide_redis(s: &SnapshotInfo, pname: &str, v: &Vault, pre: &Preflight) -> VaultVerdict {
+    let account = &v.account;
+    let Some(to_bucket) = v.bucket.clone() else {
+        return VaultVerdict::Blocked {
+            reason: format!(
+                "the [[policies.{pname}.vault]] entry for account {account} names no `bucket`: Redis exports are copied to an S3 bucket of the backup account with Object Lock (modules/vault_account's output `redis_bucket`)"
+            ),
+        };
+    };
+    let Some((from_bucket, prefix)) = s
+        .tags
+        .get(crate::tags::TAG_EXPORT)
+        .and_then(|u| crate::naming::parse_s3_url(u))
+    else {
+        return VaultVerdict::Waiting {
+            reason: "it is exported to the policy's `export_bucket` first".into(),
+        };
+    };
+    if !is_available(s) {
+        return VaultVerdict::Waiting {
+            reason: format!("the export to s3://{from_bucket}/{prefix} is in progress"),
+        };
+    }
+    match check_vault_key(
+        pname,
+        v,
+        pre.vaults.get(account).and_then(|k| k.vault_key.as_ref()),
+    ) {
+        Ok(kms_key) => VaultVerdict::Upload {
+            from_bucket,
+            prefix,
+            to_bucket,
+            kms_key,
+        },
+        Err(reason) => VaultVerdict::Blocked { reason },
+    }
+}
+
+/// A bucket's Object Lock default retention, as S3 reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BucketLock {
+    /// `COMPLIANCE` or `GOVERNANCE`; empty without a default rule.
+    pub mode: String,
+    pub days: Option<i32>,
+    pub years: Option<i32>,
+}
+
+/// Until when a file written now into the vault bucket is locked: the
+/// bucket's default retention, which must be in compliance mode (in
+/// governance mode a principal with `s3:BypassGovernanceRetention` could
+/// delete it early, and without a default rule nothing is locked). `Err`
+/// says what to fix; nothing is then uploaded.
+pub fn lock_until(
+    bucket: &str,
+    account: &str,
+    lock: Option<&BucketLock>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let fix = format!(
+        "give bucket {bucket} of account {account} Object Lock with a default retention in COMPLIANCE mode (modules/vault_account creates it so); nothing was copied"
+    );
+    let Some(l) = lock.filter(|l| !l.mode.is_empty()) else {
+        return Err(format!(
+            "bucket {bucket} of account {account} has no Object Lock default retention, so a copy there could be deleted at once: {fix}"
+        ));
+    };
+    if l.mode != "COMPLIANCE" {
+        return Err(format!(
+            "bucket {bucket} of account {account} locks in {} mode, which a principal allowed s3:BypassGovernanceRetention can lift: {fix}",
+            l.mode
+        ));
+    }
+    let days = i64::from(l.days.unwrap_or(0)) + 365 * i64::from(l.years.unwrap_or(0));
+    if days <= 0 {
+        return Err(format!(
+            "bucket {bucket} of account {account} has a default retention of no days: {fix}"
+        ));
+    }
+    Ok(now + chrono::TimeDelta::days(days))
+}
+
+/// The policy of a source that has vaults/// The policy of a source that has vaults (the DR rules of
 /// [`ignore_reason`] apply, less "no DR region").
 fn vault_policy<'a>(
     doc: &'a PolicyDocument,
@@ -413,15 +508,13 @@ fn decide(
     slots: &mut BTreeMap<(String, Family), usize>,
 ) -> VaultVerdict {
     let account = &v.account;
-    let Some(family) = Family::of(s.kind) else {
-        return VaultVerdict::Blocked {
-            reason: format!("{} snapshots are not copied to a vault account yet", s.kind),
-        };
-    };
-    let (copy, stage) = (facts.copy, facts.stage);
     if let Some(done) = s.tags.get(&vault_copy_tag(account)) {
         return VaultVerdict::Available { copy: done.clone() };
     }
+    let Some(family) = Family::of(s.kind) else {
+        return decide_redis(s, pname, v, pre);
+    };
+    let (copy, stage) = (facts.copy, facts.stage);
     // Which key a share of the source would be under, and whether it is
     // AWS-managed (then the stage was shared).
     let source_key = s.kms_key.as_deref().filter(|_| s.encrypted);
@@ -783,6 +876,120 @@ keep_daily = 7
         let denied = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*"},{"Effect":"Deny","Principal":{"AWS":"210987654321"},"Action":"kms:CreateGrant"}]}"#;
         assert_eq!(missing_key_grants(denied, VAULT), vec!["kms:CreateGrant"]);
         assert_eq!(missing_key_grants("not json", VAULT).len(), 3);
+    }
+
+    /// Proves the Redis path: with no `bucket` in the vault entry the
+    /// snapshot is blocked with what to set; before its export it waits;
+    /// while exporting it waits; once exported it is uploaded from the
+    /// export into the vault bucket under the vault key; once marked it is
+    /// available. The retention floor keeps it until then.
+    #[test]
+    fn a_redis_export_goes_to_the_vault_bucket() {
+        let plan_with = |vault: &str, s: &SnapshotInfo| {
+            let d = doc(vault);
+            let p = plan_vault(
+                &d,
+                std::slice::from_ref(s),
+                &BTreeMap::new(),
+                &[],
+                &pre(),
+                20,
+            );
+            assert_eq!(p.len(), 1, "{p:?}");
+            p[0].verdict.clone()
+        };
+        let mut s = snap(
+            ResourceKind::ElasticacheRedis,
+            "rempart-db-cache-20261201-0200",
+            None,
+        );
+        s.arn = format!("arn:aws:elasticache:eu-west-1:{PROD}:snapshot:{}", s.id);
+        let without = plan_with(&one_vault(), &s);
+        assert!(
+            matches!(&without, VaultVerdict::Blocked { reason } if reason.contains("names no `bucket`") && reason.contains("redis_bucket")),
+            "{without:?}"
+        );
+        let with_bucket = format!("{}bucket = \"rempart-vault-redis\"\n", one_vault());
+        let bad = err_of(&format!("{}bucket = \"Not_A_Bucket\"\n", one_vault()));
+        assert!(bad.contains("vault[0].bucket"), "{bad}");
+        assert!(
+            matches!(plan_with(&with_bucket, &s), VaultVerdict::Waiting { reason } if reason.contains("exported")),
+        );
+        s.tags.insert(
+            crate::tags::TAG_EXPORT.into(),
+            "s3://rempart-exports/rempart-db-cache-20261201-0200".into(),
+        );
+        s.status = "exporting".into();
+        assert!(matches!(
+            plan_with(&with_bucket, &s),
+            VaultVerdict::Waiting { reason } if reason.contains("in progress")
+        ));
+        s.status = "available".into();
+        assert_eq!(
+            plan_with(&with_bucket, &s),
+            VaultVerdict::Upload {
+                from_bucket: "rempart-exports".into(),
+                prefix: "rempart-db-cache-20261201-0200".into(),
+                to_bucket: "rempart-vault-redis".into(),
+                kms_key: VAULT_KEY.into(),
+            }
+        );
+        let d = doc(&with_bucket);
+        let policy = d.policy("db").expect("policy");
+        assert!(
+            !crate::replication::has_all_copies(&s, policy, &Default::default()),
+            "kept by the floor until its vault copy is made"
+        );
+        s.tags
+            .insert(vault_copy_tag(VAULT), "s3://rempart-vault-redis/x".into());
+        assert!(matches!(
+            plan_with(&with_bucket, &s),
+            VaultVerdict::Available { .. }
+        ));
+        assert!(crate::replication::has_all_copies(
+            &s,
+            policy,
+            &Default::default()
+        ));
+    }
+
+    /// Proves: a file is locked until now plus the bucket's default
+    /// retention (days and years); a bucket without a default rule, in
+    /// governance mode, or with no days is refused with what to fix.
+    #[test]
+    fn the_vault_bucket_must_lock_in_compliance_mode() {
+        let now: chrono::DateTime<chrono::Utc> = "2026-12-01T04:00:00Z".parse().expect("time");
+        let lock = |mode: &str, days, years| BucketLock {
+            mode: mode.into(),
+            days,
+            years,
+        };
+        assert_eq!(
+            lock_until("b", VAULT, Some(&lock("COMPLIANCE", Some(30), None)), now),
+            Ok("2026-12-31T04:00:00Z".parse().expect("time"))
+        );
+        assert_eq!(
+            lock_until("b", VAULT, Some(&lock("COMPLIANCE", None, Some(1))), now),
+            Ok("2027-12-01T04:00:00Z".parse().expect("time"))
+        );
+        for (l, needle) in [
+            (None, "no Object Lock default retention"),
+            (
+                Some(lock("", None, None)),
+                "no Object Lock default retention",
+            ),
+            (
+                Some(lock("GOVERNANCE", Some(30), None)),
+                "BypassGovernanceRetention",
+            ),
+            (Some(lock("COMPLIANCE", Some(0), None)), "no days"),
+        ] {
+            let e = lock_until("b", VAULT, l.as_ref(), now).expect_err("refused");
+            assert!(
+                e.contains(needle) && e.contains(VAULT) && e.contains("COMPLIANCE"),
+                "{e}"
+            );
+        }
     }
 
     /// Proves: a source under a customer key the vault may use is shared and

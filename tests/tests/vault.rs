@@ -808,8 +808,8 @@ async fn the_backup_accounts_enforcer_keeps_and_deletes_by_the_policy_there() {
 }
 
 /// The Object Lock bucket of the backup account, as modules/vault_account
-/// creates it (`redis_bucket`).
-const REDIS_BUCKET: &str = "rewapp-vault-redis";
+/// creates it for the REWAPP example (`redis_bucket`).
+const REDIS_BUCKET: &str = "rewapp-rempart-vault-redis-210987654321";
 
 /// Proves the Redis path to the backup account and what Object Lock
 /// guarantees there: a scheduled Redis snapshot is exported (the harness's

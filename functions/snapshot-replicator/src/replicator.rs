@@ -321,18 +321,7 @@ impl Replicator {
     /// Carries out one verdict.
     async fn act(&self, p: &Planned, cause: Option<&str>, dest: Option<&Dest>) -> Item {
         let s = &p.source;
-        let mut item = Item {
-            snapshot: s.id.clone(),
-            kind: s.kind,
-            source: s.source_id(),
-            policy: p.policy.clone(),
-            region: p.region.clone(),
-            state: p.verdict.state().to_string(),
-            copy: String::new(),
-            reason: String::new(),
-            error: None,
-            taken_at: s.taken_at(),
-        };
+        let mut item = Item::of(s, &p.policy, &p.region, p.verdict.state());
         let outcome: Result<()> = match &p.verdict {
             Verdict::Available { copy } | Verdict::InFlight { copy } => {
                 item.copy = copy.clone();
@@ -388,16 +377,7 @@ impl Replicator {
                 }
             },
         };
-        if let Err(e) = outcome {
-            if matches!(&e, Error::Aws { code, .. } if code == "ResourceLimitExceeded") {
-                item.state = "deferred".into();
-                item.reason =
-                    format!("AWS refused the copy for now ({e}); the next sweep copies it");
-            } else {
-                item.state = "failed".into();
-                item.error = Some((&e).into());
-            }
-        }
+        settle(&mut item, outcome);
         item
     }
 
@@ -430,17 +410,11 @@ impl Replicator {
             }
             Some(Family::Ebs) => {
                 let claim = format!("copy#{region}#{}", s.id);
-                let holder = cause.unwrap_or("unknown-event");
-                let wall = Utc::now();
-                if !self
-                    .registry
-                    .claim(&claim, holder, wall, wall + CLAIM_LEASE)
-                    .await?
-                {
+                let Some(holder) = self.claim(&claim, cause).await? else {
                     item.state = "waiting".into();
                     item.reason = "another delivery is copying it".into();
                     return Ok(());
-                }
+                };
                 let description = format!(
                     "Rempart DR copy of {} ({}) taken {}",
                     s.id,
@@ -459,14 +433,33 @@ impl Replicator {
                         Ok(())
                     }
                     Err(e) => {
-                        if let Err(r) = self.registry.release(&claim, holder).await {
-                            tracing::warn!(error = %r, "could not release the EBS copy claim");
-                        }
+                        self.release(&claim, &holder).await;
                         Err(e)
                     }
                 }
             }
             None => Err(Error::Config(format!("{} is not copied this way", s.kind))),
+        }
+    }
+
+    /// Takes a copy claim (a second delivery of the same event must not
+    /// copy again: EBS names its copies, a stage or an upload is made once).
+    /// `None`: another delivery holds it.
+    pub(crate) async fn claim(&self, claim: &str, cause: Option<&str>) -> Result<Option<String>> {
+        let holder = cause.unwrap_or("unknown-event").to_string();
+        let wall = Utc::now();
+        let got = self
+            .registry
+            .claim(claim, &holder, wall, wall + CLAIM_LEASE)
+            .await?;
+        Ok(got.then_some(holder))
+    }
+
+    /// Releases a claim taken by [`Replicator::claim`] (after a failure: the
+    /// next delivery may try again).
+    pub(crate) async fn release(&self, claim: &str, holder: &str) {
+        if let Err(r) = self.registry.release(claim, holder).await {
+            tracing::warn!(error = %r, "could not release the copy claim {claim}");
         }
     }
 
@@ -711,6 +704,21 @@ impl Replicator {
             }
             Ok(false) => {}
             Err(e) => report.bookkeeping_errors.push(e.to_string()),
+        }
+    }
+}
+
+/// Records in `item` how carrying out its verdict ended: AWS's copy limit
+/// (`ResourceLimitExceeded`) defers it to the next sweep, any other error
+/// fails it.
+pub(crate) fn settle(item: &mut Item, outcome: Result<()>) {
+    if let Err(e) = outcome {
+        if matches!(&e, Error::Aws { code, .. } if code == "ResourceLimitExceeded") {
+            item.state = "deferred".into();
+            item.reason = format!("AWS refused the copy for now ({e}); the next sweep copies it");
+        } else {
+            item.state = "failed".into();
+            item.error = Some((&e).into());
         }
     }
 }

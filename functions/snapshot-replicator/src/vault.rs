@@ -3,7 +3,7 @@
 //! check the keys, ask the core for the plan (`rempart_core::vault`), and
 //! stage, share, copy and clean up.
 
-use crate::replicator::{Replicator, CLAIM_LEASE};
+use crate::replicator::Replicator;
 use chrono::{DateTime, Utc};
 use rempart_aws::error::{Error, Result};
 use rempart_aws::exports::{tagging, Objects, UPLOAD_PART};
@@ -211,18 +211,7 @@ impl Replicator {
         side: Option<&VaultSide>,
     ) -> Item {
         let s = &p.source;
-        let mut item = Item {
-            snapshot: s.id.clone(),
-            kind: s.kind,
-            source: s.source_id(),
-            policy: p.policy.clone(),
-            region: destination(&p.account),
-            state: p.verdict.state().to_string(),
-            copy: String::new(),
-            reason: String::new(),
-            error: None,
-            taken_at: s.taken_at(),
-        };
+        let mut item = Item::of(s, &p.policy, &destination(&p.account), p.verdict.state());
         let outcome: Result<()> = match (&p.verdict, side) {
             (VaultVerdict::Available { copy } | VaultVerdict::InFlight { copy }, _) => {
                 item.copy = copy.clone();
@@ -288,16 +277,7 @@ impl Replicator {
                     .await
             }
         };
-        if let Err(e) = outcome {
-            if matches!(&e, Error::Aws { code, .. } if code == "ResourceLimitExceeded") {
-                item.state = "deferred".into();
-                item.reason =
-                    format!("AWS refused the copy for now ({e}); the next sweep copies it");
-            } else {
-                item.state = "failed".into();
-                item.error = Some((&e).into());
-            }
-        }
+        crate::replicator::settle(&mut item, outcome);
         item
     }
 
@@ -536,24 +516,6 @@ impl Replicator {
             }
         );
         Ok(())
-    }
-
-    /// Takes a copy claim (EBS names its copies: a second delivery must not
-    /// copy again). `None`: another delivery holds it.
-    async fn claim(&self, claim: &str, cause: Option<&str>) -> Result<Option<String>> {
-        let holder = cause.unwrap_or("unknown-event").to_string();
-        let wall = Utc::now();
-        let got = self
-            .registry
-            .claim(claim, &holder, wall, wall + CLAIM_LEASE)
-            .await?;
-        Ok(got.then_some(holder))
-    }
-
-    async fn release(&self, claim: &str, holder: &str) {
-        if let Err(r) = self.registry.release(claim, holder).await {
-            tracing::warn!(error = %r, "could not release the copy claim {claim}");
-        }
     }
 }
 

@@ -194,6 +194,13 @@ impl Snapshots {
     /// Deletes a managed snapshot. One that is already gone is not an error.
     pub async fn delete(&self, s: &SnapshotInfo) -> Result<()> {
         refuse_unmanaged(s)?;
+        self.remove(s).await
+    }
+
+    /// Deletes `s`, whatever its tags (a snapshot already gone counts as
+    /// deleted): the callers guard it ([`Snapshots::delete`]: Rempart's
+    /// only; `vault::delete_stage`: stages only).
+    pub(crate) async fn remove(&self, s: &SnapshotInfo) -> Result<()> {
         let res = match s.kind {
             ResourceKind::RdsInstance => self
                 .rds

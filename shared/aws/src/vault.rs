@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::snapshots::Snapshots;
-use crate::{aws_error, is_code};
+use crate::aws_error;
 use aws_config::SdkConfig;
 use rempart_core::kind::ResourceKind;
 use rempart_core::model::SnapshotInfo;
@@ -105,59 +105,11 @@ pub async fn stages(s: &Snapshots) -> Result<Vec<SnapshotInfo>> {
 /// Deletes a stage; refuses any snapshot that is not one. One already gone
 /// is not an error.
 pub async fn delete_stage(s: &Snapshots, st: &SnapshotInfo) -> Result<()> {
-    if !rempart_core::vault::is_stage(st) {
+    if !rempart_core::vault::is_stage(st) || st.kind == ResourceKind::ElasticacheRedis {
         return Err(Error::Config(format!(
             "refusing to delete {} {}: it is not a vault stage (no {TAG_VAULT_STAGE_OF}, or Rempart-managed)",
             st.kind, st.id
         )));
     }
-    let res = match st.kind {
-        ResourceKind::RdsInstance => s
-            .rds
-            .client()
-            .delete_db_snapshot()
-            .db_snapshot_identifier(&st.id)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| {
-                (
-                    is_code(&e, &["DBSnapshotNotFound", "DBSnapshotNotFoundFault"]),
-                    aws_error("DeleteDBSnapshot", e),
-                )
-            }),
-        ResourceKind::AuroraCluster => s
-            .rds
-            .client()
-            .delete_db_cluster_snapshot()
-            .db_cluster_snapshot_identifier(&st.id)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| {
-                (
-                    is_code(&e, &["DBClusterSnapshotNotFoundFault"]),
-                    aws_error("DeleteDBClusterSnapshot", e),
-                )
-            }),
-        ResourceKind::EbsVolume => s
-            .ec2
-            .client()
-            .delete_snapshot()
-            .snapshot_id(&st.id)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| {
-                (
-                    is_code(&e, &["InvalidSnapshot.NotFound"]),
-                    aws_error("DeleteSnapshot", e),
-                )
-            }),
-        ResourceKind::ElasticacheRedis => Ok(()),
-    };
-    match res {
-        Ok(()) | Err((true, _)) => Ok(()),
-        Err((false, e)) => Err(e),
-    }
+    s.remove(st).await
 }

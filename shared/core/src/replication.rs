@@ -522,6 +522,25 @@ pub struct Item {
     pub taken_at: Option<DateTime<Utc>>,
 }
 
+impl Item {
+    /// The item of `s` towards `region` (a DR region, or `vault:<account>`)
+    /// in `state`, before anything is carried out.
+    pub fn of(s: &SnapshotInfo, policy: &str, region: &str, state: &str) -> Item {
+        Item {
+            snapshot: s.id.clone(),
+            kind: s.kind,
+            source: s.source_id(),
+            policy: policy.to_string(),
+            region: region.to_string(),
+            state: state.to_string(),
+            copy: String::new(),
+            reason: String::new(),
+            error: None,
+            taken_at: s.taken_at(),
+        }
+    }
+}
+
 /// What one invocation did.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ReplicationReport {

@@ -22,6 +22,11 @@
 //!    with the copy's id. That tag is what says "done": a vault copy later
 //!    deleted by the vault's retention is not made again.
 //!
+//! A Redis snapshot cannot be shared: its export (the DR path's, made even
+//! without a DR region) is uploaded into the vault entry's `bucket`, a
+//! bucket of the backup account with S3 Object Lock in compliance mode
+//! ([`lock_until`]), and the source is then marked the same way.
+//!
 //! A copy is made in the primary region of the vault account: AWS copies a
 //! shared Aurora cluster snapshot only within its region.
 //!

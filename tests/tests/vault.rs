@@ -310,7 +310,7 @@ fn vault_states(r: &ReplicationReport) -> BTreeMap<String, (String, String)> {
 /// under a key whose policy does not let the backup account use it is
 /// blocked with a message naming the key, the account and the missing
 /// grants, and is never shared; a source deleted later leaves no vault
-/// state in the registry.
+/// state in the registry; the vault role is assumed once, not per sweep.
 #[tokio::test]
 async fn each_kind_reaches_the_backup_account_once_and_nothing_stays_shared() {
     let (h, vault_cfg, vault_key) = with_backup_account(policy).await;
@@ -536,6 +536,11 @@ async fn each_kind_reaches_the_backup_account_once_and_nothing_stays_shared() {
         3,
         "nothing else in the backup account: {in_vault:?}"
     );
+
+    // The vault role was assumed once for the five sweeps: its
+    // configuration is kept, and its credentials renewed by their provider.
+    let calls = proxy.take();
+    assert_eq!(calls.get("sts:AssumeRole"), Some(&1), "{calls:?}");
 
     // The production account: no stage left, nothing shared, and each
     // source names its vault copy.

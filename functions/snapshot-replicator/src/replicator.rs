@@ -66,7 +66,17 @@ pub struct Replicator {
     pub concurrency: usize,
     /// Spaces the copy and export calls of every task.
     pub pace: Pacer,
+    /// The configurations acting through each vault role (by role and
+    /// external id), kept for the container's life: the role is assumed
+    /// once, and its credentials renewed by their provider when they near
+    /// expiry, instead of one AssumeRole per event.
+    pub(crate) vault_cfgs: VaultConfigs,
 }
+
+/// See [`Replicator::vault_cfgs`].
+pub(crate) type VaultConfigs = std::sync::Arc<
+    tokio::sync::Mutex<std::collections::BTreeMap<(String, Option<String>), aws_config::SdkConfig>>,
+>;
 
 impl Replicator {
     pub fn new(
@@ -86,6 +96,7 @@ impl Replicator {
             max_in_flight,
             concurrency: DEFAULT_CONCURRENCY,
             pace: Pacer::per_second(COPIES_PER_SECOND),
+            vault_cfgs: VaultConfigs::default(),
         }
     }
 

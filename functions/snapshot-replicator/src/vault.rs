@@ -171,8 +171,7 @@ impl Replicator {
         primary_kms: &Kms,
         pre: &mut Preflight,
     ) -> Result<(VaultSide, Vec<SnapshotInfo>)> {
-        let cfg = assume(&self.cfg, &v.role, v.external_id.as_deref(), VAULT_SESSION).await;
-        let cfg = rempart_aws::runtime::function_config(&cfg, VAULT_APP);
+        let cfg = self.vault_config(v).await;
         let snapshots = Snapshots::for_region(&cfg, &self.region);
         let kms = Kms::new(aws_sdk_kms::Client::new(
             &cfg.to_builder()
@@ -201,6 +200,20 @@ impl Replicator {
         );
         let objects = Objects::new(aws_sdk_s3::Client::new(&cfg));
         Ok((VaultSide { snapshots, objects }, copies))
+    }
+
+    /// The configuration acting through the vault role of `v`: assumed on
+    /// first use and kept ([`Replicator::vault_cfgs`]).
+    async fn vault_config(&self, v: &Vault) -> aws_config::SdkConfig {
+        let key = (v.role.clone(), v.external_id.clone());
+        let mut known = self.vault_cfgs.lock().await;
+        if let Some(cfg) = known.get(&key) {
+            return cfg.clone();
+        }
+        let cfg = assume(&self.cfg, &v.role, v.external_id.as_deref(), VAULT_SESSION).await;
+        let cfg = rempart_aws::runtime::function_config(&cfg, VAULT_APP);
+        known.insert(key, cfg.clone());
+        cfg
     }
 
     /// Carries out one vault verdict.

@@ -1,9 +1,9 @@
 //! The vault (air-gapped copies): credentials in the backup account, and
 //! sharing, staging and cleaning up snapshots in the production account.
 
+use crate::aws_error;
 use crate::error::{Error, Result};
 use crate::snapshots::Snapshots;
-use crate::aws_error;
 use aws_config::SdkConfig;
 use rempart_core::kind::ResourceKind;
 use rempart_core::model::SnapshotInfo;

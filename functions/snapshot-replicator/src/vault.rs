@@ -191,14 +191,20 @@ impl Replicator {
             Some(k) => primary_kms.describe(k).await?,
             None => None,
         };
+        let objects = Objects::new(aws_sdk_s3::Client::new(&cfg));
+        // Redis: the bucket's lock, read once for every upload of the run.
+        let bucket_lock = match &v.bucket {
+            Some(b) => objects.lock(b).await.map_err(|e| e.to_string()),
+            None => Ok(None),
+        };
         pre.vaults.insert(
             v.account.clone(),
             VaultKeys {
                 vault_key,
                 share_key,
+                bucket_lock,
             },
         );
-        let objects = Objects::new(aws_sdk_s3::Client::new(&cfg));
         Ok((VaultSide { snapshots, objects }, copies))
     }
 
@@ -264,13 +270,14 @@ impl Replicator {
                     prefix,
                     to_bucket,
                     kms_key,
+                    lock_days,
                 },
                 Some(side),
             ) => {
                 self.upload_to_vault(
                     p,
                     (from_bucket, prefix),
-                    (to_bucket, kms_key),
+                    (to_bucket, kms_key, *lock_days),
                     cause,
                     side,
                     &mut item,
@@ -430,7 +437,7 @@ impl Replicator {
         &self,
         p: &VaultPlanned,
         (from_bucket, prefix): (&str, &str),
-        (to_bucket, kms_key): (&str, &str),
+        (to_bucket, kms_key, lock_days): (&str, &str, i64),
         cause: Option<&str>,
         side: &VaultSide,
         item: &mut Item,
@@ -442,18 +449,7 @@ impl Replicator {
             item.reason = format!("ElastiCache has not written s3://{from_bucket}/{prefix}* yet");
             return Ok(());
         }
-        let until = match side.objects.lock(to_bucket).await {
-            Ok(lock) => lock_until(to_bucket, &p.account, lock.as_ref(), Utc::now()),
-            Err(e) => return Err(e),
-        };
-        let until = match until {
-            Ok(u) => u,
-            Err(reason) => {
-                item.state = "blocked".into();
-                item.reason = reason;
-                return Ok(());
-            }
-        };
+        let until = Utc::now() + chrono::TimeDelta::days(lock_days);
         let claim = format!("vault#{}#{}", p.account, s.id);
         let Some(holder) = self.claim(&claim, cause).await? else {
             item.state = "waiting".into();

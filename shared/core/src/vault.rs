@@ -25,7 +25,7 @@
 //! A Redis snapshot cannot be shared: its export (the DR path's, made even
 //! without a DR region) is uploaded into the vault entry's `bucket`, a
 //! bucket of the backup account with S3 Object Lock in compliance mode
-//! ([`lock_until`]), and the source is then marked the same way.
+//! ([`lock_days`]), and the source is then marked the same way.
 //!
 //! A copy is made in the primary region of the vault account: AWS copies a
 //! shared Aurora cluster snapshot only within its region.
@@ -133,13 +133,27 @@ pub fn missing_key_grants(policy: &str, account: &str) -> Vec<&'static str> {
 // Planning
 
 /// What the replicator learnt about the keys a vault needs.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VaultKeys {
     /// The vault key as the vault role sees it (`None`: no such key, or the
     /// role may not describe it).
     pub vault_key: Option<KeyFacts>,
     /// The share key as the production account sees it.
     pub share_key: Option<KeyFacts>,
+    /// Redis: the Object Lock default of the entry's `bucket`, as the vault
+    /// role reads it once per run (`Ok(None)`: no lock configuration or no
+    /// bucket; `Err`: it could not be read).
+    pub bucket_lock: Result<Option<BucketLock>, String>,
+}
+
+impl Default for VaultKeys {
+    fn default() -> Self {
+        VaultKeys {
+            vault_key: None,
+            share_key: None,
+            bucket_lock: Ok(None),
+        }
+    }
 }
 
 /// The pre-flight facts of one run: per source key ARN, what KMS says about
@@ -176,12 +190,14 @@ pub enum VaultVerdict {
     },
     /// Redis: copy the exported files `s3://from_bucket/prefix*` into the
     /// vault's Object Lock bucket `to_bucket`, encrypted under `kms_key`,
-    /// then tag the source as done.
+    /// each locked in compliance mode for `lock_days` (the bucket's
+    /// default), then tag the source as done.
     Upload {
         from_bucket: String,
         prefix: String,
         to_bucket: String,
         kms_key: String,
+        lock_days: i64,
     },
     /// Done (the source carries the vault-copy tag).
     Available { copy: String },
@@ -414,16 +430,28 @@ fn decide_redis(s: &SnapshotInfo, pname: &str, v: &Vault, pre: &Preflight) -> Va
             reason: format!("the export to s3://{from_bucket}/{prefix} is in progress"),
         };
     }
-    match check_vault_key(
-        pname,
-        v,
-        pre.vaults.get(account).and_then(|k| k.vault_key.as_ref()),
-    ) {
-        Ok(kms_key) => VaultVerdict::Upload {
+    let keys = pre.vaults.get(account);
+    let checked = check_vault_key(pname, v, keys.and_then(|k| k.vault_key.as_ref())).and_then(
+        |kms_key| {
+            let lock = match keys.map(|k| &k.bucket_lock) {
+                Some(Err(e)) => {
+                    return Err(format!(
+                        "the Object Lock configuration of bucket {to_bucket} of account {account} could not be read ({e}); nothing was copied"
+                    ))
+                }
+                Some(Ok(l)) => l.as_ref(),
+                None => None,
+            };
+            Ok((kms_key, lock_days(&to_bucket, account, lock)?))
+        },
+    );
+    match checked {
+        Ok((kms_key, lock_days)) => VaultVerdict::Upload {
             from_bucket,
             prefix,
             to_bucket,
             kms_key,
+            lock_days,
         },
         Err(reason) => VaultVerdict::Blocked { reason },
     }
@@ -438,17 +466,12 @@ pub struct BucketLock {
     pub years: Option<i32>,
 }
 
-/// Until when a file written now into the vault bucket is locked: the
+/// For how many days a file written into the vault bucket is locked: the
 /// bucket's default retention, which must be in compliance mode (in
 /// governance mode a principal with `s3:BypassGovernanceRetention` could
 /// delete it early, and without a default rule nothing is locked). `Err`
 /// says what to fix; nothing is then uploaded.
-pub fn lock_until(
-    bucket: &str,
-    account: &str,
-    lock: Option<&BucketLock>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<chrono::DateTime<chrono::Utc>, String> {
+pub fn lock_days(bucket: &str, account: &str, lock: Option<&BucketLock>) -> Result<i64, String> {
     let fix = format!(
         "give bucket {bucket} of account {account} Object Lock with a default retention in COMPLIANCE mode (modules/vault_account creates it so); nothing was copied"
     );
@@ -469,7 +492,7 @@ pub fn lock_until(
             "bucket {bucket} of account {account} has a default retention of no days: {fix}"
         ));
     }
-    Ok(now + chrono::TimeDelta::days(days))
+    Ok(days)
 }
 
 /// The policy of a source that has vaults/// The policy of a source that has vaults (the DR rules of
@@ -793,6 +816,11 @@ keep_daily = 7
                 VaultKeys {
                     vault_key: Some(facts(VAULT_KEY, "CUSTOMER")),
                     share_key: Some(facts(SHARE_KEY, "CUSTOMER")),
+                    bucket_lock: Ok(Some(BucketLock {
+                        mode: "COMPLIANCE".into(),
+                        days: Some(30),
+                        years: None,
+                    })),
                 },
             )]),
         }
@@ -937,7 +965,25 @@ keep_daily = 7
                 prefix: "rempart-db-cache-20261201-0200".into(),
                 to_bucket: "rempart-vault-redis".into(),
                 kms_key: VAULT_KEY.into(),
+                lock_days: 30,
             }
+        );
+        let mut unreadable = pre();
+        if let Some(k) = unreadable.vaults.get_mut(VAULT) {
+            k.bucket_lock = Err("AccessDenied".into());
+        }
+        let d = doc(&with_bucket);
+        let p = plan_vault(
+            &d,
+            std::slice::from_ref(&s),
+            &BTreeMap::new(),
+            &[],
+            &unreadable,
+            20,
+        );
+        assert!(
+            matches!(&p[0].verdict, VaultVerdict::Blocked { reason } if reason.contains("could not be read") && reason.contains("AccessDenied")),
+            "{p:?}"
         );
         let d = doc(&with_bucket);
         let policy = d.policy("db").expect("policy");
@@ -958,24 +1004,23 @@ keep_daily = 7
         ));
     }
 
-    /// Proves: a file is locked until now plus the bucket's default
-    /// retention (days and years); a bucket without a default rule, in
+    /// Proves: a file is locked for the bucket's default retention (days
+    /// and years); a bucket without a default rule, in
     /// governance mode, or with no days is refused with what to fix.
     #[test]
     fn the_vault_bucket_must_lock_in_compliance_mode() {
-        let now: chrono::DateTime<chrono::Utc> = "2026-12-01T04:00:00Z".parse().expect("time");
         let lock = |mode: &str, days, years| BucketLock {
             mode: mode.into(),
             days,
             years,
         };
         assert_eq!(
-            lock_until("b", VAULT, Some(&lock("COMPLIANCE", Some(30), None)), now),
-            Ok("2026-12-31T04:00:00Z".parse().expect("time"))
+            lock_days("b", VAULT, Some(&lock("COMPLIANCE", Some(30), None))),
+            Ok(30)
         );
         assert_eq!(
-            lock_until("b", VAULT, Some(&lock("COMPLIANCE", None, Some(1))), now),
-            Ok("2027-12-01T04:00:00Z".parse().expect("time"))
+            lock_days("b", VAULT, Some(&lock("COMPLIANCE", None, Some(1)))),
+            Ok(365)
         );
         for (l, needle) in [
             (None, "no Object Lock default retention"),
@@ -989,7 +1034,7 @@ keep_daily = 7
             ),
             (Some(lock("COMPLIANCE", Some(0), None)), "no days"),
         ] {
-            let e = lock_until("b", VAULT, l.as_ref(), now).expect_err("refused");
+            let e = lock_days("b", VAULT, l.as_ref()).expect_err("refused");
             assert!(
                 e.contains(needle) && e.contains(VAULT) && e.contains("COMPLIANCE"),
                 "{e}"

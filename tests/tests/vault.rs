@@ -1052,3 +1052,312 @@ async fn a_redis_export_reaches_the_vault_bucket_and_cannot_be_deleted_early() {
         .expect("versions");
     assert_eq!(after.versions().len(), files.len(), "nothing was deleted");
 }
+
+/// The drill tester of the backup account, as modules/vault_account
+/// deploys it (`rempart-vault-drill-tester`, with `REMPART_VAULT_OF`).
+const DRILL_ROLE: &str = "arn:aws:iam::210987654321:role/rempart-vault-drill-tester";
+
+fn tester_tick(time: chrono::DateTime<chrono::Utc>) -> Value {
+    let mut v: Value =
+        serde_json::from_str(include_str!("../../events/restore-tester/scheduled.json"))
+            .expect("JSON");
+    v["time"] = rempart_core::time::rfc3339(time).into();
+    v
+}
+
+/// Proves that an air-gapped copy restores where it is, with production out
+/// of the picture: a scheduled snapshot of a database, an Aurora cluster and
+/// a volume reaches the backup account, twice for the database (the second
+/// copy's source claiming an earlier date); the backup account's drill
+/// tester, under its own role, restores there the copy that account made
+/// last of each (not the one production's tags call newest), from the
+/// backup account's key, checks each copy, times it (the RTO from the
+/// vault, 300 s at the 5-minute polling), deletes it, tags the vault copy
+/// `rempart:verified`, and records `drill.succeeded` on the production
+/// resource's key in the backup account's registry; the vault copies stay,
+/// and nothing is restored, recorded or touched in production.
+#[tokio::test]
+async fn a_vault_drill_restores_the_air_gapped_copies_in_the_backup_account() {
+    let drill_policy = |vault_key: &str| {
+        format!(
+            "{}\n[drills]\npolicies = [\"vaulted\"]\n",
+            policy(vault_key)
+        )
+    };
+    let (h, admin, vault_key) = with_backup_account(drill_policy).await;
+    let kms = aws_sdk_kms::Client::new(&h.cfg);
+    create_key(
+        &kms,
+        Some(key_policy(Some(VAULT))),
+        Some("alias/rempart-vault-share"),
+    )
+    .await;
+    let cmk = create_key(&kms, Some(key_policy(Some(VAULT))), None).await;
+    let rds = aws_sdk_rds::Client::new(&h.cfg);
+    let ec2 = aws_sdk_ec2::Client::new(&h.cfg);
+    let rtag = |k: &str, v: &str| aws_sdk_rds::types::Tag::builder().key(k).value(v).build();
+    rds.create_db_instance()
+        .db_instance_identifier("vaulted-db")
+        .engine("postgres")
+        .db_instance_class("db.t4g.micro")
+        .allocated_storage(20)
+        .master_username("app")
+        .master_user_password("not-a-real-password")
+        .storage_encrypted(true)
+        .kms_key_id(&cmk)
+        .send()
+        .await
+        .expect("instance");
+    rds.create_db_cluster()
+        .db_cluster_identifier("vaulted-aurora")
+        .engine("aurora-postgresql")
+        .master_username("app")
+        .master_user_password("not-a-real-password")
+        .storage_encrypted(true)
+        .kms_key_id(&cmk)
+        .send()
+        .await
+        .expect("cluster");
+    let volume = ec2
+        .create_volume()
+        .availability_zone("eu-west-1a")
+        .size(10)
+        .encrypted(true)
+        .kms_key_id(&cmk)
+        .send()
+        .await
+        .expect("volume")
+        .volume_id()
+        .unwrap_or_default()
+        .to_string();
+    let managed = |source: &str, at: &str| {
+        vec![
+            ("rempart:managed".to_string(), "true".to_string()),
+            ("rempart:policy".to_string(), "vaulted".to_string()),
+            ("rempart:scheduled-at".to_string(), at.to_string()),
+            ("rempart:source".to_string(), source.to_string()),
+        ]
+    };
+    let db_arn = format!("arn:aws:rds:eu-west-1:{PROD}:db:vaulted-db");
+    let aurora_arn = format!("arn:aws:rds:eu-west-1:{PROD}:cluster:vaulted-aurora");
+    let volume_arn = format!("arn:aws:ec2:eu-west-1:{PROD}:volume/{volume}");
+    // The database twice: the later copy's source claims an earlier date.
+    let mut db_snaps = Vec::new();
+    for (name, at) in [
+        (
+            "rempart-vaulted-vaulted-db-20261202-0200",
+            "2026-12-02T02:00:00Z",
+        ),
+        (
+            "rempart-vaulted-vaulted-db-20261201-0200",
+            "2026-12-01T02:00:00Z",
+        ),
+    ] {
+        let mut req = rds
+            .create_db_snapshot()
+            .db_instance_identifier("vaulted-db")
+            .db_snapshot_identifier(name);
+        for (k, v) in managed(&db_arn, at) {
+            req = req.tags(rtag(&k, &v));
+        }
+        req.send().await.expect("db snapshot");
+        if db_snaps.is_empty() {
+            let mut cluster = rds
+                .create_db_cluster_snapshot()
+                .db_cluster_identifier("vaulted-aurora")
+                .db_cluster_snapshot_identifier("rempart-vaulted-vaulted-aurora-20261202-0200");
+            for (k, v) in managed(&aurora_arn, at) {
+                cluster = cluster.tags(rtag(&k, &v));
+            }
+            cluster.send().await.expect("cluster snapshot");
+            let mut spec = aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::Snapshot);
+            for (k, v) in managed(&volume_arn, at) {
+                spec = spec.tags(aws_sdk_ec2::types::Tag::builder().key(k).value(v).build());
+            }
+            ec2.create_snapshot()
+                .volume_id(&volume)
+                .tag_specifications(spec.build())
+                .send()
+                .await
+                .expect("volume snapshot");
+        }
+        for _ in 0..3 {
+            sweep(&h.replicator).await;
+        }
+        db_snaps.push(name);
+        // The copies' creation times differ in the backup account.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    }
+    let in_vault = snapshots(&admin).await;
+    let copy_of = |needle: &str| -> String {
+        in_vault
+            .iter()
+            .find(|(_, _, t)| {
+                t.get("rempart:copy-of")
+                    .is_some_and(|a| a.ends_with(needle) && a.contains(PROD))
+            })
+            .map(|(id, _, _)| id.clone())
+            .unwrap_or_else(|| panic!("a vault copy of {needle}: {in_vault:?}"))
+    };
+    let last_made = copy_of(db_snaps[1]);
+    let aurora_copy = copy_of("rempart-vaulted-vaulted-aurora-20261202-0200");
+    let volume_copy = in_vault
+        .iter()
+        .find(|(_, _, t)| t.get("rempart:source") == Some(&volume_arn))
+        .map(|(id, _, _)| id.clone())
+        .unwrap_or_else(|| panic!("a vault copy of {volume}: {in_vault:?}"));
+    assert_eq!(in_vault.len(), 4, "four vault copies: {in_vault:?}");
+
+    // The drill tester there: its own role, registry, topic.
+    let (vault_registry, topic) = rempart_testkit::local::create_plumbing(
+        &admin,
+        rempart_integration::TABLE,
+        "rempart-events",
+    )
+    .await
+    .expect("the backup account's registry and topic");
+    let own_cfg = assume(&h.cfg, DRILL_ROLE, None, "rempart-vault-drill-tester").await;
+    let tester = rempart_restore_tester::Deps::for_backup_account(
+        &own_cfg,
+        rempart_integration::TABLE,
+        topic.arn(),
+        rempart_core::policy::PolicySource::File(h.policy_file.clone()),
+        PROD,
+    )
+    .expect("tester deps");
+    assert!(
+        rempart_restore_tester::Deps::for_backup_account(
+            &own_cfg,
+            rempart_integration::TABLE,
+            topic.arn(),
+            rempart_core::policy::PolicySource::File(h.policy_file.clone()),
+            "production",
+        )
+        .is_err(),
+        "a production account that is no account id is refused"
+    );
+
+    let t0 = chrono::Utc::now() + chrono::TimeDelta::minutes(1);
+    let first = rempart_restore_tester::handle(&tester, tester_tick(t0))
+        .await
+        .expect("started");
+    assert_eq!(
+        first.started.len(),
+        3,
+        "the database, the cluster, the volume: {first:?}"
+    );
+    let vault_rds = aws_sdk_rds::Client::new(&admin);
+    let restored = vault_rds
+        .describe_db_instances()
+        .send()
+        .await
+        .expect("describe");
+    let db_copy = restored
+        .db_instances()
+        .iter()
+        .find(|i| {
+            i.tag_list()
+                .iter()
+                .any(|t| t.key() == Some("rempart:restore-test") && t.value() == Some("vaulted-db"))
+        })
+        .unwrap_or_else(|| panic!("the database's drill copy in the backup account: {restored:?}"));
+    let tag = |k: &str| {
+        db_copy
+            .tag_list()
+            .iter()
+            .find(|t| t.key() == Some(k))
+            .and_then(|t| t.value())
+            .map(str::to_string)
+    };
+    assert_eq!(
+        tag("rempart:restore-snapshot"),
+        Some(last_made.clone()),
+        "the copy the backup account made last, not the one dated latest"
+    );
+    assert_eq!(tag("rempart:drill").as_deref(), Some("eu-west-1"));
+    assert_eq!(
+        db_copy.kms_key_id(),
+        Some(vault_key.as_str()),
+        "restored under the backup account's key"
+    );
+
+    let second =
+        rempart_restore_tester::handle(&tester, tester_tick(t0 + chrono::TimeDelta::minutes(5)))
+            .await
+            .expect("followed");
+    assert_eq!(second.finished.len(), 3, "{second:?}");
+    for d in &second.finished {
+        assert_eq!(d["rto_s"], 300, "{d}");
+        assert_eq!(d["source_region"], "eu-west-1", "{d}");
+        assert!(
+            d["checks"]
+                .as_array()
+                .expect("checks")
+                .iter()
+                .all(|c| c["ok"] == true),
+            "{d}"
+        );
+    }
+    let left = vault_rds
+        .describe_db_instances()
+        .send()
+        .await
+        .expect("describe");
+    assert!(
+        left.db_instances().is_empty(),
+        "the drill copies are deleted: {left:?}"
+    );
+    let volumes = aws_sdk_ec2::Client::new(&admin)
+        .describe_volumes()
+        .send()
+        .await
+        .expect("volumes");
+    assert!(
+        volumes
+            .volumes()
+            .iter()
+            .all(|v| matches!(v.state().map(|s| s.as_str()), Some("deleting" | "deleted"))),
+        "the volume's drill copy is deleted: {volumes:?}"
+    );
+    for (key, copy) in [
+        ("rds-instance#eu-west-1#vaulted-db", &last_made),
+        ("aurora-cluster#eu-west-1#vaulted-aurora", &aurora_copy),
+        (&*format!("ebs-volume#eu-west-1#{volume}"), &volume_copy),
+    ] {
+        let records = vault_registry.records(key).await.expect("records");
+        let done = records
+            .iter()
+            .find(|r| r.action == "drill.succeeded")
+            .unwrap_or_else(|| panic!("{key}: {records:?}"));
+        assert_eq!(done.details["snapshot"], copy.as_str(), "{key}");
+    }
+    // The vault copies stay, the drilled ones verified.
+    let after = snapshots(&admin).await;
+    assert_eq!(after.len(), 4, "{after:?}");
+    let verified = |id: &str| {
+        after
+            .iter()
+            .find(|(i, _, _)| i == id)
+            .is_some_and(|(_, _, t)| t.contains_key("rempart:verified"))
+    };
+    assert!(verified(&last_made) && verified(&aurora_copy), "{after:?}");
+    // Production: nothing restored, nothing recorded.
+    let prod_instances = rds.describe_db_instances().send().await.expect("describe");
+    assert!(
+        prod_instances.db_instances().iter().all(|i| !i
+            .db_instance_identifier()
+            .unwrap_or("")
+            .starts_with("rempart-rt-")),
+        "nothing restored in production: {prod_instances:?}"
+    );
+    let prod_records = h
+        .registry
+        .records("rds-instance#eu-west-1#vaulted-db")
+        .await
+        .expect("records");
+    assert!(
+        !prod_records.iter().any(|r| r.action.starts_with("drill.")),
+        "{prod_records:?}"
+    );
+}

@@ -31,9 +31,9 @@ use rempart_core::model::SnapshotInfo;
 use rempart_core::policy::PolicySource;
 use rempart_core::restore::{
     cache_checks, cache_failed, cache_group_id, drill_candidates, due_requests, failover_state,
-    redis_drill_candidates, scheduled_requests_key, volume_checks, volume_failed, volume_token,
-    Dialect, DrillCandidate, FailoverDrills, FailoverState, RestoredCache, RestoredCluster,
-    RestoredInstance, RestoredVolume,
+    redis_drill_candidates, scheduled_requests_key, vault_drill_candidates, volume_checks,
+    volume_failed, volume_token, Dialect, DrillCandidate, FailoverDrills, FailoverState,
+    RestoredCache, RestoredCluster, RestoredInstance, RestoredVolume,
 };
 use rempart_core::restore::{
     checks, cluster_checks, credentials, decide, due, instance_id, named, pick, request_target,
@@ -50,6 +50,12 @@ use std::collections::BTreeMap;
 pub const NAME: &str = "restore-tester";
 /// The name of its deployment in the DR region, in drill mode.
 pub const DRILL_NAME: &str = "drill-tester";
+/// The name of its deployment in a backup account (its Lambda function is
+/// `<name>-vault-drill-tester`, modules/vault_account).
+pub const VAULT_DRILL_NAME: &str = "vault-drill-tester";
+/// The production account whose vault copies a backup account's drill
+/// tester restores.
+pub const VAULT_OF_ENV: &str = "REMPART_VAULT_OF";
 /// The detail-type of a restore on request (source `rempart`).
 pub const RESTORE_REQUEST: &str = "Rempart Restore Request";
 
@@ -85,6 +91,11 @@ pub struct Deps {
     /// (`REMPART_TESTER_MODE=drills`): it restores the DR copies found in
     /// its region, and nothing else (no restore tests, no requests).
     pub drills: bool,
+    /// Deployed in a backup account (`REMPART_VAULT_OF=<production
+    /// account>`, modules/vault_account): a drill tester of the vault
+    /// copies of that account's snapshots, restored in the backup account
+    /// itself ([`rempart_core::restore::vault_drill_candidates`]).
+    pub vault_of: Option<String>,
 }
 
 /// `tests` (the default: restore tests and requests in the function's
@@ -105,16 +116,24 @@ impl Deps {
         let set = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let (table, topic) = (env_var(REGISTRY_TABLE_ENV)?, env_var(EVENTS_TOPIC_ENV)?);
         let policy = PolicySource::from_env()?;
-        let mut deps = match set(MODE_ENV).as_deref() {
-            None | Some("tests") => Deps::new(cfg, &table, &topic, policy)?,
-            Some("drills") => {
+        let mut deps = match (set(MODE_ENV).as_deref(), set(VAULT_OF_ENV)) {
+            (None | Some("drills"), Some(production)) => {
+                Deps::for_backup_account(cfg, &table, &topic, policy, &production)?
+            }
+            (Some(other), Some(_)) => {
+                return Err(Error::Config(format!(
+                    "{MODE_ENV} is `{other}` with {VAULT_OF_ENV} set: a backup account's restore-tester runs drills of the vault copies only (unset {MODE_ENV}, or `drills`)"
+                )))
+            }
+            (None | Some("tests"), None) => Deps::new(cfg, &table, &topic, policy)?,
+            (Some("drills"), None) => {
                 let home = match set(HOME_REGION_ENV) {
                     Some(h) => h,
                     None => region_of(cfg)?,
                 };
                 Deps::drills(cfg, &home, &table, &topic, policy)?
             }
-            Some(other) => {
+            (Some(other), None) => {
                 return Err(Error::Config(format!(
                     "{MODE_ENV} is `{other}`: `tests` (restore tests and requests) or `drills` (DR drills in this region)"
                 )))
@@ -167,6 +186,30 @@ impl Deps {
         Ok(deps)
     }
 
+    /// The drill tester of a backup account: it restores, in its own
+    /// account and region, the newest vault copy of each resource of the
+    /// policy's `[drills]` made from `production`'s snapshots, checks and
+    /// times it, deletes it, and records and announces in that account
+    /// (its registry, its topic, its policy parameter). RDS instances,
+    /// Aurora clusters and EBS volumes.
+    pub fn for_backup_account(
+        cfg: &SdkConfig,
+        table: &str,
+        topic: &str,
+        policy: PolicySource,
+        production: &str,
+    ) -> Result<Deps> {
+        if !rempart_core::naming::valid_account_id(production) {
+            return Err(Error::Config(format!(
+                "{VAULT_OF_ENV}=`{production}` is not an AWS account id (12 digits): set it to the production account whose vault copies this account drills"
+            )));
+        }
+        let mut deps = Deps::build(cfg, VAULT_DRILL_NAME, table, topic, policy)?;
+        deps.drills = true;
+        deps.vault_of = Some(production.to_string());
+        Ok(deps)
+    }
+
     fn build(
         cfg: &SdkConfig,
         app: &str,
@@ -193,6 +236,7 @@ impl Deps {
             home_elasticache: None,
             objects: None,
             drills: false,
+            vault_of: None,
         })
     }
 }
@@ -773,8 +817,11 @@ async fn drill_tick(
     if covers(ResourceKind::EbsVolume) {
         snaps.extend(deps.snapshots.ec2.managed_snapshots().await?);
     }
-    let mut candidates = drill_candidates(&snaps, &cfg.policies);
-    if covers(ResourceKind::ElasticacheRedis) {
+    let mut candidates = match &deps.vault_of {
+        Some(production) => vault_drill_candidates(snaps, &cfg.policies, production),
+        None => drill_candidates(&snaps, &cfg.policies),
+    };
+    if covers(ResourceKind::ElasticacheRedis) && deps.vault_of.is_none() {
         if let Some(home) = &deps.home_elasticache {
             candidates.extend(redis_drill_candidates(
                 &home.managed_snapshots().await?,
@@ -835,8 +882,8 @@ async fn drill_tick(
                         Severity::Warning,
                         about.summary(),
                         format!(
-                            "DR drill of {} ({}) in {} FAILED: {why}",
-                            c.resource, c.source_region, deps.region
+                            "{} FAILED: {why}",
+                            drill_title(deps, &c.resource, &c.source_region)
                         ),
                     )
                     .await?;
@@ -859,14 +906,27 @@ async fn drill_tick(
             Severity::Info,
             about.summary(),
             format!(
-                "DR drill of {} ({}) started in {} from its copy {} into {instance}",
-                c.resource, c.source_region, deps.region, c.copy.id
+                "{} started from its copy {} into {instance}",
+                drill_title(deps, &c.resource, &c.source_region),
+                c.copy.id
             ),
         )
         .await?;
         report.started.push(instance);
     }
     Ok(report)
+}
+
+/// How a drill of `resource` (of `home`, its region) is named: a DR drill
+/// in this region, or a vault drill in this backup account.
+fn drill_title(deps: &Deps, resource: &str, home: &str) -> String {
+    match &deps.vault_of {
+        Some(production) => format!(
+            "Vault drill of {resource} ({production}, {home}) in the backup account, {}",
+            deps.region
+        ),
+        None => format!("DR drill of {resource} ({home}) in {}", deps.region),
+    }
 }
 
 /// The tags of a throw-away copy of `db` restored from `snapshot`.
@@ -1016,7 +1076,7 @@ impl Test {
     /// How the announcement names it.
     fn title(&self, deps: &Deps) -> String {
         match &self.drill {
-            Some(home) => format!("DR drill of {} ({home}) in {}", self.db, deps.region),
+            Some(home) => drill_title(deps, &self.db, home),
             None => format!("Restore test of {}", self.db),
         }
     }

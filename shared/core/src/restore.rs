@@ -870,6 +870,63 @@ pub fn drill_candidates(copies: &[SnapshotInfo], policies: &[String]) -> Vec<Dri
     newest.into_values().collect()
 }
 
+/// Vault drills, in a backup account: the newest available vault copy of
+/// each resource of `policies` among that account's snapshots, keeping only
+/// the copies of `production`'s snapshots ([`crate::enforcement::vault_scope`]).
+/// Newest by when the backup account made the copy (AWS's creation time
+/// there), never by the tags production wrote: a source dated forward
+/// cannot make an older copy the one drilled. The candidate's resource and
+/// region are the protected resource's in production (its registry key),
+/// read from `rempart:source` or else the `rempart:copy-of` ARN.
+pub fn vault_drill_candidates(
+    snaps: Vec<SnapshotInfo>,
+    policies: &[String],
+    production: &str,
+) -> Vec<DrillCandidate> {
+    use crate::tags::{TAG_COPY_OF, TAG_POLICY, TAG_SOURCE};
+    let (copies, _) = crate::enforcement::vault_scope(snaps, production);
+    let mut newest: BTreeMap<(String, String, String), DrillCandidate> = BTreeMap::new();
+    for s in copies {
+        if s.kind == crate::kind::ResourceKind::ElasticacheRedis || !crate::model::is_available(&s)
+        {
+            continue;
+        }
+        let Some(policy) = s.tags.get(TAG_POLICY).filter(|p| policies.contains(p)) else {
+            continue;
+        };
+        let Some(region) = s
+            .tags
+            .get(TAG_SOURCE)
+            .and_then(|a| arn_region(a))
+            .or_else(|| s.tags.get(TAG_COPY_OF).and_then(|a| arn_region(a)))
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let Some(made) = s.created else {
+            continue;
+        };
+        let key = (s.kind.to_string(), region.clone(), s.source_id());
+        let newer = newest
+            .get(&key)
+            .is_none_or(|old| old.copy.created.is_none_or(|t| made > t));
+        if newer {
+            newest.insert(
+                key,
+                DrillCandidate {
+                    kind: s.kind,
+                    resource: s.source_id(),
+                    source_region: region,
+                    policy: policy.clone(),
+                    copy: s,
+                    export: None,
+                },
+            );
+        }
+    }
+    newest.into_values().collect()
+}
+
 /// Redis drills: among the primary region's Rempart ElastiCache snapshots,
 /// the newest available one of each Redis resource of `policies` whose
 /// export reached the DR bucket of `dr_region` (`rempart:dr-copy:<region>`,
@@ -1754,6 +1811,106 @@ mod tests {
             ]
         );
         assert!(drill_candidates(&copies, &["nothing".to_string()]).is_empty());
+    }
+
+    /// Proves: a vault drill takes, per protected resource, the copy the
+    /// backup account made last (its creation time there), not the one
+    /// whose production tags claim the latest date; copies of another
+    /// account's snapshots, the backup account's own DR-style copies,
+    /// unavailable copies and other policies are never candidates; the
+    /// resource and its region are production's.
+    #[test]
+    fn vault_drills_take_the_copy_the_backup_account_made_last() {
+        use crate::kind::ResourceKind::*;
+        let db = "arn:aws:rds:eu-west-1:123456789012:db:rewapp-prod-db";
+        let vault = |id: &str, of_account: &str, made: &str, tagged: &str| {
+            let mut s = dr_copy(RdsInstance, id, db, tagged);
+            s.arn = format!("arn:aws:rds:eu-west-1:210987654321:snapshot:{id}");
+            s.region = "eu-west-1".into();
+            s.tags.insert(
+                "rempart:copy-of".into(),
+                format!("arn:aws:rds:eu-west-1:{of_account}:snapshot:{id}"),
+            );
+            s.created = Some(t(made));
+            s
+        };
+        let older = vault(
+            "a",
+            "123456789012",
+            "2026-12-01T02:10:00Z",
+            "2026-12-01T02:00:00Z",
+        );
+        // Made before `newest`, but its source claims a later date.
+        let forged = vault(
+            "b",
+            "123456789012",
+            "2026-12-02T02:10:00Z",
+            "2099-01-01T02:00:00Z",
+        );
+        let newest = vault(
+            "c",
+            "123456789012",
+            "2026-12-03T02:10:00Z",
+            "2026-12-03T02:00:00Z",
+        );
+        let other_account = vault(
+            "d",
+            "999999999999",
+            "2026-12-04T02:10:00Z",
+            "2026-12-04T02:00:00Z",
+        );
+        let mut own_copy = vault(
+            "e",
+            "210987654321",
+            "2026-12-05T02:10:00Z",
+            "2026-12-05T02:00:00Z",
+        );
+        own_copy.arn = "arn:aws:rds:eu-west-1:210987654321:snapshot:e".into();
+        let mut creating = vault(
+            "f",
+            "123456789012",
+            "2026-12-06T02:10:00Z",
+            "2026-12-06T02:00:00Z",
+        );
+        creating.status = "creating".into();
+        let mut other_policy = vault(
+            "g",
+            "123456789012",
+            "2026-12-07T02:10:00Z",
+            "2026-12-07T02:00:00Z",
+        );
+        other_policy
+            .tags
+            .insert("rempart:policy".into(), "other".into());
+        let snaps = vec![
+            older,
+            forged,
+            newest,
+            other_account,
+            own_copy,
+            creating,
+            other_policy,
+        ];
+        let got = vault_drill_candidates(
+            snaps.clone(),
+            &["rewapp-postgres".to_string()],
+            "123456789012",
+        );
+        let picked: Vec<(String, String)> = got
+            .iter()
+            .map(|c| (c.registry_key(), c.copy.id.clone()))
+            .collect();
+        assert_eq!(
+            picked,
+            [(
+                "rds-instance#eu-west-1#rewapp-prod-db".to_string(),
+                "c".to_string()
+            )]
+        );
+        assert!(
+            vault_drill_candidates(snaps, &["rewapp-postgres".to_string()], "111111111111")
+                .is_empty()
+        );
     }
 
     /// Proves: a drill runs with the restore tests' checks and the data

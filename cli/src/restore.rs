@@ -9,19 +9,31 @@ use chrono::{DateTime, Utc};
 use rempart_aws::rds::Rds;
 use rempart_core::restore::{RestoreRequest, RestoreSource};
 use rempart_core::time::rfc3339;
-use rempart_restore_tester::{assess, Assessment, RESTORE_REQUEST};
+use rempart_restore_tester::{assess, assess_vault, Assessment, RESTORE_REQUEST};
 
 #[derive(clap::Args, Debug)]
 pub struct RestoreArgs {
     /// The source RDS DB instance.
     pub database: String,
-    /// Restore from this snapshot (any snapshot of the database).
-    #[arg(long, conflicts_with = "to", required_unless_present = "to")]
+    /// Restore from this snapshot (any snapshot of the database; with
+    /// --from-vault, one of its vault copies, default the newest).
+    #[arg(
+        long,
+        conflicts_with = "to",
+        required_unless_present_any = ["to", "from_vault"]
+    )]
     pub snapshot: Option<String>,
     /// Restore to this point in time (RFC 3339, e.g. 2025-11-24T14:30:00Z):
     /// it must lie inside the database's point-in-time window.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "from_vault")]
     pub to: Option<DateTime<Utc>>,
+    /// Restore from the air-gapped copies of the backup account ACCOUNT,
+    /// in that account: run with that account's credentials (a profile of
+    /// its own; production's are refused). The request goes to that
+    /// account's event bus, where its drill tester restores the vault copy
+    /// into a new instance or cluster there, checks it and reports.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub from_vault: Option<String>,
     /// The new instance (default `rempart-rr-<db>-<yyyymmddhhmm>`). A restore
     /// never overwrites the source.
     #[arg(long)]
@@ -77,15 +89,20 @@ impl RestoreArgs {
 }
 
 /// The plan (or the refusal) as the operator reads it.
-pub fn describe(a: &Assessment, req: &RestoreRequest) -> String {
+pub fn describe(a: &Assessment, req: &RestoreRequest, vault: Option<&str>) -> String {
     let mut out = format!("Restore request for {}\n", a.database);
-    match a.windows.pitr {
-        Some((from, to)) => out.push_str(&format!(
+    match (vault, a.windows.pitr) {
+        (Some(account), _) => out.push_str(&format!(
+            "  from the vault of:    backup account {account} (vault copies only, no point in time)\n"
+        )),
+        (None, Some((from, to))) => out.push_str(&format!(
             "  point-in-time window: {} to {}\n",
             rfc3339(from),
             rfc3339(to)
         )),
-        None => out.push_str("  point-in-time window: none (automated backups are off)\n"),
+        (None, None) => {
+            out.push_str("  point-in-time window: none (automated backups are off)\n")
+        }
     }
     let times = a.windows.snapshots.iter().map(|(_, t)| *t);
     match (times.clone().min(), times.max()) {
@@ -127,19 +144,62 @@ pub fn describe(a: &Assessment, req: &RestoreRequest) -> String {
     out
 }
 
+/// A restore from the vault: checked against the vault copies the
+/// credentials see, which must be the backup account's (the copies' ARNs
+/// name the account the credentials act in).
+pub async fn assess_from_vault(
+    rds: &Rds,
+    req: &RestoreRequest,
+    account: &str,
+    now: DateTime<Utc>,
+) -> Result<(RestoreRequest, Assessment), CliError> {
+    if !rempart_core::naming::valid_account_id(account) {
+        return Err(CliError::Usage(format!(
+            "--from-vault `{account}` is not an AWS account id (12 digits): give the backup account's"
+        )));
+    }
+    let here = rds
+        .managed_snapshots()
+        .await?
+        .iter()
+        .find_map(|s| rempart_core::naming::arn_parts(&s.arn).map(|p| p.3.to_string()));
+    match here {
+        Some(h) if h != account => {
+            return Err(CliError::Usage(format!(
+                "these credentials act in account {h}, not in the backup account {account}: run `rempart restore --from-vault` with the backup account's (e.g. AWS_PROFILE of that account); nothing was sent"
+            )))
+        }
+        None => {
+            return Err(CliError::Usage(format!(
+                "restore refused: these credentials see no Rempart snapshot in this region: no vault copy of {} here (run with the backup account {account}'s credentials, in the vault's region); nothing was sent",
+                req.database.trim()
+            )))
+        }
+        Some(_) => {}
+    }
+    Ok(assess_vault(rds, req, None, None, now).await?)
+}
+
 pub async fn run(args: &RestoreArgs) -> Result<(), CliError> {
     let mut req = args.request();
     let cfg = rempart_aws::runtime::aws_config().await;
     let region = rempart_aws::runtime::region_of(&cfg)?;
     let rds = Rds::new(aws_sdk_rds::Client::new(&cfg), &region);
     let now = Utc::now();
-    let a = assess(&rds, &req, None, now).await?;
+    let a = match &args.from_vault {
+        Some(account) => {
+            let (completed, a) = assess_from_vault(&rds, &req, account, now).await?;
+            req = completed;
+            a
+        }
+        None => assess(&rds, &req, None, now).await?,
+    };
     // A refusal goes to stderr only: its message carries the windows.
     let plan = match &a.decision {
         Ok(plan) => plan.clone(),
         Err(why) => return Err(CliError::Usage(format!("restore refused: {why}"))),
     };
-    print!("{}", describe(&a, &req));
+    print!("{}", describe(&a, &req, args.from_vault.as_deref()));
     if args.dry_run {
         println!("dry run: nothing sent");
         return Ok(());
@@ -153,9 +213,15 @@ pub async fn run(args: &RestoreArgs) -> Result<(), CliError> {
         std::env::var("REMPART_EVENT_BUS").unwrap_or_else(|_| "default".into()),
     );
     let id = bus.put(RESTORE_REQUEST, &detail).await?;
-    println!(
-        "sent `{RESTORE_REQUEST}` (event {id}): the restore-tester starts it, reports in Slack when {} is available and checked, and `rempart report --resource {}` shows it",
-        plan.target, a.database
-    );
+    match &args.from_vault {
+        Some(account) => println!(
+            "sent `{RESTORE_REQUEST}` (event {id}) in backup account {account}: its drill tester starts it from the vault copy, reports on that account's topic when {} is available and checked, and records it in that account's registry",
+            plan.target
+        ),
+        None => println!(
+            "sent `{RESTORE_REQUEST}` (event {id}): the restore-tester starts it, reports in Slack when {} is available and checked, and `rempart report --resource {}` shows it",
+            plan.target, a.database
+        ),
+    }
     Ok(())
 }

@@ -152,9 +152,10 @@ for (const role of roles.values()) {
 
 // The production account (the functions'); a backup account's roles
 // (modules/vault_account: the vault role `<name>-vault-replicator` and its
-// enforcer's `<name>-vault-retention-enforcer`) are in their own.
+// enforcer's `<name>-vault-retention-enforcer`, its drill tester's
+// `<name>-vault-drill-tester`) are in their own.
 const isVaultRole = (r) => r.name.endsWith('-vault-replicator')
-const inBackupAccount = (r) => isVaultRole(r) || r.name.endsWith('-vault-retention-enforcer')
+const inBackupAccount = (r) => isVaultRole(r) || r.name.endsWith('-vault-retention-enforcer') || r.name.endsWith('-vault-drill-tester')
 const account =
   [...roles.values()].filter((r) => !inBackupAccount(r)).map((r) => arnParts(r.arn).account).find(Boolean) ?? '123456789012'
 
@@ -1054,6 +1055,8 @@ for (const f of functions) {
   if (tester) {
     const p = sessionOf(tester)
     probe(`${tester.role.name} restores in ${region} only`, p, 'rds:RestoreDBInstanceFromDBSnapshot', rdsArn(drRegion, 'db:rempart-rt-rewapp-prod-db-202511240200'), { region: drRegion, requestTags: { 'rempart:restore-test': 'x' }, context: { 'rds:PubliclyAccessible': 'false' } })
+    probe(`${tester.role.name} cannot mark a Rempart snapshot for deletion`, p, 'rds:AddTagsToResource', rdsArn(region, 'snapshot:rempart-x'), { resourceTags: forged, requestTags: { 'rempart:delete-after': '2000-01-01T00:00:00Z' } })
+    probe(`${tester.role.name} cannot move a Rempart cluster snapshot to another policy`, p, 'rds:AddTagsToResource', rdsArn(region, 'cluster-snapshot:rempart-x'), { resourceTags: forged, requestTags: { 'rempart:policy': 'another' } })
     probe(`${tester.role.name} restores tests only from Rempart's snapshots`, p, 'rds:RestoreDBInstanceFromDBSnapshot', rdsArn(region, 'snapshot:someone-elses-snapshot'), { requestTags: { 'rempart:restore-test': 'x' }, context: { 'rds:PubliclyAccessible': 'false' } })
     // The data checks: the production database's own RDS-managed secret is
     // not readable, nor its master password changeable, even named like a
@@ -1142,7 +1145,7 @@ for (const vr of vaultRoles) {
 }
 // The backup accounts' enforcers: they delete and mark Rempart's copies of
 // their own account only, and nothing of production.
-for (const f of functions.filter((x) => arnParts(x.arn).account !== account)) {
+for (const f of functions.filter((x) => arnParts(x.arn).account !== account && x.crate === 'vault-retention-enforcer')) {
   const p = sessionOf(f)
   const v = p.account
   const who = p.label
@@ -1158,6 +1161,35 @@ for (const f of functions.filter((x) => arnParts(x.arn).account !== account)) {
   probe(`${who} cannot lift a legal hold`, p, 'rds:RemoveTagsFromResource', here('snapshot:rempart-x'), { resourceTags: { ...copyTags, 'rempart:legal-hold': 'case-1' }, tagKeys: ['rempart:legal-hold'] })
   probe(`${who} cannot share a copy`, p, 'rds:ModifyDBSnapshotAttribute', here('snapshot:rempart-x'), { resourceTags: copyTags })
   probe(`${who} cannot delete a production snapshot`, p, 'rds:DeleteDBSnapshot', rdsArn(region, 'snapshot:rempart-x'), { resourceTags: copyTags, resourceAccountId: account })
+}
+// The backup accounts' drill testers: they restore the vault copies into
+// throw-away copies and delete those only; a vault copy they can mark
+// verified, never delete, retag otherwise, unlock or share; production is
+// out of their reach.
+for (const f of functions.filter((x) => arnParts(x.arn).account !== account && x.crate === 'vault-drill-tester')) {
+  const p = sessionOf(f)
+  const v = p.account
+  const who = p.label
+  const here = (rest) => `arn:aws:rds:${region}:${v}:${rest}`
+  const copyTags = { 'rempart:managed': 'true', 'rempart:policy': forged['rempart:policy'], 'rempart:copy-of': rdsArn(region, 'snapshot:rempart-x') }
+  const probe = (name, pr, action, resource, extra = {}) => probeIn(name, pr, action, resource, { resourceAccountId: v, ...extra })
+  probe(`${who} marks a vault copy verified`, p, 'rds:AddTagsToResource', here('snapshot:rempart-x'), { resourceTags: copyTags, requestTags: { 'rempart:verified': '2026-12-03T06:05:00Z' }, expect: 'Allowed' })
+  probe(`${who} cannot delete a vault copy`, p, 'rds:DeleteDBSnapshot', here('snapshot:rempart-x'), { resourceTags: copyTags })
+  probe(`${who} cannot delete a cluster vault copy`, p, 'rds:DeleteDBClusterSnapshot', here('cluster-snapshot:rempart-x'), { resourceTags: copyTags })
+  probe(`${who} cannot delete an EBS vault copy`, p, 'ec2:DeleteSnapshot', ec2Snap(region, 'snap-0aaaaaaaaaaaaaaa0'), { resourceTags: copyTags, context: { 'aws:ResourceAccount': v } })
+  probe(`${who} cannot mark a vault copy for deletion`, p, 'rds:AddTagsToResource', here('snapshot:rempart-x'), { resourceTags: copyTags, requestTags: { 'rempart:delete-after': '2000-01-01T00:00:00Z' } })
+  probe(`${who} cannot move a vault copy to another policy`, p, 'rds:AddTagsToResource', here('snapshot:rempart-x'), { resourceTags: copyTags, requestTags: { 'rempart:policy': 'another' } })
+  probe(`${who} cannot lift a legal hold`, p, 'rds:RemoveTagsFromResource', here('snapshot:rempart-x'), { resourceTags: { ...copyTags, 'rempart:legal-hold': 'case-1' }, tagKeys: ['rempart:legal-hold'] })
+  probe(`${who} cannot share a vault copy`, p, 'rds:ModifyDBSnapshotAttribute', here('snapshot:rempart-x'), { resourceTags: copyTags })
+  probe(`${who} cannot share an EBS vault copy`, p, 'ec2:ModifySnapshotAttribute', ec2Snap(region, 'snap-0aaaaaaaaaaaaaaa0'), { resourceTags: copyTags, context: { 'ec2:Add/userId': ['999999999999'] } })
+  probe(`${who} cannot restore from a snapshot that is not Rempart's`, p, 'rds:RestoreDBInstanceFromDBSnapshot', here('snapshot:someone-elses-snapshot'), { resourceTags: foreignTags, requestTags: { 'rempart:restore-test': 'x' }, context: { 'rds:PubliclyAccessible': 'false' } })
+  probe(`${who} cannot delete an instance of its account that is not a drill's`, p, 'rds:DeleteDBInstance', here('db:rempart-rt-x-202612030600'), { resourceTags: {} })
+  probe(`${who} cannot delete a volume of its account that is not a drill's`, p, 'ec2:DeleteVolume', `arn:aws:ec2:${region}:${v}:volume/vol-0aaaaaaaaaaaaaaa0`, { resourceTags: foreignTags })
+  probe(`${who} cannot restore to a point in time (a vault holds snapshots only)`, p, 'rds:RestoreDBInstanceToPointInTime', here('db:recovered'), { requestTags: { 'rempart:restore-request': 'x' }, context: { 'rds:PubliclyAccessible': 'false' } })
+  probe(`${who} restores a vault copy on request into a new instance`, p, 'rds:RestoreDBInstanceFromDBSnapshot', here('db:recovered'), { requestTags: { 'rempart:restore-request': 'x' }, context: { 'rds:PubliclyAccessible': 'false' }, expect: 'Allowed' })
+  probe(`${who} cannot restore a public instance on request`, p, 'rds:RestoreDBInstanceFromDBSnapshot', here('db:recovered'), { requestTags: { 'rempart:restore-request': 'x' }, context: { 'rds:PubliclyAccessible': 'true' } })
+  probe(`${who} cannot restore in production`, p, 'rds:RestoreDBInstanceFromDBSnapshot', rdsArn(region, 'db:rempart-rt-x-202612030600'), { resourceAccountId: account, requestTags: { 'rempart:restore-test': 'x' }, context: { 'rds:PubliclyAccessible': 'false' } })
+  probe(`${who} cannot delete a production instance`, p, 'rds:DeleteDBInstance', rdsArn(region, 'db:rempart-rt-x-202612030600'), { resourceAccountId: account, resourceTags: { 'rempart:restore-test': 'x' } })
 }
 if (vaultRoles.length > 0 && functionByCrate('snapshot-replicator')) {
   const p = sessionOf(functionByCrate('snapshot-replicator'))

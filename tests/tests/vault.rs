@@ -1076,6 +1076,15 @@ fn tester_tick(time: chrono::DateTime<chrono::Utc>) -> Value {
 /// `rempart:verified`, and records `drill.succeeded` on the production
 /// resource's key in the backup account's registry; the vault copies stay,
 /// and nothing is restored, recorded or touched in production.
+///
+/// Then a restore on request from the vault (`rempart restore --from-vault`):
+/// the command's check refuses production's credentials and, with the
+/// backup account's, plans the newest vault copy; the request (the sample
+/// event, naming no snapshot) restores that copy into a new instance of
+/// the backup account, tagged with the request, which the next run checks,
+/// records `restore.completed` with its RTO, and keeps; a point in time, or
+/// a snapshot that is no vault copy of the database, is refused and
+/// restores nothing.
 #[tokio::test]
 async fn a_vault_drill_restores_the_air_gapped_copies_in_the_backup_account() {
     let drill_policy = |vault_key: &str| {
@@ -1359,5 +1368,134 @@ async fn a_vault_drill_restores_the_air_gapped_copies_in_the_backup_account() {
     assert!(
         !prod_records.iter().any(|r| r.action.starts_with("drill.")),
         "{prod_records:?}"
+    );
+
+    // A restore on request from the vault. The command's own check first.
+    let mut sample: Value = serde_json::from_str(include_str!(
+        "../../events/restore-tester/request-from-vault.json"
+    ))
+    .expect("JSON");
+    sample["detail"]["database"] = "vaulted-db".into();
+    sample["detail"]["target"] = "vaulted-db-recovered".into();
+    let asked: rempart_core::restore::RestoreRequest =
+        serde_json::from_value(sample["detail"].clone()).expect("request");
+    let rds_of = |cfg: &aws_config::SdkConfig| {
+        rempart_aws::rds::Rds::new(aws_sdk_rds::Client::new(cfg), "eu-west-1")
+    };
+    let at = t0 + chrono::TimeDelta::minutes(10);
+    let wrong = rempart_cli::restore::assess_from_vault(&rds_of(&h.cfg), &asked, VAULT, at)
+        .await
+        .expect_err("production's credentials are refused");
+    assert!(
+        wrong
+            .to_string()
+            .contains(&format!("act in account {PROD}")),
+        "{wrong}"
+    );
+    let (planned, plan) =
+        rempart_cli::restore::assess_from_vault(&rds_of(&admin), &asked, VAULT, at)
+            .await
+            .expect("the backup account's");
+    assert_eq!(planned.snapshot.as_deref(), Some(last_made.as_str()));
+    assert!(plan.decision.is_ok(), "{:?}", plan.decision);
+
+    // The request as the tester takes it: no snapshot named, the newest.
+    sample["time"] = rempart_core::time::rfc3339(at).into();
+    let started = rempart_restore_tester::handle(&tester, sample.clone())
+        .await
+        .expect("request");
+    assert_eq!(started.requests[0]["state"], "started", "{started:?}");
+    let recovered = vault_rds
+        .describe_db_instances()
+        .db_instance_identifier("vaulted-db-recovered")
+        .send()
+        .await
+        .expect("the restored instance in the backup account");
+    let i = &recovered.db_instances()[0];
+    let itag = |k: &str| {
+        i.tag_list()
+            .iter()
+            .find(|t| t.key() == Some(k))
+            .and_then(|t| t.value())
+            .map(str::to_string)
+    };
+    assert_eq!(itag("rempart:restore-point"), Some(last_made.clone()));
+    assert_eq!(
+        itag("rempart:requested-by").as_deref(),
+        Some("alice@rewapp.io")
+    );
+    assert_eq!(i.kms_key_id(), Some(vault_key.as_str()));
+    let followed =
+        rempart_restore_tester::handle(&tester, tester_tick(at + chrono::TimeDelta::minutes(5)))
+            .await
+            .expect("followed");
+    let done = followed
+        .requests
+        .iter()
+        .find(|r| r["target"] == "vaulted-db-recovered" || r["instance"] == "vaulted-db-recovered")
+        .unwrap_or_else(|| panic!("the request concluded: {followed:?}"));
+    assert_eq!(done["rto_s"], 300, "{done}");
+    assert!(
+        done["checks"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty() && c.iter().all(|c| c["ok"] == true)),
+        "{done}"
+    );
+    let records = vault_registry
+        .records("rds-instance#eu-west-1#vaulted-db")
+        .await
+        .expect("records");
+    let completed = records
+        .iter()
+        .find(|r| r.action == "restore.completed")
+        .unwrap_or_else(|| panic!("{records:?}"));
+    assert_eq!(
+        completed.outcome,
+        rempart_core::announce::Outcome::Success,
+        "{completed:?}"
+    );
+    assert_eq!(completed.details["rto_s"], 300, "{completed:?}");
+    let kept = vault_rds
+        .describe_db_instances()
+        .db_instance_identifier("vaulted-db-recovered")
+        .send()
+        .await
+        .expect("kept: a restore on request is never deleted");
+    assert_eq!(kept.db_instances().len(), 1);
+
+    // Refused, restoring nothing: a point in time, another's snapshot.
+    let mut pitr = sample.clone();
+    pitr["id"] = "vault-pitr".into();
+    pitr["detail"]["target"] = "vaulted-db-pitr".into();
+    pitr["detail"]["point_in_time"] = rempart_core::time::rfc3339(at).into();
+    let mut foreign = sample.clone();
+    foreign["id"] = "vault-foreign".into();
+    foreign["detail"]["target"] = "vaulted-db-foreign".into();
+    foreign["detail"]["snapshot"] = aurora_copy.as_str().into();
+    for (ev, needle) in [
+        (pitr, "outside the window"),
+        (foreign, "is not an available snapshot"),
+    ] {
+        let r = rempart_restore_tester::handle(&tester, ev)
+            .await
+            .expect("refusal");
+        assert_eq!(r.requests[0]["state"], "refused", "{r:?}");
+        assert!(
+            r.requests[0]["reason"]
+                .as_str()
+                .unwrap_or("")
+                .contains(needle),
+            "{r:?}"
+        );
+    }
+    let all = vault_rds
+        .describe_db_instances()
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(
+        all.db_instances().len(),
+        1,
+        "only the restore on request: {all:?}"
     );
 }

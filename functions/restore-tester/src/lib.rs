@@ -94,7 +94,9 @@ pub struct Deps {
     /// Deployed in a backup account (`REMPART_VAULT_OF=<production
     /// account>`, modules/vault_account): a drill tester of the vault
     /// copies of that account's snapshots, restored in the backup account
-    /// itself ([`rempart_core::restore::vault_drill_candidates`]).
+    /// itself ([`rempart_core::restore::vault_drill_candidates`]), which
+    /// also takes that account's restores on request from the vault copies
+    /// ([`assess_vault`]).
     pub vault_of: Option<String>,
 }
 
@@ -256,7 +258,7 @@ pub struct TesterReport {
 pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
     let ev = envelope(&event)?;
     let now = event_time(&ev)?;
-    if ev.detail_type == RESTORE_REQUEST && deps.drills {
+    if ev.detail_type == RESTORE_REQUEST && deps.drills && deps.vault_of.is_none() {
         return Err(Error::Event(format!(
             "this restore-tester runs DR drills in {}: send `{RESTORE_REQUEST}` to the one of the primary region",
             deps.region
@@ -284,38 +286,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
         return drill_tick(deps, ev.id.as_deref(), now).await;
     }
     let mut report = TesterReport::default();
-    // Restores on request scheduled for later (`not_before`) whose time has
-    // come: checked again and started, then marked dispatched.
-    let key = scheduled_requests_key(&deps.region);
-    for (id, req) in due_requests(&deps.registry.records(&key).await?, now) {
-        let started = request(deps, &req, &id, now).await?;
-        report.requests.extend(started.requests);
-        let done = waiting_record(deps, "restore.dispatched", &id, now, json!({}));
-        deps.registry.record_once(&done).await?;
-    }
-    let restored = deps
-        .rds
-        .instances_tagged(&[TAG_RESTORE_TEST, TAG_RESTORE_REQUEST])
-        .await?;
-    let requested: Vec<&RestoredInstance> = restored
-        .iter()
-        .filter(|i| {
-            i.tags.contains_key(TAG_RESTORE_REQUEST) && !i.tags.contains_key(TAG_RESTORE_COMPLETED)
-        })
-        .collect();
-    // Aurora restores on request: the cluster's state too (listed only then).
-    let request_clusters = if requested.iter().any(|i| i.cluster.is_some()) {
-        deps.rds.clusters_tagged(TAG_RESTORE_REQUEST).await?
-    } else {
-        Vec::new()
-    };
-    for i in requested {
-        let cluster = i
-            .cluster
-            .as_deref()
-            .and_then(|c| request_clusters.iter().find(|x| x.id == c));
-        follow_request(deps, i, cluster, now, &mut report).await?;
-    }
+    let restored = requests_tick(deps, now, &mut report).await?;
     let doc = load_policy(&deps.policy, &deps.ssm).await?;
     if let Some(fo) = &doc.failover_drills {
         failover_tick(deps, fo, ev.id.as_deref(), now, &mut report).await?;
@@ -489,6 +460,48 @@ impl InProgress {
                 .any(|i| i.cluster.is_none() && mine(&i.tags)),
         }
     }
+}
+
+/// The restores on request of a run: those scheduled for later
+/// (`not_before`) whose time has come, checked again and started, then
+/// marked dispatched; and those in progress, followed. Returns the
+/// instances tagged as restore tests or requests (one listing).
+async fn requests_tick(
+    deps: &Deps,
+    now: DateTime<Utc>,
+    report: &mut TesterReport,
+) -> Result<Vec<RestoredInstance>> {
+    let key = scheduled_requests_key(&deps.region);
+    for (id, req) in due_requests(&deps.registry.records(&key).await?, now) {
+        let started = request(deps, &req, &id, now).await?;
+        report.requests.extend(started.requests);
+        let done = waiting_record(deps, "restore.dispatched", &id, now, json!({}));
+        deps.registry.record_once(&done).await?;
+    }
+    let restored = deps
+        .rds
+        .instances_tagged(&[TAG_RESTORE_TEST, TAG_RESTORE_REQUEST])
+        .await?;
+    let requested: Vec<&RestoredInstance> = restored
+        .iter()
+        .filter(|i| {
+            i.tags.contains_key(TAG_RESTORE_REQUEST) && !i.tags.contains_key(TAG_RESTORE_COMPLETED)
+        })
+        .collect();
+    // Aurora restores on request: the cluster's state too (listed only then).
+    let request_clusters = if requested.iter().any(|i| i.cluster.is_some()) {
+        deps.rds.clusters_tagged(TAG_RESTORE_REQUEST).await?
+    } else {
+        Vec::new()
+    };
+    for i in requested {
+        let cluster = i
+            .cluster
+            .as_deref()
+            .and_then(|c| request_clusters.iter().find(|x| x.id == c));
+        follow_request(deps, i, cluster, now, report).await?;
+    }
+    Ok(restored)
 }
 
 /// Follows every throw-away copy in progress (`restored`: the instances
@@ -791,6 +804,12 @@ async fn drill_tick(
     now: DateTime<Utc>,
 ) -> Result<TesterReport> {
     let mut report = TesterReport::default();
+    // A backup account's tester also restores on request from the vault,
+    // whether or not the policy has drills.
+    let requested = match deps.vault_of {
+        Some(_) => Some(requests_tick(deps, now, &mut report).await?),
+        None => None,
+    };
     let doc = load_policy(&deps.policy, &deps.ssm).await?;
     let Some(drills) = doc.drills.clone() else {
         return Ok(report);
@@ -802,7 +821,10 @@ async fn drill_tick(
     if cfg.security_groups.is_empty() {
         cfg.security_groups = deps.default_security_groups.clone();
     }
-    let restored = deps.rds.instances_tagged(&[TAG_RESTORE_TEST]).await?;
+    let restored = match requested {
+        Some(restored) => restored,
+        None => deps.rds.instances_tagged(&[TAG_RESTORE_TEST]).await?,
+    };
     let copies = follow_all(deps, &cfg, restored, now, &mut report).await?;
     let covers = |kind: ResourceKind| {
         cfg.policies
@@ -1571,18 +1593,12 @@ pub async fn assess(
     if db.is_empty() {
         return Ok(refused("the request has no database".into()));
     }
-    let not_found = |code: &str| {
-        matches!(
-            code,
-            "DBInstanceNotFound" | "DBInstanceNotFoundFault" | "DBClusterNotFoundFault"
-        )
-    };
     let source = match rds.restore_source(&db).await {
         Ok(s) => s,
-        Err(Error::Aws { code, .. }) if not_found(&code) => {
+        Err(Error::Aws { code, .. }) if is_not_found(&code) => {
             match rds.cluster_restore_source(&db).await {
                 Ok(s) => s,
-                Err(Error::Aws { code, .. }) if not_found(&code) => {
+                Err(Error::Aws { code, .. }) if is_not_found(&code) => {
                     return Ok(refused(format!(
                         "there is no DB instance nor Aurora cluster {db} in this region"
                     )));
@@ -1605,18 +1621,41 @@ pub async fn assess(
             .filter_map(|s| Some((s.id.clone(), s.taken_at()?)))
             .collect(),
     };
+    let (already_started, decision) =
+        plan_against_target(rds, req, source.kind, &windows, request_id, now).await?;
+    Ok(Assessment {
+        database: db,
+        kind: source.kind,
+        windows,
+        subnet_group: source.subnet_group,
+        class: source.class,
+        already_started,
+        decision,
+    })
+}
+
+/// Whether the request's target is already this request's restore (a
+/// redelivery), and the decision against the windows and the target's
+/// name. A restored cluster's one instance has the cluster's name: both
+/// namespaces must be free.
+async fn plan_against_target(
+    rds: &Rds,
+    req: &RestoreRequest,
+    kind: ResourceKind,
+    windows: &Windows,
+    request_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(bool, std::result::Result<RestorePlan, String>)> {
     let target = request_target(req, now);
-    // A restored cluster's one instance has the cluster's name: both
-    // namespaces must be free.
     let existing = match rds.instance_by_id(&target).await {
         Ok(r) => Some(r),
-        Err(Error::Aws { code, .. }) if not_found(&code) => None,
+        Err(Error::Aws { code, .. }) if is_not_found(&code) => None,
         Err(e) => return Err(e),
     };
-    let cluster_taken = source.kind == ResourceKind::AuroraCluster
+    let cluster_taken = kind == ResourceKind::AuroraCluster
         && match rds.cluster_by_id(&target).await {
             Ok(_) => true,
-            Err(Error::Aws { code, .. }) if not_found(&code) => false,
+            Err(Error::Aws { code, .. }) if is_not_found(&code) => false,
             Err(e) => return Err(e),
         };
     let already_started = existing.as_ref().is_some_and(|r| {
@@ -1632,17 +1671,74 @@ pub async fn assess(
             target,
         })
     } else {
-        decide(req, &windows, existing.is_some() || cluster_taken, now)
+        decide(req, windows, existing.is_some() || cluster_taken, now)
     };
-    Ok(Assessment {
-        database: db,
-        kind: source.kind,
-        windows,
-        subnet_group: source.subnet_group,
-        class: source.class,
-        already_started,
-        decision,
-    })
+    Ok((already_started, decision))
+}
+
+fn is_not_found(code: &str) -> bool {
+    matches!(
+        code,
+        "DBInstanceNotFound" | "DBInstanceNotFoundFault" | "DBClusterNotFoundFault"
+    )
+}
+
+/// Checks a restore request against the vault copies of a backup account
+/// (`production`'s snapshots copied there; `None`, as `rempart restore
+/// --from-vault` reads them: any other account's): the database need not exist
+/// here, a vault holds snapshots only (no point in time), and a request
+/// that names no snapshot takes the newest copy, by when this account made
+/// it. The restored instance or cluster goes to the region's default
+/// subnet group, with the snapshot's class (a cluster's one instance:
+/// the request's class, else the default).
+pub async fn assess_vault(
+    rds: &Rds,
+    req: &RestoreRequest,
+    production: Option<&str>,
+    request_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(RestoreRequest, Assessment)> {
+    let db = req.database.trim().to_string();
+    let (kind, windows) =
+        rempart_core::restore::vault_windows(rds.managed_snapshots().await?, production, &db);
+    let mut req = req.clone();
+    if req.snapshot.is_none() && req.point_in_time.is_none() {
+        req.snapshot = windows.snapshots.last().map(|(id, _)| id.clone());
+    }
+    let Some(kind) = kind else {
+        let why = format!(
+            "there is no vault copy of {db}{} in this backup account and region",
+            production
+                .map(|p| format!(" (of account {p}'s snapshots)"))
+                .unwrap_or_default()
+        );
+        return Ok((
+            req,
+            Assessment {
+                database: db,
+                kind: ResourceKind::RdsInstance,
+                windows,
+                subnet_group: None,
+                class: None,
+                already_started: false,
+                decision: Err(why),
+            },
+        ));
+    };
+    let (already_started, decision) =
+        plan_against_target(rds, &req, kind, &windows, request_id, now).await?;
+    Ok((
+        req,
+        Assessment {
+            database: db,
+            kind,
+            windows,
+            subnet_group: None,
+            class: None,
+            already_started,
+            decision,
+        },
+    ))
 }
 
 /// A restore on request: refused (recorded and announced with the windows)
@@ -1654,7 +1750,16 @@ async fn request(
     now: DateTime<Utc>,
 ) -> Result<TesterReport> {
     let mut report = TesterReport::default();
-    let a = assess(&deps.rds, req, Some(id), now).await?;
+    let (vault_req, a) = match &deps.vault_of {
+        Some(production) => {
+            let (r, a) = assess_vault(&deps.rds, req, Some(production), Some(id), now).await?;
+            (Some(r), a)
+        }
+        None => (None, assess(&deps.rds, req, Some(id), now).await?),
+    };
+    // From a vault, the request as completed (its snapshot: the newest copy
+    // when it named none).
+    let req = vault_req.as_ref().unwrap_or(req);
     let db = a.database.clone();
     let about = About::new(
         deps,

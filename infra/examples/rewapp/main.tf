@@ -174,8 +174,11 @@ module "vault" {
   redis_bucket_name = "rewapp-rempart-vault-redis-${var.vault_account_id}"
   redis_lock_days   = 35
 
-  policy_document       = file("${path.module}/../../../examples/rewapp-policy.toml")
-  enforcer_zip_file     = "${module.rempart.lambda_zip_dir}/retention-enforcer/bootstrap.zip"
+  policy_document   = file("${path.module}/../../../examples/rewapp-policy.toml")
+  enforcer_zip_file = "${module.rempart.lambda_zip_dir}/retention-enforcer/bootstrap.zip"
+  # Vault drills: the example policy's [drills] restored from the vault
+  # copies, in the backup account.
+  drill_tester_zip_file = "${module.rempart.lambda_zip_dir}/restore-tester/bootstrap.zip"
   log_retention_in_days = 365
 
   registry_deletion_protection = var.registry_deletion_protection

@@ -322,7 +322,8 @@ data "aws_iam_policy_document" "tests" {
   }
 
   # `rempart:verified=<time>` on the tested snapshot, DB or cluster
-  # snapshot: Rempart's only.
+  # snapshot: Rempart's only, and that key only (another key, a retention
+  # mark or a policy, would steer the retention-enforcer).
   statement {
     sid       = "MarkVerifiedSnapshots"
     actions   = ["rds:AddTagsToResource"]
@@ -332,6 +333,12 @@ data "aws_iam_policy_document" "tests" {
       test     = local.managed_condition.test
       variable = local.managed_condition.variable
       values   = local.managed_condition.values
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = ["rempart:verified"]
     }
   }
 }

@@ -5,5 +5,6 @@ output "policies" {
     { ebs-restore-tests = data.aws_iam_policy_document.ebs_tests.json },
     var.redis ? { redis-restore-tests = data.aws_iam_policy_document.redis_tests.json } : {},
     length(var.key_arns) > 0 ? { database-keys = data.aws_iam_policy_document.database_keys.json } : {},
+    var.requests ? { restores-on-request = data.aws_iam_policy_document.requests.json } : {},
   )
 }

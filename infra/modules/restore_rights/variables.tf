@@ -40,3 +40,15 @@ variable "redis" {
   type        = bool
   default     = true
 }
+
+variable "requests" {
+  description = "Whether restores on request are granted (requests.tf): into NEW instances and clusters of any name, tagged with the request, marked completed, never deleted."
+  type        = bool
+  default     = false
+}
+
+variable "requests_point_in_time" {
+  description = "Restores on request name a live database: its point-in-time window and its snapshots are read, and point-in-time restores granted. false in a backup account, whose drill tester restores vault copies only."
+  type        = bool
+  default     = true
+}

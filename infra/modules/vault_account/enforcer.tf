@@ -76,7 +76,8 @@ resource "aws_sns_topic" "events" {
   tags = var.tags
 }
 
-# Only the enforcer publishes; the account manages subscriptions.
+# Only the enforcer and the drill tester publish; the account manages
+# subscriptions.
 data "aws_iam_policy_document" "events_topic" {
   statement {
     sid       = "AccountManagesTopic"
@@ -90,18 +91,18 @@ data "aws_iam_policy_document" "events_topic" {
   }
 
   statement {
-    sid       = "EnforcerPublishes"
+    sid       = "RempartPublishes"
     actions   = ["sns:Publish"]
     resources = [aws_sns_topic.events.arn]
 
     principals {
       type        = "AWS"
-      identifiers = [module.enforcer.role_arn]
+      identifiers = local.publishers
     }
   }
 
   statement {
-    sid       = "OnlyTheEnforcerPublishes"
+    sid       = "OnlyRempartPublishes"
     effect    = "Deny"
     actions   = ["sns:Publish"]
     resources = [aws_sns_topic.events.arn]
@@ -114,7 +115,7 @@ data "aws_iam_policy_document" "events_topic" {
     condition {
       test     = "ArnNotEquals"
       variable = "aws:PrincipalArn"
-      values   = [module.enforcer.role_arn]
+      values   = local.publishers
     }
   }
 }
@@ -124,7 +125,9 @@ resource "aws_sns_topic_policy" "events" {
   policy = data.aws_iam_policy_document.events_topic.json
 }
 
-data "aws_iam_policy_document" "enforcer" {
+# What each function of this account reads and announces with: its policy
+# document, its topic, and the vault key through SNS, DynamoDB and SSM.
+data "aws_iam_policy_document" "plumbing" {
   statement {
     sid       = "ReadPolicyDocument"
     actions   = ["ssm:GetParameter"]
@@ -148,6 +151,10 @@ data "aws_iam_policy_document" "enforcer" {
       values   = ["sns.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com"]
     }
   }
+}
+
+data "aws_iam_policy_document" "enforcer" {
+  source_policy_documents = [data.aws_iam_policy_document.plumbing.json]
 
   # Snapshot listings of this region (ElastiCache's too: the listing covers
   # every kind; none are copied here).

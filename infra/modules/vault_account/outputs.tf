@@ -32,3 +32,8 @@ output "redis_bucket" {
   description = "The Object Lock bucket of the Redis exports (`bucket` of the [[policies.<name>.vault]] entry); null without redis_bucket_name."
   value       = one(aws_s3_bucket.redis[*].bucket)
 }
+
+output "drill_tester_function_name" {
+  description = "This account's drill tester (null without drill_tester_zip_file)."
+  value       = one([for m in module.drill_tester : m.function_name])
+}

@@ -153,3 +153,42 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "drill_tester_zip_file" {
+  description = "The restore-tester's package (`<lambda_zip_dir>/restore-tester/bootstrap.zip`, built by `scripts/build-functions`): deploys this account's drill tester (`<name>-vault-drill-tester`), which restores the vault copies of the policy document's `[drills]` here. null: no vault drills."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.drill_tester_zip_file == null || endswith(coalesce(var.drill_tester_zip_file, "x.zip"), ".zip")
+    error_message = "drill_tester_zip_file must be a path to a .zip file."
+  }
+}
+
+variable "drill_schedule" {
+  description = "EventBridge schedule expression of this account's drill tester: how often the drills in progress are followed (the measured RTO is to this period) and due drills started."
+  type        = string
+  default     = "rate(5 minutes)"
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.drill_schedule))
+    error_message = "drill_schedule must be an EventBridge schedule expression: cron(...) or rate(...)."
+  }
+}
+
+variable "drill_subnet_group" {
+  description = "The DB subnet group of this account the drilled copies are restored into (`default`: the region's default VPC's)."
+  type        = string
+  default     = "default"
+}
+
+variable "drill_tester_timeout" {
+  description = "Timeout (seconds) of this account's drill tester (each run lists, then per resource restores, checks or deletes: the restores run between invocations)."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.drill_tester_timeout >= 30 && var.drill_tester_timeout <= 900
+    error_message = "drill_tester_timeout must be between 30 and 900 seconds."
+  }
+}

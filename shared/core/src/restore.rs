@@ -927,6 +927,47 @@ pub fn vault_drill_candidates(
     newest.into_values().collect()
 }
 
+/// What a restore on request from a backup account can restore `db` from:
+/// its vault copies there (copies of `production`'s snapshots, or with
+/// `None` of any other account's, available),
+/// each at the time the backup account made it, and no point-in-time
+/// window (a vault holds snapshots only). With the kind of the newest copy
+/// (an RDS instance or an Aurora cluster), `None` when there is none.
+pub fn vault_windows(
+    snaps: Vec<SnapshotInfo>,
+    production: Option<&str>,
+    db: &str,
+) -> (Option<crate::kind::ResourceKind>, Windows) {
+    use crate::kind::ResourceKind::{AuroraCluster, RdsInstance};
+    let copies = match production {
+        Some(p) => crate::enforcement::vault_scope(snaps, p).0,
+        None => snaps
+            .into_iter()
+            .filter(|s| s.is_managed() && crate::enforcement::is_vault_copy(s))
+            .collect(),
+    };
+    let mut mine: Vec<(crate::kind::ResourceKind, String, DateTime<Utc>)> = copies
+        .into_iter()
+        .filter(|s| matches!(s.kind, RdsInstance | AuroraCluster))
+        .filter(|s| crate::model::is_available(s) && s.source_id() == db)
+        .filter_map(|s| Some((s.kind, s.id.clone(), s.created?)))
+        .collect();
+    mine.sort_by(|a, b| (a.2, &a.1).cmp(&(b.2, &b.1)));
+    let kind = mine.last().map(|(k, _, _)| *k);
+    let snapshots = mine
+        .into_iter()
+        .filter(|(k, _, _)| Some(*k) == kind)
+        .map(|(_, id, at)| (id, at))
+        .collect();
+    (
+        kind,
+        Windows {
+            pitr: None,
+            snapshots,
+        },
+    )
+}
+
 /// Redis drills: among the primary region's Rempart ElastiCache snapshots,
 /// the newest available one of each Redis resource of `policies` whose
 /// export reached the DR bucket of `dr_region` (`rempart:dr-copy:<region>`,
@@ -1911,6 +1952,75 @@ mod tests {
             vault_drill_candidates(snaps, &["rewapp-postgres".to_string()], "111111111111")
                 .is_empty()
         );
+    }
+
+    /// Proves: a restore from the vault may name only the vault copies of
+    /// the database (of the production account, available), listed oldest
+    /// first by when the backup account made them, with no point-in-time
+    /// window: a point in time is refused naming the newest copy before it,
+    /// a copy of another database or account is refused, the newest copy
+    /// is accepted.
+    #[test]
+    fn a_restore_from_the_vault_takes_the_vault_copies_only() {
+        use crate::kind::ResourceKind::*;
+        let db = "arn:aws:rds:eu-west-1:123456789012:db:rewapp-prod-db";
+        let other_db = "arn:aws:rds:eu-west-1:123456789012:db:other-db";
+        let copy = |id: &str, source: &str, of_account: &str, made: &str| {
+            let mut s = dr_copy(RdsInstance, id, source, "2099-01-01T00:00:00Z");
+            s.arn = format!("arn:aws:rds:eu-west-1:210987654321:snapshot:{id}");
+            s.tags.insert(
+                "rempart:copy-of".into(),
+                format!("arn:aws:rds:eu-west-1:{of_account}:snapshot:{id}"),
+            );
+            s.created = Some(t(made));
+            s
+        };
+        let snaps = vec![
+            copy("b", db, "123456789012", "2026-12-02T02:10:00Z"),
+            copy("a", db, "123456789012", "2026-12-01T02:10:00Z"),
+            copy("c", other_db, "123456789012", "2026-12-03T02:10:00Z"),
+            copy("d", db, "999999999999", "2026-12-04T02:10:00Z"),
+        ];
+        let (kind, w) = vault_windows(snaps.clone(), Some("123456789012"), "rewapp-prod-db");
+        // Any other account's: the copy of account 999999999999 too.
+        let (_, any) = vault_windows(snaps.clone(), None, "rewapp-prod-db");
+        assert_eq!(any.snapshots.len(), 3, "{any:?}");
+        assert_eq!(kind, Some(RdsInstance));
+        assert_eq!(
+            w.snapshots,
+            [
+                ("a".to_string(), t("2026-12-01T02:10:00Z")),
+                ("b".to_string(), t("2026-12-02T02:10:00Z"))
+            ]
+        );
+        assert!(w.pitr.is_none());
+        let req = |snapshot: Option<&str>, at: Option<&str>| RestoreRequest {
+            database: "rewapp-prod-db".into(),
+            snapshot: snapshot.map(str::to_string),
+            point_in_time: at.map(t),
+            target: Some("rewapp-recovered".into()),
+            instance_class: None,
+            environment: "production".into(),
+            scope: String::new(),
+            requested_by: "alice".into(),
+            reason: "ransomware".into(),
+            approved_by: "bob".into(),
+            ticket: None,
+            not_before: None,
+        };
+        let now = t("2026-12-03T08:00:00Z");
+        assert!(decide(&req(Some("b"), None), &w, false, now).is_ok());
+        for refused in ["c", "d"] {
+            let why = decide(&req(Some(refused), None), &w, false, now).unwrap_err();
+            assert!(why.contains("is not an available snapshot"), "{why}");
+        }
+        let why = decide(&req(None, Some("2026-12-02T12:00:00Z")), &w, false, now).unwrap_err();
+        assert!(
+            why.contains("ask for that snapshot instead") && why.contains(" b "),
+            "{why}"
+        );
+        let (none, empty) = vault_windows(snaps, Some("123456789012"), "missing-db");
+        assert!(none.is_none() && empty.snapshots.is_empty());
     }
 
     /// Proves: a drill runs with the restore tests' checks and the data

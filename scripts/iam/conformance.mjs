@@ -1190,6 +1190,14 @@ for (const f of functions.filter((x) => arnParts(x.arn).account !== account && x
   probe(`${who} cannot restore a public instance on request`, p, 'rds:RestoreDBInstanceFromDBSnapshot', here('db:recovered'), { requestTags: { 'rempart:restore-request': 'x' }, context: { 'rds:PubliclyAccessible': 'true' } })
   probe(`${who} cannot restore in production`, p, 'rds:RestoreDBInstanceFromDBSnapshot', rdsArn(region, 'db:rempart-rt-x-202612030600'), { resourceAccountId: account, requestTags: { 'rempart:restore-test': 'x' }, context: { 'rds:PubliclyAccessible': 'false' } })
   probe(`${who} cannot delete a production instance`, p, 'rds:DeleteDBInstance', rdsArn(region, 'db:rempart-rt-x-202612030600'), { resourceAccountId: account, resourceTags: { 'rempart:restore-test': 'x' } })
+  // The Redis exports it seeds its drills with: read their tags, nothing else.
+  for (const b of [...buckets.values()].filter((x) => x.objectLock && arnParts(f.arn).account === v)) {
+    const file = `${b.arn}/rempart-x-0001.rdb`
+    probe(`${who} reads the tags of a Redis export of ${b.name}`, p, 's3:GetObjectTagging', file, { expect: 'Allowed' })
+    probe(`${who} cannot delete a Redis export of ${b.name}`, p, 's3:DeleteObject', file, {})
+    probe(`${who} cannot overwrite a Redis export of ${b.name}`, p, 's3:PutObject', file, {})
+    probe(`${who} cannot bypass the lock of a Redis export of ${b.name}`, p, 's3:BypassGovernanceRetention', file, {})
+  }
 }
 if (vaultRoles.length > 0 && functionByCrate('snapshot-replicator')) {
   const p = sessionOf(functionByCrate('snapshot-replicator'))

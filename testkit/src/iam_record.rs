@@ -180,17 +180,23 @@ impl Lookups {
     /// in the account the ARN names: with `access_key` (the call's) when
     /// that is another account than the test kit's.
     async fn rds_tags(&self, endpoint: &str, arn: &str, access_key: &str) -> Value {
+        let cfg = self.cfg_of_arn(endpoint, arn, access_key).await;
+        list_tags!(aws_sdk_rds::Client::new(&cfg), arn)
+    }
+
+    async fn elasticache_tags(&self, endpoint: &str, arn: &str, access_key: &str) -> Value {
+        let cfg = self.cfg_of_arn(endpoint, arn, access_key).await;
+        list_tags!(aws_sdk_elasticache::Client::new(&cfg), arn)
+    }
+
+    /// The look-up configuration of the account `arn` names: the call's
+    /// (`access_key`) when that is another account than the test kit's.
+    async fn cfg_of_arn(&self, endpoint: &str, arn: &str, access_key: &str) -> SdkConfig {
         let key = match arn.split(':').nth(4) {
             Some(a) if a != ACCOUNT => access_key,
             _ => "testing",
         };
-        let cfg = self.cfg_as(endpoint, region_of_arn(arn), key).await;
-        list_tags!(aws_sdk_rds::Client::new(&cfg), arn)
-    }
-
-    async fn elasticache_tags(&self, endpoint: &str, arn: &str) -> Value {
-        let cfg = self.cfg(endpoint, region_of_arn(arn)).await;
-        list_tags!(aws_sdk_elasticache::Client::new(&cfg), arn)
+        self.cfg_as(endpoint, region_of_arn(arn), key).await
     }
 
     /// Tags of an EC2 resource by id (`{}` when it has none or does not
@@ -1633,7 +1639,11 @@ impl Call {
                             .rds_tags(&self.endpoint, &arn, &self.lookup_key())
                             .await
                     }
-                    TagSource::ElastiCache => lookups.elasticache_tags(&self.endpoint, &arn).await,
+                    TagSource::ElastiCache => {
+                        lookups
+                            .elasticache_tags(&self.endpoint, &arn, &self.lookup_key())
+                            .await
+                    }
                     TagSource::Secret => lookups.secret_tags(&self.endpoint, &arn).await,
                     TagSource::Ec2(id) => {
                         let region = region_of_arn(&arn);

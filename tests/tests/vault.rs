@@ -824,7 +824,9 @@ const REDIS_BUCKET: &str = "rewapp-rempart-vault-redis-210987654321";
 /// through the vault role, under the vault key, tagged as Rempart's, each
 /// locked in compliance mode by the bucket's default retention, and marks
 /// the snapshot; a replay uploads nothing again; the backup account's own
-/// administrator cannot delete a file's version before its lock date.
+/// administrator cannot delete a file's version before its lock date; and
+/// that account's drill tester seeds a Redis group there from those files
+/// (a vault drill of Redis), checks, times and deletes it, and records it.
 #[tokio::test]
 async fn a_redis_export_reaches_the_vault_bucket_and_cannot_be_deleted_early() {
     let vault_entry = |key: &str| {
@@ -1051,11 +1053,86 @@ async fn a_redis_export_reaches_the_vault_bucket_and_cannot_be_deleted_early() {
         .await
         .expect("versions");
     assert_eq!(after.versions().len(), files.len(), "nothing was deleted");
+
+    // The backup account's drill tester seeds a Redis group there with the
+    // locked files (the cache named by the files' `rempart:source`), checks
+    // it, times it, deletes it, and records the drill in that account.
+    let (vault_registry, mut tester) = vault_drill_tester(&h, &admin, PROD).await;
+    tester.vault_redis_bucket = Some(REDIS_BUCKET.to_string());
+    let t0 = chrono::Utc::now() + chrono::TimeDelta::minutes(1);
+    let first = rempart_restore_tester::handle(&tester, tester_tick(t0))
+        .await
+        .expect("started");
+    let group = format!("rempart-rt-{}-{}", h.estate.redis, t0.format("%Y%m%d%H%M"));
+    assert_eq!(first.started, vec![group.clone()], "{first:?}");
+    let seeded = aws_sdk_elasticache::Client::new(&admin)
+        .describe_replication_groups()
+        .replication_group_id(&group)
+        .send()
+        .await
+        .expect("the drill's group in the backup account");
+    assert_eq!(
+        seeded.replication_groups()[0].at_rest_encryption_enabled(),
+        Some(true)
+    );
+    let second =
+        rempart_restore_tester::handle(&tester, tester_tick(t0 + chrono::TimeDelta::minutes(5)))
+            .await
+            .expect("followed");
+    let d = second
+        .finished
+        .iter()
+        .find(|d| d["instance"] == group.as_str())
+        .unwrap_or_else(|| panic!("the Redis drill concluded: {second:?}"));
+    assert_eq!(d["rto_s"], 300, "{d}");
+    assert!(
+        d["checks"]
+            .as_array()
+            .is_some_and(|c| c.iter().all(|c| c["ok"] == true)),
+        "{d}"
+    );
+    let records = vault_registry
+        .records(&format!("elasticache-redis#eu-west-1#{}", h.estate.redis))
+        .await
+        .expect("records");
+    let done = records
+        .iter()
+        .find(|r| r.action == "drill.succeeded")
+        .unwrap_or_else(|| panic!("{records:?}"));
+    assert_eq!(done.details["snapshot"], name.as_str(), "{done:?}");
 }
 
 /// The drill tester of the backup account, as modules/vault_account
 /// deploys it (`rempart-vault-drill-tester`, with `REMPART_VAULT_OF`).
 const DRILL_ROLE: &str = "arn:aws:iam::210987654321:role/rempart-vault-drill-tester";
+
+/// The backup account's registry and topic (made by its administrator,
+/// `admin`) and its drill tester under its own role, serving `production`.
+async fn vault_drill_tester(
+    h: &Harness,
+    admin: &aws_config::SdkConfig,
+    production: &str,
+) -> (
+    rempart_aws::registry::Registry,
+    rempart_restore_tester::Deps,
+) {
+    let (registry, topic) = rempart_testkit::local::create_plumbing(
+        admin,
+        rempart_integration::TABLE,
+        "rempart-events",
+    )
+    .await
+    .expect("the backup account's registry and topic");
+    let tester = rempart_restore_tester::Deps::for_backup_account(
+        &assume(&h.cfg, DRILL_ROLE, None, "rempart-vault-drill-tester").await,
+        rempart_integration::TABLE,
+        topic.arn(),
+        rempart_core::policy::PolicySource::File(h.policy_file.clone()),
+        production,
+    )
+    .expect("tester deps");
+    (registry, tester)
+}
 
 fn tester_tick(time: chrono::DateTime<chrono::Utc>) -> Value {
     let mut v: Value =
@@ -1219,27 +1296,12 @@ async fn a_vault_drill_restores_the_air_gapped_copies_in_the_backup_account() {
     assert_eq!(in_vault.len(), 4, "four vault copies: {in_vault:?}");
 
     // The drill tester there: its own role, registry, topic.
-    let (vault_registry, topic) = rempart_testkit::local::create_plumbing(
-        &admin,
-        rempart_integration::TABLE,
-        "rempart-events",
-    )
-    .await
-    .expect("the backup account's registry and topic");
-    let own_cfg = assume(&h.cfg, DRILL_ROLE, None, "rempart-vault-drill-tester").await;
-    let tester = rempart_restore_tester::Deps::for_backup_account(
-        &own_cfg,
-        rempart_integration::TABLE,
-        topic.arn(),
-        rempart_core::policy::PolicySource::File(h.policy_file.clone()),
-        PROD,
-    )
-    .expect("tester deps");
+    let (vault_registry, tester) = vault_drill_tester(&h, &admin, PROD).await;
     assert!(
         rempart_restore_tester::Deps::for_backup_account(
-            &own_cfg,
+            &admin,
             rempart_integration::TABLE,
-            topic.arn(),
+            "arn:aws:sns:eu-west-1:210987654321:rempart-events",
             rempart_core::policy::PolicySource::File(h.policy_file.clone()),
             "production",
         )

@@ -31,9 +31,10 @@ use rempart_core::model::SnapshotInfo;
 use rempart_core::policy::PolicySource;
 use rempart_core::restore::{
     cache_checks, cache_failed, cache_group_id, drill_candidates, due_requests, failover_state,
-    redis_drill_candidates, scheduled_requests_key, vault_drill_candidates, volume_checks,
-    volume_failed, volume_token, Dialect, DrillCandidate, FailoverDrills, FailoverState,
-    RestoredCache, RestoredCluster, RestoredInstance, RestoredVolume,
+    redis_drill_candidates, scheduled_requests_key, vault_drill_candidates, vault_exports,
+    vault_redis_candidates, volume_checks, volume_failed, volume_token, Dialect, DrillCandidate,
+    FailoverDrills, FailoverState, RestoredCache, RestoredCluster, RestoredInstance,
+    RestoredVolume, VaultExport,
 };
 use rempart_core::restore::{
     checks, cluster_checks, credentials, decide, due, instance_id, named, pick, request_target,
@@ -56,6 +57,9 @@ pub const VAULT_DRILL_NAME: &str = "vault-drill-tester";
 /// The production account whose vault copies a backup account's drill
 /// tester restores.
 pub const VAULT_OF_ENV: &str = "REMPART_VAULT_OF";
+/// A backup account's bucket of Redis exports (modules/vault_account's
+/// `redis_bucket_name`).
+pub const VAULT_REDIS_BUCKET_ENV: &str = "REMPART_VAULT_REDIS_BUCKET";
 /// The detail-type of a restore on request (source `rempart`).
 pub const RESTORE_REQUEST: &str = "Rempart Restore Request";
 
@@ -98,6 +102,9 @@ pub struct Deps {
     /// also takes that account's restores on request from the vault copies
     /// ([`assess_vault`]).
     pub vault_of: Option<String>,
+    /// In a backup account: its Object Lock bucket of Redis exports
+    /// (`REMPART_VAULT_REDIS_BUCKET`), whose files seed the Redis drills.
+    pub vault_redis_bucket: Option<String>,
 }
 
 /// `tests` (the default: restore tests and requests in the function's
@@ -120,7 +127,9 @@ impl Deps {
         let policy = PolicySource::from_env()?;
         let mut deps = match (set(MODE_ENV).as_deref(), set(VAULT_OF_ENV)) {
             (None | Some("drills"), Some(production)) => {
-                Deps::for_backup_account(cfg, &table, &topic, policy, &production)?
+                let mut d = Deps::for_backup_account(cfg, &table, &topic, policy, &production)?;
+                d.vault_redis_bucket = set(VAULT_REDIS_BUCKET_ENV);
+                d
             }
             (Some(other), Some(_)) => {
                 return Err(Error::Config(format!(
@@ -209,6 +218,9 @@ impl Deps {
         let mut deps = Deps::build(cfg, VAULT_DRILL_NAME, table, topic, policy)?;
         deps.drills = true;
         deps.vault_of = Some(production.to_string());
+        deps.objects = Some(rempart_aws::exports::Objects::new(aws_sdk_s3::Client::new(
+            &rempart_aws::runtime::function_config(cfg, VAULT_DRILL_NAME),
+        )));
         Ok(deps)
     }
 
@@ -239,6 +251,7 @@ impl Deps {
             objects: None,
             drills: false,
             vault_of: None,
+            vault_redis_bucket: None,
         })
     }
 }
@@ -843,6 +856,19 @@ async fn drill_tick(
         Some(production) => vault_drill_candidates(snaps, &cfg.policies, production),
         None => drill_candidates(&snaps, &cfg.policies),
     };
+    if let (true, Some(production), Some(bucket), Some(objects)) = (
+        covers(ResourceKind::ElasticacheRedis),
+        &deps.vault_of,
+        &deps.vault_redis_bucket,
+        &deps.objects,
+    ) {
+        candidates.extend(vault_redis_candidates(
+            vault_exports_tagged(objects, bucket).await?,
+            &cfg.policies,
+            production,
+            bucket,
+        ));
+    }
     if covers(ResourceKind::ElasticacheRedis) && deps.vault_of.is_none() {
         if let Some(home) = &deps.home_elasticache {
             candidates.extend(redis_drill_candidates(
@@ -937,6 +963,26 @@ async fn drill_tick(
         report.started.push(instance);
     }
     Ok(report)
+}
+
+/// The exports in a backup account's Redis bucket, each with its first
+/// file's tags (one tag call per export, not per file).
+async fn vault_exports_tagged(
+    objects: &rempart_aws::exports::Objects,
+    bucket: &str,
+) -> Result<Vec<(VaultExport, BTreeMap<String, String>)>> {
+    let files: Vec<(String, DateTime<Utc>)> = objects
+        .list(bucket, "")
+        .await?
+        .into_iter()
+        .filter_map(|o| Some((o.key, o.modified?)))
+        .collect();
+    let mut out = Vec::new();
+    for e in vault_exports(&files) {
+        let tags = objects.tags(bucket, &e.first_key).await?;
+        out.push((e, tags));
+    }
+    Ok(out)
 }
 
 /// How a drill of `resource` (of `home`, its region) is named: a DR drill

@@ -456,11 +456,17 @@ impl Replicator {
             item.reason = "another delivery is copying it".into();
             return Ok(());
         };
-        let tags = tagging(&[
+        // The source group too: the backup account's drills name the
+        // resource by it.
+        let mut file_tags = vec![
             (rempart_core::tags::TAG_MANAGED, "true"),
-            (rempart_core::tags::TAG_COPY_OF, &s.arn),
-            (rempart_core::tags::TAG_POLICY, &p.policy),
-        ]);
+            (rempart_core::tags::TAG_COPY_OF, s.arn.as_str()),
+            (rempart_core::tags::TAG_POLICY, p.policy.as_str()),
+        ];
+        if let Some(source) = s.tags.get(rempart_core::tags::TAG_SOURCE) {
+            file_tags.push((rempart_core::tags::TAG_SOURCE, source.as_str()));
+        }
+        let tags = tagging(&file_tags);
         let mut copied = Ok(());
         for o in &objects {
             copied = side

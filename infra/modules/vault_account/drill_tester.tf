@@ -11,7 +11,10 @@
 # account's registry and on its topic. The copies never leave this account
 # and production takes no part: the proof that the air-gapped copies restore
 # holds with the production account gone. RDS instances, Aurora clusters
-# and EBS volumes; not Redis.
+# and EBS volumes; with redis_bucket_name, Redis too: a `rempart-rt-*`
+# replication group seeded with the newest export's locked files there
+# (ElastiCache reads them with its service principal: the bucket's and the
+# vault key's policies).
 #
 # It also takes this account's restores on request (`rempart restore
 # --from-vault`, `Rempart Restore Request` on this account's default bus):
@@ -49,11 +52,38 @@ data "aws_iam_policy_document" "drill_tester" {
   }
 
   # Each run follows every kind of throw-away copy in progress: the Redis
-  # groups' listing too (there are none here: no Redis rights are granted).
-  statement {
-    sid       = "ListRedisGroupsInProgress"
-    actions   = ["elasticache:DescribeReplicationGroups"]
-    resources = ["arn:${local.partition}:elasticache:${local.region}:${local.account_id}:replicationgroup:*"]
+  # groups' listing too (without a Redis bucket there are none: no Redis
+  # rights are granted).
+  dynamic "statement" {
+    for_each = length(local.redis) > 0 ? [] : [1]
+
+    content {
+      sid       = "ListRedisGroupsInProgress"
+      actions   = ["elasticache:DescribeReplicationGroups"]
+      resources = ["arn:${local.partition}:elasticache:${local.region}:${local.account_id}:replicationgroup:*"]
+    }
+  }
+
+  # Redis drills: the exports in the Redis bucket (listed, and one file's
+  # tags per export: its policy, source and copy-of), read only.
+  dynamic "statement" {
+    for_each = local.redis
+
+    content {
+      sid       = "ListRedisExports"
+      actions   = ["s3:ListBucket"]
+      resources = ["arn:${local.partition}:s3:::${statement.value}"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.redis
+
+    content {
+      sid       = "ReadRedisExportTags"
+      actions   = ["s3:GetObjectTagging"]
+      resources = ["arn:${local.partition}:s3:::${statement.value}/*"]
+    }
   }
 
   # A volume drilled goes to the region's first available zone. EC2's
@@ -83,7 +113,7 @@ module "drill_rights" {
   subnet_group_name = var.drill_subnet_group
   tag_keys          = local.drill_tag_keys
   key_arns          = [aws_kms_key.vault.arn]
-  redis             = false
+  redis             = length(local.redis) > 0
   # Restores on request from the vault copies: snapshots only.
   requests               = true
   requests_point_in_time = false
@@ -106,6 +136,8 @@ module "drill_tester" {
     REMPART_EVENTS_TOPIC_ARN = aws_sns_topic.events.arn
     REMPART_VAULT_OF         = var.production_account_id
     RUST_LOG                 = var.rust_log
+    }, var.redis_bucket_name == null ? {} : {
+    REMPART_VAULT_REDIS_BUCKET = var.redis_bucket_name
     }, var.drill_subnet_group == "default" ? {} : {
     REMPART_RESTORE_TEST_SUBNET_GROUP = var.drill_subnet_group
   })

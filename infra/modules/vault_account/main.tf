@@ -56,7 +56,7 @@ data "aws_iam_policy_document" "kms" {
   }
 
   statement {
-    sid       = "CloudWatchLogsEncryptEnforcerLogs"
+    sid       = "CloudWatchLogsEncryptFunctionLogs"
     actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
     resources = ["*"]
 
@@ -68,7 +68,37 @@ data "aws_iam_policy_document" "kms" {
     condition {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.enforcer_name}"]
+      values   = [for f in concat([local.enforcer_name], [for _ in local.drill_tester : local.drill_tester_name]) : "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${f}"]
+    }
+  }
+
+  # ElastiCache of this region reads the Redis bucket's files (SSE-KMS
+  # under this key) when a vault drill seeds a group with them: through S3,
+  # for that bucket's objects only.
+  dynamic "statement" {
+    for_each = length(local.redis_drills) > 0 ? [1] : []
+
+    content {
+      sid       = "ElastiCacheSeedsFromRedisBucket"
+      actions   = ["kms:Decrypt", "kms:DescribeKey"]
+      resources = ["*"]
+
+      principals {
+        type        = "Service"
+        identifiers = [local.elasticache_principal]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${local.region}.amazonaws.com"]
+      }
+
+      condition {
+        test     = "ArnLike"
+        variable = "kms:EncryptionContext:aws:s3:arn"
+        values   = ["arn:${local.partition}:s3:::${var.redis_bucket_name}", "arn:${local.partition}:s3:::${var.redis_bucket_name}/*"]
+      }
     }
   }
 

@@ -8,6 +8,9 @@
 
 locals {
   redis = var.redis_bucket_name == null ? [] : [var.redis_bucket_name]
+  # Vault drills of Redis: a bucket and the drill tester.
+  redis_drills          = var.redis_bucket_name != null && var.drill_tester_zip_file != null ? [var.redis_bucket_name] : []
+  elasticache_principal = "${local.region}.elasticache-snapshot.amazonaws.com"
 }
 
 resource "aws_s3_bucket" "redis" {
@@ -130,6 +133,24 @@ data "aws_iam_policy_document" "redis_bucket" {
       test     = "Bool"
       variable = "aws:SecureTransport"
       values   = ["false"]
+    }
+  }
+
+  # ElastiCache reads the files a vault drill seeds a new replication
+  # group with (CreateReplicationGroup with SnapshotArns): read only.
+  dynamic "statement" {
+    for_each = local.redis_drills
+
+    content {
+      sid       = "ElastiCacheSeeds"
+      actions   = ["s3:GetObject", "s3:ListBucket", "s3:GetBucketAcl"]
+      resources = [aws_s3_bucket.redis[0].arn, "${aws_s3_bucket.redis[0].arn}/*"]
+
+      principals {
+        type        = "Service"
+        identifiers = [local.elasticache_principal]
+      }
+
     }
   }
 }

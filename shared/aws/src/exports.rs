@@ -24,6 +24,8 @@ pub const UPLOAD_PART: usize = 16 * 1024 * 1024;
 pub struct Object {
     pub key: String,
     pub size: i64,
+    /// When S3 received it.
+    pub modified: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// S3 objects of one region.
@@ -53,10 +55,32 @@ impl Objects {
                 Some(Object {
                     key: o.key()?.to_string(),
                     size: o.size().unwrap_or(0),
+                    modified: crate::to_chrono(o.last_modified()),
                 })
             }));
         }
         Ok(out)
+    }
+
+    /// An object's tags.
+    pub async fn tags(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>> {
+        let out = self
+            .client
+            .get_object_tagging()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| aws_error("GetObjectTagging", e))?;
+        Ok(out
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect())
     }
 
     /// Copies `src_bucket/key` (any region) into `dst_bucket` of this

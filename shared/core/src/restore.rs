@@ -927,6 +927,112 @@ pub fn vault_drill_candidates(
     newest.into_values().collect()
 }
 
+/// One export of a Redis snapshot in a backup account's Object Lock bucket:
+/// its `.rdb` files share the snapshot's name as their prefix
+/// (`<snapshot>-0001.rdb`, … or `<snapshot>.rdb`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VaultExport {
+    /// The snapshot's name (the files' common prefix).
+    pub name: String,
+    /// When the backup account received its last file.
+    pub written: DateTime<Utc>,
+    /// One of its files, whose tags speak for the export.
+    pub first_key: String,
+}
+
+/// The vault bucket's `.rdb` files (key, when written there) as exports,
+/// one per snapshot, by name.
+pub fn vault_exports(files: &[(String, DateTime<Utc>)]) -> Vec<VaultExport> {
+    let mut out: BTreeMap<String, VaultExport> = BTreeMap::new();
+    for (key, written) in files {
+        let Some(stem) = key.strip_suffix(".rdb") else {
+            continue;
+        };
+        // Rempart's snapshot names end in `-<yyyymmdd>-<hhmm>`; a `-0001`
+        // … after that is a shard's file of a multi-shard export.
+        let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
+        let ends_with_time = |n: &str| {
+            let mut parts = n.rsplit('-');
+            matches!((parts.next(), parts.next()), (Some(hm), Some(ymd)) if digits(hm, 4) && digits(ymd, 8))
+        };
+        let name = match stem.rsplit_once('-') {
+            Some((n, shard)) if !ends_with_time(stem) && digits(shard, 4) => n,
+            _ => stem,
+        };
+        let e = out.entry(name.to_string()).or_insert_with(|| VaultExport {
+            name: name.to_string(),
+            written: *written,
+            first_key: key.clone(),
+        });
+        e.written = e.written.max(*written);
+        e.first_key = e.first_key.clone().min(key.clone());
+    }
+    out.into_values().collect()
+}
+
+/// Vault drills of Redis, in a backup account: among the exports in its
+/// Object Lock bucket `bucket` (each with its first file's tags), the
+/// newest of each Redis resource of `policies` copied from `production`'s
+/// snapshots (`rempart:copy-of` naming that account), newest by when the
+/// backup account received it. The resource is the file's
+/// `rempart:source`; an export without one is not drilled.
+pub fn vault_redis_candidates(
+    exports: Vec<(VaultExport, BTreeMap<String, String>)>,
+    policies: &[String],
+    production: &str,
+    bucket: &str,
+) -> Vec<DrillCandidate> {
+    use crate::tags::{TAG_COPY_OF, TAG_MANAGED, TAG_POLICY, TAG_SOURCE};
+    let mut newest: BTreeMap<(String, String), DrillCandidate> = BTreeMap::new();
+    for (e, tags) in exports {
+        let of = tags
+            .get(TAG_COPY_OF)
+            .and_then(|a| crate::naming::arn_parts(a));
+        let (Some(of), Some(policy), Some(_)) = (
+            of.filter(|p| p.3 == production),
+            tags.get(TAG_POLICY).filter(|p| policies.contains(p)),
+            tags.get(TAG_SOURCE).filter(|s| !s.is_empty()),
+        ) else {
+            continue;
+        };
+        if tags.get(TAG_MANAGED).map(String::as_str) != Some("true") {
+            continue;
+        }
+        let region = of.2.to_string();
+        let copy = SnapshotInfo {
+            kind: crate::kind::ResourceKind::ElasticacheRedis,
+            id: e.name.clone(),
+            arn: tags.get(TAG_COPY_OF).cloned().unwrap_or_default(),
+            region: region.clone(),
+            source: String::new(),
+            status: "available".into(),
+            created: Some(e.written),
+            tags: tags.clone(),
+            encrypted: true,
+            kms_key: None,
+        };
+        let resource = copy.source_id();
+        let key = (region.clone(), resource.clone());
+        let newer = newest
+            .get(&key)
+            .is_none_or(|old| old.copy.created.is_none_or(|t| e.written > t));
+        if newer {
+            newest.insert(
+                key,
+                DrillCandidate {
+                    kind: crate::kind::ResourceKind::ElasticacheRedis,
+                    resource,
+                    source_region: region,
+                    policy: policy.clone(),
+                    copy,
+                    export: Some(format!("s3://{bucket}/{}", e.name)),
+                },
+            );
+        }
+    }
+    newest.into_values().collect()
+}
+
 /// What a restore on request from a backup account can restore `db` from:
 /// its vault copies there (copies of `production`'s snapshots, or with
 /// `None` of any other account's, available),
@@ -2021,6 +2127,99 @@ mod tests {
         );
         let (none, empty) = vault_windows(snaps, Some("123456789012"), "missing-db");
         assert!(none.is_none() && empty.snapshots.is_empty());
+    }
+
+    /// Proves: the vault bucket's files are grouped per export (a
+    /// multi-shard export's `-000N` files as one, written when its last file
+    /// was), and a Redis vault drill takes, per resource, the export the
+    /// backup account received last, whatever production's names or dates
+    /// say; exports of another account, of another policy, not Rempart's or
+    /// without a source are never drilled; the seed URL is the export's
+    /// prefix in the vault bucket.
+    #[test]
+    fn redis_vault_drills_take_the_export_received_last() {
+        let files = vec![
+            (
+                "rempart-r-g-20261201-0400-0001.rdb".to_string(),
+                t("2026-12-01T04:20:00Z"),
+            ),
+            (
+                "rempart-r-g-20261201-0400-0002.rdb".to_string(),
+                t("2026-12-01T04:21:00Z"),
+            ),
+            // Named as if older, received later.
+            (
+                "rempart-r-g-20261130-0400.rdb".to_string(),
+                t("2026-12-02T04:20:00Z"),
+            ),
+            (
+                "rempart-r-x-20261201-0400.rdb".to_string(),
+                t("2026-12-03T04:20:00Z"),
+            ),
+            (
+                "rempart-r-y-20261201-0400.rdb".to_string(),
+                t("2026-12-03T04:20:00Z"),
+            ),
+            ("notes.txt".to_string(), t("2026-12-03T04:20:00Z")),
+        ];
+        let exports = vault_exports(&files);
+        assert_eq!(exports.len(), 4, "{exports:?}");
+        let shards = exports
+            .iter()
+            .find(|e| e.name == "rempart-r-g-20261201-0400")
+            .expect("the two-shard export");
+        assert_eq!(shards.written, t("2026-12-01T04:21:00Z"));
+        assert_eq!(shards.first_key, "rempart-r-g-20261201-0400-0001.rdb");
+        let tags = |name: &str, account: &str, policy: &str, source: Option<&str>| {
+            let mut m: BTreeMap<String, String> = [
+                ("rempart:managed", "true".to_string()),
+                ("rempart:policy", policy.to_string()),
+                (
+                    "rempart:copy-of",
+                    format!("arn:aws:elasticache:eu-west-1:{account}:snapshot:{name}"),
+                ),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+            if let Some(src) = source {
+                m.insert("rempart:source".into(), src.into());
+            }
+            m
+        };
+        let group = "arn:aws:elasticache:eu-west-1:123456789012:replicationgroup:g";
+        let tagged: Vec<(VaultExport, BTreeMap<String, String>)> = exports
+            .into_iter()
+            .map(|e| {
+                let t = match e.name.as_str() {
+                    "rempart-r-x-20261201-0400" => tags(&e.name, "999999999999", "r", Some(group)),
+                    "rempart-r-y-20261201-0400" => tags(&e.name, "123456789012", "r", None),
+                    _ => tags(&e.name, "123456789012", "r", Some(group)),
+                };
+                (e, t)
+            })
+            .collect();
+        let got = vault_redis_candidates(
+            tagged.clone(),
+            &["r".to_string()],
+            "123456789012",
+            "vault-bucket",
+        );
+        let picked: Vec<(String, String, Option<String>)> = got
+            .iter()
+            .map(|c| (c.registry_key(), c.copy.id.clone(), c.export.clone()))
+            .collect();
+        assert_eq!(
+            picked,
+            [(
+                "elasticache-redis#eu-west-1#g".to_string(),
+                "rempart-r-g-20261130-0400".to_string(),
+                Some("s3://vault-bucket/rempart-r-g-20261130-0400".to_string())
+            )]
+        );
+        assert!(
+            vault_redis_candidates(tagged, &["other".to_string()], "123456789012", "b").is_empty()
+        );
     }
 
     /// Proves: a drill runs with the restore tests' checks and the data

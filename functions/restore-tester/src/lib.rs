@@ -201,8 +201,10 @@ impl Deps {
     /// account and region, the newest vault copy of each resource of the
     /// policy's `[drills]` made from `production`'s snapshots, checks and
     /// times it, deletes it, and records and announces in that account
-    /// (its registry, its topic, its policy parameter). RDS instances,
-    /// Aurora clusters and EBS volumes.
+    /// (its registry, its topic, its policy parameter): RDS instances,
+    /// Aurora clusters and EBS volumes, and Redis groups seeded from the
+    /// locked files of `vault_redis_bucket` when it is set. It also takes
+    /// that account's restores on request from the vault copies.
     pub fn for_backup_account(
         cfg: &SdkConfig,
         table: &str,
@@ -287,7 +289,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
             .id
             .clone()
             .unwrap_or_else(|| format!("{}@{}", req.database.trim(), rfc3339(now)));
-        return request(deps, &req, &id, now).await;
+        return Box::pin(request(deps, &req, &id, now)).await;
     }
     if ev.detail_type != SCHEDULED_EVENT {
         return Err(Error::Event(format!(
@@ -296,7 +298,10 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<TesterReport> {
         )));
     }
     if deps.drills {
-        return drill_tick(deps, ev.id.as_deref(), now).await;
+        // The request, drill and tick futures are boxed: nested inline
+        // (a backup account's drills follow restores on request), the
+        // handler's future is too deep for the compiler to lay out.
+        return Box::pin(drill_tick(deps, ev.id.as_deref(), now)).await;
     }
     let mut report = TesterReport::default();
     let restored = requests_tick(deps, now, &mut report).await?;
@@ -486,7 +491,7 @@ async fn requests_tick(
 ) -> Result<Vec<RestoredInstance>> {
     let key = scheduled_requests_key(&deps.region);
     for (id, req) in due_requests(&deps.registry.records(&key).await?, now) {
-        let started = request(deps, &req, &id, now).await?;
+        let started = Box::pin(request(deps, &req, &id, now)).await?;
         report.requests.extend(started.requests);
         let done = waiting_record(deps, "restore.dispatched", &id, now, json!({}));
         deps.registry.record_once(&done).await?;
@@ -809,8 +814,10 @@ async fn seed_from_export(
 /// A drill tester's tick, in a DR region: follows the drills in progress,
 /// then starts the due drill of each resource of the policy's `[drills]`
 /// from its newest DR copy in this region (RDS instances, Aurora clusters,
-/// EBS volumes): the copy restored as a restore test's is, tagged
-/// `rempart:drill=<the resource's region>`, its records the resource's.
+/// EBS volumes; Redis from its export in the DR bucket): the copy restored
+/// as a restore test's is, tagged `rempart:drill=<the resource's region>`,
+/// its records the resource's. In a backup account (`vault_of`), the same
+/// from the vault copies there, after the restores on request.
 async fn drill_tick(
     deps: &Deps,
     event_id: Option<&str>,

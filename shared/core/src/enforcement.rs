@@ -57,14 +57,7 @@ pub fn step(
 /// a vault copy in a backup account (its `rempart:copy-of` names a snapshot
 /// of another account).
 pub fn is_vault_copy(s: &SnapshotInfo) -> bool {
-    let account = |arn: &str| crate::naming::arn_parts(arn).map(|p| p.3.to_string());
-    match (
-        s.tags.get(TAG_COPY_OF).and_then(|a| account(a)),
-        account(&s.arn),
-    ) {
-        (Some(source), Some(here)) => !source.is_empty() && !here.is_empty() && source != here,
-        _ => false,
-    }
+    s.is_vault_copy_of(None)
 }
 
 /// Where `s` lives, for the floors and the report.
@@ -102,12 +95,7 @@ pub fn vault_scope(
 ) -> (Vec<SnapshotInfo>, Vec<Untouched>) {
     let (mut kept, mut untouched) = (Vec::new(), Vec::<Untouched>::new());
     for s in snaps.into_iter().filter(SnapshotInfo::is_managed) {
-        let of_production = is_vault_copy(&s)
-            && s.tags
-                .get(TAG_COPY_OF)
-                .and_then(|a| crate::naming::arn_parts(a))
-                .is_some_and(|p| p.3 == production);
-        if of_production {
+        if s.is_vault_copy_of(Some(production)) {
             kept.push(s);
             continue;
         }

@@ -176,6 +176,28 @@ impl SnapshotInfo {
         self.tags.get(TAG_MANAGED).is_some_and(|v| v == "true")
     }
 
+    /// Whether it is a copy that another account's Rempart made in this
+    /// one: a vault copy in a backup account (its `rempart:copy-of` names a
+    /// snapshot of another account than its own ARN's); with `production`,
+    /// of that account's snapshots only.
+    pub fn is_vault_copy_of(&self, production: Option<&str>) -> bool {
+        let account = |arn: &str| crate::naming::arn_parts(arn).map(|p| p.3.to_string());
+        match (
+            self.tags
+                .get(crate::tags::TAG_COPY_OF)
+                .and_then(|a| account(a)),
+            account(&self.arn),
+        ) {
+            (Some(source), Some(here)) => {
+                !source.is_empty()
+                    && !here.is_empty()
+                    && source != here
+                    && production.is_none_or(|p| p == source)
+            }
+            _ => false,
+        }
+    }
+
     /// The id of the resource it protects: from the `rempart:source` tag
     /// (the resource ARN, carried over to DR copies), else what the describe
     /// call says. EBS copies report a placeholder volume id (`vol-ffffffff`)

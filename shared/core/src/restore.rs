@@ -872,7 +872,8 @@ pub fn drill_candidates(copies: &[SnapshotInfo], policies: &[String]) -> Vec<Dri
 
 /// Vault drills, in a backup account: the newest available vault copy of
 /// each resource of `policies` among that account's snapshots, keeping only
-/// the copies of `production`'s snapshots ([`crate::enforcement::vault_scope`]).
+/// the copies of `production`'s snapshots (`SnapshotInfo::is_vault_copy_of`,
+/// as the backup account's enforcer scopes them).
 /// Newest by when the backup account made the copy (AWS's creation time
 /// there), never by the tags production wrote: a source dated forward
 /// cannot make an older copy the one drilled. The candidate's resource and
@@ -884,7 +885,9 @@ pub fn vault_drill_candidates(
     production: &str,
 ) -> Vec<DrillCandidate> {
     use crate::tags::{TAG_COPY_OF, TAG_POLICY, TAG_SOURCE};
-    let (copies, _) = crate::enforcement::vault_scope(snaps, production);
+    let copies = snaps
+        .into_iter()
+        .filter(|s| s.is_managed() && s.is_vault_copy_of(Some(production)));
     let mut newest: BTreeMap<(String, String, String), DrillCandidate> = BTreeMap::new();
     for s in copies {
         if s.kind == crate::kind::ResourceKind::ElasticacheRedis || !crate::model::is_available(&s)
@@ -1045,13 +1048,9 @@ pub fn vault_windows(
     db: &str,
 ) -> (Option<crate::kind::ResourceKind>, Windows) {
     use crate::kind::ResourceKind::{AuroraCluster, RdsInstance};
-    let copies = match production {
-        Some(p) => crate::enforcement::vault_scope(snaps, p).0,
-        None => snaps
-            .into_iter()
-            .filter(|s| s.is_managed() && crate::enforcement::is_vault_copy(s))
-            .collect(),
-    };
+    let copies = snaps
+        .into_iter()
+        .filter(|s| s.is_managed() && s.is_vault_copy_of(production));
     let mut mine: Vec<(crate::kind::ResourceKind, String, DateTime<Utc>)> = copies
         .into_iter()
         .filter(|s| matches!(s.kind, RdsInstance | AuroraCluster))

@@ -1143,7 +1143,8 @@ fn tester_tick(time: chrono::DateTime<chrono::Utc>) -> Value {
 }
 
 /// Proves that an air-gapped copy restores where it is, with production out
-/// of the picture: a scheduled snapshot of a database, an Aurora cluster and
+/// of the picture (and out of production's DR network, which `[drills]`
+/// names): a scheduled snapshot of a database, an Aurora cluster and
 /// a volume reaches the backup account, twice for the database (the second
 /// copy's source claiming an earlier date); the backup account's drill
 /// tester, under its own role, restores there the copy that account made
@@ -1165,8 +1166,10 @@ fn tester_tick(time: chrono::DateTime<chrono::Utc>) -> Value {
 #[tokio::test]
 async fn a_vault_drill_restores_the_air_gapped_copies_in_the_backup_account() {
     let drill_policy = |vault_key: &str| {
+        // The DR region's drill network, which is production's: not
+        // the backup account's.
         format!(
-            "{}\n[drills]\npolicies = [\"vaulted\"]\n",
+            "{}\n[drills]\npolicies = [\"vaulted\"]\nsubnet_group = \"production-dr-drills\"\nsecurity_groups = [\"sg-0123456789abcdef0\"]\n",
             policy(vault_key)
         )
     };
@@ -1351,6 +1354,22 @@ async fn a_vault_drill_restores_the_air_gapped_copies_in_the_backup_account() {
         db_copy.kms_key_id(),
         Some(vault_key.as_str()),
         "restored under the backup account's key"
+    );
+    assert!(
+        db_copy
+            .db_subnet_group()
+            .and_then(|g| g.db_subnet_group_name())
+            .is_none_or(|g| g != "production-dr-drills"),
+        "placed in the backup account's own network, not the DR region's: {:?}",
+        db_copy.db_subnet_group()
+    );
+    assert!(
+        db_copy
+            .vpc_security_groups()
+            .iter()
+            .all(|g| g.vpc_security_group_id() != Some("sg-0123456789abcdef0")),
+        "{:?}",
+        db_copy.vpc_security_groups()
     );
 
     let second =

@@ -835,6 +835,13 @@ async fn drill_tick(
         return Ok(report);
     };
     let mut cfg = drills.settings(doc.restore_tests.as_ref());
+    if deps.vault_of.is_some() {
+        // `[drills]`' subnet group and security groups are the DR region's,
+        // of the production account: a backup account places its drills
+        // in its own (Terraform's drill_subnet_group, else the default VPC).
+        cfg.subnet_group = None;
+        cfg.security_groups = Vec::new();
+    }
     if cfg.subnet_group.is_none() {
         cfg.subnet_group = deps.default_subnet_group.clone();
     }

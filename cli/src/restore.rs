@@ -158,9 +158,9 @@ pub async fn assess_from_vault(
             "--from-vault `{account}` is not an AWS account id (12 digits): give the backup account's"
         )));
     }
-    let here = rds
-        .managed_snapshots()
-        .await?
+    // One listing: the account it shows, and the vault copies planned from.
+    let snaps = rds.managed_snapshots().await?;
+    let here = snaps
         .iter()
         .find_map(|s| rempart_core::naming::arn_parts(&s.arn).map(|p| p.3.to_string()));
     match here {
@@ -177,7 +177,7 @@ pub async fn assess_from_vault(
         }
         Some(_) => {}
     }
-    Ok(assess_vault(rds, req, None, None, now).await?)
+    Ok(assess_vault(rds, snaps, req, None, None, now).await?)
 }
 
 pub async fn run(args: &RestoreArgs) -> Result<(), CliError> {

@@ -1743,9 +1743,10 @@ fn is_not_found(code: &str) -> bool {
     )
 }
 
-/// Checks a restore request against the vault copies of a backup account
-/// (`production`'s snapshots copied there; `None`, as `rempart restore
-/// --from-vault` reads them: any other account's): the database need not exist
+/// Checks a restore request against the vault copies among `snaps` (the
+/// backup account's Rempart snapshots, listed once by the caller): copies
+/// of `production`'s snapshots (`None`, as `rempart restore --from-vault`
+/// reads them: of any other account's). The database need not exist
 /// here, a vault holds snapshots only (no point in time), and a request
 /// that names no snapshot takes the newest copy, by when this account made
 /// it. The restored instance or cluster goes to the region's default
@@ -1753,14 +1754,14 @@ fn is_not_found(code: &str) -> bool {
 /// the request's class, else the default).
 pub async fn assess_vault(
     rds: &Rds,
+    snaps: Vec<SnapshotInfo>,
     req: &RestoreRequest,
     production: Option<&str>,
     request_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(RestoreRequest, Assessment)> {
     let db = req.database.trim().to_string();
-    let (kind, windows) =
-        rempart_core::restore::vault_windows(rds.managed_snapshots().await?, production, &db);
+    let (kind, windows) = rempart_core::restore::vault_windows(snaps, production, &db);
     let mut req = req.clone();
     if req.snapshot.is_none() && req.point_in_time.is_none() {
         req.snapshot = windows.snapshots.last().map(|(id, _)| id.clone());
@@ -1812,7 +1813,9 @@ async fn request(
     let mut report = TesterReport::default();
     let (vault_req, a) = match &deps.vault_of {
         Some(production) => {
-            let (r, a) = assess_vault(&deps.rds, req, Some(production), Some(id), now).await?;
+            let snaps = deps.rds.managed_snapshots().await?;
+            let (r, a) =
+                assess_vault(&deps.rds, snaps, req, Some(production), Some(id), now).await?;
             (Some(r), a)
         }
         None => (None, assess(&deps.rds, req, Some(id), now).await?),

@@ -34,6 +34,13 @@ pub struct RestoreArgs {
     /// into a new instance or cluster there, checks it and reports.
     #[arg(long, value_name = "ACCOUNT")]
     pub from_vault: Option<String>,
+    /// With --from-vault: restore in the recovery account RECOVERY instead
+    /// of the backup account. The drill tester shares the vault copy with
+    /// it, copies it there under that account's key (through the role of
+    /// modules/recovery_account), restores the copy there and reports; the
+    /// account must be one of the backup account's `recovery_accounts`.
+    #[arg(long, value_name = "RECOVERY", requires = "from_vault")]
+    pub to_account: Option<String>,
     /// The new instance (default `rempart-rr-<db>-<yyyymmddhhmm>`). A restore
     /// never overwrites the source.
     #[arg(long)]
@@ -84,6 +91,7 @@ impl RestoreArgs {
             approved_by: self.approved_by.clone(),
             ticket: self.ticket.clone(),
             not_before: self.not_before,
+            to_account: self.to_account.clone(),
         }
     }
 }
@@ -92,17 +100,23 @@ impl RestoreArgs {
 pub fn describe(a: &Assessment, req: &RestoreRequest, vault: Option<&str>) -> String {
     let mut out = format!("Restore request for {}\n", a.database);
     match (vault, a.windows.pitr) {
-        (Some(account), _) => out.push_str(&format!(
-            "  from the vault of:    backup account {account} (vault copies only, no point in time)\n"
-        )),
+        (Some(account), _) => {
+            out.push_str(&format!(
+                "  from the vault of:    backup account {account} (vault copies only, no point in time)\n"
+            ));
+            if let Some(to) = &req.to_account {
+                out.push_str(&format!(
+                    "  into account:         {} (the vault copy shared with it, copied there under its key, restored there)\n",
+                    to.trim()
+                ));
+            }
+        }
         (None, Some((from, to))) => out.push_str(&format!(
             "  point-in-time window: {} to {}\n",
             rfc3339(from),
             rfc3339(to)
         )),
-        (None, None) => {
-            out.push_str("  point-in-time window: none (automated backups are off)\n")
-        }
+        (None, None) => out.push_str("  point-in-time window: none (automated backups are off)\n"),
     }
     let times = a.windows.snapshots.iter().map(|(_, t)| *t);
     match (times.clone().min(), times.max()) {
@@ -177,7 +191,10 @@ pub async fn assess_from_vault(
         }
         Some(_) => {}
     }
-    Ok(assess_vault(rds, snaps, req, None, None, now).await?)
+    // Into a recovery account: its names are not seen from here (the
+    // drill tester checks the target there).
+    let target_here = req.to_account.is_none().then_some(rds);
+    Ok(assess_vault(target_here, snaps, req, None, None, now).await?)
 }
 
 pub async fn run(args: &RestoreArgs) -> Result<(), CliError> {
@@ -215,7 +232,11 @@ pub async fn run(args: &RestoreArgs) -> Result<(), CliError> {
     let id = bus.put(RESTORE_REQUEST, &detail).await?;
     match &args.from_vault {
         Some(account) => println!(
-            "sent `{RESTORE_REQUEST}` (event {id}) in backup account {account}: its drill tester starts it from the vault copy, reports on that account's topic when {} is available and checked, and records it in that account's registry",
+            "sent `{RESTORE_REQUEST}` (event {id}) in backup account {account}: its drill tester starts it from the vault copy{}, reports on that account's topic when {} is available and checked, and records it in that account's registry",
+            req.to_account
+                .as_deref()
+                .map(|to| format!(" (shared with account {to}, copied there under its key, restored there)"))
+                .unwrap_or_default(),
             plan.target
         ),
         None => println!(

@@ -113,7 +113,7 @@ const arnParts = (arn) => {
 const roles = new Map() // role name -> { name, arn, id, tags, inline: [{name, policy, size}], managed: [{arn, name, policy, size}] }
 for (const r of ofType('aws_iam_role')) {
   const v = r.values
-  roles.set(v.name, { name: v.name, arn: v.arn, uniqueId: v.unique_id, tags: v.tags_all ?? v.tags ?? {}, inline: [], managed: [], address: r.address })
+  roles.set(v.name, { name: v.name, arn: v.arn, uniqueId: v.unique_id, tags: v.tags_all ?? v.tags ?? {}, trust: parseJson(v.assume_role_policy, r.address), inline: [], managed: [], address: r.address })
 }
 const nonWhitespace = (s) => s.replace(/\s/g, '').length
 for (const r of ofType('aws_iam_role_policy')) {
@@ -153,11 +153,14 @@ for (const role of roles.values()) {
 // The production account (the functions'); a backup account's roles
 // (modules/vault_account: the vault role `<name>-vault-replicator` and its
 // enforcer's `<name>-vault-retention-enforcer`, its drill tester's
-// `<name>-vault-drill-tester`) are in their own.
+// `<name>-vault-drill-tester`) are in their own, and so is a recovery
+// account's role (modules/recovery_account: `<name>-recovery`, which a
+// backup account's drill tester assumes), each in the account of its ARN.
 const isVaultRole = (r) => r.name.endsWith('-vault-replicator')
+const isRecoveryRole = (r) => r.name.endsWith('-recovery')
 const inBackupAccount = (r) => isVaultRole(r) || r.name.endsWith('-vault-retention-enforcer') || r.name.endsWith('-vault-drill-tester')
 const account =
-  [...roles.values()].filter((r) => !inBackupAccount(r)).map((r) => arnParts(r.arn).account).find(Boolean) ?? '123456789012'
+  [...roles.values()].filter((r) => !inBackupAccount(r) && !isRecoveryRole(r)).map((r) => arnParts(r.arn).account).find(Boolean) ?? '123456789012'
 
 // KMS keys and aliases.
 const keys = new Map() // key ARN -> { arn, id, policy, tags, aliases }
@@ -591,20 +594,30 @@ function sessionOf(f) {
 // vault.rs VAULT_SESSION); its calls there are recorded under the app name
 // `snapshot-replicator-vault` with the account they act in.
 const VAULT_APP = 'snapshot-replicator-vault'
-function vaultSession(role) {
+/** A session of `role` (assumed by another role), in the role's account. */
+function roleSession(role, session) {
   const a = arnParts(role.arn).account
   return {
     role,
     roleArn: role.arn,
     roleId: role.uniqueId,
-    session: 'rempart-snapshot-replicator',
-    sessionArn: `arn:aws:sts::${a}:assumed-role/${role.name}/rempart-snapshot-replicator`,
+    session,
+    sessionArn: `arn:aws:sts::${a}:assumed-role/${role.name}/${session}`,
     tags: role.tags,
     label: `${role.name} (account ${a})`,
     account: a,
   }
 }
+const vaultSession = (role) => roleSession(role, 'rempart-snapshot-replicator')
 const vaultRoles = [...roles.values()].filter(isVaultRole)
+// The recovery accounts' roles, as a backup account's drill tester assumes
+// them (session `rempart-vault-recovery`, the restore-tester's recovery.rs
+// SESSION); its calls there are recorded under its own name
+// (`vault-drill-tester`) with the account they act in.
+const recoverySession = (role) => roleSession(role, 'rempart-vault-recovery')
+const recoveryRoles = [...roles.values()].filter((r) => isRecoveryRole(r) && arnParts(r.arn).account !== account)
+/** The trust policy of a role of the state, as the resource policy of sts:AssumeRole. */
+const trustOf = (role) => ({ policy: role.trust, name: `trust policy of ${role.name}` })
 // Another principal of the account, with AdministratorAccess in its IAM:
 // what resource policies alone must refuse.
 const ADMIN_ROLE = 'rempart-iam-check-administrator'
@@ -618,6 +631,9 @@ const admin = {
   account,
   label: `${ADMIN_ROLE} (an account administrator, not Rempart)`,
 }
+/** The administrator of another account (a backup or a recovery account's). */
+const adminOf = (a) =>
+  a === account ? admin : { ...admin, account: a, roleArn: `arn:aws:iam::${a}:role/${ADMIN_ROLE}`, sessionArn: `arn:aws:sts::${a}:assumed-role/${ADMIN_ROLE}/operator`, label: `${ADMIN_ROLE} of account ${a}` }
 const adminPolicies = [{ name: 'AdministratorAccess', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } }]
 
 // ---------------------------------------------------------------- cases
@@ -712,11 +728,19 @@ if (opts.calls) {
           cases.push({ kind: 'bad', where, why: `function \`${call.function}\` is not deployed in the state` })
           return
         }
+        // A function's call in another account: through the role it assumes
+        // there (a recovery account's).
+        const elsewhere = !vaultRole && call.account && call.account !== sessionOf(f).account
+        const recoveryRole = elsewhere ? recoveryRoles.find((r) => arnParts(r.arn).account === call.account) : undefined
+        if (elsewhere && !recoveryRole) {
+          cases.push({ kind: 'bad', where, why: `${call.function} acted in account ${call.account}, where the state has no role it assumes` })
+          return
+        }
         if (!call.action || !/^[a-z0-9-]+:[A-Za-z0-9*]+$/.test(call.action)) {
           cases.push({ kind: 'bad', where, why: `no IAM action (\`action\`: ${JSON.stringify(call.action)})` })
           return
         }
-        const principal = vaultRole ? vaultSession(vaultRole) : sessionOf(f)
+        const principal = vaultRole ? vaultSession(vaultRole) : recoveryRole ? recoverySession(recoveryRole) : sessionOf(f)
         const origin = { operation: call.operation ?? call.action, test: call.test ?? file }
         const callRegion = call.region ?? f.region
         const targets = call.resources?.length ? call.resources : [{ arn: '*', tags: null }]
@@ -1180,7 +1204,19 @@ for (const f of functions.filter((x) => arnParts(x.arn).account !== account && x
   probe(`${who} cannot mark a vault copy for deletion`, p, 'rds:AddTagsToResource', here('snapshot:rempart-x'), { resourceTags: copyTags, requestTags: { 'rempart:delete-after': '2000-01-01T00:00:00Z' } })
   probe(`${who} cannot move a vault copy to another policy`, p, 'rds:AddTagsToResource', here('snapshot:rempart-x'), { resourceTags: copyTags, requestTags: { 'rempart:policy': 'another' } })
   probe(`${who} cannot lift a legal hold`, p, 'rds:RemoveTagsFromResource', here('snapshot:rempart-x'), { resourceTags: { ...copyTags, 'rempart:legal-hold': 'case-1' }, tagKeys: ['rempart:legal-hold'] })
-  probe(`${who} cannot share a vault copy`, p, 'rds:ModifyDBSnapshotAttribute', here('snapshot:rempart-x'), { resourceTags: copyTags })
+  // With recovery accounts it shares a vault copy (RDS's `restore`
+  // attribute names no account IAM can check: the vault key is what keeps a
+  // copy shared elsewhere unreadable), Rempart's only; without, none.
+  const recovering = Object.keys(JSON.parse(f.env.REMPART_RECOVERY_ACCOUNTS || '{}'))
+  if (recovering.length > 0) {
+    probe(`${who} shares a vault copy (for a recovery account)`, p, 'rds:ModifyDBSnapshotAttribute', here('snapshot:rempart-x'), { resourceTags: copyTags, expect: 'Allowed' })
+    probe(`${who} shares a cluster vault copy (for a recovery account)`, p, 'rds:ModifyDBClusterSnapshotAttribute', here('cluster-snapshot:rempart-x'), { resourceTags: copyTags, expect: 'Allowed' })
+    probe(`${who} cannot share a snapshot of its account that is not Rempart's`, p, 'rds:ModifyDBSnapshotAttribute', here('snapshot:someone-elses-snapshot'), { resourceTags: foreignTags })
+    probe(`${who} cannot share a cluster snapshot of its account that is not Rempart's`, p, 'rds:ModifyDBClusterSnapshotAttribute', here('cluster-snapshot:someone-elses-snapshot'), { resourceTags: foreignTags })
+    probe(`${who} cannot share a production snapshot`, p, 'rds:ModifyDBSnapshotAttribute', rdsArn(region, 'snapshot:rempart-x'), { resourceTags: copyTags, resourceAccountId: account })
+  } else {
+    probe(`${who} cannot share a vault copy`, p, 'rds:ModifyDBSnapshotAttribute', here('snapshot:rempart-x'), { resourceTags: copyTags })
+  }
   probe(`${who} cannot share an EBS vault copy`, p, 'ec2:ModifySnapshotAttribute', ec2Snap(region, 'snap-0aaaaaaaaaaaaaaa0'), { resourceTags: copyTags, context: { 'ec2:Add/userId': ['999999999999'] } })
   probe(`${who} cannot restore from a snapshot that is not Rempart's`, p, 'rds:RestoreDBInstanceFromDBSnapshot', here('snapshot:someone-elses-snapshot'), { resourceTags: foreignTags, requestTags: { 'rempart:restore-test': 'x' }, context: { 'rds:PubliclyAccessible': 'false' } })
   probe(`${who} cannot delete an instance of its account that is not a drill's`, p, 'rds:DeleteDBInstance', here('db:rempart-rt-x-202612030600'), { resourceTags: {} })
@@ -1198,6 +1234,126 @@ for (const f of functions.filter((x) => arnParts(x.arn).account !== account && x
     probe(`${who} cannot overwrite a Redis export of ${b.name}`, p, 's3:PutObject', file, {})
     probe(`${who} cannot bypass the lock of a Redis export of ${b.name}`, p, 's3:BypassGovernanceRetention', file, {})
   }
+}
+// Restores from the vault into a recovery account (modules/recovery_account):
+// the recovery role copies a vault copy shared with its account under its
+// own key, tagged with the request, and restores that copy into NEW private
+// databases tagged with the request; it deletes nothing, copies nothing
+// without the request's tag, writes only a request's tags (with its id)
+// and, on what a request created, the completion mark, and uses no other
+// key. Only the backup account's drill
+// tester may assume it (its trust policy, evaluated with the role's
+// account as the resource's).
+for (const rr of recoveryRoles) {
+  const r = arnParts(rr.arn).account
+  const rs = recoverySession(rr)
+  const who = rs.label
+  const here = (rest) => `arn:aws:rds:${region}:${r}:${rest}`
+  const recoveryOf = (f) => JSON.parse(f.env.REMPART_RECOVERY_ACCOUNTS || '{}')[r]
+  const tester = functions.find((f) => f.crate === 'vault-drill-tester' && recoveryOf(f))
+  const b = tester ? sessionOf(tester).account : undefined
+  const conf = tester ? recoveryOf(tester) : {}
+  const vaultCopy = (type) => `arn:aws:rds:${region}:${b ?? '210987654321'}:${type}:rempart-x`
+  const vaultKey = [...keys.values()].find((k) => b && arnParts(k.arn).account === b)
+  const recoveryKey = [...keys.values()].find((k) => arnParts(k.arn).account === r)
+  const requestTags = {
+    'rempart:restore-request': 'req-1',
+    'rempart:restore-source': 'rewapp-prod-db',
+    'rempart:restore-point': 'rempart-x',
+    'rempart:restore-started': '2026-12-03T06:00:00Z',
+    'rempart:requested-by': 'ops',
+    'rempart:approved-by': 'cto',
+    'rempart:restore-from': vaultCopy('snapshot'),
+  }
+  const copyTags = { ...requestTags, 'rempart:restore-class': 'db.t4g.medium' }
+  const completed = { 'rempart:restore-completed': '2026-12-03T07:00:00Z' }
+  const priv = { 'rds:PubliclyAccessible': 'false' }
+  const via = `rds.${region}.amazonaws.com`
+  const probe = (name, action, resource, extra = {}) => probeIn(name, rs, action, resource, { resourceAccountId: r, ...extra })
+  // The copy: from the backup account's vault copy (the share is AWS's
+  // cross-account grant), into a new snapshot here, with the request's tags.
+  probe(`${who} copies a vault copy shared with its account`, 'rds:CopyDBSnapshot', vaultCopy('snapshot'), { resourceTags: { 'rempart:managed': 'true' }, requestTags: copyTags, expect: 'Allowed' })
+  probe(`${who} copies into a new snapshot tagged with the request`, 'rds:CopyDBSnapshot', here('snapshot:recovered-db'), { requestTags: copyTags, expect: 'Allowed' })
+  probe(`${who} copies a cluster vault copy into a new cluster snapshot tagged with the request`, 'rds:CopyDBClusterSnapshot', here('cluster-snapshot:recovered-aurora'), { requestTags: copyTags, expect: 'Allowed' })
+  probe(`${who} tags its copy as it is made`, 'rds:AddTagsToResource', here('snapshot:recovered-db'), { resourceTags: {}, requestTags: copyTags, expect: 'Allowed' })
+  probe(`${who} cannot copy without the request's tag`, 'rds:CopyDBSnapshot', here('snapshot:recovered-db'), { requestTags: { Name: 'mine' } })
+  probe(`${who} cannot copy a cluster snapshot untagged`, 'rds:CopyDBClusterSnapshot', here('cluster-snapshot:recovered-aurora'), {})
+  probe(`${who} cannot copy as Rempart's (rempart:managed)`, 'rds:CopyDBSnapshot', here('snapshot:recovered-db'), { requestTags: { ...copyTags, 'rempart:managed': 'true' } })
+  probe(`${who} cannot copy a production snapshot`, 'rds:CopyDBSnapshot', rdsArn(region, 'snapshot:rempart-x'), { requestTags: copyTags })
+  // The restore, from a request's copy, into new private databases.
+  probe(`${who} restores its copy into a new instance with the request's tags`, 'rds:RestoreDBInstanceFromDBSnapshot', here('db:recovered-db'), { requestTags, context: priv, expect: 'Allowed' })
+  probe(`${who} restores from a request's copy`, 'rds:RestoreDBInstanceFromDBSnapshot', here('snapshot:recovered-db'), { resourceTags: copyTags, requestTags, context: priv, expect: 'Allowed' })
+  probe(`${who} restores into the region's default subnet group`, 'rds:RestoreDBInstanceFromDBSnapshot', here('subgrp:default'), { requestTags, context: priv, expect: 'Allowed' })
+  probe(`${who} restores a cluster copy into a new cluster with the request's tags`, 'rds:RestoreDBClusterFromSnapshot', here('cluster:recovered-aurora'), { requestTags, expect: 'Allowed' })
+  probe(`${who} creates the restored cluster's member`, 'rds:CreateDBInstance', here('cluster:recovered-aurora'), { resourceTags: requestTags, requestTags, context: priv, expect: 'Allowed' })
+  probe(`${who} tags a restored instance as it is made`, 'rds:AddTagsToResource', here('db:recovered-db'), { resourceTags: {}, requestTags, context: priv, expect: 'Allowed' })
+  probe(`${who} cannot restore without the request's tag`, 'rds:RestoreDBInstanceFromDBSnapshot', here('db:recovered-db'), { requestTags: { Name: 'mine' }, context: priv })
+  probe(`${who} cannot restore a public instance`, 'rds:RestoreDBInstanceFromDBSnapshot', here('db:recovered-db'), { requestTags, context: { 'rds:PubliclyAccessible': 'true' } })
+  probe(`${who} cannot restore a snapshot of its account that is not a request's copy`, 'rds:RestoreDBInstanceFromDBSnapshot', here('snapshot:someone-elses-snapshot'), { resourceTags: foreignTags, requestTags, context: priv })
+  probe(`${who} cannot restore a cluster snapshot of its account that is not a request's copy`, 'rds:RestoreDBClusterFromSnapshot', here('cluster-snapshot:someone-elses-snapshot'), { resourceTags: foreignTags, requestTags })
+  probe(`${who} cannot restore into another subnet group`, 'rds:RestoreDBInstanceFromDBSnapshot', here('subgrp:someone-elses-subnets'), { requestTags, context: priv })
+  probe(`${who} cannot add a member to a cluster that is not a request's`, 'rds:CreateDBInstance', here('cluster:someone-elses-cluster'), { resourceTags: foreignTags, requestTags, context: priv })
+  probe(`${who} cannot create a public member`, 'rds:CreateDBInstance', here('db:recovered-aurora'), { requestTags, context: { 'rds:PubliclyAccessible': 'true' } })
+  if (b) probe(`${who} cannot restore in backup account ${b}`, 'rds:RestoreDBInstanceFromDBSnapshot', `arn:aws:rds:${region}:${b}:db:recovered-db`, { resourceAccountId: b, requestTags, context: priv })
+  // Tags on what exists: the completion mark, on what a request created.
+  probe(`${who} marks a restored instance completed`, 'rds:AddTagsToResource', here('db:recovered-db'), { resourceTags: requestTags, requestTags: completed, expect: 'Allowed' })
+  probe(`${who} marks a failed copy completed`, 'rds:AddTagsToResource', here('snapshot:recovered-db'), { resourceTags: copyTags, requestTags: completed, expect: 'Allowed' })
+  probe(`${who} cannot retag a request's database without the request's tag`, 'rds:AddTagsToResource', here('db:recovered-db'), { resourceTags: requestTags, requestTags: { 'rempart:requested-by': 'someone-else' } })
+  probe(`${who} cannot untag a request's copy`, 'rds:RemoveTagsFromResource', here('snapshot:recovered-db'), { resourceTags: copyTags, tagKeys: ['rempart:restore-request'] })
+  probe(`${who} cannot mark another database completed`, 'rds:AddTagsToResource', here('db:someone-elses-db'), { resourceTags: foreignTags, requestTags: completed })
+  probe(`${who} cannot tag another database`, 'rds:AddTagsToResource', here('db:someone-elses-db'), { resourceTags: foreignTags, requestTags: { Owner: 'rempart' } })
+  probe(`${who} cannot mark a database of its account as Rempart's`, 'rds:AddTagsToResource', here('db:someone-elses-db'), { resourceTags: foreignTags, requestTags: { ...requestTags, 'rempart:managed': 'true' } })
+  probe(`${who} cannot tag a cluster completed`, 'rds:AddTagsToResource', here('cluster:recovered-aurora'), { resourceTags: requestTags, requestTags: { ...completed, 'rempart:restore-test': 'x' } })
+  // Nothing deleted, modified or shared, a request's or another's.
+  for (const [action, rest] of [
+    ['rds:DeleteDBSnapshot', 'snapshot:recovered-db'],
+    ['rds:DeleteDBClusterSnapshot', 'cluster-snapshot:recovered-aurora'],
+    ['rds:DeleteDBInstance', 'db:recovered-db'],
+    ['rds:DeleteDBCluster', 'cluster:recovered-aurora'],
+    ['rds:ModifyDBInstance', 'db:recovered-db'],
+    ['rds:ModifyDBSnapshotAttribute', 'snapshot:recovered-db'],
+  ]) {
+    probe(`${who} cannot ${action.slice(4)} a request's ${rest.split(':')[0]}`, action, here(rest), { resourceTags: copyTags })
+    probe(`${who} cannot ${action.slice(4)} another's ${rest.split(':')[0]}`, action, here(`${rest.split(':')[0]}:someone-elses`), { resourceTags: foreignTags })
+  }
+  probe(`${who} cannot delete a vault copy`, 'rds:DeleteDBSnapshot', vaultCopy('snapshot'), { resourceAccountId: b, resourceTags: { 'rempart:managed': 'true' } })
+  // The keys: its own and the vault key, through RDS only; no other.
+  if (recoveryKey) {
+    const k = { resourceTags: recoveryKey.tags }
+    probe(`${who} lets RDS encrypt under its key`, 'kms:CreateGrant', recoveryKey.arn, { ...k, via, expect: 'Allowed' })
+    probe(`${who} encrypts its copy under its key through RDS`, 'kms:GenerateDataKey', recoveryKey.arn, { ...k, via, expect: 'Allowed' })
+    probe(`${who} cannot decrypt with its key outside RDS`, 'kms:Decrypt', recoveryKey.arn, k)
+  }
+  if (vaultKey) {
+    const k = { resourceAccountId: b, resourceTags: vaultKey.tags }
+    probe(`${who} reads a shared vault copy through RDS (vault key of ${b})`, 'kms:Decrypt', vaultKey.arn, { ...k, via, expect: 'Allowed' })
+    probe(`${who} lets RDS use the vault key of ${b} for its copy`, 'kms:CreateGrant', vaultKey.arn, { ...k, via, expect: 'Allowed' })
+    probe(`${who} cannot decrypt with the vault key of ${b} outside RDS`, 'kms:Decrypt', vaultKey.arn, k)
+    probe(`${who} cannot encrypt under the vault key of ${b}`, 'kms:GenerateDataKey', vaultKey.arn, { ...k, via })
+    probeIn(`${adminOf(r).label} (not the recovery role) cannot read the vault copies of ${b}`, adminOf(r), 'kms:Decrypt', vaultKey.arn, { ...k, via, identityPolicies: adminPolicies })
+  }
+  for (const other of [...keys.values()].filter((x) => x !== recoveryKey && x !== vaultKey)) {
+    const label = other.aliases[0] ?? other.arn
+    probe(`${who} cannot use ${label} of account ${arnParts(other.arn).account}`, 'kms:CreateGrant', other.arn, { resourceAccountId: arnParts(other.arn).account, resourceTags: other.tags, via })
+  }
+  probe(`${who} cannot use another key of its account`, 'kms:CreateGrant', `arn:aws:kms:${region}:${r}:key/00000000-0000-0000-0000-000000000000`, { via })
+  // Who may assume it: the drill tester of the backup account, with the
+  // external id when one is set; no production role, no administrator of
+  // production or of the backup account.
+  const externalId = conf.external_id ? { 'sts:ExternalId': conf.external_id } : {}
+  const assume = (name, principal, extra = {}) => probeIn(name, principal, 'sts:AssumeRole', rr.arn, { resourcePolicy: trustOf(rr), resourceAccountId: r, region, context: externalId, ...extra })
+  if (tester) {
+    const t = sessionOf(tester)
+    assume(`${t.label} assumes ${rr.name} of recovery account ${r}`, t, { expect: 'Allowed' })
+    if (conf.external_id) assume(`${t.label} cannot assume ${rr.name} of recovery account ${r} without the external id`, t, { context: {} })
+    probeIn(`${t.label} assumes no other role of recovery account ${r}`, t, 'sts:AssumeRole', `arn:aws:iam::${r}:role/OrganizationAccountAccessRole`, {})
+  }
+  const others = [
+    ...functions.filter((f) => f !== tester).map((f) => sessionOf(f)),
+    ...vaultRoles.map((v) => vaultSession(v)),
+    ...[...new Set([account, b].filter(Boolean))].map((a) => ({ ...adminOf(a), identityPolicies: adminPolicies })),
+  ]
+  for (const p of others) assume(`${p.label} cannot assume ${rr.name} of recovery account ${r}`, p, p.identityPolicies ? { identityPolicies: p.identityPolicies } : {})
 }
 if (vaultRoles.length > 0 && functionByCrate('snapshot-replicator')) {
   const p = sessionOf(functionByCrate('snapshot-replicator'))
@@ -1225,7 +1381,7 @@ for (const k of keys.values()) {
   // The administrator of the key's own account (a backup account's for the
   // vault key).
   const a = arnParts(k.arn).account
-  const who = a === account ? admin : { ...admin, account: a, roleArn: `arn:aws:iam::${a}:role/${ADMIN_ROLE}`, sessionArn: `arn:aws:sts::${a}:assumed-role/${ADMIN_ROLE}/operator`, label: `${ADMIN_ROLE} of account ${a}` }
+  const who = adminOf(a)
   for (const action of ['kms:DisableKey', 'kms:ScheduleKeyDeletion']) {
     probe(`an account administrator (not break-glass) cannot ${action.slice(4)} ${label}`, who, action, k.arn, { identityPolicies: adminPolicies, resourceTags: k.tags })
   }

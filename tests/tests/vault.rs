@@ -1102,6 +1102,45 @@ async fn a_redis_export_reaches_the_vault_bucket_and_cannot_be_deleted_early() {
     assert_eq!(done.details["snapshot"], name.as_str(), "{done:?}");
 }
 
+/// Production's side of the vault tests: the share key
+/// (`alias/rempart-vault-share`), a customer key both usable by the backup
+/// account, and under that key a PostgreSQL instance `vaulted-db` and an
+/// Aurora cluster `vaulted-aurora`. Production's RDS client and the key.
+async fn vaulted_sources(h: &Harness) -> (aws_sdk_rds::Client, String) {
+    let kms = aws_sdk_kms::Client::new(&h.cfg);
+    create_key(
+        &kms,
+        Some(key_policy(Some(VAULT))),
+        Some("alias/rempart-vault-share"),
+    )
+    .await;
+    let cmk = create_key(&kms, Some(key_policy(Some(VAULT))), None).await;
+    let rds = aws_sdk_rds::Client::new(&h.cfg);
+    rds.create_db_instance()
+        .db_instance_identifier("vaulted-db")
+        .engine("postgres")
+        .db_instance_class("db.t4g.micro")
+        .allocated_storage(20)
+        .master_username("app")
+        .master_user_password("not-a-real-password")
+        .storage_encrypted(true)
+        .kms_key_id(&cmk)
+        .send()
+        .await
+        .expect("instance");
+    rds.create_db_cluster()
+        .db_cluster_identifier("vaulted-aurora")
+        .engine("aurora-postgresql")
+        .master_username("app")
+        .master_user_password("not-a-real-password")
+        .storage_encrypted(true)
+        .kms_key_id(&cmk)
+        .send()
+        .await
+        .expect("cluster");
+    (rds, cmk)
+}
+
 /// The drill tester of the backup account, as modules/vault_account
 /// deploys it (`rempart-vault-drill-tester`, with `REMPART_VAULT_OF`).
 const DRILL_ROLE: &str = "arn:aws:iam::210987654321:role/rempart-vault-drill-tester";
@@ -1174,39 +1213,9 @@ async fn a_vault_drill_restores_the_air_gapped_copies_in_the_backup_account() {
         )
     };
     let (h, admin, vault_key) = with_backup_account(drill_policy).await;
-    let kms = aws_sdk_kms::Client::new(&h.cfg);
-    create_key(
-        &kms,
-        Some(key_policy(Some(VAULT))),
-        Some("alias/rempart-vault-share"),
-    )
-    .await;
-    let cmk = create_key(&kms, Some(key_policy(Some(VAULT))), None).await;
-    let rds = aws_sdk_rds::Client::new(&h.cfg);
+    let (rds, cmk) = vaulted_sources(&h).await;
     let ec2 = aws_sdk_ec2::Client::new(&h.cfg);
     let rtag = |k: &str, v: &str| aws_sdk_rds::types::Tag::builder().key(k).value(v).build();
-    rds.create_db_instance()
-        .db_instance_identifier("vaulted-db")
-        .engine("postgres")
-        .db_instance_class("db.t4g.micro")
-        .allocated_storage(20)
-        .master_username("app")
-        .master_user_password("not-a-real-password")
-        .storage_encrypted(true)
-        .kms_key_id(&cmk)
-        .send()
-        .await
-        .expect("instance");
-    rds.create_db_cluster()
-        .db_cluster_identifier("vaulted-aurora")
-        .engine("aurora-postgresql")
-        .master_username("app")
-        .master_user_password("not-a-real-password")
-        .storage_encrypted(true)
-        .kms_key_id(&cmk)
-        .send()
-        .await
-        .expect("cluster");
     let volume = ec2
         .create_volume()
         .availability_zone("eu-west-1a")
@@ -1578,5 +1587,435 @@ async fn a_vault_drill_restores_the_air_gapped_copies_in_the_backup_account() {
         all.db_instances().len(),
         1,
         "only the restore on request: {all:?}"
+    );
+}
+
+/// The recovery account of the backup account (modules/recovery_account).
+const RECOVERY: &str = "444455556666";
+const RECOVERY_ROLE: &str = "arn:aws:iam::444455556666:role/rempart-recovery";
+const RECOVERY_KEY: &str = "arn:aws:kms:eu-west-1:444455556666:alias/rempart-recovery";
+
+/// The accounts a DB snapshot and a cluster snapshot of the account `cfg`
+/// acts in are shared with (their `restore` attribute).
+async fn vault_shares(
+    cfg: &aws_config::SdkConfig,
+    db_snapshot: &str,
+    cluster_snapshot: &str,
+) -> (Vec<String>, Vec<String>) {
+    let rds = aws_sdk_rds::Client::new(cfg);
+    let db = rds
+        .describe_db_snapshot_attributes()
+        .db_snapshot_identifier(db_snapshot)
+        .send()
+        .await
+        .expect("attributes");
+    let cluster = rds
+        .describe_db_cluster_snapshot_attributes()
+        .db_cluster_snapshot_identifier(cluster_snapshot)
+        .send()
+        .await
+        .expect("attributes");
+    (
+        db.db_snapshot_attributes_result()
+            .map(|r| {
+                r.db_snapshot_attributes()
+                    .iter()
+                    .flat_map(|x| x.attribute_values().to_vec())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        cluster
+            .db_cluster_snapshot_attributes_result()
+            .map(|r| {
+                r.db_cluster_snapshot_attributes()
+                    .iter()
+                    .flat_map(|x| x.attribute_values().to_vec())
+                    .collect()
+            })
+            .unwrap_or_default(),
+    )
+}
+
+/// One run of a restore-tester, its future on the heap: the many runs of
+/// one test would otherwise each take their room on the test's stack
+/// (debug builds do not share it between them).
+async fn run_tester(
+    deps: &rempart_restore_tester::Deps,
+    event: Value,
+) -> rempart_aws::error::Result<rempart_restore_tester::TesterReport> {
+    Box::pin(rempart_restore_tester::handle(deps, event)).await
+}
+
+/// `CopyDBSnapshot` into `denied-*` answered as RDS does when the vault
+/// key's policy does not let the recovery account use it: moto enforces no
+/// key policy (a gap answered at the HTTP level).
+fn vault_key_denied(r: &Request) -> Option<(String, String)> {
+    if rempart_testkit::proxy::operation(r) != "rds:CopyDBSnapshot"
+        || !String::from_utf8_lossy(&r.body).contains("TargetDBSnapshotIdentifier=denied-")
+    {
+        return None;
+    }
+    Some((
+        "400 Bad Request".into(),
+        r#"<ErrorResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><Error><Type>Sender</Type><Code>KMSKeyNotAccessibleFault</Code><Message>The source snapshot KMS key [arn:aws:kms:eu-west-1:210987654321:key/vault] does not exist, is not enabled or you do not have permissions to access it.</Message></Error><RequestId>recovery-test</RequestId></ErrorResponse>"#.into(),
+    ))
+}
+
+/// Proves a restore from the vault lands in a separate recovery account,
+/// with production out of the picture: a database and an Aurora cluster
+/// reach the backup account; a request naming the recovery account
+/// (`to_account`) makes the backup account's drill tester share the newest
+/// vault copy with it and copy it there, through the recovery role, under
+/// the recovery account's key, tagged with the request; the next run finds
+/// the copy made, restores it there into the requested name and removes
+/// the share; the run after checks the database and records
+/// `restore.completed` with the RTO from the request (600 s: copy, then
+/// restore) and the account in the backup account's registry. The copy and
+/// the database stay there; nothing is restored in the backup account or
+/// production. Refused, with nothing shared: an account that is not one of
+/// the backup account's recovery accounts, and `to_account` sent to
+/// production's restore-tester. A copy the vault key does not allow
+/// fails to start, is reported naming the key and the role, and leaves
+/// nothing shared.
+#[tokio::test]
+async fn a_restore_from_the_vault_lands_in_the_recovery_account() {
+    let (h, admin, _) = with_backup_account(policy).await;
+    let (rds, _) = vaulted_sources(&h).await;
+    let rtag = |k: &str, v: &str| aws_sdk_rds::types::Tag::builder().key(k).value(v).build();
+    let at = "2026-12-02T02:00:00Z";
+    let managed = |source: String| {
+        [
+            ("rempart:managed", "true".to_string()),
+            ("rempart:policy", "vaulted".to_string()),
+            ("rempart:scheduled-at", at.to_string()),
+            ("rempart:source", source),
+        ]
+    };
+    let mut snap = rds
+        .create_db_snapshot()
+        .db_instance_identifier("vaulted-db")
+        .db_snapshot_identifier("rempart-vaulted-vaulted-db-20261202-0200");
+    for (k, v) in managed(format!("arn:aws:rds:eu-west-1:{PROD}:db:vaulted-db")) {
+        snap = snap.tags(rtag(k, &v));
+    }
+    snap.send().await.expect("db snapshot");
+    let mut csnap = rds
+        .create_db_cluster_snapshot()
+        .db_cluster_identifier("vaulted-aurora")
+        .db_cluster_snapshot_identifier("rempart-vaulted-vaulted-aurora-20261202-0200");
+    for (k, v) in managed(format!(
+        "arn:aws:rds:eu-west-1:{PROD}:cluster:vaulted-aurora"
+    )) {
+        csnap = csnap.tags(rtag(k, &v));
+    }
+    csnap.send().await.expect("cluster snapshot");
+    for _ in 0..3 {
+        sweep(&h.replicator).await;
+    }
+    let in_vault = snapshots(&admin).await;
+    assert_eq!(in_vault.len(), 2, "both reach the vault: {in_vault:?}");
+    let copy_of = |needle: &str| -> String {
+        in_vault
+            .iter()
+            .find(|(_, _, t)| {
+                t.get("rempart:copy-of")
+                    .is_some_and(|a| a.ends_with(needle))
+            })
+            .map(|(id, _, _)| id.clone())
+            .unwrap_or_else(|| panic!("a vault copy of {needle}: {in_vault:?}"))
+    };
+    let db_copy = copy_of("rempart-vaulted-vaulted-db-20261202-0200");
+    let aurora_copy = copy_of("rempart-vaulted-vaulted-aurora-20261202-0200");
+
+    // The recovery account: its key, made by its administrator.
+    let recovery_admin = assume(
+        &h.cfg,
+        "arn:aws:iam::444455556666:role/OrganizationAccountAccessRole",
+        None,
+        "test-admin",
+    )
+    .await;
+    let recovery_key = create_key(
+        &aws_sdk_kms::Client::new(&recovery_admin),
+        None,
+        Some("alias/rempart-recovery"),
+    )
+    .await;
+    assert!(recovery_key.contains(RECOVERY), "{recovery_key}");
+    let accounts = rempart_core::recovery::parse_recovery_accounts(
+        &json!({RECOVERY: {"role": RECOVERY_ROLE, "kms_key": RECOVERY_KEY, "external_id": "rempart-recovery"}})
+            .to_string(),
+    )
+    .expect("recovery accounts");
+    let (vault_registry, mut tester) = vault_drill_tester(&h, &admin, PROD).await;
+    tester.recovery = accounts.clone();
+
+    let request = |id: &str, db: &str, target: &str, to: &str, time| {
+        let mut ev: Value = serde_json::from_str(include_str!(
+            "../../events/restore-tester/request-from-vault-to-recovery.json"
+        ))
+        .expect("JSON");
+        ev["id"] = id.into();
+        ev["time"] = rempart_core::time::rfc3339(time).into();
+        ev["detail"]["database"] = db.into();
+        ev["detail"]["target"] = target.into();
+        ev["detail"]["to_account"] = to.into();
+        ev
+    };
+    let t0 = chrono::Utc::now() + chrono::TimeDelta::minutes(1);
+    let vault_rds = aws_sdk_rds::Client::new(&admin);
+    let recovery_rds = aws_sdk_rds::Client::new(&recovery_admin);
+
+    // Refused first, nothing shared: an account that is not a recovery
+    // account, and production's own restore-tester.
+    let stranger = run_tester(
+        &tester,
+        request(
+            "to-stranger",
+            "vaulted-db",
+            "stranger-db",
+            "777788889999",
+            t0,
+        ),
+    )
+    .await
+    .expect("refusal");
+    assert_eq!(stranger.requests[0]["state"], "refused", "{stranger:?}");
+    assert!(
+        stranger.requests[0]["reason"].as_str().is_some_and(|r| r
+            .contains("777788889999 is not a recovery account")
+            && r.contains(RECOVERY)),
+        "{stranger:?}"
+    );
+    let production_tester = h.restore_tester_through(&h.aws.endpoint).await;
+    let in_production = run_tester(
+        &production_tester,
+        request("to-from-prod", "vaulted-db", "prod-db", RECOVERY, t0),
+    )
+    .await
+    .expect("refusal");
+    assert_eq!(
+        in_production.requests[0]["state"], "refused",
+        "{in_production:?}"
+    );
+    assert_eq!(
+        vault_shares(&admin, &db_copy, &aurora_copy).await,
+        (vec![], vec![]),
+        "nothing shared by a refusal"
+    );
+
+    // The request: shared, and copied into the recovery account.
+    let started = run_tester(
+        &tester,
+        request(
+            "to-recovery",
+            "vaulted-db",
+            "vaulted-db-recovered",
+            RECOVERY,
+            t0,
+        ),
+    )
+    .await
+    .expect("request");
+    assert_eq!(started.requests[0]["state"], "copying", "{started:?}");
+    assert_eq!(started.requests[0]["account"], RECOVERY, "{started:?}");
+    let aurora_started = run_tester(
+        &tester,
+        request(
+            "to-recovery-aurora",
+            "vaulted-aurora",
+            "vaulted-aurora-recovered",
+            RECOVERY,
+            t0,
+        ),
+    )
+    .await
+    .expect("request");
+    assert_eq!(
+        aurora_started.requests[0]["state"], "copying",
+        "{aurora_started:?}"
+    );
+    assert_eq!(
+        vault_shares(&admin, &db_copy, &aurora_copy).await,
+        (vec![RECOVERY.to_string()], vec![RECOVERY.to_string()]),
+        "both vault copies shared with the recovery account only"
+    );
+    let copies = snapshots(&recovery_admin).await;
+    let (_, key, tags) = copies
+        .iter()
+        .find(|(id, _, _)| id == "vaulted-db-recovered")
+        .unwrap_or_else(|| panic!("the copy in the recovery account: {copies:?}"));
+    assert!(
+        key.contains(RECOVERY),
+        "under the recovery account's key: {key}"
+    );
+    assert_eq!(
+        tags.get("rempart:restore-request").map(String::as_str),
+        Some("to-recovery")
+    );
+    assert!(
+        tags.get("rempart:restore-from")
+            .is_some_and(|a| a.contains(VAULT) && a.ends_with(&db_copy)),
+        "{tags:?}"
+    );
+    let redelivered = run_tester(
+        &tester,
+        request(
+            "to-recovery",
+            "vaulted-db",
+            "vaulted-db-recovered",
+            RECOVERY,
+            t0,
+        ),
+    )
+    .await
+    .expect("redelivery");
+    assert_eq!(
+        redelivered.requests[0]["state"], "already-started",
+        "{redelivered:?}"
+    );
+
+    // The next run: the copies are made, restored there, shares removed.
+    let second = run_tester(&tester, tester_tick(t0 + chrono::TimeDelta::minutes(5)))
+        .await
+        .expect("restoring");
+    let restoring: Vec<&Value> = second
+        .requests
+        .iter()
+        .filter(|r| r["state"] == "restoring")
+        .collect();
+    assert_eq!(restoring.len(), 2, "{second:?}");
+    assert_eq!(
+        vault_shares(&admin, &db_copy, &aurora_copy).await,
+        (vec![], vec![]),
+        "the shares are removed once the copies are made"
+    );
+    let restored = recovery_rds
+        .describe_db_instances()
+        .db_instance_identifier("vaulted-db-recovered")
+        .send()
+        .await
+        .expect("the database restored in the recovery account");
+    let i = &restored.db_instances()[0];
+    let itags = rds_tags(i.tag_list());
+    assert_eq!(
+        itags.get("rempart:restore-request").map(String::as_str),
+        Some("to-recovery")
+    );
+    assert_eq!(
+        itags.get("rempart:restore-point"),
+        Some(&db_copy),
+        "{itags:?}"
+    );
+    assert!(
+        recovery_rds
+            .describe_db_clusters()
+            .db_cluster_identifier("vaulted-aurora-recovered")
+            .send()
+            .await
+            .is_ok(),
+        "the cluster restored in the recovery account"
+    );
+
+    // The run after: checked, recorded with the RTO and the account.
+    let third = run_tester(&tester, tester_tick(t0 + chrono::TimeDelta::minutes(10)))
+        .await
+        .expect("followed");
+    for target in ["vaulted-db-recovered", "vaulted-aurora-recovered"] {
+        let done = third
+            .requests
+            .iter()
+            .find(|r| r["target"] == target && r.get("rto_s").is_some())
+            .unwrap_or_else(|| panic!("{target} concluded: {third:?}"));
+        assert_eq!(done["rto_s"], 600, "{done}");
+        assert_eq!(done["account"], RECOVERY, "{done}");
+        assert!(
+            done["checks"]
+                .as_array()
+                .is_some_and(|c| !c.is_empty() && c.iter().all(|c| c["ok"] == true)),
+            "{done}"
+        );
+    }
+    let records = vault_registry
+        .records("rds-instance#eu-west-1#vaulted-db")
+        .await
+        .expect("records");
+    let completed = records
+        .iter()
+        .find(|r| r.action == "restore.completed")
+        .unwrap_or_else(|| panic!("{records:?}"));
+    assert_eq!(
+        completed.outcome,
+        rempart_core::announce::Outcome::Success,
+        "{completed:?}"
+    );
+    assert_eq!(completed.details["account"], RECOVERY, "{completed:?}");
+    // Kept there; nothing restored in the backup account.
+    assert_eq!(
+        snapshots(&recovery_admin).await.len(),
+        2,
+        "the copies are kept"
+    );
+    let in_backup = vault_rds
+        .describe_db_instances()
+        .send()
+        .await
+        .expect("describe");
+    assert!(
+        in_backup.db_instances().is_empty(),
+        "nothing restored in the backup account: {in_backup:?}"
+    );
+    let fourth = run_tester(&tester, tester_tick(t0 + chrono::TimeDelta::minutes(15)))
+        .await
+        .expect("quiet");
+    assert!(
+        fourth.requests.is_empty(),
+        "reported once, then left alone: {fourth:?}"
+    );
+
+    // A copy the vault key does not allow: reported, nothing shared.
+    let proxy = rempart_testkit::proxy::CountingProxy::with_hooks(
+        &h.aws.endpoint,
+        Some(Arc::new(vault_key_denied)),
+        None,
+    )
+    .await
+    .expect("proxy");
+    let proxied = rempart_testkit::local::sdk_config_for(&proxy.url(), "eu-west-1").await;
+    let mut denied_tester = rempart_restore_tester::Deps::for_backup_account(
+        &assume(&proxied, DRILL_ROLE, None, "rempart-vault-drill-tester").await,
+        rempart_integration::TABLE,
+        tester.topic.arn(),
+        rempart_core::policy::PolicySource::File(h.policy_file.clone()),
+        PROD,
+    )
+    .expect("tester deps");
+    denied_tester.recovery = accounts;
+    let denied = run_tester(
+        &denied_tester,
+        request(
+            "to-recovery-denied",
+            "vaulted-db",
+            "denied-db",
+            RECOVERY,
+            t0 + chrono::TimeDelta::minutes(20),
+        ),
+    )
+    .await
+    .expect("reported");
+    assert_eq!(denied.requests[0]["state"], "failed", "{denied:?}");
+    let reason = denied.requests[0]["reason"].as_str().unwrap_or("");
+    for needle in [
+        RECOVERY_KEY,
+        RECOVERY_ROLE,
+        "KMSKeyNotAccessibleFault",
+        "share was removed",
+    ] {
+        assert!(reason.contains(needle), "{needle}: {reason}");
+    }
+    assert_eq!(
+        vault_shares(&admin, &db_copy, &aurora_copy).await,
+        (vec![], vec![]),
+        "no share left by a copy that failed"
     );
 }

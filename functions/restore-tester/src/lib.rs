@@ -48,6 +48,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
+mod recovery;
+
 pub const NAME: &str = "restore-tester";
 /// The name of its deployment in the DR region, in drill mode.
 pub const DRILL_NAME: &str = "drill-tester";
@@ -62,6 +64,9 @@ pub const VAULT_OF_ENV: &str = "REMPART_VAULT_OF";
 pub const VAULT_REDIS_BUCKET_ENV: &str = "REMPART_VAULT_REDIS_BUCKET";
 /// The detail-type of a restore on request (source `rempart`).
 pub const RESTORE_REQUEST: &str = "Rempart Restore Request";
+/// A backup account's recovery accounts (modules/vault_account's
+/// `recovery_accounts`, as JSON: [`rempart_core::recovery::parse_recovery_accounts`]).
+pub const RECOVERY_ACCOUNTS_ENV: &str = "REMPART_RECOVERY_ACCOUNTS";
 
 #[derive(Clone, Debug)]
 pub struct Deps {
@@ -105,6 +110,12 @@ pub struct Deps {
     /// In a backup account: its Object Lock bucket of Redis exports
     /// (`REMPART_VAULT_REDIS_BUCKET`), whose files seed the Redis drills.
     pub vault_redis_bucket: Option<String>,
+    /// In a backup account: the recovery accounts its restores on request
+    /// may go to (`REMPART_RECOVERY_ACCOUNTS`, [`recovery`]).
+    pub recovery: BTreeMap<String, rempart_core::recovery::RecoveryAccount>,
+    /// The function's own configuration: the recovery accounts' roles are
+    /// assumed from it.
+    pub cfg: SdkConfig,
 }
 
 /// `tests` (the default: restore tests and requests in the function's
@@ -129,6 +140,10 @@ impl Deps {
             (None | Some("drills"), Some(production)) => {
                 let mut d = Deps::for_backup_account(cfg, &table, &topic, policy, &production)?;
                 d.vault_redis_bucket = set(VAULT_REDIS_BUCKET_ENV);
+                d.recovery = rempart_core::recovery::parse_recovery_accounts(
+                    &set(RECOVERY_ACCOUNTS_ENV).unwrap_or_default(),
+                )
+                .map_err(|e| Error::Config(format!("{RECOVERY_ACCOUNTS_ENV}: {e}")))?;
                 d
             }
             (Some(other), Some(_)) => {
@@ -254,6 +269,8 @@ impl Deps {
             drills: false,
             vault_of: None,
             vault_redis_bucket: None,
+            recovery: BTreeMap::new(),
+            cfg: cfg.clone(),
         })
     }
 }
@@ -517,7 +534,19 @@ async fn requests_tick(
             .cluster
             .as_deref()
             .and_then(|c| request_clusters.iter().find(|x| x.id == c));
-        follow_request(deps, i, cluster, now, report).await?;
+        follow_request(deps, &deps.rds, None, i, cluster, now, report).await?;
+    }
+    if deps.vault_of.is_some() {
+        for (account, conf) in &deps.recovery {
+            let r = Box::pin(recovery::Remote::reach(deps, account, conf)).await;
+            // A recovery account out of reach does not stop the drills.
+            if let Err(e) = Box::pin(r.tick(deps, now, report)).await {
+                tracing::warn!(account = %account, error = %e, "recovery account not followed");
+                report
+                    .failed
+                    .push(format!("recovery account {account}: {e}"));
+            }
+        }
     }
     Ok(restored)
 }
@@ -1751,9 +1780,11 @@ fn is_not_found(code: &str) -> bool {
 /// that names no snapshot takes the newest copy, by when this account made
 /// it. The restored instance or cluster goes to the region's default
 /// subnet group, with the snapshot's class (a cluster's one instance:
-/// the request's class, else the default).
+/// the request's class, else the default). The target's name is checked
+/// free in `target_rds`, the account the restore goes to (`None`: not
+/// checked, the account is not reachable from the caller).
 pub async fn assess_vault(
-    rds: &Rds,
+    target_rds: Option<&Rds>,
     snaps: Vec<SnapshotInfo>,
     req: &RestoreRequest,
     production: Option<&str>,
@@ -1786,8 +1817,10 @@ pub async fn assess_vault(
             },
         ));
     };
-    let (already_started, decision) =
-        plan_against_target(rds, &req, kind, &windows, request_id, now).await?;
+    let (already_started, decision) = match target_rds {
+        Some(rds) => plan_against_target(rds, &req, kind, &windows, request_id, now).await?,
+        None => (false, decide(&req, &windows, false, now)),
+    };
     Ok((
         req,
         Assessment {
@@ -1811,15 +1844,57 @@ async fn request(
     now: DateTime<Utc>,
 ) -> Result<TesterReport> {
     let mut report = TesterReport::default();
-    let (vault_req, a) = match &deps.vault_of {
+    // Into a recovery account (from a vault only): reached through its role.
+    let recovery = rempart_core::recovery::recovery_of(
+        req.to_account.as_deref(),
+        deps.vault_of.is_some(),
+        &deps.recovery,
+    );
+    let remote = match &recovery {
+        Ok(Some((account, r))) => Some(Box::pin(recovery::Remote::reach(deps, account, r)).await),
+        _ => None,
+    };
+    let mut vault_snaps = Vec::new();
+    let (vault_req, mut a) = match &deps.vault_of {
         Some(production) => {
-            let snaps = deps.rds.managed_snapshots().await?;
-            let (r, a) =
-                assess_vault(&deps.rds, snaps, req, Some(production), Some(id), now).await?;
+            vault_snaps = deps.rds.managed_snapshots().await?;
+            let target_rds = remote.as_ref().map_or(&deps.rds, |r| &r.rds);
+            let (r, mut a) = Box::pin(assess_vault(
+                Some(target_rds),
+                vault_snaps.clone(),
+                req,
+                Some(production),
+                Some(id),
+                now,
+            ))
+            .await
+            .or_else(|e| match &remote {
+                // A recovery account that cannot be reached refuses the
+                // request (reported), rather than failing the run.
+                Some(r) if !e.is_retryable() => Ok((
+                    req.clone(),
+                    Assessment {
+                        database: req.database.trim().to_string(),
+                        kind: ResourceKind::RdsInstance,
+                        windows: Windows::default(),
+                        subnet_group: None,
+                        class: None,
+                        already_started: false,
+                        decision: Err(r.unreachable(&e)),
+                    },
+                )),
+                _ => Err(e),
+            })?;
+            if let Err(why) = &recovery {
+                a.decision = Err(why.clone());
+            }
             (Some(r), a)
         }
         None => (None, assess(&deps.rds, req, Some(id), now).await?),
     };
+    if let (Err(why), None) = (&recovery, &deps.vault_of) {
+        a.decision = Err(why.clone());
+    }
     // From a vault, the request as completed (its snapshot: the newest copy
     // when it named none).
     let req = vault_req.as_ref().unwrap_or(req);
@@ -1926,7 +2001,22 @@ async fn request(
         parameter_group: None,
         security_groups: &[],
     };
-    let started = match &plan.source {
+    let started = match (&plan.source, &remote) {
+        (RestoreSource::Snapshot(s), Some(r)) => {
+            match Box::pin(r.start_copy(deps, &vault_snaps, a.kind, s, &plan.target, req, &tags))
+                .await
+            {
+                Ok(true) => Ok(()),
+                Ok(false) => {
+                    // A redelivery: the copy is there already.
+                    report.requests.push(
+                        json!({"request": id, "state": "already-started", "target": plan.target, "account": r.account}),
+                    );
+                    return Ok(report);
+                }
+                Err(e) => Err(e),
+            }
+        }
         _ if a.kind == ResourceKind::AuroraCluster => {
             let from = match &plan.source {
                 RestoreSource::Snapshot(s) => ClusterFrom::Snapshot(s),
@@ -1944,7 +2034,7 @@ async fn request(
                 .restore_cluster(from, &plan.target, class, &placement, &tags)
                 .await
         }
-        RestoreSource::Snapshot(s) => {
+        (RestoreSource::Snapshot(s), None) => {
             deps.rds
                 .restore_instance(
                     s,
@@ -1955,7 +2045,7 @@ async fn request(
                 )
                 .await
         }
-        RestoreSource::PointInTime(t) => {
+        (RestoreSource::PointInTime(t), _) => {
             deps.rds
                 .restore_instance_to_time(
                     &db,
@@ -1995,32 +2085,43 @@ async fn request(
             return Ok(report);
         }
     }
+    let into = match &remote {
+        Some(r) => format!(
+            "{} in account {} ({point} shared with it and being copied there under {}, then restored)",
+            plan.target, r.account, r.conf.kms_key
+        ),
+        None => plan.target.clone(),
+    };
     announce(
         deps,
         &r,
         Severity::Info,
         summary,
         format!(
-            "Restore of {db} to {point} into {} started, requested by {} ({}), approved by {}",
-            plan.target,
+            "Restore of {db} to {point} into {into} started, requested by {} ({}), approved by {}",
             req.requested_by.trim(),
             req.reason.trim(),
             req.approved_by.trim()
         ),
     )
     .await?;
-    report
-        .requests
-        .push(json!({"request": id, "state": "started", "target": plan.target, "point": point}));
+    report.requests.push(json!({
+        "request": id, "state": if remote.is_some() { "copying" } else { "started" },
+        "target": plan.target, "point": point,
+        "account": remote.as_ref().map(|r| r.account.clone()),
+    }));
     Ok(report)
 }
 
-/// Follows an instance restored on request: once it is available (or has
+/// Follows an instance restored on request (by `rds`: in the function's
+/// account, or in the recovery `account`): once it is available (or has
 /// failed), runs the checks, records and announces `restore.completed` with
 /// the timestamps, and tags it completed. The instance is the requester's:
 /// it is never deleted.
 async fn follow_request(
     deps: &Deps,
+    rds: &Rds,
+    account: Option<&str>,
     i: &RestoredInstance,
     cluster: Option<&RestoredCluster>,
     now: DateTime<Utc>,
@@ -2054,22 +2155,25 @@ async fn follow_request(
         "requested_by": tag(rempart_core::tags::TAG_REQUESTED_BY), "approved_by": tag(TAG_APPROVED_BY),
         "requested_at": rfc3339(requested_at), "available_at": rfc3339(now), "rto_s": rto_s,
         "status": i.status, "checks": results, "measured_to": "the polling period",
+        "account": account,
     });
     let about = About::new(deps, kind, &db, None, Some(id.clone()));
     let r = about.record("restore.completed", now, &id, ok, details.clone());
+    let target = match account {
+        Some(a) => format!("{} (account {a})", i.id),
+        None => i.id.clone(),
+    };
     let text = if ok {
         format!(
-            "Restore of {db} to {} is ready: {} available after {} min, checks passed (requested by {}, approved by {})",
+            "Restore of {db} to {} is ready: {target} available after {} min, checks passed (requested by {}, approved by {})",
             tag(TAG_RESTORE_POINT),
-            i.id,
             rto_s / 60,
             tag(rempart_core::tags::TAG_REQUESTED_BY),
             tag(TAG_APPROVED_BY)
         )
     } else {
         format!(
-            "Restore of {db} into {} FAILED ({}): {}",
-            i.id,
+            "Restore of {db} into {target} FAILED ({}): {}",
             i.status,
             results
                 .iter()
@@ -2085,8 +2189,7 @@ async fn follow_request(
         Severity::Warning
     };
     announce(deps, &r, severity, about.summary(), text).await?;
-    deps.rds
-        .tag_instance(&i.arn, TAG_RESTORE_COMPLETED, &rfc3339(now))
+    rds.tag_instance(&i.arn, TAG_RESTORE_COMPLETED, &rfc3339(now))
         .await?;
     report.requests.push(details);
     Ok(())

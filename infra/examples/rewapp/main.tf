@@ -183,7 +183,46 @@ module "vault" {
 
   registry_deletion_protection = var.registry_deletion_protection
 
+  # Restores from the vault into the recovery account of
+  # var.recovery_account_id (null: none): its role and key ARNs, known
+  # before the module below creates them (no cycle between the accounts).
+  recovery_accounts = var.recovery_account_id == null ? {} : {
+    (var.recovery_account_id) = {
+      role_arn    = "arn:aws:iam::${var.recovery_account_id}:role/rempart-recovery"
+      kms_key     = "arn:aws:kms:${var.region}:${var.recovery_account_id}:alias/rempart-recovery"
+      external_id = var.recovery_external_id
+    }
+  }
+
   tags = local.tags
+}
+
+# The recovery account's side, applied with its provider (aws.recovery): the
+# recovery key and the role the backup account's drill tester assumes there
+# to copy a vault copy in and restore it (`rempart restore --from-vault
+# <production> --to-account <recovery>`, README.md, "Air-gapped copies").
+module "recovery" {
+  source = "../../modules/recovery_account"
+  count  = var.recovery_account_id == null || var.vault_account_id == null ? 0 : 1
+
+  providers = {
+    aws = aws.recovery
+  }
+
+  backup_account_id              = var.vault_account_id
+  vault_drill_tester_role_arn    = module.vault[0].drill_tester_role_arn
+  vault_key_arn                  = module.vault[0].kms_key_arn
+  external_id                    = var.recovery_external_id
+  kms_break_glass_principal_arns = var.recovery_break_glass_principal_arns
+
+  tags = local.tags
+}
+
+check "recovery_needs_a_vault" {
+  assert {
+    condition     = var.recovery_account_id == null || var.vault_account_id != null
+    error_message = "recovery_account_id is set without vault_account_id: restores into a recovery account come from the vault, nothing of it is deployed."
+  }
 }
 
 data "aws_caller_identity" "current" {}

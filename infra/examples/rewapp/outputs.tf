@@ -122,3 +122,13 @@ output "vault_redis_bucket" {
   description = "The backup account's Object Lock bucket of the Redis exports (`bucket` of the [[policies.<name>.vault]] entry); null without a vault."
   value       = one(module.vault[*].redis_bucket)
 }
+
+output "recovery_role_arn" {
+  description = "The role the backup account's drill tester assumes in the recovery account; null without one."
+  value       = one(module.recovery[*].role_arn)
+}
+
+output "recovery_kms_alias_arn" {
+  description = "The recovery key's alias ARN (alias/rempart-recovery): the copies and the databases restored there are under it; null without a recovery account."
+  value       = one(module.recovery[*].kms_alias_arn)
+}

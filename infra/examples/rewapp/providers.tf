@@ -27,3 +27,19 @@ provider "aws" {
     }
   }
 }
+
+# The recovery account (restores from the vault), in the primary region,
+# through a role of that account that may administer it. Unused while
+# var.recovery_account_id is null.
+provider "aws" {
+  alias  = "recovery"
+  region = var.region
+
+  dynamic "assume_role" {
+    for_each = var.recovery_account_id == null ? [] : [1]
+
+    content {
+      role_arn = coalesce(var.recovery_admin_role_arn, "arn:aws:iam::${var.recovery_account_id}:role/OrganizationAccountAccessRole")
+    }
+  }
+}

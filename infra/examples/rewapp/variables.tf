@@ -105,3 +105,32 @@ variable "vault_break_glass_principal_arns" {
   type        = list(string)
   default     = []
 }
+
+variable "recovery_account_id" {
+  description = "The recovery account the backup account's drill tester restores vault copies into on request (`rempart restore --from-vault ... --to-account <this>`); null: none. Needs vault_account_id."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.recovery_account_id == null || can(regex("^[0-9]{12}$", coalesce(var.recovery_account_id, "x")))
+    error_message = "recovery_account_id: 12 digits."
+  }
+}
+
+variable "recovery_admin_role_arn" {
+  description = "The role Terraform assumes to manage the recovery account; null: OrganizationAccountAccessRole there."
+  type        = string
+  default     = null
+}
+
+variable "recovery_external_id" {
+  description = "The external id of the recovery role's trust policy (the drill tester sends it); null: none."
+  type        = string
+  default     = "rewapp-rempart-recovery"
+}
+
+variable "recovery_break_glass_principal_arns" {
+  description = "The only principals of the recovery account that may disable its recovery key or schedule its deletion (default: nobody)."
+  type        = list(string)
+  default     = []
+}

@@ -19,7 +19,9 @@
 # It also takes this account's restores on request (`rempart restore
 # --from-vault`, `Rempart Restore Request` on this account's default bus):
 # a vault copy restored into a NEW instance or cluster here, named by the
-# requester, followed, checked, recorded and announced, and never deleted.
+# requester, followed, checked, recorded and announced, and never deleted;
+# with `recovery_accounts`, into one of those accounts instead
+# (`--to-account`, recovery.tf).
 #
 # Its rights are the restore tester's (modules/restore_rights) in this
 # account and region, with the vault key: it restores from Rempart's
@@ -37,7 +39,9 @@ locals {
 }
 
 data "aws_iam_policy_document" "drill_tester" {
-  source_policy_documents = [data.aws_iam_policy_document.plumbing.json]
+  # With recovery_accounts: their roles, and sharing the vault copies
+  # (recovery.tf).
+  source_policy_documents = concat([data.aws_iam_policy_document.plumbing.json], data.aws_iam_policy_document.drill_tester_recovery[*].json)
 
   # The drills in progress (tags included) and the vault copies.
   statement {
@@ -140,7 +144,7 @@ module "drill_tester" {
     REMPART_VAULT_REDIS_BUCKET = var.redis_bucket_name
     }, var.drill_subnet_group == "default" ? {} : {
     REMPART_RESTORE_TEST_SUBNET_GROUP = var.drill_subnet_group
-  })
+  }, local.recovery_environment)
 
   policy_json          = data.aws_iam_policy_document.drill_tester.json
   managed_policy_jsons = module.drill_rights.policies

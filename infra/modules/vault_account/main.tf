@@ -39,22 +39,19 @@ locals {
 
 # Key policy: AWS's default account statement (the key's use is granted by
 # IAM policies, the vault role's), and only the break-glass principals may
-# disable the key or schedule its deletion.
+# disable the key or schedule its deletion (modules/key_policy); the
+# services' statements below.
+module "key_policy" {
+  source = "../key_policy"
+
+  break_glass_principal_arns = var.kms_break_glass_principal_arns
+}
+
 data "aws_iam_policy_document" "kms" {
+  # With recovery_accounts: their roles read shared copies (recovery.tf).
+  source_policy_documents = concat([module.key_policy.json], data.aws_iam_policy_document.kms_recovery[*].json)
+
   #checkov:skip=CKV_AWS_356:In a key policy, Resource "*" is this key only.
-  #checkov:skip=CKV_AWS_111:The account-root statement is AWS's default key policy; the vault role's use of the key is granted by its IAM policy, through RDS and EC2 only.
-  #checkov:skip=CKV_AWS_109:The account-root statement is AWS's default key policy; permission management stays with the account's administrators through IAM.
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-
   statement {
     sid       = "CloudWatchLogsEncryptFunctionLogs"
     actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
@@ -101,28 +98,6 @@ data "aws_iam_policy_document" "kms" {
       }
     }
   }
-
-  statement {
-    sid       = "OnlyBreakGlassDisablesOrDeletes"
-    effect    = "Deny"
-    actions   = ["kms:DisableKey", "kms:ScheduleKeyDeletion"]
-    resources = ["*"]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    dynamic "condition" {
-      for_each = length(var.kms_break_glass_principal_arns) > 0 ? [1] : []
-
-      content {
-        test     = "ArnNotLike"
-        variable = "aws:PrincipalArn"
-        values   = var.kms_break_glass_principal_arns
-      }
-    }
-  }
 }
 
 resource "aws_kms_key" "vault" {
@@ -132,6 +107,14 @@ resource "aws_kms_key" "vault" {
   policy                  = data.aws_iam_policy_document.kms.json
 
   tags = var.tags
+
+  lifecycle {
+    # RDS copies a shared snapshot within its region only.
+    precondition {
+      condition     = alltrue([for a in values(var.recovery_accounts) : split(":", a.kms_key)[3] == local.region])
+      error_message = "recovery_accounts: each kms_key must be of this module's region (${local.region}), where the vault copies are shared and copied."
+    }
+  }
 }
 
 resource "aws_kms_alias" "vault" {

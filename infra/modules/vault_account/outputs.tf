@@ -37,3 +37,8 @@ output "drill_tester_function_name" {
   description = "This account's drill tester (null without drill_tester_zip_file)."
   value       = one([for m in module.drill_tester : m.function_name])
 }
+
+output "drill_tester_role_arn" {
+  description = "This account's drill tester's role (null without drill_tester_zip_file): the only principal modules/recovery_account's role trusts (`vault_drill_tester_role_arn`)."
+  value       = one([for m in module.drill_tester : m.role_arn])
+}

@@ -192,3 +192,33 @@ variable "drill_tester_timeout" {
     error_message = "drill_tester_timeout must be between 30 and 900 seconds."
   }
 }
+
+variable "recovery_accounts" {
+  description = "The recovery accounts this account's drill tester may restore vault copies into (`rempart restore --from-vault ... --to-account <id>`), by account id: the role it assumes there (`role_arn`, modules/recovery_account's `role_arn`), the key the copies are made under there (`kms_key`, a key or alias ARN of that account, in this region: its `kms_alias_arn`) and the external id that role's trust policy asks for (`external_id`, optional); modules/recovery_account's `vault_entry`. Needs drill_tester_zip_file. Empty: none."
+  type = map(object({
+    role_arn    = string
+    kms_key     = string
+    external_id = optional(string)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for id, a in var.recovery_accounts : can(regex("^[0-9]{12}$", id))])
+    error_message = "recovery_accounts: each key is an account id (12 digits)."
+  }
+
+  validation {
+    condition     = alltrue([for id, a in var.recovery_accounts : can(regex("^arn:aws[a-z-]*:iam::${id}:role/[A-Za-z0-9+=,.@_/-]+$", a.role_arn))])
+    error_message = "recovery_accounts: each role_arn is the ARN of a role of its account (arn:aws:iam::<that id>:role/<name>)."
+  }
+
+  validation {
+    condition     = alltrue([for id, a in var.recovery_accounts : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:${id}:(key|alias)/.+$", a.kms_key))])
+    error_message = "recovery_accounts: each kms_key is the ARN of a key or an alias of its account (arn:aws:kms:<region>:<that id>:alias/<name>)."
+  }
+
+  validation {
+    condition     = alltrue([for id, a in var.recovery_accounts : a.external_id == null || (length(coalesce(a.external_id, "x")) >= 2 && length(coalesce(a.external_id, "x")) <= 1224 && can(regex("^[A-Za-z0-9+=,.@:/_-]+$", coalesce(a.external_id, "x"))))])
+    error_message = "recovery_accounts: external_id, when set, is 2 to 1224 letters, digits or +=,.@:/_- (AWS's rule)."
+  }
+}

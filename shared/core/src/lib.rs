@@ -22,6 +22,7 @@ pub mod monitoring;
 pub mod naming;
 pub mod notify;
 pub mod policy;
+pub mod recovery;
 pub mod replication;
 pub mod report;
 pub mod restore;
@@ -60,6 +61,7 @@ mod tests {
         ("naming", include_str!("naming.rs")),
         ("notify", include_str!("notify.rs")),
         ("policy", include_str!("policy.rs")),
+        ("recovery", include_str!("recovery.rs")),
         ("replication", include_str!("replication.rs")),
         ("report", include_str!("report.rs")),
         ("restore", include_str!("restore.rs")),

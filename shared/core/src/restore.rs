@@ -1219,6 +1219,10 @@ pub struct RestoreRequest {
     /// first 5-minute tick from then, checked again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_before: Option<DateTime<Utc>>,
+    /// From a vault only: restore in this recovery account (its id), not in
+    /// the backup account (`crate::recovery`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_account: Option<String>,
 }
 
 /// How far ahead a restore may be scheduled (`not_before`).
@@ -2112,6 +2116,7 @@ mod tests {
             approved_by: "bob".into(),
             ticket: None,
             not_before: None,
+            to_account: None,
         };
         let now = t("2026-12-03T08:00:00Z");
         assert!(decide(&req(Some("b"), None), &w, false, now).is_ok());
@@ -2481,6 +2486,7 @@ mod tests {
             approved_by: "bob@rewapp.io".into(),
             ticket: None,
             not_before: None,
+            to_account: None,
         }
     }
 

@@ -80,3 +80,10 @@ pub const TAG_APPROVED_BY: &str = "rempart:approved-by";
 /// On an instance restored on request, once reported: when it was found
 /// available and checked. The restore-tester stops following it.
 pub const TAG_RESTORE_COMPLETED: &str = "rempart:restore-completed";
+/// On a recovery account's copy of a vault copy, and on the database
+/// restored from it: the vault copy's ARN (shared with the recovery account
+/// for the copy, unshared once it is made).
+pub const TAG_RESTORE_FROM: &str = "rempart:restore-from";
+/// On a recovery account's copy of a vault copy: the class the request asked
+/// for the restored instance (absent: the snapshot's, or Aurora's default).
+pub const TAG_RESTORE_CLASS: &str = "rempart:restore-class";

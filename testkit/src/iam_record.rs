@@ -159,10 +159,6 @@ impl Lookups {
         account
     }
 
-    async fn cfg(&self, endpoint: &str, region: &str) -> SdkConfig {
-        self.cfg_as(endpoint, region, "testing").await
-    }
-
     /// The look-up configuration acting with `access_key` (its account).
     async fn cfg_as(&self, endpoint: &str, region: &str, access_key: &str) -> SdkConfig {
         let mut map = self.configs.lock().await;
@@ -267,9 +263,10 @@ impl Lookups {
             .unwrap_or_default()
     }
 
-    /// Tags of a secret (`{}` when it has none or does not exist).
-    async fn secret_tags(&self, endpoint: &str, arn: &str) -> Value {
-        let cfg = self.cfg(endpoint, region_of_arn(arn)).await;
+    /// Tags of a secret (`{}` when it has none or does not exist), read in
+    /// the account its ARN names (a backup account's drill copies' secrets).
+    async fn secret_tags(&self, endpoint: &str, arn: &str, access_key: &str) -> Value {
+        let cfg = self.cfg_of_arn(endpoint, arn, access_key).await;
         let out = aws_sdk_secretsmanager::Client::new(&cfg)
             .describe_secret()
             .secret_id(arn)
@@ -283,12 +280,13 @@ impl Lookups {
         }))
     }
 
-    /// The ARN of a secret named by name or ARN.
-    async fn secret_arn(&self, endpoint: &str, region: &str, id: &str) -> String {
+    /// The ARN of a secret named by name or ARN, as the account of
+    /// `access_key` (the call's) sees it.
+    async fn secret_arn(&self, endpoint: &str, region: &str, id: &str, access_key: &str) -> String {
         if id.starts_with("arn:") {
             return id.to_string();
         }
-        let cfg = self.cfg(endpoint, region).await;
+        let cfg = self.cfg_as(endpoint, region, access_key).await;
         aws_sdk_secretsmanager::Client::new(&cfg)
             .describe_secret()
             .secret_id(id)
@@ -1624,7 +1622,9 @@ impl Call {
             let mut resources = Vec::new();
             for r in &a.resources {
                 let arn = if let Some(id) = r.arn.strip_prefix("secret-id:") {
-                    lookups.secret_arn(&self.endpoint, &self.region, id).await
+                    lookups
+                        .secret_arn(&self.endpoint, &self.region, id, &self.lookup_key())
+                        .await
                 } else if let Some(id) = r.arn.strip_prefix("key-id:") {
                     lookups
                         .key_arn(&self.endpoint, &self.region, id, &self.lookup_key())
@@ -1644,7 +1644,11 @@ impl Call {
                             .elasticache_tags(&self.endpoint, &arn, &self.lookup_key())
                             .await
                     }
-                    TagSource::Secret => lookups.secret_tags(&self.endpoint, &arn).await,
+                    TagSource::Secret => {
+                        lookups
+                            .secret_tags(&self.endpoint, &arn, &self.lookup_key())
+                            .await
+                    }
                     TagSource::Ec2(id) => {
                         let region = region_of_arn(&arn);
                         let region = if region.is_empty() {

@@ -2019,3 +2019,161 @@ async fn a_restore_from_the_vault_lands_in_the_recovery_account() {
         "no share left by a copy that failed"
     );
 }
+
+/// Proves an air-gapped copy is proven down to its data in the backup
+/// account: the database reaches the vault; the backup account's drill
+/// tester restores the vault copy there, has RDS give the copy its own
+/// master secret (moto answers `ModifyDBInstance ManageMasterUserPassword`
+/// with fixed credentials, `admin` / `P@55w0rd!`), connects to it over TLS
+/// (a real PostgreSQL server, Debian's, stands where moto says the copy is;
+/// the server's certificate verified against its CA) and finds the
+/// fixture's table with its 1,200 rows against a minimum of 1,000; the
+/// drill is `drill.succeeded` with those checks in the backup account's
+/// registry, and the copy is deleted. A minimum of 5,000 fails the drill,
+/// with the database's answer in the record.
+#[tokio::test]
+async fn a_vault_drill_checks_the_air_gapped_copy_down_to_its_data() {
+    let pg = rempart_testkit::postgres::LocalPostgres::start().expect("PostgreSQL starts");
+    pg.execute("postgres", "CREATE ROLE admin LOGIN PASSWORD 'P@55w0rd!'")
+        .await
+        .expect("role");
+    pg.execute("postgres", "CREATE DATABASE app OWNER admin")
+        .await
+        .expect("database");
+    pg.execute(
+        "app",
+        "CREATE TABLE users (id int PRIMARY KEY, email text);
+INSERT INTO users SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 1200) g;
+ALTER TABLE users OWNER TO admin;",
+    )
+    .await
+    .expect("table");
+    let checked = |min: u32| {
+        move |vault_key: &str| {
+            format!(
+                r#"{}
+[restore_tests]
+policies = ["vaulted"]
+
+[[restore_tests.sql_checks]]
+instance = "vaulted-db"
+database = "app"
+tables = ["public.users"]
+sql = "SELECT count(*) FROM users"
+min_value = {min}
+
+[drills]
+policies = ["vaulted"]
+"#,
+                policy(vault_key)
+            )
+        }
+    };
+    let (h, admin, vault_key) = with_backup_account(checked(1000)).await;
+    let (rds, _) = vaulted_sources(&h).await;
+    let mut snap = rds
+        .create_db_snapshot()
+        .db_instance_identifier("vaulted-db")
+        .db_snapshot_identifier("rempart-vaulted-vaulted-db-20261202-0200");
+    for (k, v) in [
+        ("rempart:managed", "true".to_string()),
+        ("rempart:policy", "vaulted".to_string()),
+        ("rempart:scheduled-at", "2026-12-02T02:00:00Z".to_string()),
+        (
+            "rempart:source",
+            format!("arn:aws:rds:eu-west-1:{PROD}:db:vaulted-db"),
+        ),
+    ] {
+        snap = snap.tags(aws_sdk_rds::types::Tag::builder().key(k).value(v).build());
+    }
+    snap.send().await.expect("db snapshot");
+    for _ in 0..3 {
+        sweep(&h.replicator).await;
+    }
+    let (vault_registry, mut tester) = vault_drill_tester(&h, &admin, PROD).await;
+    tester.postgres = rempart_aws::postgres::Postgres::new(Some(pg.ca_pem.as_bytes()))
+        .expect("CA")
+        .with_resolver(pg.resolver());
+
+    let t0 = chrono::Utc::now() + chrono::TimeDelta::minutes(1);
+    let mut done = None;
+    for step in 0..6 {
+        let r = run_tester(
+            &tester,
+            tester_tick(t0 + chrono::TimeDelta::minutes(5 * step)),
+        )
+        .await
+        .expect("tick");
+        if let Some(d) = r.finished.first() {
+            done = Some(d.clone());
+            break;
+        }
+    }
+    let d = done.expect("the vault drill concluded");
+    let checks = d["checks"].as_array().expect("checks");
+    for needle in [
+        "`public.users` exists and is readable",
+        "returned 1200 (at least 1000)",
+    ] {
+        let c = checks
+            .iter()
+            .find(|c| c["detail"].as_str().is_some_and(|s| s.contains(needle)))
+            .unwrap_or_else(|| panic!("a check saying {needle:?}: {d:#}"));
+        assert_eq!(c["ok"], true, "{c}");
+        assert!(
+            c["detail"]
+                .as_str()
+                .is_some_and(|s| s.contains("`app` as `admin`, TLS, server verified")),
+            "{c}"
+        );
+    }
+    let records = vault_registry
+        .records("rds-instance#eu-west-1#vaulted-db")
+        .await
+        .expect("records");
+    assert!(
+        records.iter().any(|r| r.action == "drill.succeeded"),
+        "{records:?}"
+    );
+    let vault_rds = aws_sdk_rds::Client::new(&admin);
+    let left = vault_rds
+        .describe_db_instances()
+        .send()
+        .await
+        .expect("describe");
+    assert!(
+        left.db_instances().is_empty(),
+        "the drill copy is deleted: {left:?}"
+    );
+
+    // The same copy against a minimum its data does not reach: failed.
+    std::fs::write(&h.policy_file, checked(5000)(&vault_key)).expect("policy");
+    let mut failed = None;
+    for step in 0..6 {
+        // Past the next drill period: due again.
+        let at = t0 + chrono::TimeDelta::days(200) + chrono::TimeDelta::minutes(5 * step);
+        let r = run_tester(&tester, tester_tick(at)).await.expect("tick");
+        if let Some(d) = r.finished.first() {
+            failed = Some(d.clone());
+            break;
+        }
+    }
+    let f = failed.expect("the second drill concluded");
+    assert!(
+        f["checks"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["ok"] == false
+                && c["detail"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("returned 1200")))),
+        "{f:#}"
+    );
+    let records = vault_registry
+        .records("rds-instance#eu-west-1#vaulted-db")
+        .await
+        .expect("records");
+    assert!(
+        records.iter().any(|r| r.action == "drill.failed"),
+        "{records:?}"
+    );
+}

@@ -131,14 +131,14 @@ module "drill_tester" {
     REMPART_HOME_REGION = local.region
     }, var.drill_vpc == null ? {} : {
     REMPART_RESTORE_TEST_SUBNET_GROUP    = local.drill_subnet_group_name
-    REMPART_RESTORE_TEST_SECURITY_GROUPS = aws_security_group.drill_restored[0].id
+    REMPART_RESTORE_TEST_SECURITY_GROUPS = module.drill_network[0].copies_security_group_id
     }, var.restore_test_db_ca_file == null ? {} : {
     REMPART_DB_CA_FILE = "/var/task/${var.restore_test_db_ca_file}"
   })
 
   vpc_config = var.drill_vpc == null ? null : {
     subnet_ids         = var.drill_vpc.subnet_ids
-    security_group_ids = [aws_security_group.drill_tester[0].id]
+    security_group_ids = [module.drill_network[0].tester_security_group_id]
   }
 
   policy_json          = data.aws_iam_policy_document.drill_tester.json
@@ -187,79 +187,68 @@ resource "aws_lambda_permission" "drill_alarms_to_escalator" {
 }
 
 ################################################################################
-# The drill tester's network in the DR region (drill_vpc): as the
-# restore-tester's, the function in the VPC's subnets, the drilled copies in
-# a DB subnet group of the same subnets, and a security group each: the
-# copies admit only the drill tester, on the PostgreSQL port.
+# The drill tester's network in the DR region (drill_vpc, modules/
+# tester_network): as the restore-tester's, the function in the VPC's
+# subnets, the drilled copies in a DB subnet group of the same subnets, and
+# a security group each: the copies admit only the drill tester, on the
+# PostgreSQL port.
 ################################################################################
 
-resource "aws_security_group" "drill_tester" {
-  #checkov:skip=CKV2_AWS_5:Attached to the drill tester through module.drill_tester's vpc_config, which checkov does not follow into the module.
-  provider = aws.dr
-  count    = var.drill_vpc == null ? 0 : 1
+module "drill_network" {
+  source    = "./modules/tester_network"
+  providers = { aws = aws.dr }
+  count     = var.drill_vpc == null ? 0 : 1
 
-  name        = "${var.name}-drill-tester"
-  description = "Rempart drill tester: HTTPS to the AWS APIs, PostgreSQL to the drilled copies"
-  vpc_id      = var.drill_vpc.vpc_id
-  tags        = local.tags
+  vpc = var.drill_vpc
+  tester = {
+    name        = "${var.name}-drill-tester"
+    description = "Rempart drill tester: HTTPS to the AWS APIs, PostgreSQL to the drilled copies"
+  }
+  copies = {
+    name        = "${var.name}-drilled"
+    description = "Rempart DR drills' copies: PostgreSQL from the drill tester only"
+  }
+  rule_descriptions = {
+    https       = "HTTPS to the AWS APIs (RDS, Secrets Manager, EC2 of the DR region; DynamoDB, SNS, SSM of the primary), through NAT or VPC endpoints"
+    to_copies   = "The drilled copies' PostgreSQL"
+    from_tester = "PostgreSQL from the drill tester"
+  }
+  subnet_group = var.drill_subnet_group != null ? null : {
+    name        = "${var.name}-drills"
+    description = "Rempart DR drills' throw-away copies"
+  }
+
+  tags = local.tags
 }
 
-resource "aws_security_group" "drill_restored" {
-  #checkov:skip=CKV2_AWS_5:Attached at run time: the drill tester puts its throw-away copies in this group (REMPART_RESTORE_TEST_SECURITY_GROUPS); Terraform creates no instance.
-  provider = aws.dr
-  count    = var.drill_vpc == null ? 0 : 1
-
-  name        = "${var.name}-drilled"
-  description = "Rempart DR drills' copies: PostgreSQL from the drill tester only"
-  vpc_id      = var.drill_vpc.vpc_id
-  tags        = local.tags
+# Before modules/tester_network, these were resources of this file: moved,
+# not replaced.
+moved {
+  from = aws_security_group.drill_tester[0]
+  to   = module.drill_network[0].aws_security_group.tester
 }
 
-resource "aws_vpc_security_group_egress_rule" "drill_https" {
-  provider = aws.dr
-  count    = var.drill_vpc == null ? 0 : 1
-
-  security_group_id = aws_security_group.drill_tester[0].id
-  description       = "HTTPS to the AWS APIs (RDS, Secrets Manager, EC2 of the DR region; DynamoDB, SNS, SSM of the primary), through NAT or VPC endpoints"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv4         = "0.0.0.0/0"
-  tags              = local.tags
+moved {
+  from = aws_security_group.drill_restored[0]
+  to   = module.drill_network[0].aws_security_group.copies
 }
 
-resource "aws_vpc_security_group_egress_rule" "drill_postgres" {
-  provider = aws.dr
-  count    = var.drill_vpc == null ? 0 : 1
-
-  security_group_id            = aws_security_group.drill_tester[0].id
-  description                  = "The drilled copies' PostgreSQL"
-  ip_protocol                  = "tcp"
-  from_port                    = 5432
-  to_port                      = 5432
-  referenced_security_group_id = aws_security_group.drill_restored[0].id
-  tags                         = local.tags
+moved {
+  from = aws_vpc_security_group_egress_rule.drill_https[0]
+  to   = module.drill_network[0].aws_vpc_security_group_egress_rule.https
 }
 
-resource "aws_vpc_security_group_ingress_rule" "drilled_from_tester" {
-  provider = aws.dr
-  count    = var.drill_vpc == null ? 0 : 1
-
-  security_group_id            = aws_security_group.drill_restored[0].id
-  description                  = "PostgreSQL from the drill tester"
-  ip_protocol                  = "tcp"
-  from_port                    = 5432
-  to_port                      = 5432
-  referenced_security_group_id = aws_security_group.drill_tester[0].id
-  tags                         = local.tags
+moved {
+  from = aws_vpc_security_group_egress_rule.drill_postgres[0]
+  to   = module.drill_network[0].aws_vpc_security_group_egress_rule.postgres
 }
 
-resource "aws_db_subnet_group" "drills" {
-  provider = aws.dr
-  count    = var.drill_vpc != null && var.drill_subnet_group == null ? 1 : 0
+moved {
+  from = aws_vpc_security_group_ingress_rule.drilled_from_tester[0]
+  to   = module.drill_network[0].aws_vpc_security_group_ingress_rule.from_tester
+}
 
-  name        = "${var.name}-drills"
-  description = "Rempart DR drills' throw-away copies"
-  subnet_ids  = var.drill_vpc.subnet_ids
-  tags        = local.tags
+moved {
+  from = aws_db_subnet_group.drills[0]
+  to   = module.drill_network[0].aws_db_subnet_group.copies[0]
 }

@@ -288,7 +288,7 @@ module "restore_tester" {
   # RUST_LOG; in a VPC, where test instances go unless the policy says.
   environment_variables = merge(local.common_environment, var.restore_tester_vpc == null ? {} : {
     REMPART_RESTORE_TEST_SUBNET_GROUP    = local.tester_subnet_group_name
-    REMPART_RESTORE_TEST_SECURITY_GROUPS = aws_security_group.restored[0].id
+    REMPART_RESTORE_TEST_SECURITY_GROUPS = module.restore_tester_network[0].copies_security_group_id
     }, var.restore_test_cache_subnet_group == null ? {} : {
     REMPART_RESTORE_TEST_CACHE_SUBNET_GROUP = var.restore_test_cache_subnet_group
     }, var.restore_test_db_ca_file == null ? {} : {
@@ -297,7 +297,7 @@ module "restore_tester" {
 
   vpc_config = var.restore_tester_vpc == null ? null : {
     subnet_ids         = var.restore_tester_vpc.subnet_ids
-    security_group_ids = [aws_security_group.restore_tester[0].id]
+    security_group_ids = [module.restore_tester_network[0].tester_security_group_id]
   }
 
   policy_json          = data.aws_iam_policy_document.tester.json
@@ -316,74 +316,68 @@ module "restore_tester" {
 }
 
 ################################################################################
-# The restore-tester's network (restore_tester_vpc): the function in the
-# VPC's subnets, the test instances in a DB subnet group of the same
-# subnets, and a security group each: the restored instances admit only the
-# tester, on the PostgreSQL port; the tester reaches them and the AWS APIs
-# (HTTPS, through the subnets' NAT gateway or VPC endpoints), nothing else.
+# The restore-tester's network (restore_tester_vpc, modules/tester_network):
+# the function in the VPC's subnets, the test instances in a DB subnet group
+# of the same subnets, and a security group each: the restored instances
+# admit only the tester, on the PostgreSQL port; the tester reaches them and
+# the AWS APIs (HTTPS, through the subnets' NAT gateway or VPC endpoints),
+# nothing else.
 ################################################################################
 
-resource "aws_security_group" "restore_tester" {
-  #checkov:skip=CKV2_AWS_5:Attached to the restore-tester function through module.restore_tester's vpc_config, which checkov does not follow into the module.
-  count = var.restore_tester_vpc == null ? 0 : 1
+module "restore_tester_network" {
+  source = "./modules/tester_network"
+  count  = var.restore_tester_vpc == null ? 0 : 1
 
-  name        = "${var.name}-restore-tester"
-  description = "Rempart restore-tester: HTTPS to the AWS APIs, PostgreSQL to the restored test instances"
-  vpc_id      = var.restore_tester_vpc.vpc_id
-  tags        = local.tags
+  vpc = var.restore_tester_vpc
+  tester = {
+    name        = "${var.name}-restore-tester"
+    description = "Rempart restore-tester: HTTPS to the AWS APIs, PostgreSQL to the restored test instances"
+  }
+  copies = {
+    name        = "${var.name}-restored-test-instances"
+    description = "Rempart restore tests: the throw-away restored instances, reachable by the restore-tester only"
+  }
+  rule_descriptions = {
+    https       = "HTTPS to the AWS APIs (RDS, Secrets Manager, DynamoDB, SNS, SSM), through NAT or VPC endpoints"
+    to_copies   = "PostgreSQL to the restored test instances"
+    from_tester = "PostgreSQL from the restore-tester only"
+  }
+  subnet_group = var.restore_test_subnet_group != null ? null : {
+    name        = "${var.name}-restore-tests"
+    description = "Rempart restore tests: where the throw-away restored instances and clusters go"
+  }
+
+  tags = local.tags
 }
 
-resource "aws_security_group" "restored" {
-  #checkov:skip=CKV2_AWS_5:Attached at run time: the restore-tester puts its throw-away test instances in this group (REMPART_RESTORE_TEST_SECURITY_GROUPS); Terraform creates no instance.
-  count = var.restore_tester_vpc == null ? 0 : 1
-
-  name        = "${var.name}-restored-test-instances"
-  description = "Rempart restore tests: the throw-away restored instances, reachable by the restore-tester only"
-  vpc_id      = var.restore_tester_vpc.vpc_id
-  tags        = local.tags
+# Before modules/tester_network, these were resources of this file: moved,
+# not replaced.
+moved {
+  from = aws_security_group.restore_tester[0]
+  to   = module.restore_tester_network[0].aws_security_group.tester
 }
 
-resource "aws_vpc_security_group_egress_rule" "tester_https" {
-  count = var.restore_tester_vpc == null ? 0 : 1
-
-  security_group_id = aws_security_group.restore_tester[0].id
-  description       = "HTTPS to the AWS APIs (RDS, Secrets Manager, DynamoDB, SNS, SSM), through NAT or VPC endpoints"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv4         = "0.0.0.0/0"
-  tags              = local.tags
+moved {
+  from = aws_security_group.restored[0]
+  to   = module.restore_tester_network[0].aws_security_group.copies
 }
 
-resource "aws_vpc_security_group_egress_rule" "tester_postgres" {
-  count = var.restore_tester_vpc == null ? 0 : 1
-
-  security_group_id            = aws_security_group.restore_tester[0].id
-  description                  = "PostgreSQL to the restored test instances"
-  ip_protocol                  = "tcp"
-  from_port                    = 5432
-  to_port                      = 5432
-  referenced_security_group_id = aws_security_group.restored[0].id
-  tags                         = local.tags
+moved {
+  from = aws_vpc_security_group_egress_rule.tester_https[0]
+  to   = module.restore_tester_network[0].aws_vpc_security_group_egress_rule.https
 }
 
-resource "aws_vpc_security_group_ingress_rule" "restored_from_tester" {
-  count = var.restore_tester_vpc == null ? 0 : 1
-
-  security_group_id            = aws_security_group.restored[0].id
-  description                  = "PostgreSQL from the restore-tester only"
-  ip_protocol                  = "tcp"
-  from_port                    = 5432
-  to_port                      = 5432
-  referenced_security_group_id = aws_security_group.restore_tester[0].id
-  tags                         = local.tags
+moved {
+  from = aws_vpc_security_group_egress_rule.tester_postgres[0]
+  to   = module.restore_tester_network[0].aws_vpc_security_group_egress_rule.postgres
 }
 
-resource "aws_db_subnet_group" "restore_tests" {
-  count = var.restore_tester_vpc != null && var.restore_test_subnet_group == null ? 1 : 0
+moved {
+  from = aws_vpc_security_group_ingress_rule.restored_from_tester[0]
+  to   = module.restore_tester_network[0].aws_vpc_security_group_ingress_rule.from_tester
+}
 
-  name        = "${var.name}-restore-tests"
-  description = "Rempart restore tests: where the throw-away restored instances and clusters go"
-  subnet_ids  = var.restore_tester_vpc.subnet_ids
-  tags        = local.tags
+moved {
+  from = aws_db_subnet_group.restore_tests[0]
+  to   = module.restore_tester_network[0].aws_db_subnet_group.copies[0]
 }

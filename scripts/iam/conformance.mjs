@@ -769,6 +769,15 @@ if (opts.calls) {
         }
         for (const k of call.kms ?? []) {
           const keyArn = stateKey(k.key, k.aliases, callRegion)
+          // The key of a snapshot shared from another account that no
+          // Terraform of the state makes (a production database's own
+          // customer key, which the vault module takes as an input,
+          // production_kms_key_arns): its policy and ARN are the user's,
+          // so the call is not judged on it, and said so.
+          if (!keys.has(keyArn) && arnParts(keyArn).account !== principal.account) {
+            note(`${principal.label}: ${k.actions?.join(', ')} on ${keyArn} (${origin.operation} in ${origin.test}): another account's key that the state does not make (a user's key, e.g. production_kms_key_arns): not judged`)
+            continue
+          }
           const ec = {}
           const extra = {}
           for (const [key, v] of Object.entries(k.context ?? {})) {
@@ -1186,6 +1195,40 @@ for (const f of functions.filter((x) => arnParts(x.arn).account !== account && x
   probe(`${who} cannot share a copy`, p, 'rds:ModifyDBSnapshotAttribute', here('snapshot:rempart-x'), { resourceTags: copyTags })
   probe(`${who} cannot delete a production snapshot`, p, 'rds:DeleteDBSnapshot', rdsArn(region, 'snapshot:rempart-x'), { resourceTags: copyTags, resourceAccountId: account })
 }
+// A drill tester in a VPC (drill_vpc; REMPART_RESTORE_TEST_SECURITY_GROUPS):
+// the data checks of its drilled RDS instances, as the restore-tester's
+// (modules/restore_rights): RDS gives a drill copy (`rempart-rt-*` tagged
+// `rempart:restore-test`) its own master secret (ModifyDBInstance
+// ManageMasterUserPassword), which the tester reads; it changes no other
+// instance's password and reads no other secret, and its copies go to the
+// subnet group of its network only. `rds(rest)` and `secret(id)`: ARNs of
+// the tester's account and region.
+function dataCheckProbes(who, probe, rds, secret, subnetGroup) {
+  const copy = rds('db:rempart-rt-rewapp-prod-db-202612030600')
+  const copyTags = { 'rempart:managed': 'true', 'rempart:restore-test': 'rewapp-prod-db', 'rempart:drill': region }
+  const owned = (db) => ({ 'aws:rds:primaryDBInstanceArn': db, 'aws:secretsmanager:owningService': 'rds' })
+  const restore = { requestTags: { 'rempart:restore-test': 'rewapp-prod-db' }, context: { 'rds:PubliclyAccessible': 'false' } }
+  probe(`${who} gives its drill copy its own master secret (data checks)`, 'rds:ModifyDBInstance', copy, { resourceTags: copyTags, expect: 'Allowed' })
+  probe(`${who} lets RDS create its drill copy's master secret`, 'secretsmanager:CreateSecret', secret('rds!db-11111111-2222-3333-4444-555555555555-AbCdEf'), { expect: 'Allowed' })
+  probe(`${who} reads its drill copy's master secret`, 'secretsmanager:GetSecretValue', secret('rds!db-11111111-2222-3333-4444-555555555555-AbCdEf'), { resourceTags: owned(copy), expect: 'Allowed' })
+  probe(`${who} cannot modify an instance of its account that is not a drill copy`, 'rds:ModifyDBInstance', rds('db:someone-elses-db'), { resourceTags: foreignTags })
+  probe(`${who} cannot modify an instance named like a drill copy without the restore-test tag`, 'rds:ModifyDBInstance', copy, { resourceTags: {} })
+  probe(`${who} cannot read the master secret of an instance that is not a drill copy`, 'secretsmanager:GetSecretValue', secret('rds!db-99999999-2222-3333-4444-555555555555-AbCdEf'), { resourceTags: owned(rds('db:someone-elses-db')) })
+  probe(`${who} cannot read a secret RDS did not make`, 'secretsmanager:GetSecretValue', secret('someone-elses-secret-AbCdEf'), { resourceTags: foreignTags })
+  probe(`${who} restores its drill copies into its network's subnet group (${subnetGroup})`, 'rds:RestoreDBInstanceFromDBSnapshot', rds(`subgrp:${subnetGroup}`), { ...restore, expect: 'Allowed' })
+  probe(`${who} cannot restore a drill copy into another subnet group`, 'rds:RestoreDBInstanceFromDBSnapshot', rds('subgrp:someone-elses-subnets'), restore)
+}
+// The DR drill tester in drill_vpc.
+for (const f of functions.filter((x) => arnParts(x.arn).account === account && x.env.REMPART_TESTER_MODE === 'drills' && x.vpc && x.env.REMPART_RESTORE_TEST_SECURITY_GROUPS)) {
+  const p = sessionOf(f)
+  dataCheckProbes(
+    f.role.name,
+    (name, action, resource, extra) => probeIn(name, p, action, resource, extra),
+    (rest) => rdsArn(drRegion, rest),
+    (id) => `arn:aws:secretsmanager:${drRegion}:${account}:secret:${id}`,
+    f.env.REMPART_RESTORE_TEST_SUBNET_GROUP ?? 'default',
+  )
+}
 // The backup accounts' drill testers: they restore the vault copies into
 // throw-away copies and delete those only; a vault copy they can mark
 // verified, never delete, retag otherwise, unlock or share; production is
@@ -1216,6 +1259,19 @@ for (const f of functions.filter((x) => arnParts(x.arn).account !== account && x
     probe(`${who} cannot share a production snapshot`, p, 'rds:ModifyDBSnapshotAttribute', rdsArn(region, 'snapshot:rempart-x'), { resourceTags: copyTags, resourceAccountId: account })
   } else {
     probe(`${who} cannot share a vault copy`, p, 'rds:ModifyDBSnapshotAttribute', here('snapshot:rempart-x'), { resourceTags: copyTags })
+  }
+  // With drill_vpc: the data checks of its drill copies, in its account
+  // only (production's databases and secrets are out of its reach).
+  if (f.vpc && f.env.REMPART_RESTORE_TEST_SECURITY_GROUPS) {
+    dataCheckProbes(
+      who,
+      (name, action, resource, extra) => probe(name, p, action, resource, extra),
+      here,
+      (id) => `arn:aws:secretsmanager:${region}:${v}:secret:${id}`,
+      f.env.REMPART_RESTORE_TEST_SUBNET_GROUP ?? 'default',
+    )
+    probe(`${who} cannot modify a production instance`, p, 'rds:ModifyDBInstance', rdsArn(region, 'db:rempart-rt-rewapp-prod-db-202612030600'), { resourceAccountId: account, resourceTags: { 'rempart:restore-test': 'rewapp-prod-db' } })
+    probe(`${who} cannot read a production database's master secret`, p, 'secretsmanager:GetSecretValue', `arn:aws:secretsmanager:${region}:${account}:secret:rds!db-11111111-2222-3333-4444-555555555555-AbCdEf`, { resourceAccountId: account, resourceTags: { 'aws:rds:primaryDBInstanceArn': rdsArn(region, 'db:rempart-rt-rewapp-prod-db-202612030600'), 'aws:secretsmanager:owningService': 'rds' } })
   }
   probe(`${who} cannot share an EBS vault copy`, p, 'ec2:ModifySnapshotAttribute', ec2Snap(region, 'snap-0aaaaaaaaaaaaaaa0'), { resourceTags: copyTags, context: { 'ec2:Add/userId': ['999999999999'] } })
   probe(`${who} cannot restore from a snapshot that is not Rempart's`, p, 'rds:RestoreDBInstanceFromDBSnapshot', here('snapshot:someone-elses-snapshot'), { resourceTags: foreignTags, requestTags: { 'rempart:restore-test': 'x' }, context: { 'rds:PubliclyAccessible': 'false' } })

@@ -122,15 +122,17 @@ macro_rules! list_tags {
 struct Lookups {
     configs: tokio::sync::Mutex<HashMap<(String, String), SdkConfig>>,
     accounts: tokio::sync::Mutex<HashMap<String, String>>,
+    /// An access key per account, for look-ups in a third account.
+    account_keys: tokio::sync::Mutex<HashMap<String, String>>,
 }
 
-/// `sts:GetCallerIdentity` at the emulator for `access_key` (a plain
-/// HTTP/1.1 request: the recorder must not record itself).
-async fn caller_account(endpoint: &str, access_key: &str) -> Option<String> {
+/// An STS query at the emulator signed with `access_key`, and the text of
+/// the answer's first `<tag>` element (a plain HTTP/1.1 request: the
+/// recorder must not record itself).
+async fn sts_query(endpoint: &str, access_key: &str, body: &str, tag: &str) -> Option<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = tokio::net::TcpStream::connect(host).await.ok()?;
-    let body = "Action=GetCallerIdentity&Version=2011-06-15";
     let request = format!(
         "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nAuthorization: AWS4-HMAC-SHA256 Credential={access_key}/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
@@ -138,12 +140,98 @@ async fn caller_account(endpoint: &str, access_key: &str) -> Option<String> {
     stream.write_all(request.as_bytes()).await.ok()?;
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await.ok()?;
-    let start = answer.find("<Account>")? + "<Account>".len();
-    let end = answer[start..].find("</Account>")? + start;
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let start = answer.find(&open)? + open.len();
+    let end = answer[start..].find(&close)? + start;
     Some(answer[start..end].to_string())
 }
 
+/// `sts:GetCallerIdentity` at the emulator for `access_key`.
+async fn caller_account(endpoint: &str, access_key: &str) -> Option<String> {
+    let body = "Action=GetCallerIdentity&Version=2011-06-15";
+    sts_query(endpoint, access_key, body, "Account").await
+}
+
+/// An access key that acts in `account` at the emulator: the test kit's
+/// own for [`ACCOUNT`], else the credentials of a role of that account
+/// assumed with it (moto checks no trust policy).
+async fn key_in_account(endpoint: &str, account: &str) -> Option<String> {
+    if account == ACCOUNT {
+        return Some("testing".into());
+    }
+    let body = format!(
+        "Action=AssumeRole&Version=2011-06-15&RoleSessionName=rempart-iam-recorder&RoleArn=arn%3Aaws%3Aiam%3A%3A{account}%3Arole%2Frempart-iam-recorder"
+    );
+    sts_query(endpoint, "testing", &body, "AccessKeyId").await
+}
+
 impl Lookups {
+    /// The look-up configuration acting in `account` (the account of a
+    /// resource the call names, which may be neither the kit's nor the
+    /// call's: a snapshot shared from a third account).
+    async fn cfg_in(&self, endpoint: &str, region: &str, account: &str) -> SdkConfig {
+        // A key the calls acted with there, else one assumed there.
+        let seen = self
+            .accounts
+            .lock()
+            .await
+            .iter()
+            .find(|(_, a)| *a == account)
+            .map(|(k, _)| k.clone());
+        let key = {
+            let mut keys = self.account_keys.lock().await;
+            match keys.get(account).cloned().or(seen) {
+                Some(k) => k,
+                None => {
+                    let k = key_in_account(endpoint, account)
+                        .await
+                        .unwrap_or_else(|| "testing".into());
+                    keys.insert(account.to_string(), k.clone());
+                    k
+                }
+            }
+        };
+        self.cfg_as(endpoint, region, &key).await
+    }
+
+    /// The key an RDS or Aurora snapshot (by ARN) is encrypted with, read
+    /// in the snapshot's own account; `None`: not encrypted, or not found.
+    async fn rds_snapshot_key(&self, endpoint: &str, arn: &str) -> Option<String> {
+        let mut parts = arn.splitn(7, ':');
+        let (_, _, _, region, account, kind, id) = (
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+        );
+        let rds = aws_sdk_rds::Client::new(&self.cfg_in(endpoint, region, account).await);
+        let key = if kind == "cluster-snapshot" {
+            rds.describe_db_cluster_snapshots()
+                .db_cluster_snapshot_identifier(id)
+                .send()
+                .await
+                .ok()?
+                .db_cluster_snapshots()
+                .first()?
+                .kms_key_id()
+                .map(str::to_string)
+        } else {
+            rds.describe_db_snapshots()
+                .db_snapshot_identifier(id)
+                .send()
+                .await
+                .ok()?
+                .db_snapshots()
+                .first()?
+                .kms_key_id()
+                .map(str::to_string)
+        };
+        key.filter(|k| !k.is_empty())
+    }
+
     /// The account an access key acts in, as the emulator says
     /// (`GetCallerIdentity`; moto reads the access key, not the signature):
     /// [`ACCOUNT`] for the test kit's keys, another account for the
@@ -246,9 +334,15 @@ impl Lookups {
     /// The alias names of a KMS key: the emulator's key ids are its own, so
     /// the conformance test finds the key Terraform makes by its alias.
     async fn key_aliases(&self, endpoint: &str, key_arn: &str, access_key: &str) -> Vec<String> {
-        let cfg = self
-            .cfg_as(endpoint, region_of_arn(key_arn), access_key)
-            .await;
+        let cfg = match key_arn.split(':').nth(4) {
+            // A key ARN names its account: listed there (a third account's
+            // key, the source of a shared snapshot's copy).
+            Some(a) if !a.is_empty() => self.cfg_in(endpoint, region_of_arn(key_arn), a).await,
+            _ => {
+                self.cfg_as(endpoint, region_of_arn(key_arn), access_key)
+                    .await
+            }
+        };
         aws_sdk_kms::Client::new(&cfg)
             .list_aliases()
             .key_id(key_arn)
@@ -899,6 +993,15 @@ impl Call {
                     let via = format!("rds.{}.amazonaws.com", self.region);
                     a.kms.push(json!({"key": format!("key-id:{key}"), "actions": ["kms:DescribeKey"], "via": via}));
                     a.kms.push(json!({"key": format!("key-id:{key}"), "actions": ["kms:CreateGrant"], "via": via,
+                        "context": {"kms:GrantIsForAWSResource": "true"}}));
+                }
+                if src.split(':').nth(4).is_some_and(|acc| acc != self.account) {
+                    // A snapshot shared from another account: RDS uses its
+                    // key with the caller's permissions too (that account's
+                    // key policy and the caller's IAM must both allow it).
+                    let via = format!("rds.{}.amazonaws.com", self.region);
+                    a.kms.push(json!({"key": format!("snapshot-key:{src}"), "actions": ["kms:DescribeKey"], "via": via}));
+                    a.kms.push(json!({"key": format!("snapshot-key:{src}"), "actions": ["kms:CreateGrant"], "via": via,
                         "context": {"kms:GrantIsForAWSResource": "true"}}));
                 }
                 out.push(a);
@@ -1673,6 +1776,24 @@ impl Call {
             }
             let mut kms = Vec::new();
             for mut k in a.kms {
+                if let Some(snap) = k
+                    .get("key")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.strip_prefix("snapshot-key:"))
+                {
+                    // Unencrypted (or gone): no key used.
+                    let Some(arn) = lookups.rds_snapshot_key(&self.endpoint, snap).await else {
+                        continue;
+                    };
+                    k["aliases"] = json!(
+                        lookups
+                            .key_aliases(&self.endpoint, &arn, &self.lookup_key())
+                            .await
+                    );
+                    k["key"] = Value::String(arn);
+                    kms.push(k);
+                    continue;
+                }
                 if let Some(id) = k
                     .get("key")
                     .and_then(Value::as_str)

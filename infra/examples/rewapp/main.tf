@@ -179,6 +179,10 @@ module "vault" {
   # Vault drills: the example policy's [drills] restored from the vault
   # copies, in the backup account.
   drill_tester_zip_file = "${module.rempart.lambda_zip_dir}/restore-tester/bootstrap.zip"
+  # In a VPC of the backup account, the vault drills check the drilled
+  # database's data too (null: control-plane checks only).
+  drill_vpc             = var.vault_drill_vpc
+  drill_subnet_group    = var.vault_drill_subnet_group
   log_retention_in_days = 365
 
   registry_deletion_protection = var.registry_deletion_protection

@@ -100,6 +100,21 @@ variable "vault_external_id" {
   default     = "rewapp-rempart-vault"
 }
 
+variable "vault_drill_vpc" {
+  description = "The backup account's VPC, in var.region (vpc_id, and at least two private subnet_ids with a route to the AWS APIs), where its drill tester connects to drilled PostgreSQL copies of the vault copies for the policy's data checks; null: control-plane checks only. Needs vault_account_id."
+  type = object({
+    vpc_id     = string
+    subnet_ids = list(string)
+  })
+  default = null
+}
+
+variable "vault_drill_subnet_group" {
+  description = "The DB subnet group of the backup account's drilled copies; null: the one Terraform creates with vault_drill_vpc, else the default VPC's."
+  type        = string
+  default     = null
+}
+
 variable "vault_break_glass_principal_arns" {
   description = "The only principals of the backup account that may disable its vault key or schedule its deletion (default: nobody)."
   type        = list(string)

@@ -28,12 +28,23 @@
 # snapshots (`rempart:managed`), creates and deletes only `rempart-rt-*`
 # copies tagged `rempart:restore-test`, and writes on a vault copy only
 # `rempart:verified`. It can delete no snapshot.
+#
+# With drill_vpc, the data checks of drilled RDS instances run too
+# (`[[restore_tests.sql_checks]]`, PostgreSQL over TLS, with the copy's own
+# RDS-managed master secret when a check names no `secret_arn`): the
+# function in that VPC, the copies in a DB subnet group of its subnets, and
+# a security group each (modules/tester_network, as the DR drill tester's
+# drill_vpc); the policy's `[drills]` network is the DR region's and is not
+# used here.
 ################################################################################
 
 locals {
   drill_tester_name = "${var.name}-vault-drill-tester"
   drill_tester      = var.drill_tester_zip_file == null ? [] : [1]
   drill_tag_keys    = ["rempart:managed", "rempart:restore-test", "rempart:restore-snapshot", "rempart:restore-started", "rempart:policy", "rempart:drill"]
+  # The drills' network: nothing without a drill tester.
+  drill_vpc               = var.drill_tester_zip_file == null ? null : var.drill_vpc
+  drill_subnet_group_name = coalesce(var.drill_subnet_group, local.drill_vpc == null ? "default" : "${var.name}-vault-drills")
   # Who may publish on this account's topic.
   publishers = concat([module.enforcer.role_arn], [for m in module.drill_tester : m.role_arn])
 }
@@ -114,7 +125,7 @@ module "drill_rights" {
   partition         = local.partition
   region            = local.region
   account_id        = local.account_id
-  subnet_group_name = var.drill_subnet_group
+  subnet_group_name = local.drill_subnet_group_name
   tag_keys          = local.drill_tag_keys
   key_arns          = [aws_kms_key.vault.arn]
   redis             = length(local.redis) > 0
@@ -142,9 +153,21 @@ module "drill_tester" {
     RUST_LOG                 = var.rust_log
     }, var.redis_bucket_name == null ? {} : {
     REMPART_VAULT_REDIS_BUCKET = var.redis_bucket_name
-    }, var.drill_subnet_group == "default" ? {} : {
-    REMPART_RESTORE_TEST_SUBNET_GROUP = var.drill_subnet_group
+    }, local.drill_vpc != null ? {
+    REMPART_RESTORE_TEST_SUBNET_GROUP    = local.drill_subnet_group_name
+    REMPART_RESTORE_TEST_SECURITY_GROUPS = module.drill_network[0].copies_security_group_id
+    } : local.drill_subnet_group_name == "default" ? {} : {
+    REMPART_RESTORE_TEST_SUBNET_GROUP = local.drill_subnet_group_name
+    }, var.drill_db_ca_file == null ? {} : {
+    REMPART_DB_CA_FILE = "/var/task/${var.drill_db_ca_file}"
   }, local.recovery_environment)
+
+  # With drill_vpc: in that VPC, for the data checks (Lambda manages the
+  # function's network interfaces with the role: module "function").
+  vpc_config = local.drill_vpc == null ? null : {
+    subnet_ids         = local.drill_vpc.subnet_ids
+    security_group_ids = [module.drill_network[0].tester_security_group_id]
+  }
 
   policy_json          = data.aws_iam_policy_document.drill_tester.json
   managed_policy_jsons = module.drill_rights.policies
@@ -157,6 +180,40 @@ module "drill_tester" {
   log_retention_in_days = var.log_retention_in_days
   kms_key_arn           = aws_kms_key.vault.arn
   alarm_actions         = var.alarm_actions
+
+  tags = var.tags
+}
+
+################################################################################
+# The drill tester's network (drill_vpc, modules/tester_network), as the DR
+# drill tester's: the function in the VPC's subnets, the drilled copies in
+# a DB subnet group of the same subnets, and a security group each: the
+# copies admit only the drill tester, on the PostgreSQL port; the tester
+# reaches them and the AWS APIs (HTTPS), nothing else.
+################################################################################
+
+module "drill_network" {
+  source = "../tester_network"
+  count  = local.drill_vpc == null ? 0 : 1
+
+  vpc = local.drill_vpc
+  tester = {
+    name        = local.drill_tester_name
+    description = "Rempart vault drill tester: HTTPS to the AWS APIs, PostgreSQL to the drilled copies"
+  }
+  copies = {
+    name        = "${var.name}-vault-drilled"
+    description = "Rempart vault drills' copies: PostgreSQL from the vault drill tester only"
+  }
+  rule_descriptions = {
+    https       = "HTTPS to the AWS APIs (RDS, Secrets Manager, EC2, ElastiCache, S3, DynamoDB, SNS, SSM, STS), through NAT or VPC endpoints"
+    to_copies   = "The drilled copies' PostgreSQL"
+    from_tester = "PostgreSQL from the vault drill tester"
+  }
+  subnet_group = var.drill_subnet_group != null ? null : {
+    name        = "${var.name}-vault-drills"
+    description = "Rempart vault drills' throw-away copies"
+  }
 
   tags = var.tags
 }

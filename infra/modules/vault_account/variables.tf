@@ -177,9 +177,39 @@ variable "drill_schedule" {
 }
 
 variable "drill_subnet_group" {
-  description = "The DB subnet group of this account the drilled copies are restored into (`default`: the region's default VPC's)."
+  description = "The DB subnet group of this account the drilled copies are restored into (the drill tester's role allows restores into this group only; the policy's `[drills].subnet_group` names the DR region's network and is not used here). Null: with drill_vpc, the group Terraform creates (`<name>-vault-drills`); without, the region's default VPC's `default` group."
   type        = string
-  default     = "default"
+  default     = null
+
+  validation {
+    condition     = var.drill_subnet_group == null ? true : can(regex("^[A-Za-z0-9 ._-]{1,255}$", var.drill_subnet_group))
+    error_message = "drill_subnet_group must be a DB subnet group name (letters, digits, spaces, '.', '_', '-'), or null."
+  }
+}
+
+variable "drill_vpc" {
+  description = "The VPC of this account and region in which the drill tester checks drilled RDS instances down to their data (`[[restore_tests.sql_checks]]`; `vpc_id` and `subnet_ids`: private subnets, at least two AZs, with a route to the AWS APIs through a NAT gateway or VPC endpoints). Set: the function runs there with its own security group (`<name>-vault-drill-tester`); Terraform creates the DB subnet group `<name>-vault-drills` (unless drill_subnet_group names one) and the security group of the drilled copies (`<name>-vault-drilled`), which admits only the drill tester on the PostgreSQL port, and the drills place their copies there. Null: the drill tester runs outside any VPC (control-plane checks only). Needs drill_tester_zip_file."
+  type = object({
+    vpc_id     = string
+    subnet_ids = list(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.drill_vpc == null ? true : length(var.drill_vpc.subnet_ids) >= 2
+    error_message = "drill_vpc.subnet_ids: list at least two subnets (a DB subnet group spans two Availability Zones)."
+  }
+}
+
+variable "drill_db_ca_file" {
+  description = "The name, at the package's root, of RDS's CA bundle (`global-bundle.pem`) that `scripts/build-functions --db-ca-bundle` added to the restore-tester's zip (drill_tester_zip_file): the vault drills' data checks then verify the restored copy's certificate (REMPART_DB_CA_FILE=/var/task/<name>). Null: TLS without server verification, which each check's detail says."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.drill_db_ca_file == null ? true : can(regex("^[A-Za-z0-9._-]+\\.pem$", var.drill_db_ca_file))
+    error_message = "drill_db_ca_file must be a file name ending in .pem (at the package's root), or null."
+  }
 }
 
 variable "drill_tester_timeout" {

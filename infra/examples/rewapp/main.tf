@@ -70,8 +70,9 @@ module "rempart" {
   # §10.1: the semi-annual cross-region test, by the drill tester in
   # eu-central-1 (the policy's [drills]); in drill_vpc there, it checks the
   # drilled database's data too.
-  drills_enabled = true
-  drill_vpc      = var.drill_vpc
+  drills_enabled     = true
+  drill_vpc          = var.drill_vpc
+  drill_subnet_group = var.drill_subnet_group
 
   # §10.3: the quarterly Multi-AZ failover test of the policy's
   # [failover_drills] (the role may reboot these instances only).

@@ -82,6 +82,12 @@ variable "drill_vpc" {
   default = null
 }
 
+variable "drill_subnet_group" {
+  description = "The DB subnet group, in the DR region, of the drills' throw-away copies; null: the one Terraform creates with drill_vpc, else the default VPC's."
+  type        = string
+  default     = null
+}
+
 variable "vault_account_id" {
   description = "The isolated backup account of the air-gapped copies (§7.3); null: no vault. Its [[policies.<name>.vault]] entry must name the same account."
   type        = string

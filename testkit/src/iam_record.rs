@@ -1776,32 +1776,27 @@ impl Call {
             }
             let mut kms = Vec::new();
             for mut k in a.kms {
-                if let Some(snap) = k
-                    .get("key")
-                    .and_then(Value::as_str)
-                    .and_then(|s| s.strip_prefix("snapshot-key:"))
-                {
-                    // Unencrypted (or gone): no key used.
-                    let Some(arn) = lookups.rds_snapshot_key(&self.endpoint, snap).await else {
-                        continue;
-                    };
-                    k["aliases"] = json!(
-                        lookups
-                            .key_aliases(&self.endpoint, &arn, &self.lookup_key())
-                            .await
-                    );
-                    k["key"] = Value::String(arn);
-                    kms.push(k);
-                    continue;
-                }
-                if let Some(id) = k
-                    .get("key")
-                    .and_then(Value::as_str)
-                    .and_then(|s| s.strip_prefix("key-id:"))
-                {
-                    let arn = lookups
-                        .key_arn(&self.endpoint, &self.region, id, &self.lookup_key())
-                        .await;
+                let marker = k.get("key").and_then(Value::as_str).map(str::to_string);
+                // The key a marker names, as an ARN (`None`: not a marker).
+                let arn = match marker.as_deref() {
+                    Some(m) => match (m.strip_prefix("snapshot-key:"), m.strip_prefix("key-id:")) {
+                        (Some(snap), _) => {
+                            match lookups.rds_snapshot_key(&self.endpoint, snap).await {
+                                Some(arn) => Some(arn),
+                                // Unencrypted (or gone): no key used.
+                                None => continue,
+                            }
+                        }
+                        (_, Some(id)) => Some(
+                            lookups
+                                .key_arn(&self.endpoint, &self.region, id, &self.lookup_key())
+                                .await,
+                        ),
+                        _ => None,
+                    },
+                    None => None,
+                };
+                if let Some(arn) = arn {
                     k["aliases"] = json!(
                         lookups
                             .key_aliases(&self.endpoint, &arn, &self.lookup_key())

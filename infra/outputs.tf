@@ -138,6 +138,11 @@ output "vault_share_key_arn" {
   value       = one(aws_kms_key.vault_share[*].arn)
 }
 
+output "vault_share_key_policy_statements" {
+  description = "The key policy statements (JSON array) that let the backup accounts copy what is shared with them: the share key has them; add them to the policy of a customer-managed key of your own whose snapshots are shared directly (the replicator's pre-flight blocks those snapshots until then). Null without vaults."
+  value       = one([for d in data.aws_iam_policy_document.vault_share_backup_accounts : jsonencode(jsondecode(d.json).Statement)])
+}
+
 output "snapshot_replicator_role_arn" {
   description = "The snapshot-replicator's role: the principal a backup account's vault role trusts (modules/vault_account's `production_replicator_role_arn`)."
   value       = module.snapshot_replicator.role_arn

@@ -30,32 +30,19 @@ locals {
   vault_account_ids       = [for v in var.vaults : v.account_id]
 }
 
-# The share key: snapshots under an AWS-managed key (aws/rds, aws/ebs) are
-# copied under it first (a stage), because AWS lets no other account use an
-# AWS-managed key. Its policy lets the backup accounts use it for the copy
-# of what is shared with them, through RDS and EC2 only.
-data "aws_iam_policy_document" "kms_vault_share" {
+# What a backup account needs of the key of a snapshot shared with it to
+# copy it (AWS: "Allowing access to a KMS key" for shared RDS snapshots;
+# EBS: "Share the KMS key used to encrypt a shared Amazon EBS snapshot"),
+# through RDS and EC2 of this region only; that account's IAM policies then
+# decide which of its principals may (its vault role). In the share key's
+# policy below, and the output `vault_share_key_policy_statements` for a
+# customer key of the user's own whose snapshots are shared directly.
+data "aws_iam_policy_document" "vault_share_backup_accounts" {
   count = local.vaults_enabled ? 1 : 0
 
-  source_policy_documents = [data.aws_iam_policy_document.kms_break_glass.json]
+  #checkov:skip=CKV_AWS_356:Key policy statements: Resource "*" is the key they are attached to only.
+  #checkov:skip=CKV_AWS_111:Key policy statements for the backup accounts, bound to RDS and EC2 of this region by kms:ViaService; their IAM narrows them to the vault role.
 
-  #checkov:skip=CKV_AWS_356:In a key policy, Resource "*" is this key only (see the primary key's policy).
-  #checkov:skip=CKV_AWS_111:The account-root statement is AWS's default key policy; the snapshot-replicator's use of the key is granted by its IAM policy, through RDS and EC2 only.
-  #checkov:skip=CKV_AWS_109:The account-root statement is AWS's default key policy; permission management stays with the account's administrators through IAM.
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-
-  # What the backup account needs to copy a snapshot shared with it (AWS:
-  # "Allowing access to a KMS key" for shared snapshots); that account's
-  # IAM policies then decide which of its principals may (its vault role).
   statement {
     sid       = "BackupAccountsCopyShared"
     actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"]
@@ -70,6 +57,55 @@ data "aws_iam_policy_document" "kms_vault_share" {
       test     = "StringEquals"
       variable = "kms:ViaService"
       values   = ["rds.${local.region}.amazonaws.com", "ec2.${local.region}.amazonaws.com"]
+    }
+  }
+
+  # EBS re-encrypts a shared snapshot's data key from this key to the
+  # backup account's (the EBS guide lists kms:ReEncrypt for a shared key's
+  # users): the reading direction only (no ReEncryptTo, Encrypt or
+  # GenerateDataKey: the backup account encrypts nothing under this key),
+  # through EC2 only.
+  statement {
+    sid       = "BackupAccountsCopySharedVolumes"
+    actions   = ["kms:ReEncryptFrom"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [for a in local.vault_account_ids : "arn:${local.partition}:iam::${a}:root"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ec2.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+# The share key: snapshots under an AWS-managed key (aws/rds, aws/ebs) are
+# copied under it first (a stage), because AWS lets no other account use an
+# AWS-managed key. Its policy lets the backup accounts use it for the copy
+# of what is shared with them (above).
+data "aws_iam_policy_document" "kms_vault_share" {
+  count = local.vaults_enabled ? 1 : 0
+
+  source_policy_documents = [
+    data.aws_iam_policy_document.kms_break_glass.json,
+    data.aws_iam_policy_document.vault_share_backup_accounts[0].json,
+  ]
+
+  #checkov:skip=CKV_AWS_356:In a key policy, Resource "*" is this key only (see the primary key's policy).
+  #checkov:skip=CKV_AWS_111:The account-root statement is AWS's default key policy; the snapshot-replicator's use of the key is granted by its IAM policy, through RDS and EC2 only.
+  #checkov:skip=CKV_AWS_109:The account-root statement is AWS's default key policy; permission management stays with the account's administrators through IAM.
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
     }
   }
 }

@@ -1154,6 +1154,17 @@ for (const vr of vaultRoles) {
   probeV(`${vs.label} cannot retag a copy already in backup account ${v}`, 'rds:AddTagsToResource', vaultRds('snapshot:rempart-x'), { resourceTags: copyTags, requestTags: { 'rempart:managed': 'true', 'rempart:copy-of': 'x', 'rempart:policy': 'another' } })
   probeV(`${vs.label} cannot retag a cluster copy already in backup account ${v}`, 'rds:AddTagsToResource', vaultRds('cluster-snapshot:rempart-x'), { resourceTags: copyTags, requestTags: { 'rempart:managed': 'true', 'rempart:copy-of': 'x', 'rempart:delete-after': '2000-01-01T00:00:00Z' } })
   probeV(`${vs.label} cannot retag an EBS copy already in backup account ${v}`, 'ec2:CreateTags', ec2Snap(region, 'snap-0aaaaaaaaaaaaaaa0'), { resourceTags: copyTags, requestTags: { 'rempart:policy': 'another' } })
+  // Production's share key: the vault role reads what is shared under it,
+  // through RDS and EC2, and encrypts nothing under it.
+  const shareKey = [...keys.values()].find((k) => arnParts(k.arn).account === account && k.aliases.some((a) => a.endsWith('-vault-share')))
+  if (shareKey) {
+    const ks = { resourceAccountId: account, resourceTags: shareKey.tags }
+    const ec2Via = `ec2.${region}.amazonaws.com`
+    probeIn(`${vs.label} re-encrypts a shared EBS snapshot from the share key through EC2`, vs, 'kms:ReEncryptFrom', shareKey.arn, { ...ks, via: ec2Via, expect: 'Allowed' })
+    probeIn(`${vs.label} cannot re-encrypt under the share key`, vs, 'kms:ReEncryptTo', shareKey.arn, { ...ks, via: ec2Via })
+    probeIn(`${vs.label} cannot encrypt under the share key`, vs, 'kms:GenerateDataKey', shareKey.arn, { ...ks, via: ec2Via })
+    probeIn(`${vs.label} cannot decrypt with the share key outside RDS and EC2`, vs, 'kms:Decrypt', shareKey.arn, ks)
+  }
   // The Redis exports' Object Lock bucket of that account (modules/
   // vault_account, a module of the backup account's provider).
   for (const b of [...buckets.values()].filter((x) => x.objectLock)) {

@@ -232,6 +232,52 @@ impl Lookups {
         key.filter(|k| !k.is_empty())
     }
 
+    /// The key an EBS snapshot shared from another account is encrypted
+    /// with, as an ARN read in that account; `None`: the snapshot is the
+    /// caller's own (`caller`), not encrypted, or found in no account the
+    /// recorder knows (the test kit's and those the calls acted in).
+    async fn ebs_shared_snapshot_key(
+        &self,
+        endpoint: &str,
+        caller: &str,
+        region: &str,
+        id: &str,
+    ) -> Option<String> {
+        let mut owners: Vec<String> = self.accounts.lock().await.values().cloned().collect();
+        owners.push(ACCOUNT.to_string());
+        owners.sort();
+        owners.dedup();
+        owners.retain(|a| a != caller);
+        for owner in owners {
+            let cfg = self.cfg_in(endpoint, region, &owner).await;
+            let Ok(out) = aws_sdk_ec2::Client::new(&cfg)
+                .describe_snapshots()
+                .snapshot_ids(id)
+                .owner_ids("self")
+                .send()
+                .await
+            else {
+                continue;
+            };
+            let Some(snap) = out.snapshots().first() else {
+                continue;
+            };
+            let key = snap.kms_key_id().filter(|k| !k.is_empty())?;
+            let described = aws_sdk_kms::Client::new(&cfg)
+                .describe_key()
+                .key_id(key)
+                .send()
+                .await
+                .ok();
+            return Some(
+                described
+                    .and_then(|o| o.key_metadata().and_then(|m| m.arn()).map(str::to_string))
+                    .unwrap_or_else(|| key.to_string()),
+            );
+        }
+        None
+    }
+
     /// The account an access key acts in, as the emulator says
     /// (`GetCallerIdentity`; moto reads the access key, not the signature):
     /// [`ACCOUNT`] for the test kit's keys, another account for the
@@ -1295,13 +1341,24 @@ impl Call {
                 if !spec_tags.is_empty() {
                     a.request_tags = Some(spec_tags.clone());
                 }
+                let via = format!("ec2.{}.amazonaws.com", self.region);
                 if let Some(key) = self.f("KmsKeyId") {
-                    let via = format!("ec2.{}.amazonaws.com", self.region);
                     a.kms.push(json!({"key": format!("key-id:{key}"), "via": via,
                         "actions": ["kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"]}));
                     a.kms.push(json!({"key": format!("key-id:{key}"), "actions": ["kms:CreateGrant"], "via": via,
                         "context": {"kms:GrantIsForAWSResource": "true"}}));
                 }
+                // A snapshot shared from another account (the request does
+                // not say whose: the look-up finds it, and drops the lines
+                // for the caller's own snapshot): EC2 reads it with its key,
+                // under the caller's permissions and that key's policy.
+                let shared = format!("ebs-snapshot-key:{src_region}:{src}");
+                a.kms.push(json!({"key": shared, "via": via,
+                    "actions": ["kms:DescribeKey", "kms:Decrypt", "kms:ReEncryptFrom"]}));
+                a.kms.push(
+                    json!({"key": shared, "actions": ["kms:CreateGrant"], "via": via,
+                    "context": {"kms:GrantIsForAWSResource": "true"}}),
+                );
                 out.push(a);
                 create_tags(out, "CopySnapshot");
             }
@@ -1779,21 +1836,34 @@ impl Call {
                 let marker = k.get("key").and_then(Value::as_str).map(str::to_string);
                 // The key a marker names, as an ARN (`None`: not a marker).
                 let arn = match marker.as_deref() {
-                    Some(m) => match (m.strip_prefix("snapshot-key:"), m.strip_prefix("key-id:")) {
-                        (Some(snap), _) => {
+                    Some(m) => {
+                        if let Some(snap) = m.strip_prefix("snapshot-key:") {
                             match lookups.rds_snapshot_key(&self.endpoint, snap).await {
                                 Some(arn) => Some(arn),
                                 // Unencrypted (or gone): no key used.
                                 None => continue,
                             }
+                        } else if let Some(at) = m.strip_prefix("ebs-snapshot-key:") {
+                            let (region, id) = at.split_once(':').unwrap_or((&self.region, at));
+                            match lookups
+                                .ebs_shared_snapshot_key(&self.endpoint, &self.account, region, id)
+                                .await
+                            {
+                                Some(arn) => Some(arn),
+                                // The caller's own snapshot, or unencrypted:
+                                // no other account's key used.
+                                None => continue,
+                            }
+                        } else if let Some(id) = m.strip_prefix("key-id:") {
+                            Some(
+                                lookups
+                                    .key_arn(&self.endpoint, &self.region, id, &self.lookup_key())
+                                    .await,
+                            )
+                        } else {
+                            None
                         }
-                        (_, Some(id)) => Some(
-                            lookups
-                                .key_arn(&self.endpoint, &self.region, id, &self.lookup_key())
-                                .await,
-                        ),
-                        _ => None,
-                    },
+                    }
                     None => None,
                 };
                 if let Some(arn) = arn {
@@ -1994,8 +2064,8 @@ mod tests {
 
     /// Proves: a cross-region EBS copy is authorized on the source snapshot
     /// in its region and on the new one, its tags as ec2:CreateTags with
-    /// ec2:CreateAction=CopySnapshot, and the DR key's use by EC2 is
-    /// recorded.
+    /// ec2:CreateAction=CopySnapshot, and the use by EC2 of the DR key and
+    /// of the source's key (when another account's) is recorded.
     #[test]
     fn an_ebs_copy_names_both_regions_tags_and_key() {
         let body = "Action=CopySnapshot&SourceSnapshotId=snap-1&SourceRegion=eu-central-1&KmsKeyId=alias%2Frempart-dr&Encrypted=true&TagSpecification.1.ResourceType=snapshot&TagSpecification.1.Tag.1.Key=rempart%3Amanaged&TagSpecification.1.Tag.1.Value=true";
@@ -2007,7 +2077,13 @@ mod tests {
             authz[0].resources[0].arn,
             "arn:aws:ec2:eu-central-1::snapshot/snap-1"
         );
-        assert_eq!(authz[0].kms.len(), 2);
+        // The destination key's use, then the source's (a marker the
+        // look-up resolves, or drops for the caller's own snapshot).
+        assert_eq!(authz[0].kms.len(), 4);
+        assert_eq!(
+            authz[0].kms[2]["key"],
+            json!("ebs-snapshot-key:eu-central-1:snap-1")
+        );
         assert_eq!(authz[1].action, "ec2:CreateTags");
         assert_eq!(
             authz[1].context.get("ec2:CreateAction"),

@@ -56,7 +56,9 @@ share_key = "alias/rempart-vault-share"
 }
 
 /// A key policy that lets the production account administer the key and,
-/// when `vault` is set, lets that account use it for shared snapshots.
+/// when `vault` is set, lets that account use it for shared snapshots (the
+/// actions of the share key's statements for it in infra/vault.tf; EBS
+/// copies need `kms:ReEncryptFrom`).
 fn key_policy(vault: Option<&str>) -> String {
     let mut statements = vec![json!({
         "Sid": "Owner", "Effect": "Allow",
@@ -67,7 +69,7 @@ fn key_policy(vault: Option<&str>) -> String {
         statements.push(json!({
             "Sid": "BackupAccountCopies", "Effect": "Allow",
             "Principal": {"AWS": format!("arn:aws:iam::{a}:root")},
-            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"],
+            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant", "kms:ReEncryptFrom"],
             "Resource": "*"
         }));
     }
@@ -100,18 +102,38 @@ async fn create_key(
 /// `DescribeKey` of moto's stand-in for `aws/rds`, answered as KMS
 /// describes an AWS-managed key.
 fn aws_rds_answer(r: &Request) -> Option<(String, String)> {
+    aws_managed_answer(r, None)
+}
+
+/// `DescribeKey` of moto's stand-in for `aws/rds`, and of `aws_ebs` (the
+/// ARN of a key of the test standing in for `aws/ebs`: moto has no
+/// AWS-managed keys, and an EBS volume encrypted without a key gets none
+/// there), answered as KMS describes an AWS-managed key.
+fn aws_managed_answer(r: &Request, aws_ebs: Option<&str>) -> Option<(String, String)> {
     if rempart_testkit::proxy::operation(r) != "kms:DescribeKey" {
         return None;
     }
     let body: Value = serde_json::from_slice(&r.body).ok()?;
-    if body["KeyId"] != "default_kms_key_id" {
-        return None;
-    }
+    let asked = body["KeyId"].as_str()?;
+    let (id, arn, what) = if asked == "default_kms_key_id" {
+        (
+            asked.to_string(),
+            format!("arn:aws:kms:eu-west-1:{PROD}:key/default_kms_key_id"),
+            "RDS database volumes",
+        )
+    } else {
+        let arn = aws_ebs?;
+        let id = arn.rsplit('/').next()?;
+        if asked != arn && asked != id {
+            return None;
+        }
+        (id.to_string(), arn.to_string(), "EBS volumes")
+    };
     let meta = json!({"KeyMetadata": {
         "AWSAccountId": PROD,
-        "KeyId": "default_kms_key_id",
-        "Arn": format!("arn:aws:kms:eu-west-1:{PROD}:key/default_kms_key_id"),
-        "Description": "Default key that protects my RDS database volumes when no other key is defined",
+        "KeyId": id,
+        "Arn": arn,
+        "Description": format!("Default key that protects my {what} when no other key is defined"),
         "Enabled": true, "KeyState": "Enabled", "KeyManager": "AWS",
         "KeyUsage": "ENCRYPT_DECRYPT", "KeySpec": "SYMMETRIC_DEFAULT", "Origin": "AWS_KMS",
         "CreationDate": 1.7e9
@@ -304,8 +326,11 @@ fn vault_states(r: &ReplicationReport) -> BTreeMap<String, (String, String)> {
 /// Proves the whole chain across two accounts: a Rempart snapshot of each
 /// kind ends with exactly one copy in the backup account, under that
 /// account's key and tagged as Rempart's there; the RDS snapshot under
-/// `aws/rds` goes through a stage under the share key, which is deleted
-/// once its copy is made; every share is removed at the end and the source
+/// `aws/rds` and the EBS snapshot under `aws/ebs` go through a stage under
+/// the share key, which is deleted once its copy is made (the backup
+/// account's copy of the EBS stage is what the IAM conformance test judges
+/// against the share key's policy: EBS re-encrypts from it); every share
+/// is removed at the end and the source
 /// says where its vault copy is; replays create nothing twice; a volume
 /// under a key whose policy does not let the backup account use it is
 /// blocked with a message naming the key, the account and the missing
@@ -326,6 +351,8 @@ async fn each_kind_reaches_the_backup_account_once_and_nothing_stays_shared() {
     .await;
     let shared_cmk = create_key(&kms, Some(key_policy(Some(VAULT))), None).await;
     let private_cmk = create_key(&kms, Some(key_policy(None)), None).await;
+    // Stands in for aws/ebs (described as AWS-managed by the proxy below).
+    let aws_ebs = create_key(&kms, Some(key_policy(None)), None).await;
 
     let rds = aws_sdk_rds::Client::new(&h.cfg);
     let ec2 = aws_sdk_ec2::Client::new(&h.cfg);
@@ -377,9 +404,14 @@ async fn each_kind_reaches_the_backup_account_once_and_nothing_stays_shared() {
         req = req.tags(rtag(k, v));
     }
     req.send().await.expect("cluster snapshot");
-    // EBS: one volume under the shared key, one under the private one.
+    // EBS: one volume under the shared key, one under the private one, one
+    // under aws/ebs.
     let mut ebs = BTreeMap::new();
-    for (name, key) in [("shared", &shared_cmk), ("private", &private_cmk)] {
+    for (name, key) in [
+        ("shared", &shared_cmk),
+        ("private", &private_cmk),
+        ("aws-managed", &aws_ebs),
+    ] {
         let v = ec2
             .create_volume()
             .availability_zone("eu-west-1a")
@@ -404,9 +436,12 @@ async fn each_kind_reaches_the_backup_account_once_and_nothing_stays_shared() {
         ebs.insert(name, s.snapshot_id().unwrap_or_default().to_string());
     }
 
+    let managed_keys = aws_ebs.clone();
     let proxy = rempart_testkit::proxy::CountingProxy::with_hooks(
         &h.aws.endpoint,
-        Some(Arc::new(aws_rds_answer)),
+        Some(Arc::new(move |r: &Request| {
+            aws_managed_answer(r, Some(&managed_keys))
+        })),
         None,
     )
     .await
@@ -432,6 +467,12 @@ async fn each_kind_reaches_the_backup_account_once_and_nothing_stays_shared() {
     );
     assert_eq!(states[aurora_snap].0, "started", "{states:?}");
     assert_eq!(states[&ebs["shared"]].0, "started", "{states:?}");
+    assert!(
+        states[&ebs["aws-managed"]]
+            .1
+            .contains("staging under the share key"),
+        "{states:?}"
+    );
     let (state, reason) = &states[&ebs["private"]];
     assert_eq!(state, "blocked", "{states:?}");
     for needle in [
@@ -440,6 +481,7 @@ async fn each_kind_reaches_the_backup_account_once_and_nothing_stays_shared() {
         "kms:CreateGrant",
         "kms:Decrypt",
         "kms:DescribeKey",
+        "kms:ReEncryptFrom",
         "nothing was shared",
     ] {
         assert!(reason.contains(needle), "{needle} in {reason}");
@@ -466,6 +508,19 @@ async fn each_kind_reaches_the_backup_account_once_and_nothing_stays_shared() {
         "a stage is not one of Rempart's snapshots: {:?}",
         staged.2
     );
+    let ebs_stage_of = format!(
+        "arn:aws:ec2:eu-west-1:{PROD}:snapshot/{}",
+        ebs["aws-managed"]
+    );
+    let ebs_staged = prod
+        .iter()
+        .find(|(_, _, t)| t.get("rempart:vault-stage-of") == Some(&ebs_stage_of))
+        .expect("the EBS stage exists");
+    assert_eq!(
+        ebs_staged.1, share_key,
+        "the EBS stage is under the share key"
+    );
+    let ebs_stage = ebs_staged.0.clone();
     let shared = shares(&h.cfg).await;
     assert!(
         shared[&ebs["private"]].is_empty(),
@@ -487,7 +542,12 @@ async fn each_kind_reaches_the_backup_account_once_and_nothing_stays_shared() {
         vault_states(&second)
     );
     let third = sweep(&deps).await;
-    for s in [db_snap, aurora_snap, ebs["shared"].as_str()] {
+    for s in [
+        db_snap,
+        aurora_snap,
+        ebs["shared"].as_str(),
+        ebs["aws-managed"].as_str(),
+    ] {
         assert_eq!(
             vault_states(&third)[s].0,
             "available",
@@ -510,7 +570,12 @@ async fn each_kind_reaches_the_backup_account_once_and_nothing_stays_shared() {
             format!("arn:aws:rds:eu-west-1:{PROD}:snapshot:{id}")
         }
     };
-    for s in [db_snap, aurora_snap, ebs["shared"].as_str()] {
+    for s in [
+        db_snap,
+        aurora_snap,
+        ebs["shared"].as_str(),
+        ebs["aws-managed"].as_str(),
+    ] {
         let copies: Vec<_> = in_vault
             .iter()
             .filter(|(_, _, t)| t.get("rempart:copy-of") == Some(&source_arn(s)))
@@ -533,7 +598,7 @@ async fn each_kind_reaches_the_backup_account_once_and_nothing_stays_shared() {
     }
     assert_eq!(
         in_vault.len(),
-        3,
+        4,
         "nothing else in the backup account: {in_vault:?}"
     );
 
@@ -546,8 +611,9 @@ async fn each_kind_reaches_the_backup_account_once_and_nothing_stays_shared() {
     // source names its vault copy.
     let prod = snapshots(&h.cfg).await;
     assert!(
-        prod.iter().all(|(id, _, _)| *id != stage),
-        "the stage is deleted: {prod:?}"
+        prod.iter()
+            .all(|(id, _, _)| *id != stage && *id != ebs_stage),
+        "the stages are deleted: {prod:?}"
     );
     assert!(
         shares(&h.cfg).await.values().all(Vec::is_empty),

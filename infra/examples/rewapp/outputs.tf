@@ -113,6 +113,11 @@ output "vault_share_key_arn" {
   value       = module.rempart.vault_share_key_arn
 }
 
+output "vault_share_key_policy_statements" {
+  description = "The key policy statements (JSON array) that let the backup account copy what is shared with it: add them to the policy of a customer-managed key of your own whose snapshots are shared directly; null without a vault."
+  value       = module.rempart.vault_share_key_policy_statements
+}
+
 output "vault_events_topic_arn" {
   description = "The topic of the backup account's enforcer (digests, failures): subscribe that account's alerting to it; null without a vault."
   value       = one(module.vault[*].events_topic_arn)

@@ -44,10 +44,30 @@ use crate::tags::{vault_copy_tag, TAG_COPY_OF, TAG_MANAGED, TAG_POLICY, TAG_VAUL
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// What the vault account must be allowed on the key of a shared snapshot
-/// (AWS's "allowing access to a KMS key" for shared snapshots): describe it,
-/// decrypt with it, and create the grant its copy runs under.
+/// What the vault account must be allowed on the key of a shared RDS or
+/// Aurora snapshot (AWS's "allowing access to a KMS key" for shared
+/// snapshots): describe it, decrypt with it, and create the grant its copy
+/// runs under.
 pub const SHARED_KEY_ACTIONS: [&str; 3] = ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey"];
+
+/// The same for a shared EBS snapshot, which EBS also re-encrypts from
+/// that key to the vault key (the EBS user guide lists `kms:ReEncrypt` for
+/// the users of a shared snapshot's key).
+pub const SHARED_VOLUME_KEY_ACTIONS: [&str; 4] = [
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:ReEncryptFrom",
+];
+
+/// What the vault account must be allowed on the key of a shared snapshot
+/// of `family`.
+pub fn shared_key_actions(family: Family) -> &'static [&'static str] {
+    match family {
+        Family::Rds => &SHARED_KEY_ACTIONS,
+        Family::Ebs => &SHARED_VOLUME_KEY_ACTIONS,
+    }
+}
 
 /// The app name of the replicator's requests in a vault account (its
 /// User-Agent says `app/<this>`: CloudTrail there, and the IAM recorder,
@@ -101,15 +121,17 @@ fn principal_names(principal: Option<&serde_json::Value>, account: &str) -> bool
     })
 }
 
-/// The actions of [`SHARED_KEY_ACTIONS`] that a key policy does not allow
-/// to `account` (empty: the vault account may use the key). Allow
+/// The actions of [`shared_key_actions`] of `family` that a key policy
+/// does not allow to `account` (empty: the vault account may use the key
+/// for a copy of that family). Allow
 /// statements naming the account (or a principal of it) count, conditions
 /// or not (a condition Rempart cannot evaluate is the key owner's choice);
 /// a Deny naming it removes what it denies. A policy that is not JSON
 /// allows nothing.
-pub fn missing_key_grants(policy: &str, account: &str) -> Vec<&'static str> {
+pub fn missing_key_grants(policy: &str, account: &str, family: Family) -> Vec<&'static str> {
+    let needed = shared_key_actions(family);
     let Ok(doc) = serde_json::from_str::<serde_json::Value>(policy) else {
-        return SHARED_KEY_ACTIONS.to_vec();
+        return needed.to_vec();
     };
     let statements = match doc.get("Statement") {
         Some(serde_json::Value::Array(a)) => a.clone(),
@@ -123,8 +145,9 @@ pub fn missing_key_grants(policy: &str, account: &str) -> Vec<&'static str> {
                 && strings(st.get("Action")).iter().any(|p| glob(p, action))
         })
     };
-    SHARED_KEY_ACTIONS
-        .into_iter()
+    needed
+        .iter()
+        .copied()
         .filter(|a| !covered("Allow", a) || covered("Deny", a))
         .collect()
 }
@@ -301,6 +324,7 @@ pub fn check_vault_key(
 fn check_shared_key(
     key_arn: &str,
     account: &str,
+    family: Family,
     pre: &Preflight,
     what: &str,
 ) -> Result<(), String> {
@@ -309,14 +333,14 @@ fn check_shared_key(
             "the key policy of {key_arn} ({what}) could not be read: the replicator needs kms:GetKeyPolicy on it"
         ));
     };
-    let missing = missing_key_grants(policy, account);
+    let missing = missing_key_grants(policy, account, family);
     if missing.is_empty() {
         return Ok(());
     }
     Err(format!(
-        "KMS key {key_arn} ({what}) does not let the backup account {account} use it: its key policy allows {account} no {}. Add to the key policy a statement allowing principal `arn:aws:iam::{account}:root` the actions {} (the Terraform output `vault_share_key_policy_statement` is that statement); nothing was shared",
+        "KMS key {key_arn} ({what}) does not let the backup account {account} use it: its key policy allows {account} no {}. Add to the key policy a statement allowing principal `arn:aws:iam::{account}:root` the actions {} (the Terraform output `vault_share_key_policy_statements` are those statements); nothing was shared",
         missing.join(", "),
-        SHARED_KEY_ACTIONS.join(", ")
+        shared_key_actions(family).join(", ")
     ))
 }
 
@@ -615,7 +639,7 @@ fn decide(
             (None, _) => {
                 return VaultVerdict::Blocked {
                     reason: format!(
-                        "the snapshot is under the AWS-managed key {}, which AWS does not let another account use: set `share_key` of the [[policies.{pname}.vault]] entry for account {account} to a customer-managed key that account may use (the vault Terraform module's `share_key_arn`)",
+                        "the snapshot is under the AWS-managed key {}, which AWS does not let another account use: set `share_key` of the [[policies.{pname}.vault]] entry for account {account} to a customer-managed key that account may use (the Terraform output `vault_share_key_arn`)",
                         source_key.unwrap_or_default()
                     ),
                 }
@@ -636,7 +660,8 @@ fn decide(
         let staged_under = stage
             .and_then(|st| st.kms_key.clone())
             .unwrap_or(share.clone());
-        if let Err(reason) = check_shared_key(&staged_under, account, pre, "the share key") {
+        if let Err(reason) = check_shared_key(&staged_under, account, family, pre, "the share key")
+        {
             return VaultVerdict::Blocked { reason };
         }
         match stage {
@@ -665,7 +690,9 @@ fn decide(
         }
     } else {
         if let Some(k) = source_key {
-            if let Err(reason) = check_shared_key(k, account, pre, "the key of the snapshot") {
+            if let Err(reason) =
+                check_shared_key(k, account, family, pre, "the key of the snapshot")
+            {
                 return VaultVerdict::Blocked { reason };
             }
         }
@@ -795,7 +822,7 @@ keep_daily = 7
         format!(
             r#"{{"Version":"2012-10-17","Statement":[
               {{"Sid":"Owner","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{PROD}:root"}},"Action":"kms:*","Resource":"*"}},
-              {{"Sid":"Vault","Effect":"Allow","Principal":{{"AWS":["arn:aws:iam::{account}:root"]}},"Action":["kms:Decrypt","kms:DescribeKey","kms:CreateGrant"],"Resource":"*"}}]}}"#
+              {{"Sid":"Vault","Effect":"Allow","Principal":{{"AWS":["arn:aws:iam::{account}:root"]}},"Action":["kms:Decrypt","kms:DescribeKey","kms:CreateGrant","kms:ReEncryptFrom"],"Resource":"*"}}]}}"#
         )
     }
 
@@ -888,27 +915,39 @@ keep_daily = 7
     }
 
     /// Proves: a key policy grants the vault account only when an Allow
-    /// names it (root, id or one of its roles) for all three actions,
-    /// wildcards included; a Deny or another account does not count.
+    /// names it (root, id or one of its roles) for all the actions of the
+    /// copy's family, wildcards included; a Deny or another account does
+    /// not count; an EBS copy needs `kms:ReEncryptFrom` besides what an
+    /// RDS copy needs.
     #[test]
     fn key_policies_are_read_for_the_vault_account() {
-        assert!(missing_key_grants(&granting(VAULT), VAULT).is_empty());
+        let (rds, ebs) = (Family::Rds, Family::Ebs);
+        assert!(missing_key_grants(&granting(VAULT), VAULT, rds).is_empty());
+        assert!(missing_key_grants(&granting(VAULT), VAULT, ebs).is_empty());
         assert_eq!(
-            missing_key_grants(&granting(VAULT), "999999999999").len(),
+            missing_key_grants(&granting(VAULT), "999999999999", rds).len(),
             3
         );
         let wild = r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"210987654321"},"Action":"kms:*"}}"#;
-        assert!(missing_key_grants(wild, VAULT).is_empty());
+        assert!(missing_key_grants(wild, VAULT, ebs).is_empty());
         let role = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::210987654321:role/x"},"Action":["kms:De*","kms:CreateGrant"]}]}"#;
-        assert!(missing_key_grants(role, VAULT).is_empty());
+        assert!(missing_key_grants(role, VAULT, rds).is_empty());
+        assert_eq!(
+            missing_key_grants(role, VAULT, ebs),
+            vec!["kms:ReEncryptFrom"]
+        );
         let partial = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::210987654321:root"},"Action":"kms:Decrypt"}]}"#;
         assert_eq!(
-            missing_key_grants(partial, VAULT),
+            missing_key_grants(partial, VAULT, rds),
             vec!["kms:CreateGrant", "kms:DescribeKey"]
         );
         let denied = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*"},{"Effect":"Deny","Principal":{"AWS":"210987654321"},"Action":"kms:CreateGrant"}]}"#;
-        assert_eq!(missing_key_grants(denied, VAULT), vec!["kms:CreateGrant"]);
-        assert_eq!(missing_key_grants("not json", VAULT).len(), 3);
+        assert_eq!(
+            missing_key_grants(denied, VAULT, rds),
+            vec!["kms:CreateGrant"]
+        );
+        assert_eq!(missing_key_grants("not json", VAULT, rds).len(), 3);
+        assert_eq!(missing_key_grants("not json", VAULT, ebs).len(), 4);
     }
 
     /// Proves the Redis path: with no `bucket` in the vault entry the

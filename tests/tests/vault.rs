@@ -99,12 +99,6 @@ async fn create_key(
     meta.arn().unwrap_or_default().to_string()
 }
 
-/// `DescribeKey` of moto's stand-in for `aws/rds`, answered as KMS
-/// describes an AWS-managed key.
-fn aws_rds_answer(r: &Request) -> Option<(String, String)> {
-    aws_managed_answer(r, None)
-}
-
 /// `DescribeKey` of moto's stand-in for `aws/rds`, and of `aws_ebs` (the
 /// ARN of a key of the test standing in for `aws/ebs`: moto has no
 /// AWS-managed keys, and an EBS volume encrypted without a key gets none

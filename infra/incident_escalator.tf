@@ -155,7 +155,9 @@ module "incident_escalator" {
     REMPART_INCIDENTS_TABLE  = aws_dynamodb_table.incidents.name
     REMPART_EVENTS_TOPIC_ARN = aws_sns_topic.events.arn
     REMPART_ONCALL_TIERS     = join(",", [for t in var.oncall_tiers : "${t}=${aws_sns_topic.oncall[t].arn}"])
-    RUST_LOG                 = var.rust_log
+    # OpenIncidents, in the dashboard's namespace.
+    REMPART_METRICS_NAMESPACE = var.metrics_namespace
+    RUST_LOG                  = var.rust_log
   }
 
   policy_json = data.aws_iam_policy_document.escalator.json

@@ -26,10 +26,11 @@ locals {
   events_topic_arn  = "arn:${local.partition}:sns:${local.region}:${local.account_id}:${local.events_topic_name}"
 
   common_environment = {
-    REMPART_POLICY           = "ssm:${aws_ssm_parameter.policy.name}"
-    REMPART_REGISTRY_TABLE   = aws_dynamodb_table.registry.name
-    REMPART_EVENTS_TOPIC_ARN = aws_sns_topic.events.arn
-    RUST_LOG                 = var.rust_log
+    REMPART_POLICY            = "ssm:${aws_ssm_parameter.policy.name}"
+    REMPART_REGISTRY_TABLE    = aws_dynamodb_table.registry.name
+    REMPART_EVENTS_TOPIC_ARN  = aws_sns_topic.events.arn
+    REMPART_METRICS_NAMESPACE = var.metrics_namespace
+    RUST_LOG                  = var.rust_log
   }
 
   # The policy document's [[buckets]] (any region): those named in

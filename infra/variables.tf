@@ -599,7 +599,7 @@ variable "alarm_actions" {
 }
 
 variable "metrics_namespace" {
-  description = "CloudWatch namespace of the EMF metrics Rempart's functions publish (RpoAgeSeconds, DrCopyLagSeconds, Coverage, SnapshotsKept, SnapshotsDeleted, RestoreTestRtoSeconds, OpenIncidents; dimension Resource), shown on the dashboard."
+  description = "CloudWatch namespace of the EMF metrics Rempart's functions publish (RpoAgeSeconds, DrCopyLagSeconds, Coverage, SnapshotsKept, SnapshotsDeleted, RestoreTestRtoSeconds, OpenIncidents, ...; dimension Resource; given to the functions as REMPART_METRICS_NAMESPACE), shown on the dashboard."
   type        = string
   default     = "Rempart"
 

@@ -661,7 +661,10 @@ fn retention_run(time: chrono::DateTime<chrono::Utc>) -> Value {
 /// as taken in 2099 (as a compromised production account could tag it),
 /// is marked, then deleted after the grace period; a snapshot of the
 /// backup account that is not a vault copy stays untouched; the production
-/// sources are not touched.
+/// sources are not touched. The enforcer also measures the isolated RPO
+/// from what the backup account holds: fresh while copies arrive, stale
+/// (announced as a warning on that account's topic, with the resource)
+/// once the newest copy there is older than the policy's RPO.
 #[tokio::test]
 async fn the_backup_accounts_enforcer_keeps_and_deletes_by_the_policy_there() {
     let ebs_policy = |vault_key: &str| {
@@ -788,6 +791,18 @@ async fn the_backup_accounts_enforcer_keeps_and_deletes_by_the_policy_there() {
     )
     .await
     .expect("the backup account's registry and topic");
+    // That account's alerting, subscribed to its topic.
+    let vault_watch = rempart_testkit::recorder::Recorder::start()
+        .await
+        .expect("recorder");
+    aws_sdk_sns::Client::new(&admin)
+        .subscribe()
+        .topic_arn(topic.arn())
+        .protocol("http")
+        .endpoint(vault_watch.url("/vault"))
+        .send()
+        .await
+        .expect("subscribe to the backup account's topic");
     let own_cfg = assume(
         &h.cfg,
         ENFORCER_ROLE,
@@ -836,6 +851,9 @@ async fn the_backup_accounts_enforcer_keeps_and_deletes_by_the_policy_there() {
     assert!(steps[&oldest].contains("floor: legal hold"), "{steps:?}");
     assert!(steps[&forged].starts_with("Mark"), "{steps:?}");
     assert_eq!(first.totals().marked, 1, "{}", first.summary());
+    assert_eq!(first.held.len(), 1, "{:?}", first.held);
+    assert_eq!(first.held[0].newest_copy, newest);
+    assert!(!first.held[0].stale, "{:?}", first.held);
 
     let second = rempart_retention_enforcer::handle(
         &enforcer,
@@ -870,6 +888,45 @@ async fn the_backup_accounts_enforcer_keeps_and_deletes_by_the_policy_there() {
             "production's {s} is not touched: {prod:?}"
         );
     }
+
+    // No copy for longer than the RPO (26 h): the backup account says so
+    // itself, whatever production's marks claim.
+    let stale = rempart_retention_enforcer::handle(
+        &enforcer,
+        retention_run(t1 + chrono::TimeDelta::hours(27)),
+    )
+    .await
+    .expect("a run past the RPO");
+    assert_eq!(stale.held.len(), 1, "{:?}", stale.held);
+    assert!(stale.held[0].stale, "{:?}", stale.held);
+    assert_eq!(stale.held[0].newest_copy, newest);
+    assert!(
+        stale.summary().contains("older than the RPO"),
+        "{}",
+        stale.summary()
+    );
+    let digests: Vec<Value> = vault_watch
+        .received("/vault")
+        .iter()
+        .filter_map(|r| {
+            let envelope: Value = serde_json::from_slice(&r.body).ok()?;
+            serde_json::from_str(envelope["Message"].as_str()?).ok()
+        })
+        .filter(|a: &Value| a["kind"] == "retention.digest")
+        .collect();
+    assert_eq!(digests.len(), 3, "one digest a run: {digests:?}");
+    assert_eq!(digests[2]["severity"], "warning", "{:?}", digests[2]);
+    assert_eq!(
+        digests[2]["details"]["stale"][0]["source"],
+        json!(stale.held[0].source),
+        "{:?}",
+        digests[2]
+    );
+    assert_eq!(
+        digests[0]["details"]["stale"],
+        json!([]),
+        "fresh: nothing stale in the first digest"
+    );
 }
 
 /// The Object Lock bucket of the backup account, as modules/vault_account

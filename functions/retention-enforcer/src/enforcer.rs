@@ -115,6 +115,26 @@ impl Enforcer {
             report.failed.append(&mut failed);
             report.bookkeeping_errors.append(&mut errors);
         }
+        if self.vault_of.is_some() {
+            // The isolated RPO as this backup account sees it, from what it
+            // holds (not from production's word); announced in the digest
+            // and measured for the vault module's alarm. Not measured when
+            // a listing failed: a partial view would clear the alarm.
+            report.held = held_copies(doc, &plans, now);
+            for h in report.held.iter().filter(|h| h.stale) {
+                tracing::warn!(
+                    resource = %h.source,
+                    kind = %h.kind,
+                    newest_copy = %h.newest_copy,
+                    age_s = h.age_s,
+                    rpo_s = h.rpo_s,
+                    "the newest copy held here is older than the policy's RPO"
+                );
+            }
+            if report.failed.iter().all(|f| f.step != "list") {
+                rempart_aws::metrics::emit(&held_emf_lines(&report.held, &self.primary, now));
+            }
+        }
         report.decisions = plans;
         for (rule, s3) in &self.buckets {
             let outcome = self
@@ -421,6 +441,7 @@ impl Enforcer {
         let t = report.totals();
         let severity = if report.failed.is_empty()
             && report.untouched.is_empty()
+            && report.held.iter().all(|h| !h.stale)
             && report
                 .buckets
                 .iter()
@@ -446,6 +467,7 @@ impl Enforcer {
                 "untouched": report.untouched,
                 "failed": report.failed,
                 "buckets": report.buckets.iter().filter(|b| !b.drift.is_none() || b.error.is_some()).collect::<Vec<_>>(),
+                "stale": report.held.iter().filter(|h| h.stale).collect::<Vec<_>>(),
             }),
             cause: cause.map(str::to_string),
         };

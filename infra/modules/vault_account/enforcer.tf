@@ -240,3 +240,29 @@ module "enforcer" {
 
   tags = var.tags
 }
+
+# The isolated RPO as this account sees it, not as production's marks say:
+# each run, the enforcer counts the resources whose newest copy here (by
+# the time this account made it) is older than their policy's RPO (EMF
+# metric VaultStaleResources, namespace Rempart, Resource = "vault"; 0 when
+# none) and names them in its digest on the events topic (a warning). One
+# or more: this alarm, to alarm_actions. Between the daily runs there is
+# no data, which keeps the alarm's state; a run whose listing failed
+# reports nothing (the enforcer's error alarm fires instead).
+resource "aws_cloudwatch_metric_alarm" "isolated_rpo" {
+  alarm_name          = "${var.name}-vault-isolated-rpo"
+  alarm_description   = "Rempart: a resource's newest copy in this backup account is older than its policy's RPO (copies have stopped arriving); the enforcer's retention.digest on ${aws_sns_topic.events.name} names it."
+  namespace           = "Rempart"
+  metric_name         = "VaultStaleResources"
+  dimensions          = { Resource = "vault" }
+  statistic           = "Maximum"
+  period              = 3600
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "ignore"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+
+  tags = var.tags
+}

@@ -108,7 +108,7 @@ variable "rust_log" {
 }
 
 variable "alarm_actions" {
-  description = "ARNs (SNS topics of this account) notified when the enforcer fails, is throttled or drops an invocation."
+  description = "ARNs (SNS topics of this account) notified when the enforcer fails, is throttled or drops an invocation, and when a resource's newest copy here is older than its policy's RPO (alarm <name>-vault-isolated-rpo)."
   type        = list(string)
   default     = []
 }

@@ -11,11 +11,17 @@
 use serde_json::Value;
 use std::io::Write;
 
-/// Emits the lines.
+/// The variable naming the CloudWatch namespace of the metrics (set by
+/// Terraform from `metrics_namespace`; unset: `Rempart`).
+pub const NAMESPACE_ENV: &str = "REMPART_METRICS_NAMESPACE";
+
+/// Emits the lines, in the namespace of [`NAMESPACE_ENV`].
 pub fn emit(lines: &[Value]) {
     if lines.is_empty() {
         return;
     }
+    let namespace = std::env::var(NAMESPACE_ENV).ok();
+    let lines = rempart_core::metrics::with_namespace(lines, namespace.as_deref());
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
         let mut out = std::io::stdout().lock();

@@ -320,6 +320,84 @@ pub struct EnforcerReport {
     /// S3 backup buckets: drift found and corrected.
     pub buckets: Vec<BucketOutcome>,
     pub bookkeeping_errors: Vec<String>,
+    /// In a backup account: the newest copy it holds of each resource,
+    /// against the policy's RPO ([`held_copies`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldCopy>,
+}
+
+/// A backup account's own reading of its isolated RPO: the newest vault
+/// copy it holds of one resource, how old it is by the time that account
+/// made it (AWS's creation time there, not the production-written
+/// `rempart:scheduled-at`, which a compromised production account could
+/// forge to look fresh), against the policy's RPO.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct HeldCopy {
+    pub region: String,
+    pub kind: ResourceKind,
+    pub source: String,
+    pub policy: String,
+    pub newest_copy: String,
+    pub made: DateTime<Utc>,
+    pub age_s: i64,
+    pub rpo_s: i64,
+    /// Older than the RPO: copies have stopped reaching this account.
+    pub stale: bool,
+}
+
+/// The newest available vault copy of each group of `plans` that this run
+/// does not delete, against its policy's RPO (groups of another place, of
+/// a policy no longer in the document, or with no available copy yet are
+/// not measured).
+pub fn held_copies(doc: &PolicyDocument, plans: &[GroupPlan], now: DateTime<Utc>) -> Vec<HeldCopy> {
+    plans
+        .iter()
+        .filter(|g| g.place == Place::VaultCopy.label())
+        .filter_map(|g| {
+            let rpo_s = doc.policy(&g.policy)?.rpo.seconds();
+            let newest = g
+                .decisions
+                .iter()
+                .filter(|d| d.step != Step::Delete && crate::model::is_available(&d.snapshot))
+                .max_by_key(|d| d.time)?;
+            let age_s = (now - newest.time).num_seconds().max(0);
+            Some(HeldCopy {
+                region: g.region.clone(),
+                kind: g.kind,
+                source: g.source.clone(),
+                policy: g.policy.clone(),
+                newest_copy: newest.id.clone(),
+                made: newest.time,
+                age_s,
+                rpo_s,
+                stale: age_s > rpo_s,
+            })
+        })
+        .collect()
+}
+
+/// The EMF lines of a backup account's reading: the newest copy's age per
+/// resource, and the number of stale resources (resource `vault`, 0 when
+/// none: the vault module's alarm reads it).
+pub fn held_emf_lines(
+    held: &[HeldCopy],
+    primary: &str,
+    now: DateTime<Utc>,
+) -> Vec<serde_json::Value> {
+    use crate::metrics::{emf, resource, VAULT_HELD_AGE, VAULT_STALE};
+    let mut lines: Vec<serde_json::Value> = held
+        .iter()
+        .map(|h| {
+            emf(
+                &resource(h.kind.as_str(), &h.source, &h.region, primary),
+                now,
+                &[(VAULT_HELD_AGE, h.age_s as f64)],
+            )
+        })
+        .collect();
+    let stale = held.iter().filter(|h| h.stale).count();
+    lines.push(emf("vault", now, &[(VAULT_STALE, stale as f64)]));
+    lines
 }
 
 /// One backup bucket's check.
@@ -362,8 +440,30 @@ impl EnforcerReport {
         let t = self.totals();
         let corrected = self.buckets.iter().filter(|b| b.corrected).count();
         let drifting = self.buckets.iter().filter(|b| !b.drift.is_none()).count();
+        let stale: Vec<String> = self
+            .held
+            .iter()
+            .filter(|h| h.stale)
+            .map(|h| {
+                format!(
+                    "{} {} ({}h old, RPO {}h)",
+                    h.kind,
+                    h.source,
+                    h.age_s / 3600,
+                    h.rpo_s / 3600
+                )
+            })
+            .collect();
+        let stale = if stale.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; newest copy held here older than the RPO: {}",
+                stale.join(", ")
+            )
+        };
         format!(
-            "{}{} groups in {}: {} kept ({} by a floor), {} marked, {} waiting, {} deleted, {} unmarked, {} failed, {} left alone; {} bucket(s) drifted, {} corrected",
+            "{}{} groups in {}: {} kept ({} by a floor), {} marked, {} waiting, {} deleted, {} unmarked, {} failed, {} left alone; {} bucket(s) drifted, {} corrected{}",
             if self.dry_run { "dry run: " } else { "" },
             self.groups.len(),
             self.regions.join(", "),
@@ -376,7 +476,8 @@ impl EnforcerReport {
             t.failed,
             self.untouched.len(),
             drifting,
-            corrected
+            corrected,
+            stale
         )
     }
 }
@@ -581,6 +682,63 @@ keep_last = 2
             "{:?}",
             newest.reasons
         );
+    }
+
+    /// Proves: a backup account measures its isolated RPO by the newest
+    /// copy it made (a copy whose production-written time claims to be
+    /// newer changes nothing), fresh under the policy's RPO (26 h here) and
+    /// stale past it; a copy not yet available is not counted; the metric
+    /// lines carry each resource's age and the count of stale ones, 0
+    /// included.
+    #[test]
+    fn a_backup_account_measures_the_age_of_the_newest_copy_it_holds() {
+        let snaps = || {
+            let mut copying = vault_copy(
+                "snap-copying",
+                "2026-12-03T05:00:00Z",
+                "2026-12-03T02:00:00Z",
+            );
+            copying.status = "pending".into();
+            vec![
+                vault_copy("snap-old", "2026-12-01T02:10:00Z", "2026-12-01T02:00:00Z"),
+                vault_copy(
+                    "snap-forged",
+                    "2026-11-30T02:10:00Z",
+                    "2030-01-01T00:00:00Z",
+                ),
+                vault_copy("snap-new", "2026-12-02T02:10:00Z", "2026-12-02T02:00:00Z"),
+                copying,
+            ]
+        };
+        let fresh_at = t("2026-12-03T02:10:00Z");
+        let (plans, _) = decide(&vault_doc(), snaps(), &BTreeSet::new(), fresh_at);
+        let held = held_copies(&vault_doc(), &plans, fresh_at);
+        assert_eq!(held.len(), 1, "{held:?}");
+        assert_eq!(held[0].newest_copy, "snap-new");
+        assert_eq!(held[0].age_s, 24 * 3600);
+        assert_eq!(held[0].rpo_s, 26 * 3600);
+        assert!(!held[0].stale);
+        assert_eq!(held[0].source, "vol-1");
+        let lines = held_emf_lines(&held, "eu-west-1", fresh_at);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["Resource"], "ebs-volume/vol-1");
+        assert_eq!(lines[0][crate::metrics::VAULT_HELD_AGE], 86400.0);
+        assert_eq!(lines[1]["Resource"], "vault");
+        assert_eq!(lines[1][crate::metrics::VAULT_STALE], 0.0);
+
+        let stale_at = t("2026-12-03T04:11:00Z");
+        let (plans, _) = decide(&vault_doc(), snaps(), &BTreeSet::new(), stale_at);
+        let held = held_copies(&vault_doc(), &plans, stale_at);
+        assert!(held[0].stale, "{held:?}");
+        assert_eq!(held[0].newest_copy, "snap-new");
+        let lines = held_emf_lines(&held, "eu-west-1", stale_at);
+        assert_eq!(lines[1][crate::metrics::VAULT_STALE], 1.0);
+        // A production account's groups are not measured.
+        let mut primary = vault_copy("snap-p", "2026-12-01T02:10:00Z", "2026-12-01T02:00:00Z");
+        primary.tags.remove(TAG_COPY_OF);
+        primary.arn = format!("arn:aws:ec2:eu-west-1:{PROD}:snapshot/snap-p");
+        let (plans, _) = decide(&vault_doc(), vec![primary], &BTreeSet::new(), stale_at);
+        assert!(held_copies(&vault_doc(), &plans, stale_at).is_empty());
     }
 
     /// Proves: a backup account's enforcer takes only the vault copies of

@@ -17,6 +17,13 @@ pub const DR_COPY_LAG: &str = "DrCopyLagSeconds";
 /// accounts (the isolated RPO; the oldest of its accounts), as the
 /// production sources' `rempart:vault-copy:<account>` marks say.
 pub const VAULT_COPY_AGE: &str = "VaultCopyAgeSeconds";
+/// retention-enforcer in a backup account: the age of the newest copy
+/// that account holds of a resource, by the time it made it (the isolated
+/// RPO as the backup account itself sees it).
+pub const VAULT_HELD_AGE: &str = "VaultHeldCopyAgeSeconds";
+/// retention-enforcer in a backup account: the resources whose newest copy
+/// there is older than their policy's RPO (resource `vault`; 0 when none).
+pub const VAULT_STALE: &str = "VaultStaleResources";
 /// backup-auditor: how far an RDS or Aurora database's newest restorable
 /// point lags the audit (the point-in-time RPO).
 pub const PITR_LAG: &str = "PitrLagSeconds";
@@ -47,12 +54,8 @@ pub const OPEN_INCIDENTS: &str = "OpenIncidents";
 /// The unit CloudWatch records for a metric of this module.
 fn unit(name: &str) -> &'static str {
     match name {
-        RPO_AGE
-        | DR_COPY_LAG
-        | PITR_LAG
-        | BUCKET_REPLICATION_LAG
-        | RESTORE_TEST_RTO
-        | DRILL_RTO => "Seconds",
+        // Every duration is named `…Seconds`, by construction of the names.
+        n if n.ends_with("Seconds") => "Seconds",
         RESTORE_INTEGRITY => "Percent",
         _ => "Count",
     }
@@ -98,6 +101,26 @@ pub fn emf(resource: &str, now: DateTime<Utc>, values: &[(&str, f64)]) -> Value 
     Value::Object(line)
 }
 
+/// The lines with their metrics in `namespace` (Terraform's
+/// `metrics_namespace`, through `REMPART_METRICS_NAMESPACE`) instead of
+/// [`NAMESPACE`]; `None` or empty: as they are.
+pub fn with_namespace(lines: &[Value], namespace: Option<&str>) -> Vec<Value> {
+    let mut out = lines.to_vec();
+    if let Some(ns) = namespace.filter(|n| !n.is_empty()) {
+        for line in &mut out {
+            if let Some(Value::Array(ms)) = line
+                .get_mut("_aws")
+                .and_then(|a| a.get_mut("CloudWatchMetrics"))
+            {
+                for m in ms {
+                    m["Namespace"] = Value::String(ns.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The metric names an EMF line declares.
 pub fn names(line: &Value) -> Vec<String> {
     line["_aws"]["CloudWatchMetrics"]
@@ -112,6 +135,61 @@ pub fn names(line: &Value) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Proves: durations are declared in seconds (the isolated RPO's two
+    /// ages were once declared as counts), percentages in percent, the
+    /// rest as counts.
+    #[test]
+    fn each_metric_declares_its_unit() {
+        for n in [
+            RPO_AGE,
+            DR_COPY_LAG,
+            VAULT_COPY_AGE,
+            VAULT_HELD_AGE,
+            PITR_LAG,
+            BUCKET_REPLICATION_LAG,
+            RESTORE_TEST_RTO,
+            DRILL_RTO,
+        ] {
+            assert_eq!(unit(n), "Seconds", "{n}");
+        }
+        assert_eq!(unit(RESTORE_INTEGRITY), "Percent");
+        for n in [
+            COVERAGE,
+            UNPROTECTED,
+            SNAPSHOTS_KEPT,
+            VAULT_STALE,
+            RESTORE_TEST_SUCCESS,
+        ] {
+            assert_eq!(unit(n), "Count", "{n}");
+        }
+    }
+
+    /// Proves: the namespace a deployment chose replaces Rempart's in
+    /// every line, values and dimensions untouched; none (or empty) leaves
+    /// the lines as they are.
+    #[test]
+    fn lines_go_to_the_namespace_the_deployment_chose() {
+        let now: DateTime<Utc> = "2026-12-04T06:00:00Z".parse().expect("time");
+        let lines = vec![emf("ebs-volume/vol-1", now, &[(RPO_AGE, 60.0)])];
+        let moved = with_namespace(&lines, Some("Acme/Backups"));
+        assert_eq!(
+            moved[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "Acme/Backups"
+        );
+        assert_eq!(moved[0]["Resource"], "ebs-volume/vol-1");
+        assert_eq!(moved[0][RPO_AGE], 60);
+        assert_eq!(
+            moved[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            lines[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+        );
+        assert_eq!(with_namespace(&lines, None), lines);
+        assert_eq!(with_namespace(&lines, Some("")), lines);
+        assert_eq!(
+            lines[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            NAMESPACE
+        );
+    }
 
     /// Proves: an EMF line carries the namespace, the one `Resource`
     /// dimension, each metric's name and unit in the declaration and its

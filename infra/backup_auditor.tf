@@ -181,7 +181,9 @@ module "backup_auditor" {
   timeout       = var.backup_auditor_timeout
 
   # REMPART_POLICY, REMPART_REGISTRY_TABLE, REMPART_EVENTS_TOPIC_ARN, RUST_LOG.
-  environment_variables = local.common_environment
+  # With bucket_replicas, Rempart's replication role: a bucket replicating
+  # with another role is audited as misconfigured.
+  environment_variables = merge(local.common_environment, local.replicate ? { REMPART_REPLICATION_ROLE_ARN = local.replication_role_arn } : {})
 
   policy_json = data.aws_iam_policy_document.auditor.json
 

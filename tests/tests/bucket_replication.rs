@@ -183,7 +183,9 @@ async fn a_bucket_without_replication_is_a_breach_until_the_enforcer_writes_it()
             .await
             .expect("proxy");
     let proxied = rempart_testkit::local::sdk_config_for(&proxy.url(), "eu-west-1").await;
-    let auditor = h.auditor(&proxied);
+    // As Terraform deploys it with bucket_replicas: it knows Rempart's role.
+    let mut auditor = h.auditor(&proxied);
+    auditor.replication_role = Some(ROLE.into());
     let mut enforcer = retention_enforcer::Deps::new(
         &proxied,
         TABLE,
@@ -309,7 +311,7 @@ async fn a_bucket_without_replication_is_a_breach_until_the_enforcer_writes_it()
 
     // Someone rewrites the rule without the DR key: misconfigured, then
     // put back by the enforcer.
-    let mut unencrypted = rempart_core::buckets::ReplicationRule::wanted(
+    let rule = rempart_core::buckets::ReplicationRule::wanted(
         &rempart_core::policy::PolicyDocument::from_toml(POLICY, "test")
             .expect("policy")
             .buckets[0]
@@ -319,6 +321,7 @@ async fn a_bucket_without_replication_is_a_breach_until_the_enforcer_writes_it()
         ROLE,
     )
     .expect("rule");
+    let mut unencrypted = rule.clone();
     unencrypted.replica_kms_key = None;
     rempart_aws::s3::Buckets::new(aws_sdk_s3::Client::new(&proxied))
         .put_replication(SOURCE, ROLE, &unencrypted)
@@ -337,4 +340,18 @@ async fn a_bucket_without_replication_is_a_breach_until_the_enforcer_writes_it()
                 .is_some_and(|d| d.contains("rule differs")),
         "{b:?}"
     );
+
+    // Someone points Rempart's own rule at a role of theirs: the auditor,
+    // which knows Rempart's role, reports it; the enforcer puts it back.
+    let theirs = "arn:aws:iam::123456789012:role/theirs";
+    rempart_aws::s3::Buckets::new(aws_sdk_s3::Client::new(&proxied))
+        .put_replication(SOURCE, theirs, &rule)
+        .await
+        .expect("another role, by hand");
+    let a = audit(&auditor, later).await;
+    assert_eq!(a.status, ReplicationStatus::Misconfigured, "{a:?}");
+    assert!(a.message.contains(theirs), "{a:?}");
+    let b = enforce(&enforcer, later).await;
+    assert!(b.corrected, "{b:?}");
+    assert_eq!(audit(&auditor, later).await.status, ReplicationStatus::Ok);
 }

@@ -53,16 +53,24 @@ pub struct Deps {
     pub policy: PolicySource,
     pub ssm: aws_sdk_ssm::Client,
     pub alarms: Alarms,
+    /// Rempart's S3 replication role (`REMPART_REPLICATION_ROLE_ARN`, set
+    /// by Terraform with `bucket_replicas`): a bucket replicating with
+    /// another is misconfigured. `None`: the configuration's own is taken.
+    pub replication_role: Option<String>,
 }
 
 impl Deps {
     pub fn from_env(cfg: &SdkConfig) -> Result<Deps> {
-        Deps::new(
+        let mut d = Deps::new(
             cfg,
             &env_var(REGISTRY_TABLE_ENV)?,
             &env_var(EVENTS_TOPIC_ENV)?,
             PolicySource::from_env()?,
-        )
+        )?;
+        d.replication_role = std::env::var(rempart_core::buckets::REPLICATION_ROLE_ENV)
+            .ok()
+            .filter(|r| !r.is_empty());
+        Ok(d)
     }
 
     pub fn new(cfg: &SdkConfig, table: &str, topic: &str, policy: PolicySource) -> Result<Deps> {
@@ -75,6 +83,7 @@ impl Deps {
             policy,
             ssm: aws_sdk_ssm::Client::new(cfg),
             alarms: Alarms::new(aws_sdk_cloudwatch::Client::new(cfg)),
+            replication_role: None,
         })
     }
 }
@@ -398,6 +407,7 @@ async fn replication(
             want,
             have.as_ref(),
             metrics.as_ref(),
+            deps.replication_role.as_deref(),
         ));
     }
     out
@@ -437,7 +447,11 @@ async fn publish_replication(
         let resource = ResourceSummary {
             kind: "s3-bucket".into(),
             id: a.bucket.clone(),
-            arn: format!("arn:aws:s3:::{}", a.bucket),
+            arn: format!(
+                "arn:{}:s3:::{}",
+                rempart_core::naming::partition_of(&a.region),
+                a.bucket
+            ),
         };
         if let Err(e) = deps.registry.record_once(&rec).await {
             errors.push(e.to_string());

@@ -60,7 +60,8 @@ impl Ec2 {
         Some(Resource {
             kind: ResourceKind::EbsVolume,
             arn: format!(
-                "arn:aws:ec2:{}:{}:volume/{id}",
+                "arn:{}:ec2:{}:{}:volume/{id}",
+                rempart_core::naming::partition_of(&self.region),
                 self.region,
                 self.account.as_deref().unwrap_or_default()
             ),
@@ -287,7 +288,8 @@ impl Ec2 {
             kind: ResourceKind::EbsVolume,
             id: s.snapshot_id().unwrap_or_default().to_string(),
             arn: format!(
-                "arn:aws:ec2:{}:{}:snapshot/{}",
+                "arn:{}:ec2:{}:{}:snapshot/{}",
+                rempart_core::naming::partition_of(&self.region),
                 self.region,
                 s.owner_id().unwrap_or_default(),
                 s.snapshot_id().unwrap_or_default()

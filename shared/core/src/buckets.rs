@@ -445,13 +445,16 @@ pub fn missing_bucket(bucket: &str, region: &str, want: &Replication) -> Replica
 
 /// Audits a bucket's replication (pure): off, misconfigured, failing,
 /// late, or ok, in that order of gravity; `metrics` as S3 published them
-/// over the last [`REPLICATION_WINDOW_S`].
+/// over the last [`REPLICATION_WINDOW_S`]; `role`: Rempart's replication
+/// role (a configuration replicating with another is misconfigured;
+/// `None`: the configuration's own is taken, see [`replication_drift`]).
 pub fn audit_replication(
     bucket: &str,
     region: &str,
     want: &Replication,
     have: Option<&ReplicationConfig>,
     metrics: Option<&ReplicationMetrics>,
+    role: Option<&str>,
 ) -> ReplicationAudit {
     let dest = &want.bucket;
     let rpo_s = want.rpo.seconds();
@@ -477,7 +480,7 @@ pub fn audit_replication(
             ReplicationStatus::Failing,
             format!("{failed} object(s) of {bucket} failed to replicate to {dest} in the last {window} (OperationsFailedReplication)"),
         )
-    } else if let Some(why) = replication_drift(want, have, None) {
+    } else if let Some(why) = replication_drift(want, have, role) {
         (
             ReplicationStatus::Misconfigured,
             format!("replication of {bucket} to {dest} is not the policy's: {why}"),
@@ -711,12 +714,37 @@ mod tests {
             ),
         ];
         for (have, metrics, status, needle) in cases {
-            let a = audit_replication("b", "eu-west-1", &want, have.as_ref(), metrics.as_ref());
+            let a = audit_replication(
+                "b",
+                "eu-west-1",
+                &want,
+                have.as_ref(),
+                metrics.as_ref(),
+                Some(ROLE),
+            );
             assert_eq!(a.status, status, "{a:?}");
             assert!(a.message.contains(needle), "{a:?}");
             assert_eq!(a.compliant(), status == ReplicationStatus::Ok);
             assert_eq!(a.destination, "eu-central-1/b-dr");
         }
+        // Rempart's rule written with another role: misconfigured when the
+        // auditor knows Rempart's role, not when it must take the
+        // configuration's own.
+        let mut theirs = written();
+        theirs.role = "arn:aws:iam::123456789012:role/theirs".into();
+        let ok = Some(m(Some(3.0), 0.0));
+        let a = audit_replication(
+            "b",
+            "eu-west-1",
+            &want,
+            Some(&theirs),
+            ok.as_ref(),
+            Some(ROLE),
+        );
+        assert_eq!(a.status, ReplicationStatus::Misconfigured, "{a:?}");
+        assert!(a.message.contains("role/theirs"), "{a:?}");
+        let a = audit_replication("b", "eu-west-1", &want, Some(&theirs), ok.as_ref(), None);
+        assert_eq!(a.status, ReplicationStatus::Ok, "{a:?}");
         let gone = missing_bucket("b", "eu-west-1", &want);
         assert_eq!(gone.status, ReplicationStatus::Off);
         assert!(
@@ -736,6 +764,7 @@ mod tests {
                 max_latency_s: Some(42.2),
                 failed_operations: 0.0,
             }),
+            Some(ROLE),
         );
         let now = "2026-12-03T10:00:00Z".parse().expect("time");
         let line = &emf_lines(&[a], "eu-west-1", now)[0];

@@ -481,6 +481,19 @@ pub fn arn_parts(arn: &str) -> Option<(&str, &str, &str, &str, &str)> {
     Some((p, s, r, a, res))
 }
 
+/// The partition of a region's ARNs (`aws-cn` in China, `aws-us-gov` in
+/// GovCloud, `aws` elsewhere), for the ARNs Rempart writes itself (EC2 and
+/// S3 answers carry none).
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 pub fn valid_account_id(a: &str) -> bool {
     a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())
 }
@@ -489,6 +502,16 @@ pub fn valid_account_id(a: &str) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Proves: ARNs written for China and GovCloud regions name their
+    /// partitions, as AWS's own ARNs there do.
+    #[test]
+    fn each_region_writes_the_arns_of_its_partition() {
+        assert_eq!(partition_of("eu-west-1"), "aws");
+        assert_eq!(partition_of("cn-north-1"), "aws-cn");
+        assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition_of("us-east-1"), "aws");
+    }
 
     /// Proves: the validators accept AWS's own examples and refuse each
     /// broken rule (first letter, `--`, trailing `-`, length, charset).
